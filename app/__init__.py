@@ -1,0 +1,99 @@
+"""Memnun: complaint follow-up surveys and satisfaction dashboards."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.config import load_config
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def select_locale() -> str:
+    """Staff pick a language in their session; otherwise the browser's preference decides."""
+    from flask import current_app
+
+    languages = current_app.config["MEMNUN_LANGUAGES"]
+    chosen = session.get("language")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or current_app.config[
+        "BABEL_DEFAULT_LOCALE"
+    ]
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # WAL lets readers and one writer work together; the busy timeout waits instead of failing
+    # with "database is locked" when the scheduler and a respondent write at the same moment.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Application factory. ``config`` overrides what the environment gives (tests use it)."""
+    app = Flask(__name__, instance_relative_config=True)
+    instance_path = Path(app.instance_path)
+    app.config.update(load_config(instance_path))
+    if config:
+        app.config.update(config)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["MEMNUN_RATELIMIT_STORAGE_URI"]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+
+    from app import models  # noqa: F401  (registers every model on the metadata)
+
+    _register_blueprints(app)
+    _register_security_headers(app)
+
+    from app.cli import register_commands
+
+    register_commands(app)
+
+    from dashboards import init_dashboards
+
+    init_dashboards(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.auth import bp as auth_bp
+    from app.design import bp as design_bp
+    from app.distribution import bp as distribution_bp
+    from app.intake import bp as intake_bp
+    from app.main import bp as main_bp
+    from app.respond import bp as respond_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(intake_bp)
+    app.register_blueprint(design_bp)
+    app.register_blueprint(distribution_bp)
+    app.register_blueprint(respond_bp)
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

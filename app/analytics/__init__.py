@@ -1,0 +1,4 @@
+"""Metric definitions (pure functions) and SQL aggregate queries.
+
+Knows no Flask request and no Dash.
+"""

@@ -1,0 +1,72 @@
+"""Creating users and API keys, and checking them. Only hashes of secrets are stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ApiKey, ApiScope, AuditLog, Role, Unit, User
+
+API_KEY_PREFIX = "mk_"
+
+
+class UserError(ValueError):
+    """A user cannot be created as asked; the message says why."""
+
+
+def create_user(
+    email: str, password: str, role: Role, unit_codes: list[str] | None = None
+) -> User:
+    email = email.strip().lower()
+    if "@" not in email:
+        raise UserError(f"not an e-mail address: {email!r}")
+    if len(password) < 10:
+        raise UserError("the password must have at least 10 characters")
+    if db.session.scalar(select(User).where(User.email == email)):
+        raise UserError(f"a user with the e-mail {email} already exists")
+    user = User(email=email, role=role)
+    user.set_password(password)
+    for code in unit_codes or []:
+        unit = db.session.scalar(select(Unit).where(Unit.code == code))
+        if unit is None:
+            raise UserError(f"no unit with the code {code!r}")
+        user.units.append(unit)
+    db.session.add(user)
+    db.session.add(AuditLog(actor="cli", action="user.create", target=f"user:{email}"))
+    db.session.commit()
+    return user
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 is right here: API keys and survey tokens are long random strings, not passwords."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(name: str, scopes: list[ApiScope]) -> tuple[ApiKey, str]:
+    """Create a key; returns the row and the key itself, which is shown once and never stored."""
+    if not name.strip():
+        raise UserError("an API key needs a name")
+    plain = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        name=name.strip(),
+        prefix=plain[:10],
+        key_hash=hash_secret(plain),
+        scopes=[scope.value for scope in scopes],
+    )
+    db.session.add(key)
+    db.session.add(AuditLog(actor="cli", action="api_key.create", target=f"api_key:{name}"))
+    db.session.commit()
+    return key, plain
+
+
+def find_api_key(plain: str) -> ApiKey | None:
+    """The active key matching ``plain``, or None. Marks it used."""
+    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_secret(plain)))
+    if key is None or key.revoked_at is not None:
+        return None
+    key.last_used_at = dt.datetime.now(dt.UTC)
+    return key

@@ -1,0 +1,133 @@
+"""The ``memnun`` command: a Flask CLI group bound to the app factory.
+
+Contract (../shared/DESIGN.md): run, scheduler, dispatch, demo, db upgrade, user create,
+api-key create.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+
+from app.models import ApiScope, Role
+
+
+def main() -> None:
+    """Entry point of the ``memnun`` console script."""
+    from app import create_app
+
+    group = FlaskGroup(
+        name="memnun",
+        create_app=lambda: create_app(),
+        add_default_commands=False,
+        add_version_option=False,
+        help="Memnun: complaint follow-up surveys and satisfaction dashboards.",
+    )
+    group.add_command(shell_command)
+    group.add_command(routes_command)
+    group()
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(user_group)
+    app.cli.add_command(api_key_group)
+    app.cli.add_command(run_command)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(dispatch_command)
+    app.cli.add_command(demo_command)
+
+
+@click.group("user", help="Manage staff accounts.")
+def user_group() -> None:
+    pass
+
+
+@user_group.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.VIEWER.value)
+@click.option("--unit", "units", multiple=True, help="Limit the user to this unit (repeatable).")
+@click.password_option(help="Asked for when not given.")
+@with_appcontext
+def create_user_command(email: str, role: str, units: tuple[str, ...], password: str) -> None:
+    from app.auth.services import UserError, create_user
+
+    try:
+        user = create_user(email, password, Role(role), list(units))
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created {user.role.value} {user.email}.")
+
+
+@click.group("api-key", help="Manage integrators' API keys.")
+def api_key_group() -> None:
+    pass
+
+
+@api_key_group.command("create")
+@click.option("--name", required=True)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice([s.value for s in ApiScope]),
+    default=[ApiScope.INTAKE.value, ApiScope.READ.value],
+    show_default=True,
+)
+@with_appcontext
+def create_api_key_command(name: str, scopes: tuple[str, ...]) -> None:
+    from app.auth.services import UserError, create_api_key
+
+    try:
+        key, plain = create_api_key(name, [ApiScope(s) for s in scopes])
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    scopes_text = ", ".join(key.scopes)
+    click.echo(f"API key '{key.name}' ({scopes_text}). Keep it now; it is not shown again:")
+    click.echo(plain)
+
+
+@click.command("dispatch", help="Send every due invitation once, then exit (for cron and tests).")
+@with_appcontext
+def dispatch_command() -> None:
+    from app.distribution.dispatcher import dispatch_due
+
+    result = dispatch_due()
+    click.echo(result.summary())
+
+
+@click.command("scheduler", help="Run the dispatcher on a schedule until stopped.")
+@with_appcontext
+def scheduler_command() -> None:
+    from app.distribution.scheduler import run_blocking_scheduler
+
+    run_blocking_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@click.command("run", help="Serve the web app with its scheduler in one process (embedded setup).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-scheduler", is_flag=True, help="Serve only; run `memnun scheduler` elsewhere.")
+@with_appcontext
+def run_command(host: str, port: int, no_scheduler: bool) -> None:
+    from app.distribution.scheduler import start_background_scheduler
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not no_scheduler:
+        start_background_scheduler(app)
+    click.echo(f"Memnun on http://{host}:{port}/ (scheduler {'off' if no_scheduler else 'on'})")
+    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+
+
+@click.command("demo", help="Fill an empty database with a deterministic demo municipality.")
+@click.option("--seed", default=10004, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="Do nothing when complaints already exist.")
+@with_appcontext
+def demo_command(seed: int, if_empty: bool) -> None:
+    from app.demo import DemoError, load_demo
+
+    try:
+        summary = load_demo(seed=seed, only_if_empty=if_empty)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(summary)

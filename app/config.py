@@ -1,0 +1,91 @@
+"""Configuration from the environment.
+
+Every setting a deployer can change is read from a variable prefixed ``MEMNUN_``; the names are a
+contract (see ../shared/DESIGN.md and the README). Nothing secret has a default in the code: when
+``MEMNUN_SECRET_KEY`` is unset a key is generated once and kept under ``instance/``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"MEMNUN_{name}")
+    return value if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    return default if value is None else value.strip().lower() in TRUE_WORDS
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return default if value is None else int(value)
+
+
+def secret_key_from_instance(instance_path: Path) -> str:
+    """Return the instance's generated secret key, creating it (mode 0600) on first use."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Let deployers write ``postgresql://`` and still get the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def load_config(instance_path: Path) -> dict[str, Any]:
+    """Build the Flask configuration from ``MEMNUN_*`` environment variables."""
+    database_url = _env("DATABASE_URL") or f"sqlite:///{instance_path / 'memnun.sqlite'}"
+    mail_from = _env("MAIL_FROM", "Memnun <no-reply@memnun.localhost>")
+    return {
+        "SECRET_KEY": _env("SECRET_KEY") or secret_key_from_instance(instance_path),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MEMNUN_BASE_URL": (_env("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
+        "MEMNUN_TIMEZONE": _env("TIMEZONE", "Europe/Istanbul"),
+        "MEMNUN_ORGANISATION_NAME": _env("ORGANISATION_NAME", "Memnun"),
+        "MEMNUN_MAIL_BACKEND": _env("MAIL_BACKEND", "file"),
+        "MEMNUN_MAIL_FROM": mail_from,
+        "MEMNUN_SMTP_HOST": _env("SMTP_HOST", "localhost"),
+        "MEMNUN_SMTP_PORT": _env_int("SMTP_PORT", 25),
+        "MEMNUN_SMTP_USER": _env("SMTP_USER"),
+        "MEMNUN_SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "MEMNUN_SMTP_TLS": _env_bool("SMTP_TLS", False),
+        "MEMNUN_SMTP_TIMEOUT": _env_int("SMTP_TIMEOUT", 30),
+        "MEMNUN_OUTBOX_DIR": _env("OUTBOX_DIR") or str(instance_path / "outbox"),
+        "MEMNUN_DISPATCH_INTERVAL_SECONDS": _env_int("DISPATCH_INTERVAL_SECONDS", 30),
+        "MEMNUN_DISPATCH_BATCH_SIZE": _env_int("DISPATCH_BATCH_SIZE", 100),
+        "MEMNUN_DISPATCH_LEASE_SECONDS": _env_int("DISPATCH_LEASE_SECONDS", 300),
+        "MEMNUN_MAX_SEND_ATTEMPTS": _env_int("MAX_SEND_ATTEMPTS", 8),
+        "MEMNUN_MIN_GROUP_SIZE": _env_int("MIN_GROUP_SIZE", 5),
+        "MEMNUN_RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
+        # A respondent may leave a survey open for a long time; the token must outlive that.
+        "WTF_CSRF_TIME_LIMIT": _env_int("CSRF_TIME_LIMIT", 24 * 3600),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "BABEL_DEFAULT_LOCALE": _env("DEFAULT_LANGUAGE", "tr"),
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "MEMNUN_LANGUAGES": ["tr", "en", "nl", "et"],
+    }

@@ -1,0 +1,5 @@
+"""Questionnaires, versions and distribution rules; the template loader; the designer UI."""
+
+from flask import Blueprint
+
+bp = Blueprint("design", __name__, url_prefix="/admin/questionnaires")

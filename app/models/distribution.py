@@ -1,0 +1,101 @@
+"""Distribution rules and invitations (the outbox)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.complaint import Complaint
+from app.models.questionnaire import Questionnaire, QuestionnaireVersion
+from app.models.types import UTCDateTime, str_enum, utcnow
+
+
+class DistributionRule(db.Model):
+    """Which resolved complaints get which questionnaire, when, and how often."""
+
+    __tablename__ = "distribution_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id"))
+    # Filters hold codes; an empty list matches everything.
+    category_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    unit_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    delay_minutes: Mapped[int] = mapped_column(default=24 * 60)
+    reminder_after_minutes: Mapped[int] = mapped_column(default=3 * 24 * 60)
+    expires_after_minutes: Mapped[int] = mapped_column(default=14 * 24 * 60)
+    sample_rate: Mapped[float] = mapped_column(Float, default=1.0)
+    fatigue_days: Mapped[int] = mapped_column(default=30)
+    send_window_start: Mapped[str] = mapped_column(String(5), default="09:00")
+    send_window_end: Mapped[str] = mapped_column(String(5), default="20:00")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Istanbul")
+    active: Mapped[bool] = mapped_column(default=True)
+    priority: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    questionnaire: Mapped[Questionnaire] = relationship()
+
+
+class InvitationState(enum.StrEnum):
+    PLANNED = "planned"
+    SENT = "sent"
+    REMINDED = "reminded"
+    RESPONDED = "responded"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"
+
+
+class SuppressionReason(enum.StrEnum):
+    NO_CONSENT = "no_consent"
+    NO_CONTACT = "no_contact"
+    OPTED_OUT = "opted_out"
+    FATIGUE = "fatigue"
+    NOT_SAMPLED = "not_sampled"
+    NO_MATCHING_RULE = "no_matching_rule"
+
+
+class Invitation(db.Model):
+    """One survey for one resolved complaint: the outbox row the dispatcher works from.
+
+    The survey token is never stored: ``token_hash`` holds its SHA-256 so it can be looked up.
+    ``claimed_until`` is the dispatcher's lease; an expired lease means the claim died with its
+    process and the row may be claimed again.
+    """
+
+    __tablename__ = "invitation"
+    __table_args__ = (Index("ix_invitation_state_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("distribution_rule.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("questionnaire_version.id"))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    state: Mapped[InvitationState] = mapped_column(
+        str_enum(InvitationState, "invitation_state"), default=InvitationState.PLANNED
+    )
+    suppression_reason: Mapped[SuppressionReason | None] = mapped_column(
+        str_enum(SuppressionReason, "suppression_reason")
+    )
+    language: Mapped[str] = mapped_column(String(8), default="tr")
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reminder_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    complaint: Mapped[Complaint] = relationship()
+    rule: Mapped[DistributionRule | None] = relationship()
+    version: Mapped[QuestionnaireVersion | None] = relationship()
