@@ -6,7 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
+from flask_babel import get_locale
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -22,6 +23,8 @@ def select_locale() -> str:
     """Staff pick a language in their session; otherwise the browser's preference decides."""
     from flask import current_app
 
+    if not has_request_context():  # CLI and scheduler: no session and no browser to ask
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["MEMNUN_LANGUAGES"]
     chosen = session.get("language")
     if chosen in languages:
@@ -57,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale  # base.html: <html lang=...>
     login_manager.init_app(app)
 
     from app import models  # noqa: F401  (registers every model on the metadata)
@@ -78,16 +82,22 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.design import bp as design_bp
     from app.distribution import bp as distribution_bp
+    from app.followup import bp as followup_bp
+    from app.intake import admin_bp as intake_admin_bp
     from app.intake import bp as intake_bp
     from app.main import bp as main_bp
+    from app.reports import bp as reports_bp
     from app.respond import bp as respond_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(intake_bp)
+    app.register_blueprint(intake_admin_bp)
     app.register_blueprint(design_bp)
     app.register_blueprint(distribution_bp)
     app.register_blueprint(respond_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(followup_bp)
 
 
 def _register_security_headers(app: Flask) -> None:

@@ -36,6 +36,15 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(scheduler_command)
     app.cli.add_command(dispatch_command)
     app.cli.add_command(demo_command)
+    from app.design.cli import templates_group
+
+    app.cli.add_command(templates_group)
+    from app.intake.cli import import_group
+
+    app.cli.add_command(import_group)
+    from app.reports.cli import alerts_group
+
+    app.cli.add_command(alerts_group)
 
 
 @click.group("user", help="Manage staff accounts.")
@@ -87,6 +96,33 @@ def create_api_key_command(name: str, scopes: tuple[str, ...]) -> None:
     click.echo(plain)
 
 
+@api_key_group.command("list")
+@with_appcontext
+def list_api_keys_command() -> None:
+    from app.intake.api_keys import list_api_keys
+
+    for key in list_api_keys():
+        used = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
+        state = (f"revoked {key.revoked_at.isoformat(timespec='seconds')}"
+                 if key.revoked_at else "active")
+        click.echo(f"{key.prefix}  {key.name}  [{', '.join(key.scopes)}]  created "
+                   f"{key.created_at.isoformat(timespec='seconds')}  last used {used}  {state}")
+
+
+@api_key_group.command("revoke")
+@click.option("--name", help="The key's name (refused when several active keys share it).")
+@click.option("--prefix", help="The key's prefix, as `memnun api-key list` shows it.")
+@with_appcontext
+def revoke_api_key_command(name: str | None, prefix: str | None) -> None:
+    from app.intake.api_keys import ApiKeyError, revoke_api_key
+
+    try:
+        key = revoke_api_key("cli", name=name, prefix=prefix)
+    except ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Revoked API key '{key.name}' ({key.prefix}).")
+
+
 @click.command("dispatch", help="Send every due invitation once, then exit (for cron and tests).")
 @with_appcontext
 def dispatch_command() -> None:
@@ -94,6 +130,9 @@ def dispatch_command() -> None:
 
     result = dispatch_due()
     click.echo(result.summary())
+    from app.webhooks import deliver_due_webhooks
+
+    click.echo(deliver_due_webhooks().summary())
 
 
 @click.command("scheduler", help="Run the dispatcher on a schedule until stopped.")
@@ -116,7 +155,10 @@ def run_command(host: str, port: int, no_scheduler: bool) -> None:
     if not no_scheduler:
         start_background_scheduler(app)
     click.echo(f"Memnun on http://{host}:{port}/ (scheduler {'off' if no_scheduler else 'on'})")
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    # Not app.run(): inside a Flask CLI command it only prints a warning and returns.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 @click.command("demo", help="Fill an empty database with a deterministic demo municipality.")

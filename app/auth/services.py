@@ -46,7 +46,7 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_api_key(name: str, scopes: list[ApiScope]) -> tuple[ApiKey, str]:
+def create_api_key(name: str, scopes: list[ApiScope], actor: str = "cli") -> tuple[ApiKey, str]:
     """Create a key; returns the row and the key itself, which is shown once and never stored."""
     if not name.strip():
         raise UserError("an API key needs a name")
@@ -58,7 +58,7 @@ def create_api_key(name: str, scopes: list[ApiScope]) -> tuple[ApiKey, str]:
         scopes=[scope.value for scope in scopes],
     )
     db.session.add(key)
-    db.session.add(AuditLog(actor="cli", action="api_key.create", target=f"api_key:{name}"))
+    db.session.add(AuditLog(actor=actor, action="api_key.create", target=f"api_key:{name}"))
     db.session.commit()
     return key, plain
 

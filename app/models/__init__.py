@@ -11,15 +11,25 @@ from app.models.complaint import (
 from app.models.distribution import (
     DistributionRule,
     Invitation,
+    InvitationChannel,
     InvitationState,
     SuppressionReason,
+)
+from app.models.followup import (
+    AlertDigestRun,
+    FollowUp,
+    FollowUpNote,
+    FollowUpReason,
+    FollowUpState,
 )
 from app.models.organisation import Category, Channel, Unit
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion, VersionStatus
 from app.models.response import Answer, Response
 from app.models.targets import ServiceVolume, Target
+from app.models.webhook import DeliveryState, Webhook, WebhookDelivery
 
 __all__ = [
+    "AlertDigestRun",
     "Answer",
     "ApiKey",
     "ApiScope",
@@ -30,9 +40,15 @@ __all__ = [
     "Complaint",
     "ComplaintEvent",
     "ComplaintStatus",
+    "DeliveryState",
     "DistributionRule",
     "EventType",
+    "FollowUp",
+    "FollowUpNote",
+    "FollowUpReason",
+    "FollowUpState",
     "Invitation",
+    "InvitationChannel",
     "InvitationState",
     "Questionnaire",
     "QuestionnaireVersion",
@@ -44,4 +60,6 @@ __all__ = [
     "Unit",
     "User",
     "VersionStatus",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -62,6 +62,13 @@ class SuppressionReason(enum.StrEnum):
     NO_MATCHING_RULE = "no_matching_rule"
 
 
+class InvitationChannel(enum.StrEnum):
+    """How an invitation reaches the person: e-mail, or SMS for those with only a phone."""
+
+    EMAIL = "email"
+    SMS = "sms"
+
+
 class Invitation(db.Model):
     """One survey for one resolved complaint: the outbox row the dispatcher works from.
 
@@ -85,6 +92,11 @@ class Invitation(db.Model):
         str_enum(SuppressionReason, "suppression_reason")
     )
     language: Mapped[str] = mapped_column(String(8), default="tr")
+    channel: Mapped[InvitationChannel] = mapped_column(
+        str_enum(InvitationChannel, "invitation_channel"),
+        default=InvitationChannel.EMAIL,
+        server_default=InvitationChannel.EMAIL.value,
+    )
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
