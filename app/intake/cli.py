@@ -1,0 +1,60 @@
+"""``memnun import complaints|events FILE.csv``: the CSV import from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from app.intake.csv_import import COMPLAINTS, ENCODINGS, EVENTS, CsvFileError, import_csv
+
+CLI_ACTOR = "csv:cli"
+
+
+@click.group("import", help="Import complaints or their status changes from a CSV file.")
+def import_group() -> None:
+    pass
+
+
+def _run(kind: str, file: Path, encoding: str) -> None:
+    try:
+        report = import_csv(kind, file.read_bytes(), actor=CLI_ACTOR, encoding=encoding)
+    except CsvFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for problem in report.problems:
+        click.echo(f"{file.name}:{problem.line}: {problem.message}", err=True)
+    click.echo(report.summary())
+    if report.problems:
+        raise SystemExit(1)  # the good rows are stored; the exit status tells a script
+
+
+_FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+_ENCODING = click.option("--encoding", type=click.Choice(list(ENCODINGS)), default="utf-8",
+                         show_default=True, help="cp1254: Excel's plain CSV on Turkish Windows.")
+
+
+@import_group.command("complaints")
+@_FILE
+@_ENCODING
+@with_appcontext
+def import_complaints_command(file: Path, encoding: str) -> None:
+    """Import complaints from a CSV file.
+
+    Columns: external_id, received_at, channel, category, unit, survey_consent; optional
+    subject, description, due_at, complainant_name, complainant_email, complainant_phone,
+    complainant_language. Comma, semicolon or tab separated; a second run stores nothing
+    twice."""
+    _run(COMPLAINTS, file, encoding)
+
+
+@import_group.command("events")
+@_FILE
+@_ENCODING
+@with_appcontext
+def import_events_command(file: Path, encoding: str) -> None:
+    """Import status changes of complaints from a CSV file.
+
+    Columns: external_id (of the complaint), type (acknowledged, resolved, reopened, closed),
+    at; optional note. A second run stores nothing twice."""
+    _run(EVENTS, file, encoding)

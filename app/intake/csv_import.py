@@ -1,0 +1,246 @@
+"""CSV import of complaints and of their status changes, with the API's validation.
+
+Each row goes through the same schema (``ComplaintIn``, ``EventIn``) and the same service
+(``receive_complaint``, ``record_event``) as an API request, in its own transaction: a bad row is
+reported with its line number and reason and changes nothing, the good rows are stored. Running
+the same file again stores nothing twice: a complaint with the same external_id and content, and
+an event with the same type and time, are recognised as already there.
+
+Files: UTF-8 (a byte order mark, as Excel's "CSV UTF-8" writes, is fine) or Windows-1254 when
+asked; the delimiter (comma, semicolon as Turkish Excel writes, or tab) is read off the header
+line. The first line names the columns, in any order and case:
+
+complaints: external_id, received_at, channel, category, unit, survey_consent (required);
+    subject, description, due_at, complainant_name, complainant_email, complainant_phone,
+    complainant_language (optional).
+events: external_id, type, at (required); note (optional).
+
+Times are ISO 8601 with an offset (2026-03-01T14:30:00+03:00); survey_consent is yes/no
+(evet/hayır, true/false, 1/0). An empty cell is a field left out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.api_errors import field_errors
+from app.extensions import db
+from app.intake import services
+from app.intake.schemas import ComplaintIn, EventIn
+
+log = logging.getLogger(__name__)
+
+COMPLAINTS = "complaints"
+EVENTS = "events"
+KINDS = {COMPLAINTS: _l("Complaints"), EVENTS: _l("Status changes (events)")}
+ENCODINGS = {"utf-8": _l("UTF-8 (Excel: CSV UTF-8)"), "cp1254": _l("Windows-1254 (Turkish)")}
+DELIMITERS = (",", ";", "\t")
+COMPLAINANT_PREFIX = "complainant_"
+
+REQUIRED = {
+    COMPLAINTS: ("external_id", "received_at", "channel", "category", "unit", "survey_consent"),
+    EVENTS: ("external_id", "type", "at"),
+}
+OPTIONAL = {
+    COMPLAINTS: ("subject", "description", "due_at", "complainant_name", "complainant_email",
+                 "complainant_phone", "complainant_language"),
+    EVENTS: ("note",),
+}
+YES = {"yes", "y", "true", "1", "evet", "e"}
+NO = {"no", "n", "false", "0", "hayır", "hayir", "h"}
+
+
+class CsvFileError(ValueError):
+    """The file as a whole cannot be read (encoding, header); nothing was stored."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    message: str
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    rows: int = 0
+    stored: int = 0
+    unchanged: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return _("Rows read: %(rows)s; stored: %(stored)s; already there: %(unchanged)s; "
+                 "refused: %(bad)s.", rows=self.rows, stored=self.stored,
+                 unchanged=self.unchanged, bad=len(self.problems))
+
+
+# --- reading the file ------------------------------------------------------------------------
+
+
+def decode(data: bytes, encoding: str = "utf-8") -> str:
+    if encoding not in ENCODINGS:
+        raise CsvFileError(_("Unknown encoding %(name)s.", name=encoding))
+    try:
+        return data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CsvFileError(_("The file is not %(encoding)s (line %(line)s). Save it from Excel "
+                             "as \"CSV UTF-8\", or choose its encoding.", encoding=encoding,
+                             line=line)) from None
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The delimiter the header line uses most (column names contain none of them)."""
+    counts = {delimiter: header_line.count(delimiter) for delimiter in DELIMITERS}
+    best = max(DELIMITERS, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] else ","
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int  # where the row starts (a quoted cell may span lines)
+    cells: dict[str, str]  # column -> cell, stripped; empty cells left out
+    extra_cells: int  # non-empty cells beyond the header's columns
+
+
+def read_rows(text: str, kind: str) -> Iterator[CsvRow]:
+    """Every non-empty row after the header; ``CsvFileError`` for a header with unknown,
+    missing or repeated columns."""
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first_line))
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        raise CsvFileError(_("The file is empty.")) from None
+    _check_header(header, kind)
+    previous_end = reader.line_num
+    for cells in reader:
+        line, previous_end = previous_end + 1, reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue  # spreadsheets leave empty rows (";;;;") at the end
+        yield CsvRow(
+            line=line,
+            cells={name: cell.strip() for name, cell in zip(header, cells, strict=False)
+                   if cell.strip()},
+            extra_cells=sum(1 for cell in cells[len(header):] if cell.strip()),
+        )
+
+
+def _check_header(header: list[str], kind: str) -> None:
+    known = set(REQUIRED[kind]) | set(OPTIONAL[kind])
+    unknown = [name for name in header if name not in known]
+    missing = [name for name in REQUIRED[kind] if name not in header]
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    problems = []
+    if unknown:
+        problems.append(_("unknown columns: %(names)s", names=", ".join(unknown)))
+    if missing:
+        problems.append(_("missing columns: %(names)s", names=", ".join(missing)))
+    if duplicated:
+        problems.append(_("columns given twice: %(names)s", names=", ".join(duplicated)))
+    if problems:
+        raise CsvFileError(_("The header line does not fit a %(kind)s file: %(problems)s.",
+                             kind=kind, problems="; ".join(problems)))
+
+
+# --- rows into requests ------------------------------------------------------------------------
+
+
+def _consent(value: str) -> Any:
+    word = value.lower()
+    if word in YES:
+        return True
+    if word in NO:
+        return False
+    return value  # left for the schema to refuse with its own message
+
+
+def complaint_request(cells: dict[str, str]) -> dict[str, Any]:
+    """A CSV row as the JSON body ``POST /complaints`` takes."""
+    body: dict[str, Any] = {}
+    complainant: dict[str, Any] = {}
+    for name, value in cells.items():
+        if name == "survey_consent":
+            complainant[name] = _consent(value)
+        elif name.startswith(COMPLAINANT_PREFIX):
+            complainant[name.removeprefix(COMPLAINANT_PREFIX)] = value
+        else:
+            body[name] = value
+    body["complainant"] = complainant
+    return body
+
+
+def _column(field_name: str) -> str:
+    """A field of the API body named as the CSV column that feeds it."""
+    if field_name == "complainant.survey_consent":
+        return "survey_consent"
+    return field_name.replace("complainant.", COMPLAINANT_PREFIX, 1)
+
+
+def _explain(details: Any) -> str:
+    if isinstance(details, list):
+        return "; ".join(f"{_column(item['field'])}: {item['message']}" for item in details)
+    return ""
+
+
+# --- importing ---------------------------------------------------------------------------------
+
+
+def import_csv(kind: str, data: bytes, actor: str, encoding: str = "utf-8") -> ImportReport:
+    """Import the CSV file ``data`` of ``kind`` (complaints or events) as ``actor``.
+
+    ``CsvFileError`` when the file cannot be read at all (nothing is stored then); otherwise a
+    report of what was stored, what was already there, and each refused row with its reason.
+    """
+    if kind not in REQUIRED:
+        raise CsvFileError(_("Unknown kind of file %(kind)s.", kind=kind))
+    report = ImportReport(kind=kind)
+    for row in read_rows(decode(data, encoding), kind):
+        report.rows += 1
+        try:
+            created = _import_row(kind, row, actor)
+        except services.IntakeError as exc:
+            db.session.rollback()
+            # Field by field when the problem is in fields, else what the service said.
+            report.problems.append(RowProblem(row.line, _explain(exc.details) or exc.message))
+            continue
+        except SQLAlchemyError:
+            db.session.rollback()
+            log.exception("CSV import: line %s could not be stored", row.line)
+            report.problems.append(RowProblem(row.line, _("The database refused this row.")))
+            continue
+        if created:
+            report.stored += 1
+        else:
+            report.unchanged += 1
+    return report
+
+
+def _import_row(kind: str, row: CsvRow, actor: str) -> bool:
+    if row.extra_cells:
+        raise services.IntakeError(_("The row has %(count)s cells more than the header has "
+                                     "columns.", count=row.extra_cells))
+    try:
+        if kind == COMPLAINTS:
+            complaint_data = ComplaintIn.model_validate(complaint_request(row.cells))
+            return services.receive_complaint(complaint_data, actor)[1]
+        cells = dict(row.cells)
+        external_id = cells.pop("external_id", "")
+        event_data = EventIn.model_validate(cells)
+    except ValidationError as exc:
+        raise services.InvalidFields(field_errors(exc)) from None
+    if not external_id:
+        raise services.invalid("external_id", _("must not be empty"), "missing")
+    complaint = services.find_complaint(services.EXTERNAL_REF_PREFIX + external_id,
+                                        for_update=True)
+    return services.record_event(complaint, event_data, actor)[1]

@@ -1,0 +1,244 @@
+"""What the API answers: stored rows turned into JSON documents.
+
+Personal data (the complainant, and the complaint's free text, where people write names,
+addresses and ID numbers) goes only to callers allowed to see it; the caller decides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.intake.schemas import format_duration
+from app.models import (
+    Answer,
+    Category,
+    Complaint,
+    DistributionRule,
+    Invitation,
+    Response,
+    Unit,
+)
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def unit_document(unit: Unit) -> dict[str, Any]:
+    return {
+        "code": unit.code,
+        "name": unit.name,
+        "parent": unit.parent.code if unit.parent is not None else None,
+    }
+
+
+def category_document(category: Category) -> dict[str, Any]:
+    return {
+        "code": category.code,
+        "name": category.name,
+        "parent": category.parent.code if category.parent is not None else None,
+        "committed_response_days": category.committed_response_days,
+    }
+
+
+def complaint_document(
+    complaint: Complaint,
+    *,
+    include_personal: bool,
+    invitations: list[Invitation] | None = None,
+) -> dict[str, Any]:
+    """The complaint with its history and survey invitations.
+
+    ``invitations``: the complaint's invitations when the caller loaded them already (a page of
+    complaints loads them in one query); otherwise they are read here.
+    """
+    document: dict[str, Any] = {
+        "id": complaint.id,
+        "external_id": complaint.external_id,
+        "status": complaint.status.value,
+        "received_at": iso(complaint.received_at),
+        "channel": complaint.channel.value,
+        "category": complaint.category.code,
+        "unit": complaint.unit.code,
+        "due_at": iso(complaint.due_at),
+        "acknowledged_at": iso(complaint.acknowledged_at),
+        "resolved_at": iso(complaint.resolved_at),
+        "closed_at": iso(complaint.closed_at),
+        "resolved_on_time": complaint.resolved_on_time,
+        "reopen_count": complaint.reopen_count,
+        "updated_at": iso(complaint.updated_at),
+        "history": [
+            {
+                "type": event.type.value,
+                "at": iso(event.at),
+                "note": event.note,
+                "actor": event.actor,
+                "recorded_at": iso(event.recorded_at),
+            }
+            for event in sorted(complaint.events, key=lambda e: (e.at, e.id or 0))
+        ],
+        "invitations": [
+            _invitation(row)
+            for row in (invitations if invitations is not None else _invitations(complaint))
+        ],
+    }
+    if include_personal:
+        document["subject"] = complaint.subject
+        document["description"] = complaint.description
+        document["complainant"] = _complainant(complaint)
+    return document
+
+
+def _complainant(complaint: Complaint) -> dict[str, Any] | None:
+    person = complaint.complainant
+    if person is None:
+        return None
+    return {
+        "name": person.name,
+        "email": person.email,
+        "phone": person.phone,
+        "language": person.language,
+        "survey_consent": person.survey_consent,
+        "opted_out_at": iso(person.opted_out_at),
+        "erased_at": iso(person.erased_at),
+    }
+
+
+def _invitations(complaint: Complaint) -> list[Invitation]:
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .where(Invitation.complaint_id == complaint.id)
+            .order_by(Invitation.created_at, Invitation.id)
+        )
+    )
+
+
+def invitations_by_complaint(complaint_ids: list[int]) -> dict[int, list[Invitation]]:
+    """The invitations of many complaints in one query, each list in the documents' order."""
+    found: dict[int, list[Invitation]] = {complaint_id: [] for complaint_id in complaint_ids}
+    if complaint_ids:
+        rows = db.session.scalars(
+            select(Invitation)
+            .where(Invitation.complaint_id.in_(complaint_ids))
+            .order_by(Invitation.created_at, Invitation.id)
+        )
+        for row in rows:
+            found[row.complaint_id].append(row)
+    return found
+
+
+def _invitation(row: Invitation) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "state": row.state.value,
+        "suppression_reason": row.suppression_reason.value
+        if row.suppression_reason is not None
+        else None,
+        "language": row.language,
+        "due_at": iso(row.due_at),
+        "sent_at": iso(row.sent_at),
+        "reminded_at": iso(row.reminded_at),
+        "expires_at": iso(row.expires_at),
+        "responded_at": iso(row.responded_at),
+        "attempts": row.attempts,
+    }
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+FREE_TEXT_TYPES = {"text"}
+
+
+@dataclass(frozen=True)
+class ResponseContext:
+    """What a response document names by code, looked up with the response in one query."""
+
+    unit: str
+    category: str
+    questionnaire: str
+    version: int
+
+
+def response_document(
+    response: Response, context: ResponseContext, *, include_free_text: bool
+) -> dict[str, Any]:
+    """A response with its answers, in codes, never with personal data.
+
+    Free-text answers are left out unless ``include_free_text``: people write names, addresses
+    and phone numbers in them. A multiple choice is stored as one row per chosen option; here it
+    is one answer whose value is the list of options, in the order they were stored.
+    """
+    answers: dict[str, dict[str, Any]] = {}
+    for row in sorted(response.answers, key=lambda answer: answer.id):
+        if row.question_type in FREE_TEXT_TYPES and not include_free_text:
+            continue
+        value = _answer_value(row)
+        if row.question_type == "multi_choice":
+            entry = answers.setdefault(row.question_key, _answer_entry(row, []))
+            if value is not None:
+                entry["value"].append(value)
+        else:
+            answers[row.question_key] = _answer_entry(row, value)
+    return {
+        "id": response.id,
+        "submitted_at": iso(response.submitted_at),
+        "complaint_id": response.complaint_id,
+        "questionnaire": {"key": context.questionnaire, "version": context.version},
+        "unit": context.unit,
+        "category": context.category,
+        "channel": response.channel.value,
+        "language": response.language,
+        "answers": list(answers.values()),
+    }
+
+
+def _answer_entry(row: Answer, value: Any) -> dict[str, Any]:
+    return {
+        "question": row.question_key,
+        "type": row.question_type,
+        "attribute": row.attribute,
+        "value": value,
+    }
+
+
+def _answer_value(row: Answer) -> float | int | str | None:
+    """The answer as the respondent gave it: yes/no and choices by key, scales as numbers."""
+    if row.question_type == "text":
+        return row.value_text
+    if row.value_choice is not None:
+        return row.value_choice
+    if row.value_number is not None:
+        number = row.value_number
+        return int(number) if float(number).is_integer() else number
+    return None
+
+
+# --- distribution rules -------------------------------------------------------------------------
+
+
+def rule_document(rule: DistributionRule) -> dict[str, Any]:
+    return {
+        "key": rule.key,
+        "questionnaire": rule.questionnaire.key,
+        "filters": {
+            "categories": list(rule.category_codes or []),
+            "units": list(rule.unit_codes or []),
+            "channels": list(rule.channels or []),
+        },
+        "delay": format_duration(rule.delay_minutes),
+        "reminder_after": format_duration(rule.reminder_after_minutes),
+        "expires_after": format_duration(rule.expires_after_minutes),
+        "sample_rate": rule.sample_rate,
+        "fatigue_days": rule.fatigue_days,
+        "send_window": f"{rule.send_window_start}-{rule.send_window_end}",
+        "timezone": rule.timezone,
+        "active": rule.active,
+        "priority": rule.priority,
+        "updated_at": iso(rule.updated_at),
+    }

@@ -1,0 +1,123 @@
+"""``GET /metrics``: the query turned into a segment, and the figures into the answer document.
+
+The figures come from ``app.analytics.grouped`` (which uses the metric definitions of
+``app.analytics.metrics``); this module only names things in the API's words: codes instead of
+ids, ``{value, low, high}`` for a figure, ``null`` for a hidden one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.analytics.grouped import GroupFigures, Segment, grouped_figures, with_descendants
+from app.analytics.queries import Score, to_instant
+from app.extensions import db
+from app.intake.documents import iso
+from app.intake.listing import questionnaire_id
+from app.intake.schemas import MetricsQuery
+from app.intake.services import invalid
+from app.models import Category, Channel, Unit
+
+DEFAULT_PERIOD = dt.timedelta(days=30)
+# Longer periods are refused: grouped by month, every month is a branch of the SQL statement.
+MAX_PERIOD = dt.timedelta(days=3660)
+CHANNEL_LABELS = {
+    Channel.WEB: _l("Web"),
+    Channel.PHONE: _l("Phone"),
+    Channel.EMAIL: _l("E-mail"),
+    Channel.WALK_IN: _l("In person"),
+    Channel.SOCIAL: _l("Social media"),
+    Channel.MOBILE_APP: _l("Mobile app"),
+    Channel.LETTER: _l("Letter"),
+    Channel.OTHER: _l("Other"),
+}
+FIGURES = ("csat", "mean", "nps", "ces", "resolution_confirmed", "response_rate", "on_time")
+
+
+def metrics_document(query: MetricsQuery) -> dict[str, Any]:
+    """The answer of ``GET /metrics`` for ``query``; ``InvalidFields`` for unknown codes or a
+    period that is empty or too long."""
+    tz = current_app.config["MEMNUN_TIMEZONE"]
+    min_group = int(current_app.config.get("MEMNUN_MIN_GROUP_SIZE") or 5)
+    segment = _segment(query, tz)
+    group_by = query.group_by.value if query.group_by is not None else None
+    groups = grouped_figures(segment, group_by, min_group, tz)
+    labels = _labels(group_by, [group.key for group in groups])
+    return {
+        "from": iso(segment.start),
+        "to": iso(segment.end),
+        "group_by": group_by,
+        "min_group_size": min_group,
+        "groups": [_group_document(group, labels) for group in groups],
+    }
+
+
+def _segment(query: MetricsQuery, tz: str) -> Segment:
+    end = to_instant(query.to, tz) if query.to is not None else dt.datetime.now(dt.UTC)
+    start = to_instant(query.from_, tz) if query.from_ is not None else end - DEFAULT_PERIOD
+    if start >= end:
+        raise invalid("from", _("must be before to"), "empty_period")
+    if end - start > MAX_PERIOD:
+        raise invalid("from", _("the period may be at most ten years long"), "period_too_long")
+    return Segment(
+        start=start,
+        end=end,
+        unit_ids=_tree(Unit, "unit", query.unit),
+        category_ids=_tree(Category, "category", query.category),
+        channel=query.channel.value if query.channel is not None else None,
+        questionnaire_id=questionnaire_id(query.questionnaire) if query.questionnaire else None,
+    )
+
+
+def _tree(model: type[Unit] | type[Category], field: str, code: str | None) -> list[int] | None:
+    if code is None:
+        return None
+    found = db.session.scalar(select(model.id).where(model.code == code))
+    if found is None:
+        raise invalid(field, _("no %(kind)s with the code %(code)s", kind=field, code=code),
+                      "unknown_code")
+    return with_descendants(model, [found])
+
+
+def _labels(group_by: str | None, keys: list[Any]) -> dict[Any, tuple[str | None, str]]:
+    """For each group key, its key in the API (a code, a channel, YYYY-MM) and its label."""
+    if group_by in ("unit", "category"):
+        model = Unit if group_by == "unit" else Category
+        ids = [key for key in keys if key is not None]
+        rows = db.session.execute(select(model.id, model.code, model.name)
+                                  .where(model.id.in_(ids))) if ids else []
+        return {row_id: (code, name) for row_id, code, name in rows}
+    if group_by == "channel":
+        return {key: (key, str(CHANNEL_LABELS.get(Channel(key), key))) for key in keys}
+    if group_by == "month":
+        return {key: (key.strftime("%Y-%m"), key.strftime("%Y-%m")) for key in keys}
+    return {None: (None, _("All"))}
+
+
+def _figure(score: Score) -> dict[str, float | None] | None:
+    if score.suppressed or score.value is None:
+        return None
+    return {"value": score.value, "low": score.low, "high": score.high}
+
+
+def _group_document(
+    group: GroupFigures, labels: dict[Any, tuple[str | None, str]]
+) -> dict[str, Any]:
+    key, label = labels.get(group.key, (str(group.key), str(group.key)))
+    document: dict[str, Any] = {
+        "key": key,
+        "label": label,
+        "suppressed": group.suppressed,
+        "responses": group.responses,
+        "invitations": group.invitations,
+        "complaints": group.complaints,
+    }
+    for name in FIGURES:
+        document[name] = _figure(group.figures[name])
+    return document

@@ -1,0 +1,229 @@
+"""Response schemas of the REST API v1: what each endpoint answers, for the OpenAPI document.
+
+The answers themselves are built by ``app.intake.documents``; the contract tests and the
+schema-driven test check every answer against these models (through the generated document), so
+the two cannot drift apart unnoticed. Models allow fields they do not list: a client must accept
+fields added later in v1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.models import ComplaintStatus, EventType, InvitationState, SuppressionReason
+from app.models.organisation import Channel
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, machine-readable: invalid, conflict, not_found, ...")
+    message: str = Field(description="For people; in the server's language.")
+    details: Any = Field(
+        description="What exactly: for 422 a list of {field, message, type}; otherwise an "
+        "object or null."
+    )
+
+
+class ErrorBody(BaseModel):
+    """Every error answers in this one shape."""
+
+    error: ErrorDetail
+
+
+class UnitOut(BaseModel):
+    code: str
+    name: str
+    parent: str | None
+
+
+class UnitList(BaseModel):
+    units: list[UnitOut]
+
+
+class CategoryOut(BaseModel):
+    code: str
+    name: str
+    parent: str | None
+    committed_response_days: int | None
+
+
+class CategoryList(BaseModel):
+    categories: list[CategoryOut]
+
+
+class HistoryEntry(BaseModel):
+    type: EventType
+    at: dt.datetime
+    note: str | None
+    actor: str | None = Field(
+        description="Who recorded it: api_key:<name>, csv:<user e-mail> or csv:cli."
+    )
+    recorded_at: dt.datetime
+
+
+class InvitationOut(BaseModel):
+    id: int
+    state: InvitationState
+    suppression_reason: SuppressionReason | None
+    language: str
+    due_at: dt.datetime | None
+    sent_at: dt.datetime | None
+    reminded_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    responded_at: dt.datetime | None
+    attempts: int
+
+
+class ComplainantOut(BaseModel):
+    name: str | None
+    email: str | None
+    phone: str | None
+    language: str
+    survey_consent: bool
+    opted_out_at: dt.datetime | None
+    erased_at: dt.datetime | None
+
+
+class ComplaintOut(BaseModel):
+    """A complaint. ``subject``, ``description`` and ``complainant`` (personal data) are there
+    only for keys with the admin scope."""
+
+    id: int
+    external_id: str
+    status: ComplaintStatus
+    received_at: dt.datetime
+    channel: Channel
+    category: str
+    unit: str
+    due_at: dt.datetime | None
+    acknowledged_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    resolved_on_time: bool | None
+    reopen_count: int
+    updated_at: dt.datetime
+    history: list[HistoryEntry]
+    invitations: list[InvitationOut]
+    subject: str | None = None
+    description: str | None = None
+    complainant: ComplainantOut | None = None
+
+
+class ComplaintPage(BaseModel):
+    complaints: list[ComplaintOut]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last page."
+    )
+
+
+class AnswerOut(BaseModel):
+    question: str = Field(description="The question's key, stable across versions.")
+    type: str = Field(description="rating, nps, effort, likert, yes_no, single_choice, "
+                      "multi_choice, text, importance")
+    attribute: str | None
+    value: float | str | list[str] | None = Field(
+        description="A number for scales, yes/no for yes_no, the option key for single_choice, "
+        "the list of option keys for multi_choice, the text for text (admin keys only)."
+    )
+
+
+class QuestionnaireRef(BaseModel):
+    key: str
+    version: int
+
+
+class ResponseOut(BaseModel):
+    """A survey response. Never personal data: no complainant, and free-text answers only for
+    keys with the admin scope (people write names and addresses in them)."""
+
+    id: int
+    submitted_at: dt.datetime
+    complaint_id: int
+    questionnaire: QuestionnaireRef
+    unit: str
+    category: str
+    channel: Channel
+    language: str
+    answers: list[AnswerOut]
+
+
+class ResponsePage(BaseModel):
+    responses: list[ResponseOut]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last page."
+    )
+
+
+class Figure(BaseModel):
+    """An estimate with its 95 % interval. Proportions are fractions (0.8, not 80); NPS is in
+    [-1, 1]."""
+
+    value: float
+    low: float
+    high: float
+
+
+class MetricsGroup(BaseModel):
+    """The figures of one group. Survey figures (csat, mean, nps, ces, resolution_confirmed) are
+    null when the group is suppressed (too few responses, or hidden so that another hidden
+    group cannot be worked out from the total), or when fewer answers than the smallest group
+    size feed that one figure."""
+
+    key: str | None = Field(
+        description="Unit or category code, channel, month (YYYY-MM), or null without group_by."
+    )
+    label: str
+    suppressed: bool
+    responses: int
+    csat: Figure | None = Field(description="Share of 4 and 5 on the overall 1-5 rating.")
+    mean: Figure | None = Field(description="Mean overall rating (1-5), t interval.")
+    nps: Figure | None = Field(description="Net Promoter Score as a fraction in [-1, 1].")
+    ces: Figure | None = Field(description="Mean customer effort (1-7).")
+    resolution_confirmed: Figure | None = Field(
+        description="Share of respondents who say the problem was really solved."
+    )
+    invitations: int = Field(description="Invitations sent in the period.")
+    response_rate: Figure | None = Field(
+        description="Of the invitations sent in the period, the share answered."
+    )
+    complaints: int = Field(description="Complaints received in the period.")
+    on_time: Figure | None = Field(
+        description="Of the complaints resolved in the period with a due time, the share "
+        "resolved by it."
+    )
+
+
+class MetricsOut(BaseModel):
+    from_: dt.datetime = Field(alias="from")
+    to: dt.datetime
+    group_by: str | None
+    min_group_size: int
+    groups: list[MetricsGroup]
+
+
+class RuleFiltersOut(BaseModel):
+    categories: list[str]
+    units: list[str]
+    channels: list[Channel]
+
+
+class DistributionRuleOut(BaseModel):
+    key: str
+    questionnaire: str
+    filters: RuleFiltersOut
+    delay: str = Field(description="ISO 8601 duration, canonical form.")
+    reminder_after: str
+    expires_after: str
+    sample_rate: float
+    fatigue_days: int
+    send_window: str
+    timezone: str
+    active: bool
+    priority: int
+    updated_at: dt.datetime
+
+
+class DistributionRuleList(BaseModel):
+    distribution_rules: list[DistributionRuleOut]
