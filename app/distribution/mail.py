@@ -1,0 +1,242 @@
+"""Mail backends behind one small interface: ``send(message, invitation_id=...)`` and ``close()``.
+
+``SmtpBackend`` talks to a real mail server; ``FileBackend`` writes each message as an .eml file
+(``make run`` needs no mail server, and the admin outbox page lists the files).
+
+Failures come out as our own exceptions so the dispatcher can decide without knowing smtplib:
+
+- ``PermanentMailError``: the server refused this message for good (5xx): retrying cannot help.
+- ``TemporaryMailError``: the server refused it for now (4xx): retry with backoff.
+- ``MailServerUnavailable`` (a temporary error): no usable connection at all (refused, timed out,
+  dropped, TLS or login failed). Nothing is wrong with the message; the whole pass should wait.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import secrets
+import smtplib
+import ssl
+import tempfile
+from email.message import Message
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+EML_NAME_RE = re.compile(r"^(\d{8}T\d{12}Z)-inv(\d+)-([0-9a-f]{8})\.eml$")
+
+
+def scrub(text: str, limit: int = 500) -> str:
+    """An error text safe to keep and show: no e-mail addresses, bounded length."""
+    return EMAIL_RE.sub("<address>", text)[:limit]
+
+
+class MailError(Exception):
+    """A message could not be handed over; ``str()`` is safe to store (no addresses)."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(scrub(message))
+        self.code = code
+
+
+class TemporaryMailError(MailError):
+    """Refused for now (4xx): try again later."""
+
+
+class MailServerUnavailable(TemporaryMailError):
+    """No usable connection to the mail server: the whole pass should wait."""
+
+
+class PermanentMailError(MailError):
+    """Refused for good (5xx): the invitation fails with this reason."""
+
+
+class MailBackend:
+    """Hands messages over for delivery. Use as a context manager so connections get closed."""
+
+    def send(self, message: Message, *, invitation_id: int) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release whatever the backend holds open (nothing by default)."""
+
+    def __enter__(self) -> MailBackend:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _reply_text(code: int, reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return f"{code} {text}".strip()
+
+
+def _by_code(code: int, text: str) -> MailError:
+    if 500 <= code < 600:
+        return PermanentMailError(text, code)
+    return TemporaryMailError(text, code)
+
+
+def classify_smtp_error(exc: BaseException) -> MailError:
+    """Our exception for anything smtplib or the network raised while sending one message."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, reply = next(iter(exc.recipients.values()), (451, b"recipient refused"))
+        return _by_code(code, _reply_text(code, reply))
+    if isinstance(exc, smtplib.SMTPDataError):
+        return _by_code(exc.smtp_code, _reply_text(exc.smtp_code, exc.smtp_error))
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        # A refused sender is our configuration, not this message: every message would fail.
+        return MailServerUnavailable(
+            "sender refused: " + _reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code
+        )
+    if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPHeloError):
+        return MailServerUnavailable(_reply_text(exc.smtp_code, exc.smtp_error), exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _by_code(exc.smtp_code, _reply_text(exc.smtp_code, exc.smtp_error))
+    if isinstance(exc, smtplib.SMTPServerDisconnected | OSError | smtplib.SMTPException):
+        return MailServerUnavailable(f"mail server unavailable: {type(exc).__name__}: {exc}")
+    return TemporaryMailError(f"{type(exc).__name__}: {exc}")
+
+
+class SmtpBackend(MailBackend):
+    """SMTP with optional STARTTLS (or implicit TLS on port 465) and login.
+
+    One connection is opened on the first send and reused until ``close()``: a dispatch pass
+    sends its whole batch over it.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 25,
+        user: str | None = None,
+        password: str | None = None,
+        tls: bool = False,
+        timeout: float = 30,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.tls = tls
+        self.timeout = timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    @classmethod
+    def from_config(cls, config: Any) -> SmtpBackend:
+        return cls(
+            host=config.get("MEMNUN_SMTP_HOST") or "localhost",
+            port=int(config.get("MEMNUN_SMTP_PORT") or 25),
+            user=config.get("MEMNUN_SMTP_USER"),
+            password=config.get("MEMNUN_SMTP_PASSWORD"),
+            tls=bool(config.get("MEMNUN_SMTP_TLS")),
+            timeout=float(config.get("MEMNUN_SMTP_TIMEOUT") or 30),
+        )
+
+    def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if self.port == 465:
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.tls:
+                smtp.starttls(context=context)
+        if self.user:
+            smtp.login(self.user, self.password or "")
+        return smtp
+
+    def _connection(self) -> smtplib.SMTP:
+        # smtplib closes the socket itself after a 421; then a fresh connection is needed.
+        if self._smtp is None or getattr(self._smtp, "sock", None) is None:
+            try:
+                self._smtp = self._connect()
+            except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+                self._smtp = None
+                error = classify_smtp_error(exc)
+                if not isinstance(error, MailServerUnavailable):
+                    error = MailServerUnavailable(f"cannot connect: {error}", error.code)
+                raise error from exc
+        return self._smtp
+
+    def send(self, message: Message, *, invitation_id: int) -> None:
+        smtp = self._connection()
+        try:
+            smtp.send_message(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            error = classify_smtp_error(exc)
+            if isinstance(error, MailServerUnavailable):
+                self._drop()  # the session is in an unknown state
+            raise error from exc
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            finally:
+                self._smtp = None
+
+    def close(self) -> None:
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            self._drop()
+
+
+class FileBackend(MailBackend):
+    """Writes each message as ``<UTC time>-inv<id>-<random>.eml`` into ``directory``.
+
+    Names sort by time and carry the invitation id but never the address. The file appears
+    atomically (written aside, then renamed), so the outbox page never shows half a message.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    @classmethod
+    def from_config(cls, config: Any) -> FileBackend:
+        return cls(config["MEMNUN_OUTBOX_DIR"])
+
+    def send(self, message: Message, *, invitation_id: int) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            name = f"{stamp}-inv{int(invitation_id)}-{secrets.token_hex(4)}.eml"
+            fd, temp_name = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(message.as_bytes())
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temp_name, self.directory / name)
+            except BaseException:
+                Path(temp_name).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise MailServerUnavailable(f"cannot write to the outbox: {exc.strerror}") from exc
+
+
+def get_backend(app_config: Any) -> MailBackend:
+    """The backend that ``MEMNUN_MAIL_BACKEND`` names: ``smtp`` or ``file``."""
+    name = (app_config.get("MEMNUN_MAIL_BACKEND") or "file").strip().lower()
+    if name == "smtp":
+        return SmtpBackend.from_config(app_config)
+    if name == "file":
+        return FileBackend.from_config(app_config)
+    raise ValueError(f"unknown MEMNUN_MAIL_BACKEND {name!r}: use 'smtp' or 'file'")

@@ -1,0 +1,214 @@
+"""The planner: on a resolution, one invitation planned for later, or one recorded suppression.
+
+Called by the intake service inside its own transaction: everything here is added to the session
+and flushed, never committed, so the complaint's event and its invitation are stored together or
+not at all. Every decision leaves a row (planned or suppressed with its reason) so that the team can
+see the whole funnel, including the surveys that were never sent and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+
+from sqlalchemy import func, or_, select
+
+from app.distribution.rules import matching_rule
+from app.distribution.windows import into_send_window
+from app.extensions import db
+from app.models import (
+    Complainant,
+    Complaint,
+    DistributionRule,
+    Invitation,
+    InvitationState,
+    QuestionnaireVersion,
+    SuppressionReason,
+    VersionStatus,
+)
+from app.models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+# Invitations that may still reach the person: a reopen cancels them, and a plan reuses them.
+OPEN_STATES = (InvitationState.PLANNED, InvitationState.SENT, InvitationState.REMINDED)
+
+
+def sample_fraction(rule_key: str, complaint_id: int) -> float:
+    """A stable number in [0, 1) for this rule and complaint.
+
+    Deterministic, so planning the same complaint again gives the same answer, and independent
+    of everything else about the complaint, so the sample is not biased.
+    """
+    digest = hashlib.sha256(f"{rule_key}:{complaint_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def is_sampled(rule: DistributionRule, complaint_id: int) -> bool:
+    return sample_fraction(rule.key, complaint_id) < rule.sample_rate
+
+
+def latest_published_version(questionnaire_id: int) -> QuestionnaireVersion | None:
+    return db.session.scalar(
+        select(QuestionnaireVersion)
+        .where(
+            QuestionnaireVersion.questionnaire_id == questionnaire_id,
+            QuestionnaireVersion.status == VersionStatus.PUBLISHED,
+        )
+        .order_by(QuestionnaireVersion.number.desc())
+        .limit(1)
+    )
+
+
+def survey_language(complainant: Complainant | None, version: QuestionnaireVersion) -> str:
+    """The complainant's language when the version offers it, else the version's default."""
+    languages = list(version.definition.get("languages") or ["tr"])
+    wanted = (complainant.language or "").strip().lower().replace("_", "-") if complainant else ""
+    for candidate in (wanted, wanted.split("-")[0]):  # "tr-TR" is served in "tr"
+        if candidate in languages:
+            return candidate
+    return languages[0]
+
+
+def opted_out(person: Complainant) -> bool:
+    """This person, or anyone using the same e-mail address, opted out of surveys."""
+    if person.opted_out_at is not None:
+        return True
+    if not person.email:
+        return False
+    found = db.session.scalar(
+        select(Complainant.id)
+        .where(
+            func.lower(Complainant.email) == person.email.lower(),
+            Complainant.opted_out_at.is_not(None),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _fatigued(rule: DistributionRule, email: str, due_at: dt.datetime) -> bool:
+    """Whether the same e-mail address already got, or will get, a survey inside the window.
+
+    Across all rules: any invitation that was sent (whatever happened after) within
+    ``fatigue_days`` of this one's due time, or that is still planned.
+    """
+    if rule.fatigue_days <= 0:
+        return False
+    since = due_at - dt.timedelta(days=rule.fatigue_days)
+    found = db.session.scalar(
+        select(Invitation.id)
+        .join(Complaint, Invitation.complaint_id == Complaint.id)
+        .join(Complainant, Complaint.complainant_id == Complainant.id)
+        .where(
+            func.lower(Complainant.email) == email.lower(),
+            or_(
+                Invitation.sent_at >= since,
+                Invitation.state == InvitationState.PLANNED,
+            ),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _suppression(
+    rule: DistributionRule, complaint: Complaint, due_at: dt.datetime
+) -> SuppressionReason | None:
+    """Why no survey may go to this complaint's complainant, or None when one may.
+
+    An opt-out is checked first: it is the person's explicit and lasting wish, and the funnel
+    should say so rather than blame a missing consent.
+    """
+    person = complaint.complainant
+    if person is None or person.erased_at is not None:
+        return SuppressionReason.NO_CONTACT
+    if opted_out(person):
+        return SuppressionReason.OPTED_OUT
+    if not person.survey_consent:
+        return SuppressionReason.NO_CONSENT
+    if not (person.email or "").strip():
+        return SuppressionReason.NO_CONTACT
+    if _fatigued(rule, person.email, due_at):
+        return SuppressionReason.FATIGUE
+    if not is_sampled(rule, complaint.id):
+        return SuppressionReason.NOT_SAMPLED
+    return None
+
+
+def _open_invitation(complaint: Complaint) -> Invitation | None:
+    return db.session.scalar(
+        select(Invitation)
+        .where(Invitation.complaint_id == complaint.id, Invitation.state.in_(OPEN_STATES))
+        .order_by(Invitation.id.desc())
+        .limit(1)
+    )
+
+
+def plan_for_resolution(complaint: Complaint, now: dt.datetime | None = None) -> Invitation:
+    """Plan the follow-up survey for a just-resolved complaint; returns the invitation row.
+
+    The row is ``planned`` with its due time inside the rule's send window, or ``suppressed``
+    with the reason. A complaint that still has an open invitation keeps it (a resolution
+    delivered twice must not plan two surveys).
+    """
+    now = now or utcnow()
+    db.session.flush()  # the complaint needs its id for sampling and the link to it
+    existing = _open_invitation(complaint)
+    if existing is not None:
+        return existing
+
+    invitation = Invitation(complaint=complaint, attempts=0)
+    rule = matching_rule(complaint)
+    version = latest_published_version(rule.questionnaire_id) if rule else None
+    if rule is None or version is None:
+        invitation.state = InvitationState.SUPPRESSED
+        invitation.suppression_reason = SuppressionReason.NO_MATCHING_RULE
+        invitation.rule = rule
+        if rule is not None:
+            invitation.last_error = "the rule's questionnaire has no published version"
+        db.session.add(invitation)
+        db.session.flush()
+        log.info("invitation %s suppressed: no usable rule", invitation.id)
+        return invitation
+
+    resolved_at = complaint.resolved_at or now
+    due_at = into_send_window(resolved_at + dt.timedelta(minutes=rule.delay_minutes), rule)
+    invitation.rule = rule
+    invitation.version = version
+    invitation.language = survey_language(complaint.complainant, version)
+    invitation.due_at = due_at
+    reason = _suppression(rule, complaint, due_at)
+    if reason is None:
+        invitation.state = InvitationState.PLANNED
+    else:
+        invitation.state = InvitationState.SUPPRESSED
+        invitation.suppression_reason = reason
+    db.session.add(invitation)
+    db.session.flush()
+    log.info("invitation %s %s", invitation.id, reason or "planned")
+    return invitation
+
+
+def cancel_open_invitations(complaint: Complaint) -> int:
+    """Cancel this complaint's invitations not yet answered (on a reopen); returns how many.
+
+    A dispatcher that is sending one of them at this moment keeps the cancellation: it marks a
+    row sent only while it is still planned.
+    """
+    invitations = db.session.scalars(
+        select(Invitation).where(
+            Invitation.complaint_id == complaint.id,
+            Invitation.state.in_(OPEN_STATES),
+            Invitation.responded_at.is_(None),
+        )
+    ).all()
+    for invitation in invitations:
+        invitation.state = InvitationState.CANCELLED
+        invitation.claimed_until = None
+        invitation.reminder_due_at = None
+    db.session.flush()
+    if invitations:
+        log.info("cancelled invitations %s", ", ".join(str(i.id) for i in invitations))
+    return len(invitations)

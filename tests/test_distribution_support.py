@@ -1,0 +1,192 @@
+"""Helpers shared by the distribution tests (this module holds no tests of its own).
+
+Complaints are inserted as models directly: the planner and the dispatcher are tested on their
+own, independent of the intake API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    Category,
+    Channel,
+    Complainant,
+    Complaint,
+    ComplaintStatus,
+    DistributionRule,
+    Invitation,
+    Questionnaire,
+    QuestionnaireVersion,
+    Unit,
+    VersionStatus,
+)
+
+UTC = dt.UTC
+_numbers = itertools.count(1)
+
+DEFINITION: dict[str, Any] = {
+    "key": "post-resolution",
+    "languages": ["tr", "en"],
+    "title": {
+        "tr": "Şikâyetinizi nasıl ele aldık?",
+        "en": "How did we handle your complaint?",
+    },
+    "intro": {
+        "tr": "Görüşünüz hizmetimizi iyileştirmemize yardım eder.",
+        "en": "Your opinion helps us improve our service.",
+    },
+    "thanks": {"tr": "Teşekkür ederiz.", "en": "Thank you."},
+    "questions": [
+        {
+            "key": "overall",
+            "type": "rating",
+            "attribute": "overall",
+            "required": True,
+            "email_embed": True,
+            "text": {
+                "tr": "Şikâyetinizin ele alınışından genel olarak ne kadar memnunsunuz?",
+                "en": "Overall, how satisfied are you with the handling of your complaint?",
+            },
+            "labels": {
+                "low": {"tr": "Hiç memnun değilim", "en": "Very dissatisfied"},
+                "high": {"tr": "Çok memnunum", "en": "Very satisfied"},
+            },
+        },
+        {
+            "key": "comment",
+            "type": "text",
+            "max_length": 2000,
+            "text": {"tr": "Eklemek istedikleriniz", "en": "Anything to add?"},
+        },
+    ],
+}
+
+
+def make_questionnaire(
+    key: str = "post-resolution", published: bool = True, definition: dict[str, Any] | None = None
+) -> Questionnaire:
+    questionnaire = Questionnaire(key=key, title=key)
+    version = QuestionnaireVersion(
+        questionnaire=questionnaire,
+        number=1,
+        status=VersionStatus.PUBLISHED if published else VersionStatus.DRAFT,
+        definition={**(definition or DEFINITION), "key": key},
+        published_at=dt.datetime.now(UTC) if published else None,
+    )
+    db.session.add_all([questionnaire, version])
+    db.session.flush()
+    return questionnaire
+
+
+def make_rule(key: str = "default", questionnaire: Questionnaire | None = None, **fields: Any
+              ) -> DistributionRule:
+    """A rule with the model's defaults unless given; the questionnaire is made if needed."""
+    if questionnaire is None:
+        questionnaire = db.session.scalar(select(Questionnaire).limit(1)) or make_questionnaire()
+    fields.setdefault("timezone", "Europe/Istanbul")
+    rule = DistributionRule(key=key, questionnaire=questionnaire, **fields)
+    db.session.add(rule)
+    db.session.flush()
+    return rule
+
+
+def _node(model: type[Unit] | type[Category], code: str | None, parent: str | None = None) -> Any:
+    if code is None:
+        return None
+    node = db.session.scalar(select(model).where(model.code == code))
+    if node is None:
+        node = model(code=code, name=code.title(), parent=_node(model, parent))
+        db.session.add(node)
+        db.session.flush()
+    return node
+
+
+def make_complaint(
+    *,
+    email: str | None = "ayse@example.org",
+    language: str = "tr",
+    consent: bool = True,
+    opted_out: bool = False,
+    with_complainant: bool = True,
+    category: str = "water",
+    category_parent: str | None = None,
+    unit: str = "parks",
+    unit_parent: str | None = None,
+    channel: str = "web",
+    received_at: dt.datetime | None = None,
+    resolved_at: dt.datetime | None = None,
+    external_id: str | None = None,
+) -> Complaint:
+    resolved_at = resolved_at or dt.datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
+    received_at = received_at or resolved_at - dt.timedelta(days=3)
+    complainant = None
+    if with_complainant:
+        complainant = Complainant(
+            name="Ayşe Yılmaz",
+            email=email,
+            language=language,
+            survey_consent=consent,
+            opted_out_at=resolved_at if opted_out else None,
+        )
+        db.session.add(complainant)
+    complaint = Complaint(
+        external_id=external_id or f"CMP-{next(_numbers):05d}",
+        received_at=received_at,
+        channel=Channel(channel),
+        category=_node(Category, category, category_parent),
+        unit=_node(Unit, unit, unit_parent),
+        complainant=complainant,
+        status=ComplaintStatus.RESOLVED,
+        resolved_at=resolved_at,
+    )
+    db.session.add(complaint)
+    db.session.flush()
+    return complaint
+
+
+def planned_invitation(
+    app: Flask, due_at: dt.datetime, *, commit: bool = True, **complaint_fields: Any
+) -> int:
+    """A planned invitation due at ``due_at`` for a fresh complaint (rule made if missing)."""
+    rule = db.session.scalar(select(DistributionRule).where(DistributionRule.key == "default"))
+    if rule is None:
+        rule = make_rule()
+    complaint = make_complaint(**complaint_fields)
+    version = rule.questionnaire.published_version
+    invitation = Invitation(
+        complaint=complaint,
+        rule=rule,
+        version=version,
+        language=complaint.complainant.language if complaint.complainant else "tr",
+        due_at=due_at,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    if commit:
+        db.session.commit()
+    return invitation.id
+
+
+def smtp_config(smtp_server: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "MEMNUN_MAIL_BACKEND": "smtp",
+        "MEMNUN_SMTP_HOST": smtp_server.host,
+        "MEMNUN_SMTP_PORT": smtp_server.port,
+        "MEMNUN_SMTP_TIMEOUT": 5,
+        **extra,
+    }
+
+
+def fetch(invitation_id: int) -> Invitation:
+    """The row as stored now (not what this session last saw)."""
+    db.session.expire_all()
+    invitation = db.session.get(Invitation, invitation_id)
+    assert invitation is not None
+    return invitation
