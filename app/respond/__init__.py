@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
+
+from app.respond import views  # noqa: E402,F401

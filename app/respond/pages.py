@@ -1,0 +1,202 @@
+"""Rendering the respondent's pages in the right language: what the views show, not what they do.
+
+Our own words (buttons, notices) come from the catalogue of the page's language; the survey's
+words come from the questionnaire version in the same language (see questions.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from flask import current_app, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import force_locale, format_date, get_locale
+from flask_wtf import FlaskForm
+
+from app.models import Invitation, QuestionnaireVersion
+from app.respond.forms import field_name
+from app.respond.links import fingerprint
+from app.respond.questions import (
+    Question,
+    describe_condition,
+    questions_in,
+    translated,
+    version_languages,
+)
+from app.respond.services import LinkState, link_state, survey_version
+
+DEFAULT_RETENTION_DAYS = 180
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Our own words in the page's language when we have a catalogue for it."""
+    if language not in current_app.config["MEMNUN_LANGUAGES"]:
+        language = current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(language):
+        yield
+
+
+def render_page(
+    template: str, language: str, status: int = 200, **context: Any
+) -> ResponseReturnValue:
+    organisation = current_app.config["MEMNUN_ORGANISATION_NAME"]
+    with speaking(language):
+        body = render_template(template, lang=language, organisation=organisation, **context)
+    return body, status
+
+
+def _language_name(code: str) -> str:
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
+def _pick_language(languages: list[str], asked: str | None, invitation: Invitation) -> str:
+    for candidate in (asked, invitation.language):
+        if candidate in languages:
+            return candidate
+    return languages[0]
+
+
+def invitation_language(invitation: Invitation | None, asked: str | None = None) -> str:
+    """The language of a page about ``invitation``: the one asked for if the survey has it,
+    else the invitation's. Without an invitation: the one asked for, else the browser's."""
+    if invitation is None:
+        if asked in current_app.config["MEMNUN_LANGUAGES"]:
+            return str(asked)
+        return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    version = survey_version(invitation)
+    if version is not None:
+        languages = version_languages(version.definition)
+    else:
+        languages = list(current_app.config["MEMNUN_LANGUAGES"])
+    return _pick_language(languages, asked, invitation)
+
+
+def unknown_link() -> ResponseReturnValue:
+    # The same page for a malformed and an unknown token: nothing tells which tokens exist.
+    return render_page("respond/unknown.html", invitation_language(None), 404)
+
+
+def no_survey() -> ResponseReturnValue:
+    """A clean address without a link cookie (it expired, or the browser refuses cookies)."""
+    return render_page("respond/unknown.html", invitation_language(None), 404, lost=True)
+
+
+def link_closed_page(invitation: Invitation) -> ResponseReturnValue | None:
+    """The page for a link that takes no answer any more, or None when it still does."""
+    state = link_state(invitation)
+    if state == LinkState.OPEN:
+        return None
+    language = invitation_language(invitation)
+    if state == LinkState.ANSWERED:
+        return render_page("respond/answered.html", language)
+    return render_page("respond/closed.html", language, 410)
+
+
+@dataclass
+class SurveyPage:
+    """Everything the survey page shows for one invitation in one language."""
+
+    invitation: Invitation
+    token: str
+    version: QuestionnaireVersion
+    language: str
+
+    @classmethod
+    def open(cls, invitation: Invitation, token: str, asked_language: str | None) -> SurveyPage:
+        version = survey_version(invitation)
+        assert version is not None  # link_state said the link is open
+        languages = version_languages(version.definition)
+        language = _pick_language(languages, asked_language, invitation)
+        return cls(invitation, token, version, language)
+
+    @property
+    def link(self) -> str:
+        return fingerprint(self.token)
+
+    @property
+    def definition(self) -> dict[str, Any]:
+        return self.version.definition
+
+    @cached_property
+    def questions(self) -> list[Question]:
+        with speaking(self.language):
+            return questions_in(self.definition, self.language)
+
+    def text(self, name: str) -> str:
+        """title, intro or thanks in the page's language."""
+        fallback = version_languages(self.definition)[0]
+        return translated(self.definition.get(name), self.language, fallback)
+
+    def received_on(self) -> str:
+        zone = ZoneInfo(current_app.config["MEMNUN_TIMEZONE"])
+        return format_date(self.invitation.complaint.received_at.astimezone(zone).date(), "long")
+
+    def language_links(self) -> list[dict[str, Any]]:
+        """Links to the page in the version's other languages (a one-click choice stays in the
+        session, so it is kept too)."""
+        return [
+            {
+                "code": code,
+                "name": _language_name(code),
+                "url": url_for(".survey", lang=code),
+                "current": code == self.language,
+            }
+            for code in version_languages(self.definition)
+        ]
+
+
+def _privacy() -> dict[str, Any]:
+    config = current_app.config
+    return {
+        "retention_days": int(config.get("MEMNUN_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS),
+        "min_group": int(config.get("MEMNUN_MIN_GROUP_SIZE") or 5),
+    }
+
+
+def survey_page(
+    page: SurveyPage,
+    form: FlaskForm,
+    *,
+    resend: bool = False,
+    chosen: dict[str, str] | None = None,
+    saved: bool = False,
+) -> ResponseReturnValue:
+    """The survey form; ``chosen`` holds a one-click answer not stored yet, ``saved`` says that
+    one was just stored (scripts off)."""
+    fields = {q.key: form[field_name(q)] for q in page.questions}
+    csrf_field = getattr(form, "csrf_token", None)
+    with speaking(page.language):
+        context = {
+            "page": page,
+            "form": form,
+            "fields": fields,
+            "problems": [(q, fields[q.key].errors) for q in page.questions if fields[q.key].errors],
+            "form_problems": list(form.form_errors),
+            "conditions": {
+                q.key: describe_condition(q.show_if, page.questions)
+                for q in page.questions
+                if q.show_if
+            },
+            "received_on": page.received_on(),
+            "language_links": page.language_links(),
+            "action": url_for(".survey", lang=page.language),
+            "opt_out_url": url_for(".opt_out", lang=page.language),
+            "link_id": page.link,
+            # The form's own CSRF check (when the app-wide one is off) asks to send again too.
+            "resend": resend or bool(csrf_field is not None and csrf_field.errors),
+            "chosen": chosen or {},
+            "saved": saved,
+            **_privacy(),
+        }
+    return render_page("respond/survey.html", page.language, **context)

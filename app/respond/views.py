@@ -1,0 +1,309 @@
+"""The respondent's pages: survey, thank-you, opt-out, and the pages for links that no longer work.
+
+The e-mail links ``/s/<token>`` and ``/s/<token>/opt-out`` only move the token into a cookie and
+send the browser on to ``/s/survey`` or ``/s/opt-out`` (see links.py), where the forms are shown
+and posted. The link token is never logged (only the invitation id), pages are never cached, and
+no Referer leaves them. A GET never stores anything: mail scanners open every link in a message.
+A one-click answer from the e-mail is kept in the session, shown chosen, and stored by a POST the
+page sends (its script, or a button when scripts are off) - see services.save_first_answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import current_app, make_response, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import TooManyRequests
+from werkzeug.wrappers import Response as HttpResponse
+
+from app.distribution.tokens import find_invitation
+from app.extensions import db, limiter
+from app.models import Invitation, QuestionnaireVersion
+from app.respond import bp
+from app.respond.forms import (
+    OptOutForm,
+    as_form_data,
+    build_form,
+    chosen_in_link,
+    first_answers,
+    survey_answers,
+)
+from app.respond.links import fingerprint, forget, remember, token_of_request
+from app.respond.pages import (
+    SurveyPage,
+    invitation_language,
+    link_closed_page,
+    no_survey,
+    render_page,
+    speaking,
+    survey_page,
+    unknown_link,
+)
+from app.respond.questions import questions_in, translated, version_languages
+from app.respond.services import (
+    AlreadyAnswered,
+    LinkState,
+    SurveyClosed,
+    link_state,
+    partial_answers,
+    save_first_answer,
+    submit_response,
+    survey_version,
+)
+from app.respond.services import opt_out as opt_out_person
+
+log = logging.getLogger(__name__)
+
+# No inline script or style anywhere on these pages, nothing from another origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+THANKS_KEY = "respond_thanks"
+OPTED_OUT_KEY = "respond_opted_out"
+CHOSEN_KEY = "respond_chosen"  # {"link": fingerprint, "answers": {question key: value}}
+SAVED_KEY = "respond_saved"  # fingerprint of the link whose first answer was just stored
+STEP_FIELD = "_step"
+FIRST_ANSWER = "first"
+FETCH_HEADER = "X-Memnun-Fetch"  # sent by survey.js: answer with a status, not a page
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z]{2,4})?$")
+
+
+def _rate_limit() -> str:
+    return current_app.config.get("MEMNUN_RESPOND_RATE_LIMIT") or "60 per minute"
+
+
+# Every route that looks a token up shares one budget per address: guessing tokens is slow.
+token_lookup_limit = limiter.shared_limit(_rate_limit, scope="respond-token")
+
+
+@bp.after_request
+def _private_headers(response: HttpResponse) -> HttpResponse:
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response
+
+
+def _asked_language() -> str | None:
+    asked = request.args.get("lang")
+    return asked if asked and LANGUAGE_CODE.match(asked) else None
+
+
+def _wants_status_only() -> bool:
+    return request.headers.get(FETCH_HEADER) == "1"
+
+
+def _clean_redirect(endpoint: str, token: str) -> HttpResponse:
+    response = redirect(url_for(endpoint, lang=_asked_language()))
+    remember(response, token)
+    return response
+
+
+# --- the e-mail links --------------------------------------------------------------------------
+
+
+@bp.get("/<token>")
+@token_lookup_limit
+def link(token: str) -> ResponseReturnValue:
+    """The survey link from the e-mail: keep the token in a cookie, go on to the clean address.
+
+    A one-click choice (``?overall=4``) is kept in the session, never stored here.
+    """
+    invitation = find_invitation(token)
+    if invitation is None:
+        return unknown_link()
+    version = survey_version(invitation)
+    chosen = {}
+    if version is not None and link_state(invitation) == LinkState.OPEN:
+        questions = questions_in(version.definition, version_languages(version.definition)[0])
+        chosen = chosen_in_link(questions, request.args)
+    if chosen:
+        session[CHOSEN_KEY] = {"link": fingerprint(token), "answers": chosen}
+    else:
+        session.pop(CHOSEN_KEY, None)
+    return _clean_redirect(".survey", token)
+
+
+@bp.get("/<token>/opt-out")
+@token_lookup_limit
+def opt_out_link(token: str) -> ResponseReturnValue:
+    if find_invitation(token) is None:
+        return unknown_link()
+    return _clean_redirect(".opt_out", token)
+
+
+# --- the survey ----------------------------------------------------------------------------------
+
+
+def _chosen_for(token: str) -> dict[str, str]:
+    kept = session.get(CHOSEN_KEY) or {}
+    answers = kept.get("answers") if kept.get("link") == fingerprint(token) else None
+    return dict(answers) if isinstance(answers, dict) else {}
+
+
+def _show(page: SurveyPage) -> ResponseReturnValue:
+    stored = partial_answers(page.invitation)
+    with speaking(page.language):
+        chosen = chosen_in_link(page.questions, _chosen_for(page.token))
+        data = as_form_data(page.questions, {**stored, **chosen})
+        form = build_form(page.questions, formdata=None, data=data)
+    saved = session.pop(SAVED_KEY, None) == page.link
+    response = make_response(survey_page(page, form, chosen=chosen, saved=saved))
+    remember(response, page.token)  # renews the cookie while the respondent is here
+    return response
+
+
+def _save_first(page: SurveyPage) -> ResponseReturnValue:
+    """The one-click answer, posted by the page itself: stored as a partial response."""
+    answers = first_answers(page.questions, request.form)
+    status_only = _wants_status_only()
+    if not answers:
+        return ("", 400) if status_only else redirect(url_for(".survey", lang=page.language))
+    try:
+        save_first_answer(page.invitation, answers, page.language)
+    except AlreadyAnswered:
+        return ("", 409) if status_only else render_page("respond/answered.html", page.language)
+    except SurveyClosed:
+        return ("", 410) if status_only else render_page("respond/closed.html", page.language, 410)
+    session.pop(CHOSEN_KEY, None)
+    if status_only:
+        return "", 204
+    session[SAVED_KEY] = page.link
+    return redirect(url_for(".survey", lang=page.language))
+
+
+def _submit(page: SurveyPage) -> ResponseReturnValue:
+    with speaking(page.language):
+        form = build_form(page.questions)
+        answers = survey_answers(form, page.questions)
+    if answers is None:
+        return survey_page(page, form)
+    try:
+        submit_response(page.invitation, answers, page.language)
+    except AlreadyAnswered:
+        return render_page("respond/answered.html", page.language)
+    except SurveyClosed:
+        return render_page("respond/closed.html", page.language, 410)
+    session.pop(CHOSEN_KEY, None)
+    session[THANKS_KEY] = {"version": page.version.id, "language": page.language}
+    response = redirect(url_for(".thanks"))
+    forget(response, page.token)  # its work is done: nothing left behind on a shared computer
+    return response
+
+
+def _requested_invitation() -> tuple[str, Invitation] | None:
+    token = token_of_request()
+    invitation = find_invitation(token) if token else None
+    return (token, invitation) if token and invitation is not None else None
+
+
+@bp.route("/survey", methods=["GET", "POST"])
+@token_lookup_limit
+def survey() -> ResponseReturnValue:
+    found = _requested_invitation()
+    if found is None:
+        return no_survey()
+    token, invitation = found
+    closed = link_closed_page(invitation)
+    if closed is not None:
+        if _wants_status_only():  # the page's script reloads to show why
+            return "", 409 if link_state(invitation) == LinkState.ANSWERED else 410
+        return closed
+    page = SurveyPage.open(invitation, token, _asked_language())
+    if request.method == "GET":
+        return _show(page)
+    if request.form.get(STEP_FIELD) == FIRST_ANSWER:
+        return _save_first(page)
+    return _submit(page)
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_failed(error: CSRFError) -> ResponseReturnValue:
+    """An expired or missing CSRF token (a survey left open overnight, a lost session cookie)
+    must not throw away what was typed: show the form again, filled in, and ask to send again."""
+    found = _requested_invitation()
+    if found is None:
+        return no_survey()
+    token, invitation = found
+    log.info("CSRF check failed on %s for invitation %s", request.endpoint, invitation.id)
+    if _wants_status_only():
+        return "", 400
+    if request.endpoint == "respond.opt_out":
+        return _opt_out_page(invitation, token, invitation_language(invitation), resend=True)
+    closed = link_closed_page(invitation)
+    if closed is not None:
+        return closed
+    page = SurveyPage.open(invitation, token, _asked_language())
+    with speaking(page.language):
+        form = build_form(page.questions)  # the posted answers, not checked yet
+        chosen = chosen_in_link(page.questions, _chosen_for(token))  # its button, once more
+    return survey_page(page, form, resend=True, chosen=chosen)
+
+
+@bp.errorhandler(TooManyRequests)
+def _too_many(error: TooManyRequests) -> ResponseReturnValue:
+    language = str(invitation_language(None, _asked_language()))
+    return render_page("respond/busy.html", language, 429)
+
+
+@bp.route("/thanks")
+def thanks() -> ResponseReturnValue:
+    kept = session.get(THANKS_KEY) or {}
+    version_id = kept.get("version")
+    version = None
+    if isinstance(version_id, int):
+        version = db.session.get(QuestionnaireVersion, version_id)
+    language = str(kept.get("language") or current_app.config["BABEL_DEFAULT_LOCALE"])
+    text = ""
+    if version is not None:
+        fallback = version_languages(version.definition)[0]
+        text = translated(version.definition.get("thanks"), language, fallback)
+    return render_page("respond/thanks.html", language, thanks=text)
+
+
+# --- opting out ----------------------------------------------------------------------------------
+
+
+def _opt_out_page(
+    invitation: Invitation, token: str, language: str, *, resend: bool = False
+) -> ResponseReturnValue:
+    complainant = invitation.complaint.complainant
+    return render_page(
+        "respond/opt_out.html",
+        language,
+        form=OptOutForm(),
+        link_id=fingerprint(token),
+        action=url_for(".opt_out", lang=language),
+        already=bool(complainant is not None and complainant.opted_out_at),
+        resend=resend,
+    )
+
+
+@bp.route("/opt-out", methods=["GET", "POST"])
+@token_lookup_limit
+def opt_out() -> ResponseReturnValue:
+    found = _requested_invitation()
+    if found is None:
+        return no_survey()
+    token, invitation = found
+    language = invitation_language(invitation, _asked_language())
+    form = OptOutForm()
+    if form.validate_on_submit():
+        opt_out_person(invitation)
+        session[OPTED_OUT_KEY] = language
+        response = redirect(url_for(".opted_out"))
+        forget(response, token)
+        return response
+    return _opt_out_page(invitation, token, language, resend=bool(form.errors))
+
+
+@bp.route("/opted-out")
+def opted_out() -> ResponseReturnValue:
+    language = str(session.get(OPTED_OUT_KEY) or current_app.config["BABEL_DEFAULT_LOCALE"])
+    return render_page("respond/opted_out.html", language)
