@@ -1,0 +1,175 @@
+"""Figures per group (unit with its tree rolled up, category, channel, language, questionnaire,
+or period) with small-group suppression and the change against the previous period.
+
+Suppression, for every survey figure (CSAT, mean score, NPS, CES, resolution confirmed), is the
+rule of ``app.analytics.grouped`` (shared with the metrics API, so a figure hidden on a dashboard
+is hidden there too): a group below ``min_group`` responses shows no survey figure; when that
+leaves exactly one non-empty group hidden, the smallest other group is hidden as well, so that
+the shown total minus the visible groups never gives a hidden group's figure away.
+
+Complaint and invitation figures describe the organisation, not what a respondent said, and are
+shown whatever the group size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.analytics.filters import Filters
+from app.analytics.grouped import hidden_groups
+from app.analytics.metrics import CountTest, ZTest
+from app.analytics.periods import Grain, Periods
+from app.analytics.queries import (
+    SURVEY_CHANGES,
+    AnswerTotals,
+    ComplaintTotals,
+    InvitationTotals,
+    Score,
+    answer_tally,
+    complaint_tally,
+    count_change,
+    invitation_tally,
+    plain_proportion,
+    proportion_change,
+    response_tally,
+    survey_mean,
+    survey_nps,
+    survey_proportion,
+)
+from app.analytics.splits import ByDimension, ByPeriod, Dimension, Key, Split
+from app.analytics.tree import Level
+
+SURVEY_FIGURES: dict[str, Callable[[AnswerTotals], int]] = {
+    "csat": lambda a: a.csat_n,
+    "mean": lambda a: a.csat_n,
+    "nps": lambda a: a.nps_n,
+    "ces": lambda a: a.ces_n,
+    "resolution_confirmed": lambda a: a.resolution_n,
+}
+
+
+@dataclass
+class Group:
+    """One group's counts and figures. ``own`` marks a parent unit's (or category's) own rows,
+    shown next to its children. A hidden survey figure is a ``Score`` with ``suppressed``."""
+
+    key: Key
+    responses: int = 0
+    answers: AnswerTotals = field(default_factory=AnswerTotals)
+    complaints: ComplaintTotals = field(default_factory=ComplaintTotals)
+    invitations: InvitationTotals = field(default_factory=InvitationTotals)
+    previous_answers: AnswerTotals = field(default_factory=AnswerTotals)
+    previous_complaints: ComplaintTotals = field(default_factory=ComplaintTotals)
+    own: bool = False
+    suppressed: bool = False
+    figures: dict[str, Score] = field(default_factory=dict)
+    changes: dict[str, ZTest | None] = field(default_factory=dict)
+    complaints_change: CountTest | None = None
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.responses or self.complaints.received or self.complaints.resolved_with_due
+                    or self.invitations.sent)
+
+
+def breakdown(filters: Filters, by: Dimension | Grain | str, min_group: int, *,
+              level: Level | None = None, tz: str = "UTC") -> list[Group]:
+    """Figures of ``filters`` per group of ``by``.
+
+    ``by`` a dimension (unit, category, channel, language, questionnaire) or a grain (day,
+    week, month, quarter). For units and categories, ``level`` (``app.analytics.tree.level``)
+    says which nodes are shown and what rolls up into each; without one, each id is a group.
+    Periods are every period listed, oldest first; other groups are those with data, in the
+    level's order (a parent's own rows last) or by key. Changes (CSAT, NPS, resolution
+    confirmed, complaints, on time) compare each group with itself in the previous period of
+    the same length (not for periods).
+    """
+    split, keys = _split(filters, by, level, tz)
+    by_period = isinstance(split, ByPeriod)
+    answers = answer_tally(filters, split, previous=not by_period)
+    responses = response_tally(filters, split)
+    complaints = complaint_tally(filters, split, previous=not by_period)
+    invitations = invitation_tally(filters, split)
+    if keys is None:
+        found = (answers.keys() | complaints.keys() | invitations.current.keys()
+                 | responses.current.keys())
+        keys = sorted(found, key=lambda k: (k is None, str(k)))
+    groups = []
+    for key in keys:
+        counted = responses.current.get(key)
+        group = Group(
+            key=key,
+            responses=counted.responses if counted is not None else 0,
+            answers=answers.now(key), complaints=complaints.now(key),
+            invitations=invitations.now(key), previous_answers=answers.before(key),
+            previous_complaints=complaints.before(key),
+            own=level is not None and key == level.parent,
+        )
+        if level is not None and not group.has_data:
+            continue  # e.g. a parent without rows of its own, a unit without complaints
+        groups.append(group)
+    suppress(groups, min_group)
+    if not by_period:
+        for group in groups:
+            _changes(group, min_group)
+    return groups
+
+
+def _split(filters: Filters, by: Dimension | Grain | str, level: Level | None,
+           tz: str) -> tuple[Split, list[Key] | None]:
+    if by in {grain.value for grain in Grain}:
+        periods = Periods.covering(filters.start, filters.end, Grain(by), tz)
+        return ByPeriod(periods), list(periods.starts)
+    dimension = Dimension(by)
+    if level is not None:
+        if dimension not in (Dimension.UNIT, Dimension.CATEGORY):
+            raise ValueError("a level applies to units and categories only")
+        keys = list(level.nodes) + ([level.parent] if level.parent is not None else [])
+        return ByDimension(dimension, roll_up=level.mapping), keys
+    return ByDimension(dimension), None
+
+
+def suppress(groups: list[Group], min_group: int) -> None:
+    """Fill each group's figures, hiding survey figures as the module says."""
+    group_hidden = hidden_groups({g.key: g.responses for g in groups}, min_group)
+    for group in groups:
+        group.suppressed = group.key in group_hidden or group.responses < min_group
+    for name, count in SURVEY_FIGURES.items():
+        hidden = hidden_groups({g.key: count(g.answers) for g in groups}, min_group,
+                               already_hidden=group_hidden)
+        for group in groups:
+            if group.key in hidden or group.suppressed:
+                group.figures[name] = Score(n=count(group.answers), suppressed=True)
+            else:
+                group.figures[name] = survey_figure(name, group.answers, min_group)
+    for group in groups:
+        group.figures["on_time"] = plain_proportion(group.complaints.resolved_on_time,
+                                                    group.complaints.resolved_with_due)
+        group.figures["response_rate"] = plain_proportion(group.invitations.responded,
+                                                          group.invitations.sent)
+
+
+def survey_figure(name: str, a: AnswerTotals, min_group: int) -> Score:
+    if name == "csat":
+        return survey_proportion(a.csat_satisfied, a.csat_n, min_group)
+    if name == "mean":
+        return survey_mean(a.csat_n, a.csat_sum, a.csat_sum_sq, min_group)
+    if name == "nps":
+        return survey_nps(a, min_group)
+    if name == "ces":
+        return survey_mean(a.ces_n, a.ces_sum, a.ces_sum_sq, min_group)
+    return survey_proportion(a.resolution_yes, a.resolution_n, min_group)
+
+
+def _changes(group: Group, min_group: int) -> None:
+    """Tested changes of the shown survey figures, and of complaints and on-time resolution."""
+    for name, test in SURVEY_CHANGES.items():
+        shown = group.figures[name].shown
+        group.changes[name] = (test(group.answers, group.previous_answers, min_group)
+                               if shown else None)
+    now, before = group.complaints, group.previous_complaints
+    group.changes["on_time"] = proportion_change(
+        now.resolved_on_time, now.resolved_with_due,
+        before.resolved_on_time, before.resolved_with_due, 1)
+    group.complaints_change = count_change(now.received, before.received)

@@ -1,0 +1,142 @@
+"""What a figure is computed over: a period and optional unit, category, channel, questionnaire
+and language filters, turned into SQL conditions for each kind of row.
+
+Unit and category ids are taken as given: callers expand a chosen unit to the units below it
+(``expand``) and intersect with what the person may see before building ``Filters``, so the
+queries never have to know about people or trees.
+
+Which filter applies to which rows:
+
+============== ========================= ======================== =============================
+filter         responses and answers     complaints               invitations
+============== ========================= ======================== =============================
+unit, category the response's (copied)   the complaint's          the complaint's
+channel        the response's            the complaint's          the complaint's
+questionnaire  the response's            (does not apply)         the version's questionnaire
+language       the response's            (does not apply)         the invitation's
+============== ========================= ======================== =============================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, select
+
+from app.extensions import db
+from app.models import Complaint, Invitation, QuestionnaireVersion, Response
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A half-open period [start, end) of aware UTC datetimes and optional filters; ``None``
+    means "all". An empty ``unit_ids`` means no unit at all (nothing to show)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    unit_ids: frozenset[int] | None = None
+    category_ids: frozenset[int] | None = None
+    channel: str | None = None
+    questionnaire_id: int | None = None
+    language: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("periods are aware datetimes")
+        if self.end <= self.start:
+            raise ValueError("a period must end after it starts")
+        for name in ("unit_ids", "category_ids"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, frozenset):
+                object.__setattr__(self, name, frozenset(value))
+
+    @property
+    def length(self) -> dt.timedelta:
+        return self.end - self.start
+
+    def previous(self) -> Filters:
+        """The same filters over the period of the same length just before."""
+        return replace(self, start=self.start - self.length, end=self.start)
+
+    def with_previous(self) -> Filters:
+        """The same filters over the previous period and this one together."""
+        return replace(self, start=self.start - self.length)
+
+    def but(self, **changes: Any) -> Filters:
+        return replace(self, **changes)
+
+
+def expand(model: Any, ids: Iterable[int]) -> frozenset[int]:
+    """The given units or categories (``model``) and every one below them in their tree."""
+    ids = list(ids)
+    if not ids:
+        return frozenset()
+    tree = select(model.id).where(model.id.in_(ids)).cte(
+        f"{model.__tablename__}_below", recursive=True
+    )
+    # UNION, not UNION ALL: a cycle in bad data then ends instead of recursing forever.
+    tree = tree.union(select(model.id).where(model.parent_id == tree.c.id))
+    return frozenset(db.session.scalars(select(tree.c.id)))
+
+
+def _in(column: Any, ids: Collection[int] | None) -> list[ColumnElement[bool]]:
+    return [] if ids is None else [column.in_(sorted(ids))]
+
+
+def in_period(column: Any, filters: Filters) -> list[ColumnElement[bool]]:
+    return [column >= filters.start, column < filters.end]
+
+
+def response_conditions(filters: Filters, *, timed: bool = True) -> list[ColumnElement[bool]]:
+    """Conditions on ``Response`` (submitted in the period unless ``timed`` is false)."""
+    conditions = in_period(Response.submitted_at, filters) if timed else []
+    conditions += _in(Response.unit_id, filters.unit_ids)
+    conditions += _in(Response.category_id, filters.category_ids)
+    if filters.channel is not None:
+        conditions.append(Response.channel == filters.channel)
+    if filters.questionnaire_id is not None:
+        conditions.append(Response.questionnaire_id == filters.questionnaire_id)
+    if filters.language is not None:
+        conditions.append(Response.language == filters.language)
+    return conditions
+
+
+def complaint_conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    """Conditions on ``Complaint``, without time: a complaint has several moments (received,
+    resolved) and the caller picks the one its figure belongs to."""
+    conditions = _in(Complaint.unit_id, filters.unit_ids)
+    conditions += _in(Complaint.category_id, filters.category_ids)
+    if filters.channel is not None:
+        conditions.append(Complaint.channel == filters.channel)
+    return conditions
+
+
+def needs_complaint_join(filters: Filters) -> bool:
+    """Whether invitation figures need the complaint (for unit, category or channel)."""
+    return (filters.unit_ids is not None or filters.category_ids is not None
+            or filters.channel is not None)
+
+
+def invitation_conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    """Conditions on ``Invitation`` (and on ``Complaint``, which the statement must join when
+    ``needs_complaint_join``), without time."""
+    conditions = complaint_conditions(filters)
+    if filters.questionnaire_id is not None:
+        versions = select(QuestionnaireVersion.id).where(
+            QuestionnaireVersion.questionnaire_id == filters.questionnaire_id
+        )
+        conditions.append(Invitation.version_id.in_(versions))
+    if filters.language is not None:
+        conditions.append(Invitation.language == filters.language)
+    return conditions
+
+
+def join_complaint_if_needed(stmt: Select[Any], filters: Filters,
+                             needed: bool = False) -> Select[Any]:
+    """Join the invitation's complaint when a filter (or the grouping) needs it."""
+    if needed or needs_complaint_join(filters):
+        return stmt.join(Complaint, Complaint.id == Invitation.complaint_id)
+    return stmt

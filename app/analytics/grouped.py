@@ -1,0 +1,365 @@
+"""Figures per segment (unit, category, channel or month) under any combination of filters, with
+small-group and complementary suppression; behind ``GET /api/v1/metrics``.
+
+The database does the counting with GROUP BY (as in ``app.analytics.queries``, whose periods,
+months and figure helpers this module uses); ``app.analytics.metrics`` turns the counts into
+estimates. Knows no request.
+
+Suppression, for every survey figure (CSAT, mean score, NPS, CES, resolution confirmed):
+
+1. Primary: a group with fewer than ``min_group`` responses shows no survey figure at all, and a
+   single figure fed by fewer than ``min_group`` answers is not shown either.
+2. Complementary: the figures of a request can always be had for the whole (the same request
+   without ``group_by``). When exactly one non-empty group hides a figure, its counts would be
+   the whole minus the visible groups, so the smallest other non-empty group hides it as well.
+   Two hidden groups give only their sum, which comes from at least ``min_group`` answers.
+
+Complaint and invitation figures (complaints, on-time resolution, response rate) describe the
+organisation, not what a respondent said, and are shown whatever the group size, as on the
+dashboards. What suppression cannot prevent: comparing requests over periods or filters that
+differ by a few responses (any API that answers arbitrary periods allows that); keys that may
+read figures are given to integrators, not to the public.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
+
+from app.analytics.queries import (
+    CES_ANSWER,
+    CSAT_ANSWER,
+    NPS_ANSWER,
+    RESOLUTION_ANSWER,
+    SCORED_TYPES,
+    AnswerTotals,
+    Months,
+    Score,
+    plain_proportion,
+    survey_mean,
+    survey_nps,
+    survey_proportion,
+)
+from app.extensions import db
+from app.models import Answer, Complaint, Invitation, QuestionnaireVersion, Response
+
+GROUPINGS = ("unit", "category", "channel", "month")
+SURVEY_FIGURES = ("csat", "mean", "nps", "ces", "resolution_confirmed")
+Key = Any  # a unit or category id, a channel value, a month's first day, or None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """What to count: a half-open period and optional filters (ids already expanded to the units
+    and categories below the chosen ones)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    unit_ids: Collection[int] | None = None
+    category_ids: Collection[int] | None = None
+    channel: str | None = None
+    questionnaire_id: int | None = None
+
+
+@dataclass
+class GroupFigures:
+    """One group's figures; a survey figure is None-valued and ``suppressed`` when hidden."""
+
+    key: Key
+    responses: int = 0
+    answers: AnswerTotals = field(default_factory=AnswerTotals)
+    complaints: int = 0
+    resolved_with_due: int = 0
+    resolved_on_time: int = 0
+    invitations: int = 0
+    responded: int = 0
+    suppressed: bool = False
+    figures: dict[str, Score] = field(default_factory=dict)
+
+
+def with_descendants(model: Any, ids: Iterable[int]) -> list[int]:
+    """The given units or categories (``model``) and every one below them in their tree."""
+    ids = list(ids)
+    if not ids:
+        return []
+    tree = select(model.id).where(model.id.in_(ids)).cte(f"{model.__tablename__}_tree",
+                                                         recursive=True)
+    # UNION, not UNION ALL: a cycle in bad data then ends instead of recursing forever.
+    tree = tree.union(select(model.id).where(model.parent_id == tree.c.id))
+    return sorted(db.session.scalars(select(tree.c.id)))
+
+
+# --- SQL -----------------------------------------------------------------------------------------
+
+
+def _count_if(condition: ColumnElement[bool], column: Any) -> ColumnElement[int]:
+    return func.count(case((condition, column)))
+
+
+def _sum_if(condition: ColumnElement[bool], value: Any) -> ColumnElement[float]:
+    return func.coalesce(func.sum(case((condition, value))), 0.0)
+
+
+def _in(column: Any, ids: Collection[int] | None) -> list[ColumnElement[bool]]:
+    return [] if ids is None else [column.in_(list(ids))]
+
+
+class _Grouper:
+    """Adds the group column of ``group_by`` to a statement and runs it."""
+
+    def __init__(self, group_by: str | None, months: Months | None) -> None:
+        self.group_by = group_by
+        self.months = months
+
+    def column(self, unit: Any, category: Any, channel: Any, time: Any) -> Any:
+        if self.group_by == "unit":
+            return unit
+        if self.group_by == "category":
+            return category
+        if self.group_by == "channel":
+            return channel
+        if self.group_by == "month":
+            assert self.months is not None
+            return self.months.bucket(time, db.session.get_bind().dialect.name)
+        return None
+
+    def run(self, stmt: Select[Any], group: Any) -> dict[Key, dict[str, Any]]:
+        if group is not None:
+            labelled = group.label("group_key")
+            stmt = stmt.add_columns(labelled).group_by(labelled)
+        result: dict[Key, dict[str, Any]] = {}
+        for row in db.session.execute(stmt).mappings():
+            values = dict(row)
+            key = values.pop("group_key", None)
+            if self.group_by == "month":
+                key = Months.key(key)
+            elif self.group_by == "channel" and key is not None:
+                key = getattr(key, "value", key)
+            result[key] = values
+        return result
+
+
+def _response_filters(segment: Segment) -> list[ColumnElement[bool]]:
+    conditions = [
+        Response.submitted_at >= segment.start,
+        Response.submitted_at < segment.end,
+        *_in(Response.unit_id, segment.unit_ids),
+        *_in(Response.category_id, segment.category_ids),
+    ]
+    if segment.channel is not None:
+        conditions.append(Response.channel == segment.channel)
+    if segment.questionnaire_id is not None:
+        conditions.append(Response.questionnaire_id == segment.questionnaire_id)
+    return conditions
+
+
+def _complaint_filters(segment: Segment) -> list[ColumnElement[bool]]:
+    conditions = [
+        *_in(Complaint.unit_id, segment.unit_ids),
+        *_in(Complaint.category_id, segment.category_ids),
+    ]
+    if segment.channel is not None:
+        conditions.append(Complaint.channel == segment.channel)
+    return conditions
+
+
+def _response_group(grouper: _Grouper) -> Any:
+    return grouper.column(Response.unit_id, Response.category_id, Response.channel,
+                          Response.submitted_at)
+
+
+def _answer_rows(segment: Segment, grouper: _Grouper) -> dict[Key, dict[str, Any]]:
+    value = Answer.value_number
+    csat = and_(CSAT_ANSWER, value.is_not(None))
+    nps = and_(NPS_ANSWER, value.is_not(None))
+    ces = and_(CES_ANSWER, value.is_not(None))
+    resolution = and_(RESOLUTION_ANSWER, value.is_not(None))
+    stmt = (
+        select(
+            _count_if(csat, Answer.id).label("csat_n"),
+            _count_if(and_(csat, value >= 4), Answer.id).label("csat_satisfied"),
+            _sum_if(csat, value).label("csat_sum"),
+            _sum_if(csat, value * value).label("csat_sum_sq"),
+            _count_if(nps, Answer.id).label("nps_n"),
+            _count_if(and_(nps, value >= 9), Answer.id).label("nps_promoters"),
+            _count_if(and_(nps, value <= 6), Answer.id).label("nps_detractors"),
+            _count_if(ces, Answer.id).label("ces_n"),
+            _sum_if(ces, value).label("ces_sum"),
+            _sum_if(ces, value * value).label("ces_sum_sq"),
+            _count_if(resolution, Answer.id).label("resolution_n"),
+            _count_if(and_(resolution, value == 1), Answer.id).label("resolution_yes"),
+        )
+        .select_from(Answer)
+        .join(Response, Response.id == Answer.response_id)
+        .where(Answer.question_type.in_(SCORED_TYPES), *_response_filters(segment))
+    )
+    return grouper.run(stmt, _response_group(grouper))
+
+
+def _response_rows(segment: Segment, grouper: _Grouper) -> dict[Key, dict[str, Any]]:
+    stmt = select(func.count(Response.id).label("responses")).where(*_response_filters(segment))
+    return grouper.run(stmt, _response_group(grouper))
+
+
+def _complaint_rows(
+    segment: Segment, grouper: _Grouper
+) -> tuple[dict[Key, dict[str, Any]], dict[Key, dict[str, Any]]]:
+    """Complaints received in the period; and those resolved in it, by due time (each counted
+    at its own moment, as in ``queries.complaint_totals``)."""
+
+    def group(time: Any) -> Any:
+        return grouper.column(Complaint.unit_id, Complaint.category_id, Complaint.channel, time)
+
+    received = select(func.count(Complaint.id).label("received")).where(
+        Complaint.received_at >= segment.start, Complaint.received_at < segment.end,
+        *_complaint_filters(segment),
+    )
+    resolved = select(
+        func.count(Complaint.id).label("resolved_with_due"),
+        _count_if(Complaint.resolved_at <= Complaint.due_at, Complaint.id).label(
+            "resolved_on_time"
+        ),
+    ).where(
+        Complaint.resolved_at >= segment.start, Complaint.resolved_at < segment.end,
+        Complaint.due_at.is_not(None), *_complaint_filters(segment),
+    )
+    return (grouper.run(received, group(Complaint.received_at)),
+            grouper.run(resolved, group(Complaint.resolved_at)))
+
+
+def _invitation_rows(segment: Segment, grouper: _Grouper) -> dict[Key, dict[str, Any]]:
+    """Invitations sent in the period (the cohort) and how many of them were answered."""
+    stmt = (
+        select(func.count(Invitation.id).label("sent"),
+               func.count(Response.id).label("responded"))
+        .select_from(Invitation)
+        .join(Complaint, Complaint.id == Invitation.complaint_id)
+        .outerjoin(Response, Response.invitation_id == Invitation.id)
+        .where(Invitation.sent_at >= segment.start, Invitation.sent_at < segment.end,
+               *_complaint_filters(segment))
+    )
+    if segment.questionnaire_id is not None:
+        versions = select(QuestionnaireVersion.id).where(
+            QuestionnaireVersion.questionnaire_id == segment.questionnaire_id
+        )
+        stmt = stmt.where(Invitation.version_id.in_(versions))
+    group = grouper.column(Complaint.unit_id, Complaint.category_id, Complaint.channel,
+                           Invitation.sent_at)
+    return grouper.run(stmt, group)
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def grouped_figures(
+    segment: Segment, group_by: str | None, min_group: int, tz: str = "UTC"
+) -> list[GroupFigures]:
+    """The figures of ``segment`` per group of ``group_by`` (None: one group for everything).
+
+    Groups are those with any complaint, invitation or response in the segment; grouped by
+    month, every month of the period is listed, oldest first. Survey figures are suppressed as
+    the module says.
+    """
+    if group_by not in (None, *GROUPINGS):
+        raise ValueError(f"cannot group by {group_by!r}")
+    months = Months.covering(segment.start, segment.end, tz) if group_by == "month" else None
+    grouper = _Grouper(group_by, months)
+    answers = _answer_rows(segment, grouper)
+    responses = _response_rows(segment, grouper)
+    received, resolved = _complaint_rows(segment, grouper)
+    invitations = _invitation_rows(segment, grouper)
+
+    if months is not None:
+        keys: Iterable[Key] = months.firsts
+    elif group_by is None:
+        keys = [None]
+    else:
+        keys = (answers.keys() | responses.keys() | received.keys() | resolved.keys()
+                | invitations.keys()) - {None}
+    groups = []
+    for key in keys:
+        a = answers.get(key)
+        groups.append(GroupFigures(
+            key=key,
+            responses=int(responses.get(key, {}).get("responses", 0)),
+            answers=_answer_totals(a) if a else AnswerTotals(),
+            complaints=int(received.get(key, {}).get("received", 0)),
+            resolved_with_due=int(resolved.get(key, {}).get("resolved_with_due", 0)),
+            resolved_on_time=int(resolved.get(key, {}).get("resolved_on_time", 0)),
+            invitations=int(invitations.get(key, {}).get("sent", 0)),
+            responded=int(invitations.get(key, {}).get("responded", 0)),
+        ))
+    _suppress(groups, min_group)
+    return groups
+
+
+def _answer_totals(row: dict[str, Any]) -> AnswerTotals:
+    return AnswerTotals(**{
+        name: float(value or 0) if name.endswith(("_sum", "_sum_sq")) else int(value or 0)
+        for name, value in row.items()
+    })
+
+
+FIGURE_COUNTS: dict[str, Callable[[AnswerTotals], int]] = {
+    "csat": lambda a: a.csat_n,
+    "mean": lambda a: a.csat_n,
+    "nps": lambda a: a.nps_n,
+    "ces": lambda a: a.ces_n,
+    "resolution_confirmed": lambda a: a.resolution_n,
+}
+
+
+def hidden_groups(
+    counts: dict[Key, int], min_group: int, already_hidden: Collection[Key] = ()
+) -> set[Key]:
+    """The groups whose figure must be hidden, given each group's count of answers.
+
+    Hidden: the non-empty groups below ``min_group`` and those in ``already_hidden``; and when
+    that leaves exactly one non-empty group hidden, also the smallest other non-empty group
+    (ties: the first key in sorted order), so that the whole minus the visible groups tells only
+    the sum of two groups.
+    """
+    hidden = {
+        key for key, n in counts.items() if 0 < n < min_group or key in already_hidden
+    }
+    if sum(1 for key in hidden if counts[key] > 0) == 1:
+        visible = [(n, str(key), key) for key, n in counts.items() if n > 0 and key not in hidden]
+        if visible:
+            hidden.add(min(visible, key=lambda entry: entry[:2])[2])
+    return hidden
+
+
+def _suppress(groups: list[GroupFigures], min_group: int) -> None:
+    """Fill each group's figures, hiding what ``hidden_groups`` says, figure by figure."""
+    by_key = {group.key: group for group in groups}
+    group_hidden = hidden_groups({g.key: g.responses for g in groups}, min_group)
+    for group in groups:
+        group.suppressed = group.key in group_hidden or group.responses < min_group
+    for name, count in FIGURE_COUNTS.items():
+        hidden = hidden_groups({g.key: count(g.answers) for g in groups}, min_group,
+                               already_hidden=group_hidden)
+        for key, group in by_key.items():
+            if key in hidden or group.suppressed:
+                group.figures[name] = Score(n=count(group.answers), suppressed=True)
+            else:
+                group.figures[name] = _survey_figure(name, group.answers, min_group)
+    for group in groups:
+        group.figures["response_rate"] = plain_proportion(group.responded, group.invitations)
+        group.figures["on_time"] = plain_proportion(group.resolved_on_time,
+                                                    group.resolved_with_due)
+
+
+def _survey_figure(name: str, a: AnswerTotals, min_group: int) -> Score:
+    if name == "csat":
+        return survey_proportion(a.csat_satisfied, a.csat_n, min_group)
+    if name == "mean":
+        return survey_mean(a.csat_n, a.csat_sum, a.csat_sum_sq, min_group)
+    if name == "nps":
+        return survey_nps(a, min_group)
+    if name == "ces":
+        return survey_mean(a.ces_n, a.ces_sum, a.ces_sum_sq, min_group)
+    return survey_proportion(a.resolution_yes, a.resolution_n, min_group)

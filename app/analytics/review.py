@@ -1,0 +1,377 @@
+"""Aggregates for the management-review pack and the alerts, beyond ``app.analytics.queries``.
+
+- per unit and month: the counts behind CSAT, NPS, resolution confirmed, response rate, on-time
+  resolution and complaint volume, rolled up the unit tree (alerts, control charts);
+- the median time to resolve and the complaint rate per 1,000 transactions;
+- the follow-up list's counts by state and reason;
+- the p-chart (control chart for a proportion) as a pure function.
+
+As everywhere in analytics, the database counts (GROUP BY) and Python only adds up counts; no
+response or complaint row is loaded to compute a figure. Periods are half-open [start, end) in
+aware datetimes; months are calendar months of the organisation's time zone (``Months``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
+
+from app.analytics.queries import (
+    CES_ANSWER,
+    CSAT_ANSWER,
+    NPS_ANSWER,
+    RESOLUTION_ANSWER,
+    SCORED_TYPES,
+    AnswerTotals,
+    ComplaintTotals,
+    InvitationTotals,
+    Months,
+)
+from app.extensions import db
+from app.models import (
+    Answer,
+    Complaint,
+    FollowUp,
+    FollowUpReason,
+    FollowUpState,
+    Invitation,
+    Response,
+    ServiceVolume,
+    Unit,
+)
+
+T = TypeVar("T", AnswerTotals, ComplaintTotals, InvitationTotals)
+#: The organisation as a whole, where a unit id is expected.
+ORGANISATION = None
+
+
+def add_totals(first: T, second: T) -> T:
+    """Two totals of the same kind added field by field (counts and sums add up)."""
+    return type(first)(**{f.name: getattr(first, f.name) + getattr(second, f.name)
+                          for f in fields(first)})
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _count_if(condition: ColumnElement[bool], column: Any) -> ColumnElement[int]:
+    return func.count(case((condition, column)))
+
+
+def _sum_if(condition: ColumnElement[bool], value: Any) -> ColumnElement[float]:
+    return func.coalesce(func.sum(case((condition, value))), 0.0)
+
+
+def _in(column: Any, ids: Collection[int] | None) -> list[ColumnElement[bool]]:
+    return [] if ids is None else [column.in_(list(ids))]
+
+
+# --- the unit tree -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitNode:
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+
+
+def unit_tree() -> dict[int, UnitNode]:
+    """Every unit (a few hundred at most: the organisation chart, not data)."""
+    rows = db.session.execute(select(Unit.id, Unit.code, Unit.name, Unit.parent_id))
+    return {row.id: UnitNode(row.id, row.code, row.name, row.parent_id) for row in rows}
+
+
+def ancestors(tree: dict[int, UnitNode], unit_id: int) -> list[int]:
+    """The unit's parent, grandparent, ... up to its root (a cycle in bad data ends the walk)."""
+    found: list[int] = []
+    parent = tree[unit_id].parent_id if unit_id in tree else None
+    while parent is not None and parent in tree and parent not in found and parent != unit_id:
+        found.append(parent)
+        parent = tree[parent].parent_id
+    return found
+
+
+def descendants(tree: dict[int, UnitNode], unit_ids: Iterable[int]) -> set[int]:
+    """The given units and every unit below them."""
+    chosen = set(unit_ids)
+    return {uid for uid in tree if uid in chosen or chosen.intersection(ancestors(tree, uid))}
+
+
+# --- per unit and month ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What one unit (or the organisation) counted in one month."""
+
+    answers: AnswerTotals = field(default_factory=AnswerTotals)
+    complaints: ComplaintTotals = field(default_factory=ComplaintTotals)
+    invitations: InvitationTotals = field(default_factory=InvitationTotals)
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(add_totals(self.answers, other.answers),
+                      add_totals(self.complaints, other.complaints),
+                      add_totals(self.invitations, other.invitations))
+
+
+UnitMonth = tuple[int | None, dt.date]
+
+
+def _by_unit_month(stmt: Select[Any], unit: Any, time: Any, start: dt.datetime,
+                   end: dt.datetime, months: Months) -> dict[tuple[int, dt.date], dict[str, Any]]:
+    bucket = months.bucket(time, _dialect()).label("bucket")
+    unit_label = unit.label("unit_key")
+    stmt = (stmt.where(time >= start, time < end)
+            .add_columns(unit_label, bucket).group_by(unit_label, bucket))
+    result = {}
+    for row in db.session.execute(stmt).mappings():
+        values = dict(row)
+        key = (values.pop("unit_key"), Months.key(values.pop("bucket")))
+        result[key] = values
+    return result
+
+
+def _answer_rows(start: dt.datetime, end: dt.datetime, months: Months,
+                 unit_ids: Collection[int] | None) -> dict[tuple[int, dt.date], AnswerTotals]:
+    value = Answer.value_number
+    csat = and_(CSAT_ANSWER, value.is_not(None))
+    nps = and_(NPS_ANSWER, value.is_not(None))
+    ces = and_(CES_ANSWER, value.is_not(None))
+    resolution = and_(RESOLUTION_ANSWER, value.is_not(None))
+    stmt = (
+        select(
+            _count_if(csat, Answer.id).label("csat_n"),
+            _count_if(and_(csat, value >= 4), Answer.id).label("csat_satisfied"),
+            _sum_if(csat, value).label("csat_sum"),
+            _sum_if(csat, value * value).label("csat_sum_sq"),
+            _count_if(nps, Answer.id).label("nps_n"),
+            _count_if(and_(nps, value >= 9), Answer.id).label("nps_promoters"),
+            _count_if(and_(nps, value <= 6), Answer.id).label("nps_detractors"),
+            _count_if(ces, Answer.id).label("ces_n"),
+            _sum_if(ces, value).label("ces_sum"),
+            _sum_if(ces, value * value).label("ces_sum_sq"),
+            _count_if(resolution, Answer.id).label("resolution_n"),
+            _count_if(and_(resolution, value == 1), Answer.id).label("resolution_yes"),
+        )
+        .select_from(Answer)
+        .join(Response, Response.id == Answer.response_id)
+        .where(Answer.question_type.in_(SCORED_TYPES), *_in(Response.unit_id, unit_ids))
+    )
+    rows = _by_unit_month(stmt, Response.unit_id, Response.submitted_at, start, end, months)
+    return {key: AnswerTotals(**{
+        name: float(v or 0) if name.endswith(("_sum", "_sum_sq")) else int(v or 0)
+        for name, v in row.items()
+    }) for key, row in rows.items()}
+
+
+def _complaint_rows(start: dt.datetime, end: dt.datetime, months: Months,
+                    unit_ids: Collection[int] | None
+                    ) -> dict[tuple[int, dt.date], ComplaintTotals]:
+    # As in queries.complaint_totals: frequency by received_at, timeliness by resolved_at.
+    received = _by_unit_month(
+        select(func.count(Complaint.id).label("received")).where(
+            *_in(Complaint.unit_id, unit_ids)),
+        Complaint.unit_id, Complaint.received_at, start, end, months)
+    resolved = _by_unit_month(
+        select(func.count(Complaint.id).label("resolved_with_due"),
+               _count_if(Complaint.resolved_at <= Complaint.due_at, Complaint.id).label(
+                   "resolved_on_time"))
+        .where(Complaint.due_at.is_not(None), *_in(Complaint.unit_id, unit_ids)),
+        Complaint.unit_id, Complaint.resolved_at, start, end, months)
+    return {key: ComplaintTotals(
+        received=int(received.get(key, {}).get("received", 0)),
+        resolved_with_due=int(resolved.get(key, {}).get("resolved_with_due", 0)),
+        resolved_on_time=int(resolved.get(key, {}).get("resolved_on_time", 0)),
+    ) for key in received.keys() | resolved.keys()}
+
+
+def _invitation_rows(start: dt.datetime, end: dt.datetime, months: Months,
+                     unit_ids: Collection[int] | None
+                     ) -> dict[tuple[int, dt.date], InvitationTotals]:
+    stmt = (select(func.count(Invitation.id).label("sent"),
+                   func.count(Response.id).label("responded"))
+            .select_from(Invitation)
+            .join(Complaint, Complaint.id == Invitation.complaint_id)
+            .outerjoin(Response, Response.invitation_id == Invitation.id)
+            .where(*_in(Complaint.unit_id, unit_ids)))
+    rows = _by_unit_month(stmt, Complaint.unit_id, Invitation.sent_at, start, end, months)
+    return {key: InvitationTotals(sent=int(row["sent"]), responded=int(row["responded"]))
+            for key, row in rows.items()}
+
+
+def unit_month_totals(start: dt.datetime, end: dt.datetime, months: Months,
+                      unit_ids: Collection[int] | None = None
+                      ) -> dict[tuple[int, dt.date], Totals]:
+    """Totals per (unit, month) in [start, end), each unit on its own (not rolled up).
+
+    Four GROUP BY queries whatever the number of units and months; ``unit_ids`` None: all units.
+    """
+    answers = _answer_rows(start, end, months, unit_ids)
+    complaints = _complaint_rows(start, end, months, unit_ids)
+    invitations = _invitation_rows(start, end, months, unit_ids)
+    return {key: Totals(answers.get(key, AnswerTotals()),
+                        complaints.get(key, ComplaintTotals()),
+                        invitations.get(key, InvitationTotals()))
+            for key in answers.keys() | complaints.keys() | invitations.keys()}
+
+
+def roll_up(totals: dict[tuple[int, dt.date], Totals], tree: dict[int, UnitNode]
+            ) -> dict[UnitMonth, Totals]:
+    """Each unit's totals with those of every unit below it, and the organisation's
+    (``ORGANISATION`` as the unit) as the sum of all."""
+    rolled: dict[UnitMonth, Totals] = defaultdict(Totals)
+    for (unit_id, month), value in totals.items():
+        for owner in (unit_id, *ancestors(tree, unit_id), ORGANISATION):
+            rolled[(owner, month)] = rolled[(owner, month)] + value
+    return dict(rolled)
+
+
+# --- timeliness and rates ----------------------------------------------------------------------
+
+
+def _days_to_resolve() -> ColumnElement[float]:
+    if _dialect() == "postgresql":
+        seconds = func.extract("epoch", Complaint.resolved_at - Complaint.received_at)
+        return seconds / 86400.0
+    return func.julianday(Complaint.resolved_at) - func.julianday(Complaint.received_at)
+
+
+def median_days_to_resolve(start: dt.datetime, end: dt.datetime,
+                           unit_ids: Collection[int] | None = None) -> float | None:
+    """Median days from receipt to resolution of the complaints resolved in [start, end).
+
+    Portable: the database counts, then hands back only the one or two middle values of the
+    ordered durations (PostgreSQL's percentile_cont does not exist in SQLite). None without data.
+    """
+    conditions = [Complaint.resolved_at >= start, Complaint.resolved_at < end,
+                  *_in(Complaint.unit_id, unit_ids)]
+    n = db.session.scalar(select(func.count(Complaint.id)).where(*conditions)) or 0
+    if n == 0:
+        return None
+    days = _days_to_resolve()
+    middle = list(db.session.scalars(
+        select(days).where(*conditions).order_by(days).offset((n - 1) // 2)
+        .limit(1 if n % 2 else 2)
+    ))
+    return float(sum(middle) / len(middle))
+
+
+def transactions_by_unit(start: dt.date, end: dt.date,
+                         unit_ids: Collection[int] | None = None) -> dict[int, int]:
+    """Transactions per unit in the months whose first day falls in [start, end) (dates)."""
+    stmt = (select(ServiceVolume.unit_id, func.sum(ServiceVolume.transactions))
+            .where(ServiceVolume.period_start >= start, ServiceVolume.period_start < end,
+                   *_in(ServiceVolume.unit_id, unit_ids))
+            .group_by(ServiceVolume.unit_id))
+    return {unit_id: int(total) for unit_id, total in db.session.execute(stmt)}
+
+
+def rate_per_1000(complaints: int, transactions: int | None) -> float | None:
+    """Complaints per 1,000 transactions; None when the volume is unknown or zero."""
+    if not transactions:
+        return None
+    return complaints * 1000.0 / transactions
+
+
+# --- follow-ups --------------------------------------------------------------------------------
+
+
+KNOWN_REASONS = {reason.value for reason in FollowUpReason}
+
+
+@dataclass(frozen=True)
+class FollowUpCounts:
+    """Follow-ups opened in a period: how many, in which state now, and why they were opened."""
+
+    total: int
+    by_state: dict[FollowUpState, int]
+    by_reason: dict[FollowUpReason, int]
+
+
+def follow_up_counts(start: dt.datetime, end: dt.datetime,
+                     unit_ids: Collection[int] | None = None) -> FollowUpCounts:
+    """Counts of follow-ups created in [start, end) in ``unit_ids`` (None: all units).
+
+    A follow-up with several reasons counts once under each; ``total`` counts it once.
+    """
+    conditions = [FollowUp.created_at >= start, FollowUp.created_at < end,
+                  *_in(FollowUp.unit_id, unit_ids)]
+    states = dict.fromkeys(FollowUpState, 0)
+    for state, count in db.session.execute(
+        select(FollowUp.state, func.count(FollowUp.id)).where(*conditions)
+        .group_by(FollowUp.state)
+    ):
+        states[FollowUpState(state)] = int(count)
+    reasons = dict.fromkeys(FollowUpReason, 0)
+    for reason, count in db.session.execute(
+        select(FollowUp.reason, func.count(FollowUp.id)).where(*conditions)
+        .group_by(FollowUp.reason)
+    ):
+        for code in reason.split(","):
+            if code in KNOWN_REASONS:
+                reasons[FollowUpReason(code)] += int(count)
+    return FollowUpCounts(total=sum(states.values()), by_state=states, by_reason=reasons)
+
+
+# --- control charts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PChartPoint:
+    """A proportion against the p-chart of its baseline.
+
+    centre = p-bar = sum(x_i) / sum(n_i) over the baseline samples;
+    sigma  = sqrt(p-bar (1 - p-bar) / n) for this point's own sample size n;
+    LCL/UCL = p-bar -/+ k sigma, clipped to [0, 1] (k = 3: Shewhart's limits).
+
+    Source: W. A. Shewhart, "Economic control of quality of manufactured product" (1931);
+    D. C. Montgomery, "Introduction to statistical quality control" (7th ed., 2013), 7.2
+    (the p chart with variable sample size).
+    """
+
+    value: float
+    n: int
+    centre: float
+    lower: float
+    upper: float
+
+    @property
+    def below(self) -> bool:
+        return self.value < self.lower
+
+    @property
+    def above(self) -> bool:
+        return self.value > self.upper
+
+
+def p_chart_point(successes: int, n: int, baseline_successes: Sequence[int],
+                  baseline_ns: Sequence[int], sigmas: float = 3.0) -> PChartPoint:
+    """Place ``successes / n`` on the p-chart whose centre line comes from the baseline."""
+    if n <= 0:
+        raise ValueError("a point on a p-chart needs at least one observation")
+    total = sum(baseline_ns)
+    if total <= 0:
+        raise ValueError("a p-chart needs a baseline with observations")
+    centre = sum(baseline_successes) / total
+    sigma = math.sqrt(centre * (1 - centre) / n)
+    return PChartPoint(value=successes / n, n=n, centre=centre,
+                       lower=max(0.0, centre - sigmas * sigma),
+                       upper=min(1.0, centre + sigmas * sigma))
+
+
+def mean_and_sd(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1); needs two values."""
+    if len(values) < 2:
+        raise ValueError("a standard deviation needs at least two values")
+    mean = sum(values) / len(values)
+    variance = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return mean, math.sqrt(variance)

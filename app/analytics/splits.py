@@ -1,0 +1,143 @@
+"""Splitting aggregate queries into groups: by period, unit, category, channel, language or
+questionnaire, optionally with the previous period counted in the same pass.
+
+An aggregate statement (counts and sums only) is limited to the period, given a GROUP BY on the
+split's column and, when the change against the previous period is wanted, on a "phase" column
+(0: this period, 1: the one before). Python then only adds up a few dozen rows of counts: a unit
+tree is rolled up by adding each unit's counts to the node it belongs to, which is exact because
+counts and sums add up (medians do not: ``app.analytics.linkage`` rolls those up in SQL).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, literal_column
+
+from app.analytics.filters import Filters
+from app.analytics.periods import Periods
+from app.extensions import db
+
+Key = Any  # a period's first day, a unit or category id, a channel, a language, or None
+#: The key of an ungrouped result.
+WHOLE = None
+
+
+def dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+class Dimension(enum.StrEnum):
+    UNIT = "unit"
+    CATEGORY = "category"
+    CHANNEL = "channel"
+    LANGUAGE = "language"
+    QUESTIONNAIRE = "questionnaire"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The columns of one kind of row that a period and a split look at. A dimension that does
+    not apply to the rows (complaints have no questionnaire) is None."""
+
+    time: Any
+    unit: Any = None
+    category: Any = None
+    channel: Any = None
+    language: Any = None
+    questionnaire: Any = None
+
+    def of(self, dimension: Dimension) -> Any:
+        return getattr(self, dimension.value)
+
+
+class Split:
+    """How rows are grouped: ``column`` gives the SQL group expression (None: the split does
+    not apply to these rows) and ``decode`` the key of a returned value."""
+
+    def column(self, columns: Columns) -> ColumnElement[Any] | None:
+        raise NotImplementedError
+
+    def decode(self, raw: Any) -> Key:
+        return raw
+
+
+@dataclass(frozen=True)
+class ByPeriod(Split):
+    periods: Periods
+
+    def column(self, columns: Columns) -> ColumnElement[Any] | None:
+        return self.periods.bucket(columns.time, dialect())
+
+    def decode(self, raw: Any) -> Key:
+        return self.periods.decode(raw)
+
+
+SKIP = object()  # a row outside the roll-up: not counted
+
+
+@dataclass(frozen=True)
+class ByDimension(Split):
+    """Group by a dimension's column. With ``roll_up`` (unit or category id -> the node it
+    counts under), rows of ids not in the mapping are left out."""
+
+    dimension: Dimension
+    roll_up: Mapping[int, Key] | None = field(default=None)
+
+    def column(self, columns: Columns) -> ColumnElement[Any] | None:
+        return columns.of(self.dimension)
+
+    def decode(self, raw: Any) -> Key:
+        if self.dimension is Dimension.CHANNEL and raw is not None:
+            return getattr(raw, "value", raw)
+        if self.roll_up is not None:
+            return self.roll_up.get(raw, SKIP)
+        return raw
+
+
+@dataclass
+class Table:
+    """Rows of counts by key, for this period and (when asked) the previous one."""
+
+    current: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    previous: dict[Key, dict[str, Any]] = field(default_factory=dict)
+
+
+def _accumulate(into: dict[Key, dict[str, Any]], key: Key, values: dict[str, Any]) -> None:
+    known = into.get(key)
+    if known is None:
+        into[key] = {name: value or 0 for name, value in values.items()}
+    else:
+        for name, value in values.items():
+            known[name] = known[name] + (value or 0)
+
+
+def run(stmt: Select[Any], columns: Columns, filters: Filters, split: Split | None = None,
+        *, previous: bool = False) -> Table:
+    """Limit ``stmt`` (an aggregate) to the period on ``columns.time``, group it by ``split``
+    (and phase, with ``previous``), run it and add up the rows by key."""
+    window = filters.with_previous() if previous else filters
+    time = columns.time
+    stmt = stmt.where(time >= window.start, time < window.end)
+    if previous:
+        phase = case((time < filters.start, literal_column("1")), else_=literal_column("0"))
+        stmt = stmt.add_columns(phase.label("phase")).group_by(literal_column("phase"))
+    if split is not None:
+        group = split.column(columns)
+        if group is None:
+            return Table()
+        # Grouped by the output name: a constant bucket (one period) would otherwise read as a
+        # column position, and PostgreSQL need not match bound parameters twice.
+        stmt = stmt.add_columns(group.label("group_key")).group_by(literal_column("group_key"))
+    table = Table()
+    for row in db.session.execute(stmt).mappings():
+        values = dict(row)
+        before = values.pop("phase", 0) == 1
+        key = split.decode(values.pop("group_key")) if split is not None else WHOLE
+        if key is SKIP:
+            continue
+        _accumulate(table.previous if before else table.current, key, values)
+    return table

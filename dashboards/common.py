@@ -1,0 +1,225 @@
+"""What every dashboard page shares: translation, number formats, the period, the satisfaction
+colour scale and the look of a figure.
+
+Callbacks run inside a Flask request, so ``flask_babel`` formats in the user's language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import plotly.graph_objects as go
+from dash import dcc, html
+from flask import current_app, has_request_context
+from flask_babel import format_decimal, format_percent, format_time, get_locale
+from flask_babel import gettext as _gettext
+
+from app.analytics.metrics import CountTest, ZTest
+from app.analytics.queries import Score
+
+#: Longest period a request may ask for (about ten years): bounds the work one callback can cause.
+MAX_PERIOD_DAYS = 3660
+
+
+def _(message: str, **variables: Any) -> str:
+    """gettext where a request (and so a user's language) exists; the text itself otherwise, as
+    when Dash checks the layout once at start-up."""
+    if has_request_context():
+        return _gettext(message, **variables)
+    return message % variables if variables else message
+
+
+def settings() -> tuple[str, int]:
+    """The organisation's time zone and the smallest group that may show a score."""
+    config = current_app.config
+    return config["MEMNUN_TIMEZONE"], int(config.get("MEMNUN_MIN_GROUP_SIZE") or 5)
+
+
+# --- period --------------------------------------------------------------------------------------
+
+
+def local_today(tz: str) -> dt.date:
+    return dt.datetime.now(ZoneInfo(tz)).date()
+
+
+def default_period(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The last 12 full months before ``today``'s month, as (first day, last day) inclusive."""
+    first_of_this_month = today.replace(day=1)
+    return first_of_this_month.replace(year=first_of_this_month.year - 1), (
+        first_of_this_month - dt.timedelta(days=1)
+    )
+
+
+def parse_period(start_date: Any, end_date: Any) -> tuple[dt.date, dt.date] | None:
+    """The picker's dates (ISO strings, sometimes with a time) or None when they make no sense."""
+    try:
+        start = dt.date.fromisoformat(str(start_date)[:10])
+        last = dt.date.fromisoformat(str(end_date)[:10])
+    except ValueError:
+        return None
+    if last < start or (last - start).days > MAX_PERIOD_DAYS:
+        return None
+    return start, last
+
+
+def updated_at(tz: str) -> str:
+    """'updated at 14:05:09': the live-refresh time, in the organisation's time zone."""
+    return _("updated at %(time)s", time=format_time(dt.datetime.now(ZoneInfo(tz)), "HH:mm:ss",
+                                                     rebase=False))
+
+
+# --- numbers -------------------------------------------------------------------------------------
+
+
+def percent(value: float) -> str:
+    """A share with one decimal, the percent sign where the language puts it (62.5%, %62,5)."""
+    pattern = get_locale().percent_formats[None].pattern.split(";")[0]  # e.g. "#,##0%"
+    last_digit = pattern.rfind("0")
+    return format_percent(value, pattern[: last_digit + 1] + ".0" + pattern[last_digit + 1 :])
+
+
+def number(value: float) -> str:
+    return format_decimal(value, "#,##0")
+
+
+def decimal(value: float, places: int = 1) -> str:
+    return format_decimal(value, "#,##0." + "0" * places if places else "#,##0")
+
+
+def nps_points(value: float) -> str:
+    return format_decimal(value * 100, "+#,##0;-#,##0")  # -100 to +100, as NPS is quoted
+
+
+def mean_score(value: float) -> str:
+    return format_decimal(value, "0.00")
+
+
+def interval_text(score: Score, show: Callable[[float], str] = percent) -> str:
+    return _(
+        "%(low)s to %(high)s (95%% interval), n = %(n)s",
+        low=show(score.low or 0.0), high=show(score.high or 0.0), n=number(score.n),
+    )
+
+
+def shown_or_dash(score: Score | None, show: Callable[[float], str] = percent) -> str:
+    """A score's value, or a dash when hidden or without data."""
+    if score is None or not score.shown:
+        return "–"
+    return show(score.value)  # type: ignore[arg-type]
+
+
+def change_text(change: ZTest | None, show_points: bool = True) -> str | None:
+    """Marks a change against the previous period only when it is statistically significant."""
+    if change is None or not change.significant():
+        return None
+    arrow = "▲" if change.difference > 0 else "▼"
+    points = format_decimal(abs(change.difference) * 100, "#,##0.0")
+    return _("%(arrow)s %(points)s points against the previous period", arrow=arrow,
+             points=points)
+
+
+def count_change_text(change: CountTest | None) -> str | None:
+    """A significant change of a count (complaints), as a percentage of the previous period."""
+    if change is None or not change.significant() or change.second == 0:
+        return None
+    arrow = "▲" if change.first > change.second else "▼"
+    share = abs(change.first - change.second) / change.second
+    return _("%(arrow)s %(share)s against the previous period", arrow=arrow,
+             share=percent(share))
+
+
+def separators() -> str:
+    """Plotly's decimal and thousands separators for the user's language."""
+    sample = format_decimal(1234.5, "#,##0.0")  # e.g. "1,234.5" or "1.234,5"
+    return sample[5] + sample[1]
+
+
+def count_step(largest: float) -> int:
+    """A whole-number tick step (1, 2, 5, 10, 20, ...) giving at most about six ticks."""
+    step = 1
+    while largest / step > 6:
+        step = step * 5 // 2 if str(step).startswith("2") else step * 2
+    return step
+
+
+# --- colours and figures -------------------------------------------------------------------------
+
+#: One colour scale for satisfaction everywhere (CSAT from 50 % to 100 %; lower is the bottom
+#: colour). Dark enough at every step for white labels and a projector; red against blue stays
+#: apart for the common colour-vision deficiencies.
+SATISFACTION_STOPS = ((0.0, "#b2182b"), (0.25, "#d6604d"), (0.5, "#b8860b"),
+                      (0.75, "#4393c3"), (1.0, "#1f4e79"))
+SATISFACTION_RANGE = (0.5, 1.0)
+SATISFACTION_COLOUR = "#1f6f8b"  # a line of satisfaction over time
+COMPLAINTS_COLOUR = "#c9d3dd"
+NEUTRAL_COLOUR = "#8a96a3"  # hidden ("too few responses") or no data
+SERIES_COLOURS = ("#1f6f8b", "#c05a00", "#5e3c99", "#2a7f3f", "#8c510a")
+
+
+def satisfaction_colourscale() -> list[list[Any]]:
+    return [[stop, colour] for stop, colour in SATISFACTION_STOPS]
+
+
+def satisfaction_colour(value: float | None) -> str:
+    """The colour of a CSAT share on the satisfaction scale; neutral grey when hidden."""
+    if value is None:
+        return NEUTRAL_COLOUR
+    low, high = SATISFACTION_RANGE
+    position = min(1.0, max(0.0, (value - low) / (high - low)))
+    for (left, left_colour), (right, right_colour) in zip(
+        SATISFACTION_STOPS, SATISFACTION_STOPS[1:], strict=False
+    ):
+        if position <= right:
+            share = (position - left) / (right - left)
+            return _mix(left_colour, right_colour, share)
+    return SATISFACTION_STOPS[-1][1]
+
+
+def _mix(first: str, second: str, share: float) -> str:
+    a = [int(first[i : i + 2], 16) for i in (1, 3, 5)]
+    b = [int(second[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * share):02x}" for x, y in zip(a, b, strict=True))
+
+
+def styled(figure: go.Figure, title: str, **layout: Any) -> go.Figure:
+    """The common look: white template, large type for a projector, local separators."""
+    settings_: dict[str, Any] = {
+        "template": "plotly_white", "title": {"text": title}, "font": {"size": 15},
+        "margin": {"l": 60, "r": 40, "t": 60, "b": 50}, "separators": separators(),
+        "legend": {"orientation": "h", "y": -0.2},
+    }
+    figure.update_layout(**{**settings_, **layout})
+    return figure
+
+
+def empty_figure(title: str, message: str) -> go.Figure:
+    """A figure that says why it has nothing to show."""
+    figure = go.Figure()
+    figure.add_annotation(text=message, showarrow=False, font={"size": 16},
+                          xref="paper", yref="paper", x=0.5, y=0.5)
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    return styled(figure, title)
+
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def graph(graph_id: str, height: int, figure: go.Figure | None = None) -> dcc.Graph:
+    """A graph that fills its column's width at ``height`` pixels (a responsive graph takes
+    its container's size, so the container gets the height)."""
+    extra = {} if figure is None else {"figure": figure}
+    return dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"},
+                     className="graph", **extra)
+
+
+def table(header: list[str], rows: list[list[Any]], table_id: str,
+          caption: str | None = None) -> html.Table:
+    """A plain, accessible table (Dash escapes every text)."""
+    head = html.Thead(html.Tr([html.Th(text, scope="col") for text in header]))
+    body = html.Tbody([html.Tr([html.Td(cell) for cell in row]) for row in rows])
+    children: list[Any] = [html.Caption(caption)] if caption else []
+    return html.Table(children + [head, body], id=table_id, className="figures")

@@ -1,0 +1,239 @@
+"""The filters of every page: kept in the URL's query string, shown in the filter bar, and turned
+on the server into ``app.analytics.filters.Filters`` within what the signed-in person may see.
+
+The browser only ever says what someone *asked* for (codes in the URL or in a callback request).
+Which units they may see comes from ``current_user`` on the server: a unit manager asking for
+another unit, even in a hand-made callback request, gets the intersection with their own units,
+or their own units when nothing is left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from dash import dcc, html
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.analytics.filters import Filters
+from app.analytics.periods import Grain
+from app.analytics.queries import to_instant
+from app.analytics.tree import Tree, category_tree, unit_tree
+from app.extensions import db
+from app.models import Channel, Questionnaire
+from dashboards.common import (
+    _,
+    default_period,
+    local_today,
+    parse_period,
+    settings,
+    updated_at,
+)
+
+QUERY_KEYS = {"start": "from", "end": "to", "unit": "unit", "category": "category",
+              "channel": "channel", "questionnaire": "questionnaire", "grain": "by"}
+DEFAULT_GRAIN = Grain.MONTH
+CHANNEL_LABELS = {
+    Channel.WEB: _l("Web"), Channel.PHONE: _l("Phone"), Channel.EMAIL: _l("E-mail"),
+    Channel.WALK_IN: _l("In person"), Channel.SOCIAL: _l("Social media"),
+    Channel.MOBILE_APP: _l("Mobile app"), Channel.LETTER: _l("Letter"), Channel.OTHER: _l("Other"),
+}
+GRAIN_LABELS = {Grain.DAY: _l("Day"), Grain.WEEK: _l("Week"), Grain.MONTH: _l("Month"),
+                Grain.QUARTER: _l("Quarter")}
+LANGUAGE_NAMES = {"tr": "Türkçe", "en": "English", "nl": "Nederlands", "et": "Eesti"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What someone asked for, as in the URL: dates and codes, nothing checked yet."""
+
+    start: str | None = None
+    end: str | None = None
+    unit: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    questionnaire: str | None = None
+    grain: str | None = None
+
+
+def from_query(search: str | None) -> Choice:
+    """The choice in a query string ('?from=2025-01-01&unit=fen'); unknown keys are ignored."""
+    values = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
+    return Choice(**{name: (values.get(key) or [None])[0] for name, key in QUERY_KEYS.items()})
+
+
+def to_query(choice: Choice) -> str:
+    """The query string of a choice, empty values left out ('' when nothing is set)."""
+    pairs = [(key, getattr(choice, name)) for name, key in QUERY_KEYS.items()
+             if getattr(choice, name) not in (None, "")]
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+# --- who may see what ----------------------------------------------------------------------------
+
+
+def allowed_units(units: Tree) -> frozenset[int] | None:
+    """The units (with those below them) the signed-in person may see; None: all of them."""
+    own = [unit.id for unit in current_user.units]
+    return frozenset(units.below(own)) if own else None
+
+
+def may_read_comments() -> bool:
+    """Free text may name people: only admins and designers read it, never viewers."""
+    from app.models import Role
+
+    return bool(current_user.is_authenticated and current_user.has_role(Role.DESIGNER))
+
+
+@dataclass
+class View:
+    """A checked choice: the analytics filters and what the page needs to draw them."""
+
+    filters: Filters
+    first_day: dt.date
+    last_day: dt.date
+    tz: str
+    min_group: int
+    units: Tree
+    categories: Tree
+    scope: frozenset[int] | None
+    unit_id: int | None = None  # the chosen unit, when the person may see it
+    category_id: int | None = None
+    questionnaire_id: int | None = None
+    grain: Grain = DEFAULT_GRAIN
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def focus_unit(self) -> int | None:
+        """The unit whose targets and drill-down apply: the chosen one, else a unit manager's
+        single top unit, else None (the organisation)."""
+        if self.unit_id is not None:
+            return self.unit_id
+        if self.scope is not None:
+            tops = self.units.tops(self.scope)
+            return tops[0] if len(tops) == 1 else None
+        return None
+
+
+def resolve(choice: Choice) -> View:
+    """Check a choice against the data and the person's scope (see the module)."""
+    tz, min_group = settings()
+    units, categories = unit_tree(), category_tree()
+    notices: list[str] = []
+    period = parse_period(choice.start, choice.end)
+    if period is None:
+        period = default_period(local_today(tz))
+        if choice.start or choice.end:
+            notices.append(_("That period cannot be shown; these are the last 12 full months."))
+    first_day, last_day = period
+    scope = allowed_units(units)
+    unit_id, unit_ids = _units(choice.unit, units, scope, notices)
+    category_id = categories.by_code(choice.category)
+    channel = choice.channel if choice.channel in {c.value for c in Channel} else None
+    questionnaire_id = _questionnaire_id(choice.questionnaire)
+    grain = Grain(choice.grain) if choice.grain in {g.value for g in Grain} else DEFAULT_GRAIN
+    filters = Filters(
+        to_instant(first_day, tz), to_instant(last_day + dt.timedelta(days=1), tz),
+        unit_ids=unit_ids,
+        category_ids=None if category_id is None else frozenset(categories.below([category_id])),
+        channel=channel, questionnaire_id=questionnaire_id,
+    )
+    return View(filters, first_day, last_day, tz, min_group, units, categories, scope,
+                unit_id=unit_id, category_id=category_id, questionnaire_id=questionnaire_id,
+                grain=grain, notices=notices)
+
+
+def status_line(view: View, *extra: str) -> str:
+    """Notices first, then what the page shows and when it was last computed."""
+    period = _("%(start)s to %(end)s; %(updated)s.",
+               start=format_date(view.first_day, "medium"),
+               end=format_date(view.last_day, "medium"), updated=updated_at(view.tz))
+    return " ".join([*view.notices, *extra, period])
+
+
+def _units(code: str | None, units: Tree, scope: frozenset[int] | None,
+           notices: list[str]) -> tuple[int | None, frozenset[int] | None]:
+    """(chosen unit id, unit ids to count) for a requested unit code within ``scope``."""
+    requested = units.by_code(code)
+    if requested is None:
+        return None, scope
+    below = frozenset(units.below([requested]))
+    if scope is None:
+        return requested, below
+    inside = below & scope
+    if not inside:
+        notices.append(_("You can see only the figures of your own units."))
+        return None, scope
+    return (requested if requested in scope else None), inside
+
+
+def _questionnaire_id(key: str | None) -> int | None:
+    if not key:
+        return None
+    return db.session.scalar(select(Questionnaire.id).where(Questionnaire.key == key))
+
+
+# --- the filter bar ------------------------------------------------------------------------------
+
+
+def _tree_options(tree: Tree, allowed: frozenset[int] | None) -> list[dict[str, Any]]:
+    """Options in tree order, indented by depth, limited to ``allowed``."""
+    options: list[dict[str, Any]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for node_id in tree.children(parent):
+            if allowed is None or node_id in allowed:
+                node = tree.nodes[node_id]
+                options.append({"label": "\u00a0\u00a0" * depth + node.name, "value": node.code})
+            walk(node_id, depth + 1 if allowed is None or node_id in allowed else depth)
+
+    walk(None, 0)
+    return options
+
+
+def filter_bar(choice: Choice, show_grain: bool = False) -> html.Div:
+    """Period, unit, category, channel, questionnaire (and, on the overview, the trend's grain),
+    set from ``choice``; the ids are the callbacks' inputs on every page."""
+    tz, _min_group = settings()
+    period = parse_period(choice.start, choice.end) or default_period(local_today(tz))
+    units = unit_tree()
+    questionnaires = db.session.execute(select(Questionnaire.key, Questionnaire.title)
+                                        .order_by(Questionnaire.title)).all()
+
+    def dropdown(name: str, label: str, options: list[dict[str, Any]], value: Any,
+                 clearable: bool = True, hidden: bool = False) -> html.Div:
+        return html.Div(className="filter", hidden=hidden, children=[
+            html.Label(label, htmlFor=name),
+            dcc.Dropdown(id=name, options=options, value=value, clearable=clearable,
+                         placeholder=_("All"), className="filter-select"),
+        ])
+
+    return html.Div(className="filters", role="search", children=[
+        html.Div(className="filter filter-period", children=[
+            html.Label(_("Period"), htmlFor="period-start"),
+            dcc.DatePickerRange(
+                id="period", start_date=period[0].isoformat(), end_date=period[1].isoformat(),
+                start_date_id="period-start", end_date_id="period-end",
+                display_format="DD.MM.YYYY", first_day_of_week=1, minimum_nights=0,
+                clearable=False, start_date_placeholder_text=_("Start date"),
+                end_date_placeholder_text=_("End date"),
+            ),
+        ]),
+        dropdown("unit", _("Unit"), _tree_options(units, allowed_units(units)), choice.unit),
+        dropdown("category", _("Category"), _tree_options(category_tree(), None),
+                 choice.category),
+        dropdown("channel", _("Channel"),
+                 [{"label": str(label), "value": c.value} for c, label in CHANNEL_LABELS.items()],
+                 choice.channel),
+        dropdown("questionnaire", _("Questionnaire"),
+                 [{"label": title, "value": key} for key, title in questionnaires],
+                 choice.questionnaire),
+        dropdown("grain", _("Trend by"),
+                 [{"label": str(label), "value": g.value} for g, label in GRAIN_LABELS.items()],
+                 choice.grain or DEFAULT_GRAIN.value, clearable=False, hidden=not show_grain),
+    ])
