@@ -1,0 +1,261 @@
+"""The follow-up list: which responses need a call back, and what staff do about them.
+
+``open_follow_up_if_needed`` runs right after a response is stored (``app.respond.services``): a
+low overall score (1-2 of 5), a detractor's NPS (0-6, where the questionnaire asks it) or a
+"no" to "was it really resolved?" puts the response on its unit's list and fires the
+``response.low_score`` webhook, so the complaint system can reopen the complaint.
+
+Who sees what (the views enforce it, these functions take the decisions):
+
+- admins: every follow-up, and the complainant's name, e-mail and phone, so that they can call
+  back (unless the person's data was erased), and the free-text answers;
+- unit managers (staff with units, any role): the follow-ups of their units and the units below
+  them, with the complaint reference (``external_id``), the scores and the notes, but never the
+  complainant's contact data or free text (people write names and numbers there);
+- everyone else: nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+
+from app.analytics.review import descendants, unit_tree
+from app.extensions import db
+from app.models import (
+    Answer,
+    AuditLog,
+    Complainant,
+    Complaint,
+    FollowUp,
+    FollowUpNote,
+    FollowUpReason,
+    FollowUpState,
+    Response,
+    Role,
+    Unit,
+    User,
+)
+from app.models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+LOW_SCORE_MAX = 2  # overall satisfaction 1-5: 1 and 2 are low
+DETRACTOR_MAX = 6  # NPS 0-10: 0 to 6 are detractors
+NOTE_MAX_LENGTH = 4000
+
+
+class FollowUpError(ValueError):
+    """A change that cannot be made; the message says why."""
+
+
+def follow_up_reasons(answers: Iterable[Answer]) -> list[FollowUpReason]:
+    """Why a response with these answers needs a follow-up (empty: it does not), most serious
+    first. Answers are selected as the metrics select them (``app.analytics.queries``)."""
+    found: set[FollowUpReason] = set()
+    for answer in answers:
+        value = answer.value_number
+        if value is None:
+            continue
+        kind, attribute = answer.question_type, answer.attribute
+        if kind == "rating" and attribute == "overall" and value <= LOW_SCORE_MAX:
+            found.add(FollowUpReason.LOW_SCORE)
+        elif kind == "nps" and value <= DETRACTOR_MAX:
+            found.add(FollowUpReason.DETRACTOR)
+        elif kind == "yes_no" and attribute == "resolution" and value == 0:
+            found.add(FollowUpReason.NOT_RESOLVED)
+    return [reason for reason in FollowUpReason if reason in found]
+
+
+def open_follow_up_if_needed(response: Response) -> FollowUp | None:
+    """Put a just-committed response on its unit's follow-up list when its answers call for it,
+    and fire ``response.low_score``; returns the follow-up (the existing one if the response is
+    on the list already) or None.
+
+    Never raises: the respondent's answer is stored already, and a problem here must not turn
+    their thank-you page into an error. A failure is logged (ids only) and rolled back.
+    """
+    response_id = response.id
+    try:
+        reasons = follow_up_reasons(response.answers)
+        if not reasons:
+            return None
+        existing = _follow_up_of(response_id)
+        if existing is not None:
+            return existing
+        follow_up = FollowUp(response_id=response_id, complaint_id=response.complaint_id,
+                             unit_id=response.unit_id,
+                             reason=",".join(reason.value for reason in reasons))
+        db.session.add(follow_up)
+        try:
+            db.session.commit()
+        except IntegrityError:  # a second call at the same moment made it first
+            db.session.rollback()
+            return _follow_up_of(response_id)
+        log.info("follow-up %s opened for response %s (%s)", follow_up.id, response_id,
+                 follow_up.reason)
+        _fire_low_score(response_id, reasons)
+        return follow_up
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.exception("could not open the follow-up of response %s", response_id)
+        db.session.rollback()
+        return None
+
+
+def _follow_up_of(response_id: int) -> FollowUp | None:
+    return db.session.scalar(select(FollowUp).where(FollowUp.response_id == response_id))
+
+
+def _fire_low_score(response_id: int, reasons: list[FollowUpReason]) -> None:
+    """Queue the ``response.low_score`` webhook: the response as ``response.created`` sends it
+    (codes and scores, no free text, no personal data) plus ``reasons``."""
+    from app import webhooks
+    from app.intake.documents import response_document
+    from app.intake.listing import response_with_context
+
+    try:
+        if not webhooks.outbox.subscribers(webhooks.LOW_SCORE):
+            return
+        found = response_with_context(response_id)
+        if found is None:
+            return
+        document = response_document(*found, include_free_text=False)
+        document["reasons"] = [reason.value for reason in reasons]
+        webhooks.enqueue_webhook(webhooks.LOW_SCORE, document)
+    except Exception:  # noqa: BLE001 - the follow-up is stored; the webhook is a courtesy
+        log.exception("could not queue response.low_score for response %s", response_id)
+        db.session.rollback()
+
+
+# --- who may see which follow-ups ---------------------------------------------------------------
+
+
+def is_unit_manager(user: User) -> bool:
+    return bool(user.units)
+
+
+def may_use_follow_ups(user: User) -> bool:
+    return user.role == Role.ADMIN or is_unit_manager(user)
+
+
+def may_see_contact(user: User) -> bool:
+    """Only admins see how to reach the complainant (to call them back)."""
+    return user.role == Role.ADMIN
+
+
+def visible_unit_ids(user: User) -> set[int] | None:
+    """Units whose follow-ups ``user`` may see (with the units below); None: all of them.
+
+    A unit manager's units limit even an admin: that admin works as the unit's manager.
+    """
+    if user.units:
+        return descendants(unit_tree(), [unit.id for unit in user.units])
+    if user.role == Role.ADMIN:
+        return None
+    return set()
+
+
+def _visible(stmt: Select, user: User) -> Select:  # type: ignore[type-arg]
+    units = visible_unit_ids(user)
+    return stmt if units is None else stmt.where(FollowUp.unit_id.in_(units))
+
+
+# --- listing and changing ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FollowUpRow:
+    follow_up: FollowUp
+    reference: str
+    unit_name: str
+    submitted_at: object
+
+
+def list_follow_ups(user: User, state: FollowUpState | None = None,
+                    limit: int = 200) -> list[FollowUpRow]:
+    """The follow-ups ``user`` may see, open ones first, newest first within a state."""
+    stmt = _visible(
+        select(FollowUp, Complaint.external_id, Unit.name, Response.submitted_at)
+        .join(Complaint, Complaint.id == FollowUp.complaint_id)
+        .join(Unit, Unit.id == FollowUp.unit_id)
+        .join(Response, Response.id == FollowUp.response_id), user)
+    if state is not None:
+        stmt = stmt.where(FollowUp.state == state)
+    order = {FollowUpState.OPEN: 0, FollowUpState.CONTACTED: 1, FollowUpState.CLOSED: 2}
+    rows = db.session.execute(stmt.order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
+                              .limit(limit)).all()
+    result = [FollowUpRow(f, ref, name, at) for f, ref, name, at in rows]
+    return sorted(result, key=lambda row: order[row.follow_up.state])
+
+
+def get_follow_up(user: User, follow_up_id: int) -> FollowUp | None:
+    """The follow-up if ``user`` may see it (else None, as if it did not exist)."""
+    return db.session.scalar(_visible(select(FollowUp).where(FollowUp.id == follow_up_id), user))
+
+
+@dataclass(frozen=True)
+class FollowUpDetail:
+    follow_up: FollowUp
+    reference: str
+    unit_name: str
+    response: Response
+    scores: list[Answer]
+    free_text: list[Answer]  # empty unless the user may see contact data
+    contact: Complainant | None  # None unless the user may see it and it was not erased
+    authors: dict[int, str]
+
+
+def follow_up_detail(user: User, follow_up: FollowUp) -> FollowUpDetail:
+    complaint = db.session.get(Complaint, follow_up.complaint_id)
+    response = db.session.get(Response, follow_up.response_id)
+    assert complaint is not None and response is not None  # foreign keys
+    answers = sorted(response.answers, key=lambda answer: answer.id)
+    admin = may_see_contact(user)
+    contact = complaint.complainant if admin else None
+    if contact is not None and contact.erased_at is not None:
+        contact = None
+    author_ids = {note.author_id for note in follow_up.notes if note.author_id is not None}
+    authors = dict(db.session.execute(select(User.id, User.email).where(User.id.in_(author_ids)))
+                   .all()) if author_ids else {}
+    return FollowUpDetail(
+        follow_up=follow_up, reference=complaint.external_id,
+        unit_name=db.session.get(Unit, follow_up.unit_id).name,  # type: ignore[union-attr]
+        response=response,
+        scores=[a for a in answers if a.value_number is not None],
+        free_text=[a for a in answers if admin and a.value_text],
+        contact=contact, authors=authors,
+    )
+
+
+def change_state(follow_up: FollowUp, state: FollowUpState, user: User) -> None:
+    """Move a follow-up to ``state`` (any state may follow any other: a closed matter can come
+    back), stamping when it was first contacted and last closed."""
+    if follow_up.state == state:
+        return
+    now = utcnow()
+    before = follow_up.state
+    follow_up.state = state
+    if state == FollowUpState.CONTACTED and follow_up.contacted_at is None:
+        follow_up.contacted_at = now
+    follow_up.closed_at = now if state == FollowUpState.CLOSED else None
+    db.session.add(AuditLog(actor=f"user:{user.id}", action="follow_up.state",
+                            target=f"follow_up:{follow_up.id}",
+                            detail={"from": before.value, "to": state.value}))
+    db.session.commit()
+
+
+def add_note(follow_up: FollowUp, text: str, user: User) -> FollowUpNote:
+    text = text.strip()
+    if not text:
+        raise FollowUpError("a note needs some text")
+    if len(text) > NOTE_MAX_LENGTH:
+        raise FollowUpError(f"a note may have at most {NOTE_MAX_LENGTH} characters")
+    note = FollowUpNote(follow_up_id=follow_up.id, author_id=user.id, text=text, at=utcnow())
+    db.session.add(note)
+    follow_up.updated_at = note.at
+    db.session.commit()
+    return note

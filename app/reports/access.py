@@ -1,0 +1,36 @@
+"""Which units a member of staff may choose in a report: all of them, or a unit manager's own
+units and the units below them. Decided from the signed-in user on the server, never from what
+the browser sends."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from app.analytics.review import descendants, unit_tree
+from app.models import User
+
+
+class NotYourUnit(PermissionError):
+    """The user asked for a unit outside their scope."""
+
+
+def unit_choices(user: User) -> list[tuple[int, str]]:
+    """(id, name) of the units ``user`` may pick, by name."""
+    tree = unit_tree()
+    allowed = descendants(tree, [u.id for u in user.units]) if user.units else set(tree)
+    return sorted(((uid, tree[uid].name) for uid in allowed), key=lambda item: (item[1], item[0]))
+
+
+def report_scope(user: User, unit_id: int | None,
+                 organisation: str) -> tuple[list[int] | None, str]:
+    """The units a report is about and its title: ``unit_id`` if given and allowed; else the
+    whole organisation (None), or a unit manager's own units. Raises ``NotYourUnit``."""
+    if unit_id is not None:
+        names = dict(unit_choices(user))
+        if unit_id not in names:
+            raise NotYourUnit(unit_id)
+        return [unit_id], names[unit_id]
+    if user.units:
+        units = sorted(user.units, key=lambda unit: unit.name)
+        return [unit.id for unit in units], ", ".join(unit.name for unit in units)
+    return None, organisation or _("The organisation")

@@ -1,0 +1,131 @@
+"""CSV and Excel exports: neutralised against formula injection, streamed when large.
+
+Formula injection: a spreadsheet runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a
+formula (and a leading tab or carriage return can hide such a start), so a unit name such as
+``=HYPERLINK(...)`` from an integrator would run on a manager's machine. ``neutralise`` prefixes
+such text, in cells and headers alike, with a single quote, so the spreadsheet shows it as text.
+Numbers stay numbers (-3 is a number, not a formula).
+
+Streaming: CSV is written by a generator, a few hundred rows at a time, so the web process never
+holds the whole file; Excel is written by openpyxl in write-only mode to a temporary file (an
+.xlsx is a zip and cannot be produced front to back), then sent in chunks and removed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_CHUNK_ROWS = 500
+FILE_CHUNK_BYTES = 64 * 1024
+BOM = "\ufeff"  # Excel reads a CSV as UTF-8 only with it (Turkish letters would break)
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` made safe for a spreadsheet cell: text that a spreadsheet would run as a formula
+    gets a leading single quote; everything else comes back unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+@dataclass(frozen=True)
+class Table:
+    """A named table: the unit an Excel sheet or a CSV section is made of."""
+
+    title: str
+    header: Sequence[str]
+    rows: Iterable[Sequence[Any]]
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return neutralise(value)
+
+
+def csv_stream(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """A CSV file (UTF-8 with BOM, comma-separated, CRLF) as text chunks."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write(BOM)
+    writer.writerow([_csv_cell(name) for name in header])
+    for count, row in enumerate(rows, start=1):
+        writer.writerow([_csv_cell(value) for value in row])
+        if count % CSV_CHUNK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _xlsx_cell(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        # Excel knows no time zones: write UTC and say so in the header.
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    if isinstance(value, str):
+        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return value
+
+
+def _sheet_title(title: str, taken: set[str]) -> str:
+    cleaned = "".join("_" if ch in '[]:*?/\\' else ch for ch in title).strip("'")[:31] or "Sheet"
+    name, number = cleaned, 2
+    while name.lower() in taken:
+        suffix = f" ({number})"
+        name, number = cleaned[: 31 - len(suffix)] + suffix, number + 1
+    taken.add(name.lower())
+    return name
+
+
+def write_xlsx(tables: Iterable[Table], path: str) -> None:
+    """Write each table as a sheet of an .xlsx file at ``path`` (write-only: constant memory)."""
+    workbook = Workbook(write_only=True)
+    taken: set[str] = set()
+    for table in tables:
+        sheet = workbook.create_sheet(_sheet_title(table.title, taken))
+        sheet.append([_xlsx_cell(name) for name in table.header])
+        for row in table.rows:
+            sheet.append([_xlsx_cell(value) for value in row])
+    workbook.save(path)
+
+
+def xlsx_stream(tables: Iterable[Table]) -> Iterator[bytes]:
+    """An .xlsx file as byte chunks; the temporary file is gone once the last chunk is sent
+    (or the client went away and the generator was closed)."""
+    fd, path = tempfile.mkstemp(prefix="memnun-export-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        write_xlsx(tables, path)
+        with open(path, "rb") as handle:
+            while chunk := handle.read(FILE_CHUNK_BYTES):
+                yield chunk
+    finally:
+        os.unlink(path)
+
+
+def xlsx_bytes(tables: Iterable[Table]) -> bytes:
+    """The whole .xlsx in memory (for small files such as the pack's figures)."""
+    return b"".join(xlsx_stream(tables))
+
+
+def long_rows(tables: Iterable[Table]) -> Iterator[tuple[Any, Any, Any, Any]]:
+    """Tables as (section, segment, measure, value) rows: one CSV for tables of any shape."""
+    for table in tables:
+        for row in table.rows:
+            for name, value in zip(table.header[1:], row[1:], strict=False):
+                yield table.title, row[0], name, value

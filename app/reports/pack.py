@@ -1,0 +1,201 @@
+"""The management-review pack: what ISO 10002 (9.4, 9.6) and ISO 10004 (8.5) ask management to
+review, for one period and scope, gathered from ``app.analytics`` (the only place figures are
+computed) into one object that the HTML, PDF, CSV and Excel renderings share.
+
+Contents: satisfaction results and trends (CSAT, mean score, NPS, CES, response rate, with
+intervals), complaint frequency and timeliness (volume, rate per 1,000 transactions, on-time,
+median days to resolve), linkage (complaints against satisfaction per unit, Spearman), main
+causes (top categories), detractor follow-ups (by state and reason), and the figures against
+their targets with the alerts of the period's last month. Small groups are suppressed as the
+dashboards and the API suppress them (``app.analytics.grouped``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.analytics import metrics
+from app.analytics.grouped import GroupFigures, Segment, grouped_figures
+from app.analytics.queries import Overview, Score, overview, to_instant, units_with_descendants
+from app.analytics.review import (
+    FollowUpCounts,
+    UnitNode,
+    follow_up_counts,
+    median_days_to_resolve,
+    rate_per_1000,
+    transactions_by_unit,
+    unit_tree,
+)
+from app.extensions import db
+from app.models import Category
+from app.reports.alerts import Alert, current_alerts, targets_for
+from app.reports.formatting import METRICS
+
+TOP_CATEGORIES = 10
+MAX_PERIOD_DAYS = 3660  # about ten years: bounds the work one request can cause
+
+
+@dataclass(frozen=True)
+class Segmented:
+    """A segment's figures with the name people know it by."""
+
+    name: str
+    figures: GroupFigures
+    rate: float | None = None  # complaints per 1,000 transactions
+    share: float | None = None  # of all complaints in the period (categories)
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    owner: str
+    metric: str
+    target: float
+    actual: Score
+
+    @property
+    def met(self) -> bool | None:
+        """None when the figure is not shown (too few responses, or no data)."""
+        if self.actual.suppressed or self.actual.value is None:
+            return None
+        return self.actual.value >= self.target
+
+
+@dataclass(frozen=True)
+class Linkage:
+    basis: str  # "rate" (per 1,000 transactions) or "count" (when volumes are not known)
+    correlation: metrics.Correlation | None
+    points: list[tuple[str, float, float]]  # (unit, complaints, CSAT)
+
+
+@dataclass(frozen=True)
+class ReviewPack:
+    organisation: str
+    scope: str  # the organisation, or the unit(s) the pack is about
+    start: dt.date
+    last: dt.date  # the last day included
+    generated_at: dt.datetime
+    min_group: int
+    tz: str
+    summary: Overview
+    previous: Overview  # the period of the same length just before
+    transactions: int | None
+    complaint_rate: float | None
+    median_days: float | None
+    months: list[GroupFigures]
+    units: list[Segmented]
+    categories: list[Segmented]
+    linkage: Linkage
+    follow_ups: FollowUpCounts
+    targets: list[TargetRow]
+    alerts: list[Alert]
+    alerts_month: dt.date
+
+
+def check_period(start: dt.date, last: dt.date) -> None:
+    """ValueError when the period makes no sense or asks for too much work."""
+    if last < start:
+        raise ValueError("the period ends before it starts")
+    if (last - start).days > MAX_PERIOD_DAYS:
+        raise ValueError("the period is too long")
+
+
+def overview_figure(summary: Overview, metric: str) -> Score:
+    """The overview's figure for a target's metric name."""
+    return {
+        "csat": summary.csat,
+        "nps": summary.nps,
+        "response_rate": summary.response_rate,
+        "on_time_resolution": summary.on_time,
+        "resolution_confirmed": summary.resolution_confirmed,
+    }[metric]
+
+
+def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, scope: str,
+               *, generated_at: dt.datetime) -> ReviewPack:
+    """The pack for the days ``start`` to ``last`` (inclusive, in the organisation's time zone)
+    about ``unit_ids`` and the units below them (None: the whole organisation)."""
+    check_period(start, last)
+    config = current_app.config
+    tz = config["MEMNUN_TIMEZONE"]
+    min_group = int(config.get("MEMNUN_MIN_GROUP_SIZE") or metrics.MIN_GROUP)
+    chosen = None if unit_ids is None else sorted(set(unit_ids))
+    end = last + dt.timedelta(days=1)
+    start_at, end_at = to_instant(start, tz), to_instant(end, tz)
+    expanded = None if chosen is None else units_with_descendants(chosen)
+
+    summary = overview(start, end, chosen, min_group, tz=tz)
+    previous = overview(start - (end - start), start, chosen, min_group, tz=tz)
+    segment = Segment(start=start_at, end=end_at, unit_ids=expanded)
+    volumes = transactions_by_unit(start, end, expanded)
+    tree = unit_tree()
+    units = _units(grouped_figures(segment, "unit", min_group, tz), volumes, tree)
+    lookup = targets_for(tree)
+    owners = [(None, config["MEMNUN_ORGANISATION_NAME"])] if chosen is None else [
+        (uid, tree[uid].name) for uid in chosen if uid in tree]
+    targets = []
+    for owner_id, owner_name in owners:
+        figures = summary if len(owners) == 1 else overview(start, end, [owner_id], min_group,
+                                                             tz=tz)
+        for metric in METRICS:
+            target = lookup(owner_id, metric)
+            if target is not None:
+                targets.append(TargetRow(owner_name, metric, target,
+                                         overview_figure(figures, metric)))
+    with_volume = [u for u in units if u.rate is not None]
+    known = sum(volumes.get(u.figures.key, 0) for u in with_volume)
+    return ReviewPack(
+        organisation=config["MEMNUN_ORGANISATION_NAME"], scope=scope, start=start, last=last,
+        generated_at=generated_at, min_group=min_group, tz=tz, summary=summary,
+        previous=previous, transactions=known or None,
+        complaint_rate=rate_per_1000(sum(u.figures.complaints for u in with_volume), known),
+        median_days=median_days_to_resolve(start_at, end_at, expanded),
+        months=grouped_figures(segment, "month", min_group, tz),
+        units=units,
+        categories=_categories(grouped_figures(segment, "category", min_group, tz),
+                               summary.complaints),
+        linkage=_linkage(units),
+        follow_ups=follow_up_counts(start_at, end_at, expanded),
+        targets=targets,
+        alerts=current_alerts(last, chosen, tz=tz, min_group=min_group),
+        alerts_month=last.replace(day=1),
+    )
+
+
+def _units(groups: list[GroupFigures], volumes: dict[int, int],
+           tree: dict[int, UnitNode]) -> list[Segmented]:
+    rows = [Segmented(name=tree[g.key].name if g.key in tree else str(g.key), figures=g,
+                      rate=rate_per_1000(g.complaints, volumes.get(g.key)))
+            for g in groups]
+    return sorted(rows, key=lambda row: (-row.figures.complaints, row.name))
+
+
+def _categories(groups: list[GroupFigures], total: int) -> list[Segmented]:
+    ids = [g.key for g in groups if g.key is not None]
+    names = dict(db.session.execute(select(Category.id, Category.name).where(
+        Category.id.in_(ids))).all()) if ids else {}
+    rows = [Segmented(name=names.get(g.key, str(g.key)), figures=g,
+                      share=g.complaints / total if total else None)
+            for g in groups if g.complaints > 0]
+    rows.sort(key=lambda row: (-row.figures.complaints, row.name))
+    return rows[:TOP_CATEGORIES]
+
+
+def _linkage(units: list[Segmented]) -> Linkage:
+    """Complaints against CSAT across the units whose CSAT may be shown: the rate per 1,000
+    transactions when every such unit has volumes, else the plain complaint count."""
+    shown = [u for u in units if u.figures.figures["csat"].value is not None]
+    basis = "rate" if shown and all(u.rate is not None for u in shown) else "count"
+    points = [(u.name, float(u.rate if basis == "rate" else u.figures.complaints),
+               float(u.figures.figures["csat"].value))  # type: ignore[arg-type]
+              for u in shown]
+    correlation = None
+    if len(points) >= 3:
+        found = metrics.spearman([p[1] for p in points], [p[2] for p in points])
+        correlation = None if math.isnan(found.rho) else found
+    return Linkage(basis=basis, correlation=correlation, points=points)

@@ -1,0 +1,165 @@
+"""The review pack in its four forms: self-contained HTML, PDF, CSV and Excel.
+
+PDF: WeasyPrint renders the same HTML (CSS paged media, inline SVG) in this process: no browser
+to start, nothing downloaded, the same result on every machine with Debian's Pango. Its URL
+fetcher is given no protocol at all, so a pack can never make the server fetch anything, even
+if a name in it looked like a URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from app.analytics.queries import Score
+from app.reports import charts
+from app.reports.exports import Table
+from app.reports.formatting import METRIC_NAMES, figure, nps_points, number, percent
+from app.reports.pack import ReviewPack
+
+MIN_SCATTER_POINTS = 3
+
+
+def too_few() -> str:
+    return _("too few responses")
+
+
+def score_text(metric: str, score: Score) -> str:
+    if score.suppressed:
+        return too_few()
+    return figure(metric, score.value) if score.value is not None else "–"
+
+
+def pack_charts(pack: ReviewPack) -> dict[str, Markup]:
+    csat_target = next((row.target for row in pack.targets if row.metric == "csat"), None)
+    months = [
+        charts.Point(month.key.strftime("%Y-%m"), month.figures["csat"].value,
+                     score_text("csat", month.figures["csat"]))
+        for month in pack.months
+    ]
+    complaints = [charts.Point(month.key.strftime("%Y-%m"), float(month.complaints),
+                               str(month.complaints)) for month in pack.months]
+    categories = [charts.Point(row.name, float(row.figures.complaints),
+                               f"{row.figures.complaints} ({percent(row.share)})")
+                  for row in pack.categories]
+    units = [charts.Point(row.name, row.figures.figures["csat"].value,
+                          score_text("csat", row.figures.figures["csat"]))
+             for row in pack.units]
+    result = {
+        "csat_trend": charts.line(months, _("CSAT by month"), target=csat_target,
+                                  axis_format=lambda value: percent(value, 0),
+                                  target_text=_("target %(value)s", value=percent(csat_target))
+                                  if csat_target is not None else ""),
+        "complaints_trend": charts.columns(complaints, _("Complaints by month")),
+        "categories": charts.horizontal_bars(categories, _("Complaints by category"),
+                                             colour=charts.COMPLAINTS),
+        "units_csat": charts.horizontal_bars(units, _("CSAT by unit"), max_value=1.0),
+    }
+    if len(pack.linkage.points) >= MIN_SCATTER_POINTS:
+        x_label = (_("complaints per 1,000 transactions") if pack.linkage.basis == "rate"
+                   else _("complaints"))
+        result["linkage"] = charts.scatter(pack.linkage.points, _("Complaints against CSAT"),
+                                           x_label, _("CSAT"))
+    return result
+
+
+def pack_html(pack: ReviewPack) -> str:
+    """The pack as one HTML document: inline CSS and SVG, no script, no link, no URL."""
+    return render_template("reports/pack.html", pack=pack, charts=pack_charts(pack),
+                           score_text=score_text, metric_names=METRIC_NAMES, too_few=too_few(),
+                           percent=percent, figure=figure, number=number, nps_points=nps_points)
+
+
+class PdfUnavailable(RuntimeError):
+    """WeasyPrint cannot run here (Pango missing): every other format still works."""
+
+
+def pack_pdf(html: str) -> bytes:
+    """The HTML as a PDF. Imported here, not at the top: a machine without Pango still serves
+    everything but the PDF (``PdfUnavailable``)."""
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+    except (ImportError, OSError) as exc:  # OSError: the Pango library cannot be loaded
+        raise PdfUnavailable(str(exc)) from exc
+    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=())).write_pdf()
+
+
+# --- tables for CSV and Excel --------------------------------------------------------------------
+
+
+def _cell(score: Score) -> Any:
+    """A figure as a fraction, or the words for why there is none."""
+    if score.suppressed:
+        return too_few()
+    return score.value
+
+
+def _low(score: Score) -> Any:
+    return None if score.suppressed else score.low
+
+
+def _high(score: Score) -> Any:
+    return None if score.suppressed else score.high
+
+
+SURVEY = (("csat", _l("CSAT")), ("mean", _l("mean score")), ("nps", _l("NPS")),
+          ("ces", _l("CES")), ("resolution_confirmed", _l("resolution confirmed")))
+
+
+def pack_tables(pack: ReviewPack) -> list[Table]:
+    """The pack's figures as tables: proportions as fractions (0.8, not 80 %), NPS in [-1, 1],
+    a suppressed figure as "too few responses", as in the API."""
+    s = pack.summary
+    summary_rows = [
+        [_("responses"), s.responses, None, None, s.responses],
+        [_("CSAT"), _cell(s.csat), _low(s.csat), _high(s.csat), s.csat.n],
+        [_("mean score"), _cell(s.mean_score), _low(s.mean_score), _high(s.mean_score),
+         s.mean_score.n],
+        [_("NPS"), _cell(s.nps), _low(s.nps), _high(s.nps), s.nps.n],
+        [_("CES"), _cell(s.ces), _low(s.ces), _high(s.ces), s.ces.n],
+        [_("resolution confirmed"), _cell(s.resolution_confirmed), _low(s.resolution_confirmed),
+         _high(s.resolution_confirmed), s.resolution_confirmed.n],
+        [_("response rate"), s.response_rate.value, s.response_rate.low, s.response_rate.high,
+         s.invitations_sent],
+        [_("complaints"), s.complaints, None, None, None],
+        [_("complaints in the previous period"), pack.previous.complaints, None, None, None],
+        [_("complaints per 1,000 transactions"), pack.complaint_rate, None, None,
+         pack.transactions],
+        [_("on-time resolution"), s.on_time.value, s.on_time.low, s.on_time.high, s.on_time.n],
+        [_("median days to resolve"), pack.median_days, None, None, None],
+    ]
+    figure_header = [_("figure"), _("value"), _("low"), _("high"), _("n")]
+
+    def segment_header(first: str) -> list[str]:
+        return [first, _("responses"), _("complaints"), _("complaints per 1,000 transactions"),
+                _("on-time resolution"), _("response rate"),
+                *[str(label) for _key, label in SURVEY]]
+
+    def segment_row(name: Any, row: Any, rate: Any = None) -> list[Any]:
+        figures = row.figures
+        return [name, row.responses, row.complaints, rate, figures["on_time"].value,
+                figures["response_rate"].value, *[_cell(figures[key]) for key, _label in SURVEY]]
+
+    return [
+        Table(_("Summary"), figure_header, summary_rows),
+        Table(_("Months"), segment_header(_("month")),
+              [segment_row(m.key.strftime("%Y-%m"), m) for m in pack.months]),
+        Table(_("Units"), segment_header(_("unit")),
+              [segment_row(u.name, u.figures, u.rate) for u in pack.units]),
+        Table(_("Top categories"), segment_header(_("category")),
+              [segment_row(c.name, c.figures) for c in pack.categories]),
+        Table(_("Follow-ups"), [_("state or reason"), _("follow-ups")],
+              [[state.value, count] for state, count in pack.follow_ups.by_state.items()]
+              + [[reason.value, count] for reason, count in pack.follow_ups.by_reason.items()]),
+        Table(_("Targets"), [_("for"), _("metric"), _("target"), _("value"), _("met")],
+              [[row.owner, row.metric, row.target, _cell(row.actual), row.met]
+               for row in pack.targets]),
+        Table(_("Alerts"), [_("for"), _("alert"), _("metric"), _("value"), _("message")],
+              [[alert.unit_name or pack.organisation, alert.kind.value, alert.metric,
+                alert.value, alert.message()] for alert in pack.alerts]),
+    ]
