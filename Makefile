@@ -1,0 +1,101 @@
+# Memnun: `make run` serves the app with demo data, `make test` runs ruff and the test suite.
+# GNU make. Works from a clean clone: the virtual environment and instance/ are created here.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MEMNUN := $(BIN)/memnun
+HOST ?= 127.0.0.1
+PORT ?= 5000
+ADMIN_EMAIL ?= admin@example.org
+ADMIN_PASSWORD_FILE := instance/admin-password
+
+# Survey e-mails land as .eml files on the admin outbox page: no mail server needed.
+export MEMNUN_MAIL_BACKEND ?= file
+
+.PHONY: help install translations run admin browser-deps test lint clean distclean
+
+help:
+	@echo "make run        create .venv, install, migrate, load the demo, serve http://$(HOST):$(PORT)/"
+	@echo "make test       create .venv, install the dev extras, run ruff and pytest (PYTEST_ARGS=...)"
+	@echo "make lint       ruff only"
+	@echo "make clean      remove caches and build files (keeps .venv and instance/)"
+	@echo "make distclean  clean, and remove .venv too (instance/ with your data is kept)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+# Compile the message catalogues when there are any (*.mo files are not kept in git).
+translations: $(STAMP)
+	@if find app/translations -name '*.po' 2>/dev/null | grep -q .; then \
+		$(BIN)/pybabel -q compile -d app/translations; \
+	fi
+
+run: translations
+	$(MEMNUN) db upgrade
+	$(MEMNUN) templates install
+	$(MEMNUN) demo --if-empty
+	@$(MAKE) --no-print-directory admin
+	$(MEMNUN) run --host $(HOST) --port $(PORT)
+
+# An admin account for the demo. Its password is generated once and kept (readable only by you)
+# in instance/admin-password, so that every `make run` can print it again.
+admin: $(STAMP)
+	@mkdir -p instance
+	@if [ ! -s $(ADMIN_PASSWORD_FILE) ]; then \
+		(umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))' \
+			> $(ADMIN_PASSWORD_FILE)); \
+	fi
+	@password="$$(cat $(ADMIN_PASSWORD_FILE))"; note=""; \
+	if output="$$($(MEMNUN) user create --email $(ADMIN_EMAIL) --role admin \
+			--password "$$password" 2>&1)"; then \
+		echo "$$output"; \
+	elif grep -q "already exists" <<< "$$output"; then \
+		note="  (if you changed this account's password since, use yours)"; \
+	else \
+		echo "$$output" >&2; exit 1; \
+	fi; \
+	echo; \
+	echo "================================================================================"; \
+	echo "  Memnun: http://$(HOST):$(PORT)/"; \
+	echo "  Log in at http://$(HOST):$(PORT)/auth/login"; \
+	echo "    e-mail:   $(ADMIN_EMAIL)"; \
+	echo "    password: $$password$$note"; \
+	echo "  Survey e-mails: http://$(HOST):$(PORT)/admin/outbox  (mail backend: $(MEMNUN_MAIL_BACKEND))"; \
+	echo "  Dashboards:     http://$(HOST):$(PORT)/dashboards/"; \
+	echo "  Stop with Ctrl+C."; \
+	echo "================================================================================"; \
+	echo
+
+# axe-core for the accessibility tests comes from npm, pinned by tests/browser/package-lock.json.
+browser-deps:
+	@if command -v npm >/dev/null; then bash tests/browser/install.sh; \
+	else echo "npm not found: the accessibility tests will skip (they fail under CI=true)"; fi
+
+test: translations browser-deps
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf .pytest_cache .ruff_cache build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -path ./.git -prune -o \
+		-name __pycache__ -type d -exec rm -rf {} +
+	find app/translations -name '*.mo' -delete 2>/dev/null || true
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,348 @@
+"""Writing the simulated year into the database, in bulk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, select, update
+
+from app.demo import catalogue as cat
+from app.demo.answers import answer, mood_of
+from app.demo.simulation import (
+    TIMEZONE,
+    Case,
+    Clock,
+    Person,
+    RuleSettings,
+    Survey,
+    assign_people,
+    plan_surveys,
+    seasonal,
+    simulate_cases,
+)
+from app.extensions import db
+from app.models import (
+    Answer,
+    AuditLog,
+    Category,
+    Channel,
+    Complainant,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatus,
+    DistributionRule,
+    EventType,
+    Invitation,
+    InvitationState,
+    QuestionnaireVersion,
+    Response,
+    ServiceVolume,
+    SuppressionReason,
+    Target,
+    Unit,
+)
+
+COMPLAINTS_PER_YEAR = 3000
+ACTOR = "demo"
+
+
+class DemoError(RuntimeError):
+    """The demo cannot be loaded as asked; the message says why."""
+
+
+def load_demo(
+    seed: int = 10004,
+    only_if_empty: bool = False,
+    *,
+    today: dt.date | dt.datetime | None = None,
+    scale: float = 1.0,
+) -> str:
+    """Fill the database with a year of the demo municipality; returns a summary to print.
+
+    The same ``seed`` and ``today`` give the same data. ``today`` defaults to now (a date means
+    15:00 Istanbul time that day); ``scale`` multiplies the number of complaints (tests use a
+    small one). The demo refuses to mix with existing units, categories or complaints: with
+    ``only_if_empty`` it then does nothing and says so, otherwise it raises ``DemoError``.
+    """
+    existing = _existing_data()
+    if existing:
+        if only_if_empty:
+            return f"The database already holds {existing}; the demo data was not loaded."
+        raise DemoError(f"the database already holds {existing}; the demo needs an empty one")
+    if scale <= 0:
+        raise DemoError("scale must be positive")
+    try:
+        summary = _load(seed, _now(today), scale)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return summary
+
+
+def _existing_data() -> str | None:
+    for model, label in ((Complaint, "complaints"), (Unit, "units"), (Category, "categories")):
+        if db.session.scalar(select(model.id).limit(1)) is not None:
+            return label
+    return None
+
+
+def _now(today: dt.date | dt.datetime | None) -> dt.datetime:
+    if today is None:
+        return dt.datetime.now(dt.UTC)
+    if isinstance(today, dt.datetime):
+        if today.tzinfo is None:
+            raise DemoError("today must be an aware datetime (or a date)")
+        return today.astimezone(dt.UTC)
+    return dt.datetime.combine(today, dt.time(15, 0), TIMEZONE).astimezone(dt.UTC)
+
+
+def _load(seed: int, now: dt.datetime, scale: float) -> str:
+    rule, version = _questionnaire_and_rule()
+    rng = random.Random(seed)  # noqa: S311 - made-up data, nothing secret
+    clock = Clock.ending(now)
+    unit_ids = _store_units()
+    category_ids = _store_categories()
+    cases = simulate_cases(rng, clock, max(round(COMPLAINTS_PER_YEAR * scale), 1))
+    people = assign_people(rng, clock, cases)
+    _store_people(people)
+    _store_cases(cases, unit_ids, category_ids)
+    surveys = plan_surveys(rng, clock, cases, _settings(rule))
+    _store_invitations(surveys, rule, version)
+    responses = _store_responses(rng, clock, surveys, version, unit_ids, category_ids)
+    volumes = _store_volumes(rng, clock, unit_ids)
+    _store_targets(unit_ids)
+    db.session.add(AuditLog(actor="cli", action="demo.load", target=f"seed:{seed}"))
+    return _summary(seed, clock, cases, people, surveys, responses, volumes)
+
+
+def _questionnaire_and_rule() -> tuple[DistributionRule, QuestionnaireVersion]:
+    """The shipped questionnaires and the default rule, installed the way ``make run`` does."""
+    from app.design.services import install_all_templates
+    from app.distribution.rules import ensure_default_rule
+
+    install_all_templates()
+    rule = ensure_default_rule()
+    version = rule.questionnaire.published_version
+    if version is None:
+        raise DemoError(f"questionnaire {rule.questionnaire.key!r} has no published version")
+    return rule, version
+
+
+def _settings(rule: DistributionRule) -> RuleSettings:
+    minutes = dt.timedelta(minutes=1)
+    return RuleSettings(
+        delay=rule.delay_minutes * minutes,
+        reminder=rule.reminder_after_minutes * minutes if rule.reminder_after_minutes else None,
+        expiry=rule.expires_after_minutes * minutes,
+        sample_rate=rule.sample_rate,
+        fatigue=dt.timedelta(days=rule.fatigue_days or 0),
+        window=(dt.time.fromisoformat(rule.send_window_start),
+                dt.time.fromisoformat(rule.send_window_end)),
+        timezone=ZoneInfo(rule.timezone),
+    )
+
+
+# --- organisation ------------------------------------------------------------------------------
+
+
+def _store_units() -> dict[str, int]:
+    """Units in catalogue order (parents first); returns code -> id."""
+    ids: dict[str, int] = {}
+    for profile in cat.UNITS:
+        unit = Unit(code=profile.code, name=profile.name,
+                    parent_id=ids[profile.parent] if profile.parent else None)
+        db.session.add(unit)
+        db.session.flush()
+        ids[profile.code] = unit.id
+    return ids
+
+
+def _store_categories() -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for profile in cat.CATEGORIES:
+        category = Category(
+            code=profile.code, name=profile.name, committed_response_days=profile.days,
+            parent_id=ids[profile.parent] if profile.parent else None,
+        )
+        db.session.add(category)
+        db.session.flush()
+        ids[profile.code] = category.id
+    return ids
+
+
+# --- complainants and complaints ---------------------------------------------------------------
+
+
+def _bulk(model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` in few multi-row statements and return their ids, in the same order.
+
+    The table's Core insert, not the ORM's: the ORM splits a batch wherever the set of non-null
+    values changes (an e-mail here, none there), which turns thousands of rows into thousands of
+    statements on PostgreSQL.
+    """
+    if not rows:
+        return []
+    table = model.__table__
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(db.session.scalars(statement, rows))
+
+
+def _insert(model: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        db.session.execute(insert(model.__table__), rows)
+
+
+def _store_people(people: list[Person]) -> None:
+    rows = [
+        {"name": p.name, "email": p.email, "phone": p.phone, "language": p.language,
+         "survey_consent": p.consent, "opted_out_at": p.opted_out_at, "created_at": p.created_at,
+         "erased_at": None}
+        for p in people
+    ]
+    for person, new_id in zip(people, _bulk(Complainant, rows), strict=True):
+        person.id = new_id
+
+
+def _store_cases(cases: list[Case], unit_ids: dict[str, int], category_ids: dict[str, int]) -> None:
+    rows = [
+        {
+            "source": "default", "external_id": c.external_id, "received_at": c.received_at,
+            "channel": Channel(c.channel), "category_id": category_ids[c.category.code],
+            "unit_id": unit_ids[c.unit.code], "complainant_id": c.person.id if c.person else None,
+            "subject": c.subject, "description": c.description,
+            "status": ComplaintStatus(c.status), "due_at": c.due_at,
+            "acknowledged_at": c.acknowledged_at, "resolved_at": c.resolved_at,
+            "closed_at": c.closed_at, "reopen_count": 1 if c.reopened_at else 0,
+            "created_at": c.received_at, "updated_at": c.updated_at,
+        }
+        for c in cases
+    ]
+    for case, new_id in zip(cases, _bulk(Complaint, rows), strict=True):
+        case.id = new_id
+    events = [
+        {"complaint_id": c.id, "type": EventType(kind), "at": at, "note": None, "actor": ACTOR,
+         "recorded_at": at}
+        for c in cases
+        for kind, at in c.events()
+    ]
+    _insert(ComplaintEvent, events)
+
+
+# --- invitations, responses and answers --------------------------------------------------------
+
+
+def _store_invitations(
+    surveys: list[Survey], rule: DistributionRule, version: QuestionnaireVersion
+) -> None:
+    rows = [
+        {
+            "complaint_id": s.case.id, "rule_id": rule.id, "version_id": version.id,
+            "token_hash": None, "state": InvitationState(s.state),
+            "suppression_reason": SuppressionReason(s.reason) if s.reason else None,
+            "language": s.language, "due_at": s.due_at, "claimed_until": None,
+            "sent_at": s.sent_at, "reminder_due_at": s.reminder_due_at,
+            "reminded_at": s.reminded_at, "expires_at": s.expires_at,
+            "responded_at": s.responded_at, "attempts": s.attempts, "last_error": s.last_error,
+            "created_at": s.resolved_at,
+        }
+        for s in surveys
+    ]
+    for survey, new_id in zip(surveys, _bulk(Invitation, rows), strict=True):
+        survey.id = new_id
+    _store_token_hashes([s for s in surveys if s.state != "suppressed"])
+
+
+def _store_token_hashes(surveys: list[Survey]) -> None:
+    """Give every invitation that has (or will have) a link the hash of its token, as the
+    planner does; the token itself is derived from the id and the secret key, never stored."""
+    from app.distribution.tokens import hash_token, token_for
+
+    rows = [{"id": s.id, "token_hash": hash_token(token_for(s.id))} for s in surveys]
+    if rows:
+        db.session.execute(update(Invitation), rows)
+
+
+def _store_responses(
+    rng: random.Random, clock: Clock, surveys: list[Survey], version: QuestionnaireVersion,
+    unit_ids: dict[str, int], category_ids: dict[str, int],
+) -> int:
+    questions = version.definition.get("questions", [])
+    answered = [s for s in surveys if s.state == "responded"]
+    for survey in answered:
+        survey.answers = answer(rng, mood_of(rng, survey.case, clock), questions, survey.language)
+    rows = [
+        {
+            "invitation_id": s.id, "version_id": version.id,
+            "questionnaire_id": version.questionnaire_id, "complaint_id": s.case.id,
+            "unit_id": unit_ids[s.case.unit.code],
+            "category_id": category_ids[s.case.category.code],
+            "channel": Channel(s.case.channel), "language": s.language,
+            "submitted_at": s.responded_at,
+        }
+        for s in answered
+    ]
+    response_ids = _bulk(Response, rows)
+    answer_rows = [
+        {**row, "response_id": response_id}
+        for survey, response_id in zip(answered, response_ids, strict=True)
+        for row in survey.answers
+    ]
+    _insert(Answer, answer_rows)
+    return len(response_ids)
+
+
+# --- service volumes and targets ---------------------------------------------------------------
+
+
+def _store_volumes(rng: random.Random, clock: Clock, unit_ids: dict[str, int]) -> int:
+    """Transactions per unit and month; the current month only as far as it has gone."""
+    local_now = clock.now.astimezone(TIMEZONE)
+    rows = []
+    for month in clock.month_starts():
+        share = 1.0
+        if (month.year, month.month) == (local_now.year, local_now.month):
+            share = max(local_now.day - 1 + local_now.hour / 24, 1) / 30.4
+        for unit in cat.UNITS:
+            if unit.transactions:
+                volume = unit.transactions * seasonal(unit, month.month) ** 0.5
+                volume *= share * rng.gauss(1, 0.04)
+                rows.append({"unit_id": unit_ids[unit.code], "period_start": month,
+                             "transactions": max(int(volume), 1)})
+    _insert(ServiceVolume, rows)
+    return len(rows)
+
+
+def _store_targets(unit_ids: dict[str, int]) -> None:
+    rows = [
+        {"unit_id": unit_ids[code] if code else None, "metric": metric, "value": value}
+        for code, metric, value in cat.TARGETS
+    ]
+    _insert(Target, rows)
+
+
+def _summary(
+    seed: int, clock: Clock, cases: list[Case], people: list[Person], surveys: list[Survey],
+    responses: int, volumes: int,
+) -> str:
+    resolved = [c for c in cases if c.resolved_at is not None]
+    late = sum(c.late for c in resolved)
+    states: dict[str, int] = {}
+    for survey in surveys:
+        states[survey.state] = states.get(survey.state, 0) + 1
+    first = clock.start.astimezone(TIMEZONE).date()
+    last = clock.now.astimezone(TIMEZONE).date()
+    units = db.session.scalar(select(func.count(Unit.id)))
+    categories = db.session.scalar(select(func.count(Category.id)))
+    return "\n".join([
+        f"Demo data for {cat.ORGANISATION} (seed {seed}), {first} to {last}:",
+        f"  {units} units, {categories} complaint categories",
+        f"  {len(cases)} complaints from {len(people)} complainants; {len(resolved)} resolved, "
+        f"{late} of them late ({late / max(len(resolved), 1):.0%})",
+        f"  {len(surveys)} invitations: "
+        + ", ".join(f"{n} {state}" for state, n in sorted(states.items())),
+        f"  {responses} responses; {volumes} monthly service volumes; {len(cat.TARGETS)} targets",
+    ])

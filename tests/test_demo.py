@@ -1,0 +1,241 @@
+"""The demo municipality (``memnun demo``): deterministic, the promised volumes, a story in the
+figures, safe e-mail addresses, and nothing for the dispatcher to send but the few planned ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import case, func, select
+
+from app.demo import DemoError, load_demo
+from app.extensions import db
+from app.models import (
+    Answer,
+    Category,
+    Complainant,
+    Complaint,
+    ComplaintEvent,
+    Invitation,
+    InvitationState,
+    Response,
+    ServiceVolume,
+    Target,
+    Unit,
+)
+
+TODAY = dt.date(2026, 3, 15)
+NOW = dt.datetime(2026, 3, 15, 12, 0, tzinfo=dt.UTC)  # 15:00 in Istanbul: the demo's "now"
+SMALL = 0.1  # 300 complaints: enough for every mechanism, quick on both databases
+SAFE_DOMAINS = {"example.com", "example.org", "example.net"}
+
+
+def fingerprint() -> dict[str, Any]:
+    """Counts and aggregates that any change in the generated data would move."""
+    complaints = db.session.execute(
+        select(
+            Complaint.external_id, Unit.code, Category.code, Complaint.channel,
+            Complaint.received_at, Complaint.resolved_at, Complaint.status,
+        )
+        .join(Unit, Unit.id == Complaint.unit_id)
+        .join(Category, Category.id == Complaint.category_id)
+        .order_by(Complaint.external_id)
+    ).all()
+    emails = sorted(e or "" for e in db.session.scalars(select(Complainant.email)))
+    return {
+        "counts": {
+            model.__name__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (Unit, Category, Complainant, Complaint, ComplaintEvent, Invitation,
+                          Response, Answer, ServiceVolume, Target)
+        },
+        "states": {
+            str(state): count
+            for state, count in db.session.execute(
+                select(Invitation.state, func.count()).group_by(Invitation.state)
+            )
+        },
+        "answer_sum": round(db.session.scalar(select(func.sum(Answer.value_number))), 6),
+        "texts": sorted(db.session.scalars(select(Answer.value_text).where(
+            Answer.value_text.is_not(None)))),
+        "volumes": db.session.scalar(select(func.sum(ServiceVolume.transactions))),
+        "complaints": hashlib.sha256(repr(complaints).encode()).hexdigest(),
+        "emails": hashlib.sha256(repr(emails).encode()).hexdigest(),
+    }
+
+
+def fresh_database() -> None:
+    db.session.remove()
+    db.drop_all()
+    db.create_all()
+
+
+def overall_by_lateness() -> dict[bool, float]:
+    """Mean overall rating of responses to complaints resolved late and on time."""
+    late = Complaint.resolved_at > Complaint.due_at
+    rows = db.session.execute(
+        select(late, func.avg(Answer.value_number), func.count())
+        .select_from(Answer)
+        .join(Response, Response.id == Answer.response_id)
+        .join(Complaint, Complaint.id == Response.complaint_id)
+        .where(Answer.question_type == "rating", Answer.attribute == "overall")
+        .group_by(late)
+    ).all()
+    assert {bool(row[0]) for row in rows} == {True, False}
+    assert all(count >= 10 for _, _, count in rows), rows
+    return {bool(is_late): float(mean) for is_late, mean, _ in rows}
+
+
+def test_same_seed_same_data_on_a_fresh_database(app: Flask) -> None:
+    with app.app_context():
+        load_demo(seed=7, today=TODAY, scale=SMALL)
+        first = fingerprint()
+        fresh_database()
+        load_demo(seed=7, today=TODAY, scale=SMALL)
+        second = fingerprint()
+        fresh_database()
+        load_demo(seed=8, today=TODAY, scale=SMALL)
+        other_seed = fingerprint()
+
+    assert first == second
+    assert first["counts"]["Complaint"] == 300
+    assert other_seed["complaints"] != first["complaints"]
+    assert other_seed["answer_sum"] != first["answer_sum"]
+
+
+def test_a_year_of_a_municipality_that_tells_a_story(app: Flask) -> None:
+    with app.app_context():
+        summary = load_demo(today=TODAY)
+        assert "3000 complaints" in summary
+
+        units = db.session.scalars(select(Unit)).all()
+        roots = [u for u in units if u.parent_id is None]
+        assert len(roots) == 1 and roots[0].name == "Örnek Belediyesi"
+        handling = db.session.scalars(select(Complaint.unit_id).distinct()).all()
+        assert 9 <= len(handling) <= 12
+
+        categories = db.session.scalars(select(Category)).all()
+        leaves = [c for c in categories if not c.children]
+        assert 18 <= len(leaves) <= 22
+        assert all(c.committed_response_days for c in categories)
+
+        received = db.session.scalars(select(Complaint.received_at)).all()
+        assert len(received) == 3000
+        assert max(received) <= NOW
+        months = Counter((r.year, r.month) for r in received)
+        assert len(months) == 12
+        channels = Counter(db.session.scalars(select(Complaint.channel)))
+        assert len(channels) >= 6
+
+        resolved = db.session.execute(
+            select(Complaint.resolved_at, Complaint.due_at)
+            .where(Complaint.resolved_at.is_not(None))
+        ).all()
+        late_share = sum(r > d for r, d in resolved) / len(resolved)
+        assert 0.08 < late_share < 0.35
+
+        states = Counter(db.session.scalars(select(Invitation.state)))
+        for state in ("responded", "expired", "suppressed", "reminded", "cancelled", "failed"):
+            assert states[InvitationState(state)] > 0, state
+        assert states[InvitationState.PLANNED] == 3
+        reasons = set(db.session.scalars(
+            select(Invitation.suppression_reason).where(Invitation.suppression_reason.is_not(None))
+        ))
+        assert {"no_consent", "no_contact", "fatigue", "opted_out"} <= {str(r) for r in reasons}
+        responses = db.session.scalar(select(func.count(Response.id)))
+        assert 400 <= responses <= 1000
+
+        by_lateness = overall_by_lateness()
+        assert by_lateness[True] < by_lateness[False] - 0.5
+
+        csat_by_unit = db.session.execute(
+            select(Response.unit_id, func.avg(case((Answer.value_number >= 4, 1.0), else_=0.0)))
+            .join(Answer, Answer.response_id == Response.id)
+            .where(Answer.attribute == "overall")
+            .group_by(Response.unit_id)
+        ).all()
+        shares = [share for _, share in csat_by_unit]
+        assert max(shares) - min(shares) > 0.2  # units differ: the drill-down has something to show
+
+        assert db.session.scalar(select(func.count(ServiceVolume.id))) == 10 * 12
+        org_csat = db.session.scalar(
+            select(Target.value).where(Target.unit_id.is_(None), Target.metric == "csat")
+        )
+        assert org_csat == 0.75
+
+
+def test_people_are_made_up_and_mostly_consent(app: Flask) -> None:
+    with app.app_context():
+        load_demo(seed=3, today=TODAY, scale=SMALL)
+        people = db.session.scalars(select(Complainant)).all()
+
+    emails = [p.email for p in people if p.email]
+    assert len(emails) > 100
+    for email in emails:
+        domain = email.rsplit("@", 1)[1]
+        assert domain in SAFE_DOMAINS or domain.endswith(".test"), email
+    assert len(set(emails)) == len(emails)
+    assert all(p.phone is None or p.phone.startswith("+90 000 ") for p in people)
+    languages = Counter(p.language for p in people)
+    assert languages["tr"] > 0.8 * len(people) and languages["en"] > 0
+    consent = sum(p.survey_consent for p in people) / len(people)
+    assert 0.7 < consent < 0.97
+    assert any(p.opted_out_at for p in people) or len(people) < 500
+
+
+def test_the_dispatcher_sends_only_the_planned_few(app: Flask) -> None:
+    from app.distribution.dispatcher import dispatch_due
+
+    with app.app_context():
+        load_demo(seed=5, today=TODAY, scale=SMALL)
+        first = dispatch_due(now=NOW)
+        later = dispatch_due(now=NOW + dt.timedelta(hours=1))
+        planned_left = db.session.scalar(
+            select(func.count(Invitation.id)).where(Invitation.state == InvitationState.PLANNED)
+        )
+
+    assert (first.sent, first.reminded, first.failed) == (3, 0, 0)
+    assert later.sent == later.reminded == 0
+    assert planned_left == 0
+
+
+def test_only_if_empty_does_nothing_the_second_time(app: Flask) -> None:
+    with app.app_context():
+        load_demo(seed=1, today=TODAY, scale=0.05)
+        before = fingerprint()
+
+        message = load_demo(seed=2, only_if_empty=True, today=TODAY, scale=0.05)
+        assert "not loaded" in message
+        assert fingerprint() == before
+
+        with pytest.raises(DemoError, match="already holds complaints"):
+            load_demo(seed=2, today=TODAY, scale=0.05)
+        assert fingerprint() == before
+
+
+def test_refuses_to_mix_with_an_organisation_already_set_up(app: Flask) -> None:
+    with app.app_context():
+        db.session.add(Unit(code="fen-isleri", name="Fen İşleri"))
+        db.session.commit()
+        assert "not loaded" in load_demo(only_if_empty=True, today=TODAY, scale=0.05)
+        with pytest.raises(DemoError, match="units"):
+            load_demo(today=TODAY, scale=0.05)
+        assert db.session.scalar(select(func.count(Complaint.id))) == 0
+
+
+def test_demo_command_with_if_empty_on_a_loaded_database(app: Flask) -> None:
+    with app.app_context():
+        load_demo(seed=1, today=TODAY, scale=0.05)
+        count = db.session.scalar(select(func.count(Complaint.id)))
+
+    result = app.test_cli_runner().invoke(args=["demo", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert "not loaded" in result.output
+    refused = app.test_cli_runner().invoke(args=["demo"])
+    assert refused.exit_code != 0
+    assert "already holds" in refused.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Complaint.id))) == count
