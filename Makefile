@@ -17,6 +17,8 @@ ADMIN_PASSWORD_FILE := instance/admin-password
 
 # Survey e-mails land as .eml files on the admin outbox page: no mail server needed.
 export MEMNUN_MAIL_BACKEND ?= file
+# Links in the e-mails must point at this server, whatever port it runs on.
+export MEMNUN_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: help install translations run admin browser-deps test lint clean distclean
 
