@@ -100,10 +100,37 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(followup_bp)
 
 
+# Staff pages: scripts, styles and everything else only from this server, no inline script, no
+# plugins, no framing; images may also be data: URLs (the questionnaire preview shows the
+# respondent's page, which uses them). The respondent's pages and the outbox preview set
+# policies of their own, which win (setdefault below).
+STAFF_CSP = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+             "object-src 'none'; base-uri 'self'; form-action 'self'")
+
+
+def _content_security_policy(app: Flask, path: str) -> str:
+    if not path.startswith("/dashboards"):
+        return STAFF_CSP
+    # Dash starts its renderer with one inline script: allowed by its hash, so scripts stay as
+    # strict as elsewhere. Plotly and the data table insert <style> elements whose content is
+    # computed in the browser (no hash possible), so styles alone allow 'unsafe-inline', and only
+    # under /dashboards/.
+    policy = app.extensions.get("memnun_dash_csp")
+    if policy is None:
+        dash_app = app.extensions.get("memnun_dash")
+        hashes = " ".join(dash_app.csp_hashes()) if dash_app is not None else ""
+        policy = (f"{STAFF_CSP}; script-src 'self' {hashes}; "
+                  "style-src 'self' 'unsafe-inline'")
+        app.extensions["memnun_dash_csp"] = policy
+    return policy
+
+
 def _register_security_headers(app: Flask) -> None:
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy",
+                                    _content_security_policy(app, request.path))
         return response

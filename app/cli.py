@@ -45,6 +45,9 @@ def register_commands(app: Flask) -> None:
     from app.reports.cli import alerts_group
 
     app.cli.add_command(alerts_group)
+    from app.privacy.cli import privacy_group
+
+    app.cli.add_command(privacy_group)
 
 
 @click.group("user", help="Manage staff accounts.")

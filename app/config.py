@@ -84,9 +84,18 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MEMNUN_MIN_GROUP_SIZE": _env_int("MIN_GROUP_SIZE", 5),
         "MEMNUN_DASHBOARD_REFRESH_SECONDS": _env_int("DASHBOARD_REFRESH_SECONDS", 30),
         "MEMNUN_RETENTION_DAYS": _env_int("RETENTION_DAYS", 180),
+        # Staff sessions (app.auth.sessions): ended after this long without a request, and this
+        # long after login whatever happens; both checked on the server.
+        "MEMNUN_SESSION_IDLE_MINUTES": _env_int("SESSION_IDLE_MINUTES", 30),
+        "MEMNUN_SESSION_MAX_HOURS": _env_int("SESSION_MAX_HOURS", 12),
+        # Per-account login throttle, on top of the per-address limit on POST /auth/login.
+        "MEMNUN_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
+        "MEMNUN_LOGIN_LOCK_MINUTES": _env_int("LOGIN_LOCK_MINUTES", 15),
         "MEMNUN_RESPOND_RATE_LIMIT": _env("RESPOND_RATE_LIMIT", "60 per minute"),
         "MEMNUN_RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        # Off only for load tests on localhost (every request comes from one address).
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
         # A respondent may leave a survey open for a long time; the token must outlive that.

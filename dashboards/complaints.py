@@ -35,6 +35,7 @@ from dashboards.common import (
     graph,
     nps_points,
     number,
+    p_text,
     satisfaction_colour,
     satisfaction_colourscale,
     shown_or_dash,
@@ -73,9 +74,9 @@ def scatter_figure(rows: list[LinkageRow], units: Tree) -> go.Figure:
         return empty_figure(title, _("No unit has both a known volume and enough responses."))
     correlation = rate_csat_correlation(rows)
     if correlation is not None and correlation.rho == correlation.rho:  # not NaN
-        title = _("%(title)s: Spearman's rho %(rho)s (p = %(p)s, %(n)s units)", title=title,
-                  rho=format_decimal(correlation.rho, "0.00"),
-                  p=format_decimal(correlation.p_value, "0.000"), n=correlation.n)
+        title = _("%(title)s: Spearman's rho %(rho)s (%(p)s, %(n)s units)", title=title,
+                  rho=format_decimal(correlation.rho, "0.00"), p=p_text(correlation.p_value),
+                  n=correlation.n)
     largest = max(r.complaints for r in points) or 1
     figure = go.Figure(go.Scatter(
         x=[r.complaint_rate.value for r in points],  # type: ignore[union-attr]
@@ -122,8 +123,8 @@ def _bar(names: list[str], scores: list[Any], title: str, note: str | None = Non
 def timeliness_figure(split: TimelinessSatisfaction) -> go.Figure:
     note = None
     if split.change is not None:
-        note = _("Difference %(points)s points, p = %(p)s", points=decimal(
-            split.change.difference * 100), p=format_decimal(split.change.p_value, "0.000"))
+        note = _("Difference %(points)s points, %(p)s", points=decimal(
+            split.change.difference * 100), p=p_text(split.change.p_value))
     return _bar([_("Resolved on time"), _("Resolved late")], [split.on_time, split.late],
                 _("Satisfaction: on time against late"), note)
 

@@ -11,6 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.analytics import segments
@@ -144,9 +145,9 @@ def groups_table(groups: list[Group], tree: Tree, table_id: str) -> html.Table:
 
 
 SEGMENT_NAMES = {
-    segments.FIRST_TIME: _("First-time complainants"), segments.REPEAT: _("Repeat complainants"),
-    segments.UNKNOWN: _("Complainant not known"), segments.OUTCOME: _("Outcome"),
-    segments.PROCESS: _("Process"), segments.STAFF: _("Staff"),
+    segments.FIRST_TIME: _l("First-time complainants"), segments.REPEAT: _l("Repeat complainants"),
+    segments.UNKNOWN: _l("Complainant not known"), segments.OUTCOME: _l("Outcome"),
+    segments.PROCESS: _l("Process"), segments.STAFF: _l("Staff"),
 }
 
 

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from dash import Dash, Output, html
 from dash.exceptions import PreventUpdate
 from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.analytics import metrics, survey
@@ -37,8 +38,8 @@ from dashboards.shell import filter_inputs
 
 MAX_COMMENTS = 30
 QUADRANT_NAMES = {
-    metrics.KEEP_UP: _("Keep up the good work"), metrics.CONCENTRATE: _("Concentrate here"),
-    metrics.LOW_PRIORITY: _("Low priority"), metrics.POSSIBLE_OVERKILL: _("Possible overkill"),
+    metrics.KEEP_UP: _l("Keep up the good work"), metrics.CONCENTRATE: _l("Concentrate here"),
+    metrics.LOW_PRIORITY: _l("Low priority"), metrics.POSSIBLE_OVERKILL: _l("Possible overkill"),
 }
 
 
@@ -69,13 +70,6 @@ def _question_text(cat: Catalogue, key: str) -> str:
     if question is None:
         return key
     return question.text.get(_language()) or next(iter(question.text.values()), key)
-
-
-def _short_name(cat: Catalogue, key: str) -> str:
-    """A question's attribute (or key) as a short label: 'customer focus'."""
-    question = cat.question(key)
-    name = (question.attribute if question and question.attribute else key).replace("_", " ")
-    return name[:1].upper() + name[1:]
 
 
 def _wrapped(text: str, width: int = 48) -> str:
@@ -190,20 +184,20 @@ def drivers_figure(cat: Catalogue, drivers: list[Driver]) -> go.Figure:
         return empty_figure(title, _("Too few responses"))
     figure = go.Figure(go.Bar(
         x=[d.correlation.r for d in shown],  # type: ignore[union-attr]
-        y=[_short_name(cat, d.key) for d in shown], orientation="h",
+        y=[_wrapped(_question_text(cat, d.key), 30) for d in shown], orientation="h",
         customdata=[_question_text(cat, d.key) for d in shown],
         marker_color=SATISFACTION_COLOUR,
         error_x={"type": "data", "visible": True,
                  "array": [d.correlation.high - d.correlation.r for d in shown],  # type: ignore[union-attr]
                  "arrayminus": [d.correlation.r - d.correlation.low for d in shown]},  # type: ignore[union-attr]
         text=[format_decimal(d.correlation.r, "0.00") for d in shown],  # type: ignore[union-attr]
-        textposition="outside",
+        textposition="inside", insidetextanchor="start", insidetextfont={"color": "#ffffff"},
         hovertemplate="%{customdata}: r = %{text}<extra></extra>",
     ))
     figure.update_xaxes(title_text=_("Pearson's r (95% interval)"), range=[-0.2, 1.1])
     figure.update_yaxes(autorange="reversed")
     return styled(figure, title, height=460, showlegend=False,
-                  margin={"l": 140, "r": 40, "t": 60, "b": 50})
+                  margin={"l": 230, "r": 30, "t": 60, "b": 50})
 
 
 def summary_cards(alpha: survey.Alpha, responses: int) -> list[html.Section]:

@@ -225,3 +225,24 @@ def test_invitation_funnel_and_response_rates(app, data) -> None:
             (metrics.wilson_interval(responded, sent).low,
              metrics.wilson_interval(responded, sent).high))
     assert set(by_language) == {"tr", "en"}
+
+
+def test_targets_fall_back_up_the_tree(app, data) -> None:
+    from app.analytics.queries import Score
+    from app.analytics.targets import below_target, targets_for
+
+    with app.app_context():
+        units = unit_tree()
+        ids = data.unit_ids
+        assert targets_for(None, units) == {"csat": 0.7}
+        assert targets_for(ids["a"], units) == {"csat": 0.8}  # its own
+        assert targets_for(ids["a1"], units) == {"csat": 0.8}  # its parent's
+        assert targets_for(ids["b1"], units) == {"csat": 0.7}  # the organisation's
+    under = Score(n=50, value=0.6, low=0.46, high=0.72)
+    surely = Score(n=500, value=0.6, low=0.55, high=0.65)
+    assert [(g.metric, g.surely) for g in below_target({"csat": under}, {"csat": 0.7})] == [
+        ("csat", False)]
+    assert below_target({"csat": surely}, {"csat": 0.7})[0].surely
+    assert below_target({"csat": Score(n=2, suppressed=True)}, {"csat": 0.7}) == []
+    assert below_target({"csat": Score(n=50, value=0.75, low=0.6, high=0.85)},
+                        {"csat": 0.7}) == []

@@ -268,11 +268,33 @@ def test_callback_called_as_a_function(app, january) -> None:
     assert by_id["kpi-responses"].children[1].children == "8"
     assert "kpi-suppressed" not in by_id["kpi-csat"].className
     csat_line = next(trace for trace in figure.data if trace.type == "scatter")
-    # December: one overall rating in fen, suppressed; January: 4 of 6.
+    # December: one overall rating in fen, suppressed. January (4 of 6) is hidden as well: the
+    # card shows both months together (4 of 7), so January shown would give December's one
+    # rating away (complementary suppression).
     assert list(csat_line.x) == ["Dec 2024", "Jan 2025"]
-    assert list(csat_line.y) == [None, pytest.approx(400 / 6)]
-    assert list(csat_line.text) == ["Too few responses", "n = 6"]
+    assert list(csat_line.y) == [None, None]
+    assert list(csat_line.text) == ["Too few responses", "Too few responses"]
     assert "Dec 1, 2024 to Jan 31, 2025" in status
+
+
+def test_a_lone_small_month_takes_the_next_smallest_with_it(app) -> None:
+    make_user(app, "v@example.org", role="viewer")
+    with app.app_context():
+        builder = Builder().setup()
+        ratings = {11: [5, 5, 5, 5, 5, 5, 2, 2], 12: [1], 1: [5, 4, 3, 5, 2, 4]}
+        for month, values in ratings.items():
+            year = 2025 if month == 1 else 2024
+            for day, overall in enumerate(values, start=1):
+                builder.response("fen", dt.datetime(year, month, day, 12, tzinfo=dt.UTC), overall)
+        db.session.commit()
+    with app.test_request_context("/dashboards/", headers={"Accept-Language": "en"}):
+        login_user(db.session.scalar(select(User).where(User.email == "v@example.org")))
+        _, figure, _ = update_overview("2024-11-01", "2025-01-31")
+    csat_line = next(trace for trace in figure.data if trace.type == "scatter")
+    # December (1 rating) is too small; January (6, the smaller of the others) goes with it;
+    # November (8) stays: the whole minus November gives only December and January together.
+    assert list(csat_line.x) == ["Nov 2024", "Dec 2024", "Jan 2025"]
+    assert list(csat_line.y) == [pytest.approx(75.0), None, None]
 
 
 def test_a_significant_change_is_marked(app) -> None:

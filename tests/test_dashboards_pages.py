@@ -363,3 +363,20 @@ def test_alerts_for_a_unit_manager_are_about_their_units(app, data) -> None:
 def test_period_arithmetic() -> None:
     assert scope.Choice().grain is None
     assert dt.date.fromisoformat(PERIOD[1]) + dt.timedelta(days=1) == END.date()
+
+
+def test_figures_under_target_without_the_alert_rules(app, data) -> None:
+    """The overview's own list (used when ``app.reports.alerts`` is not there)."""
+    from dashboards.overview import _targets_missed
+
+    context = as_user(app, "v@example.org")
+    try:
+        view = scope.resolve(scope.Choice(*PERIOD))
+        messages = _targets_missed(view)
+        figures = overview_of(view.filters, view.min_group)
+    finally:
+        context.pop()
+    if figures.csat.value < 0.7:
+        assert messages == [f"CSAT is {figures.csat.value * 100:.1f}%, under its target of 70.0%."]
+    else:
+        assert messages == []

@@ -34,7 +34,12 @@ from app.models import (
     SuppressionReason,
 )
 from tests.conftest import free_port
-from tests.test_distribution_support import fetch, planned_invitation, smtp_config
+from tests.test_distribution_support import (
+    catalogue_text,
+    fetch,
+    planned_invitation,
+    smtp_config,
+)
 
 UTC = dt.UTC
 NOW = dt.datetime(2024, 5, 15, 10, 0, tzinfo=UTC)  # 13:00 in Istanbul, inside the window
@@ -87,8 +92,10 @@ def test_invitation_mail_is_multipart_localised_with_one_click_links(
     for value in range(1, 6):
         assert f'href="{BASE}/s/{token}?overall={value}"' in html
         assert f"{BASE}/s/{token}?overall={value}" in text
-    assert 'aria-label="1 of 5: Hiç memnun değilim"' in html
-    assert 'aria-label="5 of 5: Çok memnunum"' in html
+    one_of_five = catalogue_text(app, "tr", "%(value)s of %(top)s", value=1, top=5)
+    five_of_five = catalogue_text(app, "tr", "%(value)s of %(top)s", value=5, top=5)
+    assert f'aria-label="{one_of_five}: Hiç memnun değilim"' in html
+    assert f'aria-label="{five_of_five}: Çok memnunum"' in html
     assert "overall=6" not in html and "overall=0" not in html
 
     english_message = messages[english]
@@ -331,9 +338,13 @@ def test_one_reminder_goes_only_to_those_who_have_not_answered(make_app: Any, sm
     original = _by_invitation(smtp_server.messages[:3])[silent]
     assert reminder["Message-ID"] == f"<memnun.reminder.{silent}@memnun.test>"
     assert reminder["In-Reply-To"] == original["Message-ID"]
-    assert reminder["Subject"].startswith("Reminder: ")
+    language = reminder["Content-Language"]
+    assert reminder["Subject"] == catalogue_text(app, language, "Reminder: %(subject)s",
+                                                 subject=str(original["Subject"]))
     assert _token(reminder) == _token(original)  # the same link works
-    assert "asked how we handled your complaint" in reminder.get_body(("plain",)).get_content()
+    nudge = catalogue_text(app, language, "A few days ago we asked how we handled your "
+                           "complaint. If you have a minute, we would still like to hear from you.")
+    assert nudge.split(".")[0] in " ".join(reminder.get_body(("plain",)).get_content().split())
 
 
 def test_reminders_wait_for_the_send_window(make_app: Any, smtp_server: Any) -> None:

@@ -21,7 +21,7 @@ from app.distribution.mail import (
     get_backend,
 )
 from tests.conftest import csrf_token_from, login, make_user
-from tests.test_distribution_support import planned_invitation
+from tests.test_distribution_support import in_english, planned_invitation
 
 UTC = dt.UTC
 NOW = dt.datetime(2024, 5, 15, 10, 0, tzinfo=UTC)
@@ -156,7 +156,7 @@ def test_send_now_button_runs_a_pass(app: Flask, admin_client: FlaskClient, tmp_
                                      ) -> None:
     with app.app_context():
         planned_invitation(app, dt.datetime.now(UTC) - dt.timedelta(minutes=1))
-    page = admin_client.get("/admin/outbox").get_data(as_text=True)
+    page = in_english(admin_client).get("/admin/outbox").get_data(as_text=True)
     assert "No messages yet" in page
     refused = admin_client.post("/admin/outbox/dispatch")  # no CSRF token
     assert refused.status_code == 400 and not (tmp_path / "outbox").exists()

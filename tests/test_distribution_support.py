@@ -22,6 +22,7 @@ from app.models import (
     ComplaintStatus,
     DistributionRule,
     Invitation,
+    InvitationChannel,
     Questionnaire,
     QuestionnaireVersion,
     Unit,
@@ -111,6 +112,7 @@ def _node(model: type[Unit] | type[Category], code: str | None, parent: str | No
 def make_complaint(
     *,
     email: str | None = "ayse@example.org",
+    phone: str | None = None,
     language: str = "tr",
     consent: bool = True,
     opted_out: bool = False,
@@ -131,6 +133,7 @@ def make_complaint(
         complainant = Complainant(
             name="Ayşe Yılmaz",
             email=email,
+            phone=phone,
             language=language,
             survey_consent=consent,
             opted_out_at=resolved_at if opted_out else None,
@@ -152,7 +155,12 @@ def make_complaint(
 
 
 def planned_invitation(
-    app: Flask, due_at: dt.datetime, *, commit: bool = True, **complaint_fields: Any
+    app: Flask,
+    due_at: dt.datetime,
+    *,
+    commit: bool = True,
+    channel: InvitationChannel = InvitationChannel.EMAIL,
+    **complaint_fields: Any,
 ) -> int:
     """A planned invitation due at ``due_at`` for a fresh complaint (rule made if missing)."""
     rule = db.session.scalar(select(DistributionRule).where(DistributionRule.key == "default"))
@@ -166,6 +174,7 @@ def planned_invitation(
         version=version,
         language=complaint.complainant.language if complaint.complainant else "tr",
         due_at=due_at,
+        channel=channel,
     )
     db.session.add(invitation)
     db.session.flush()
@@ -190,3 +199,52 @@ def fetch(invitation_id: int) -> Invitation:
     invitation = db.session.get(Invitation, invitation_id)
     assert invitation is not None
     return invitation
+
+
+def bulk_due_invitations(count: int, due_at: dt.datetime) -> list[int]:
+    """``count`` planned invitations due at ``due_at``, inserted in bulk (thousands in a
+    second), each for its own complainant and complaint; returns their ids. Commits."""
+    from sqlalchemy import insert
+
+    rule = db.session.scalar(select(DistributionRule).where(DistributionRule.key == "default"))
+    if rule is None:
+        rule = make_rule()
+    version = rule.questionnaire.published_version
+    unit, category = _node(Unit, "parks"), _node(Category, "water")
+    first = next(_numbers)
+    numbers = range(first, first + count)
+    for _ in range(count):
+        next(_numbers)
+    def returning_ids(model: Any) -> Any:
+        return insert(model).returning(model.id, sort_by_parameter_order=True)
+
+    people = db.session.scalars(returning_ids(Complainant), [
+        {"name": "Bulk", "email": f"bulk{n}@example.org", "language": "tr", "survey_consent": True}
+        for n in numbers])
+    complaints = db.session.scalars(returning_ids(Complaint), [
+        {"external_id": f"CMP-{n:06d}", "received_at": due_at - dt.timedelta(days=3),
+         "channel": Channel.WEB, "category_id": category.id, "unit_id": unit.id,
+         "complainant_id": person, "status": ComplaintStatus.RESOLVED,
+         "resolved_at": due_at - dt.timedelta(days=1)}
+        for n, person in zip(numbers, list(people), strict=True)])
+    ids = list(db.session.scalars(returning_ids(Invitation), [
+        {"complaint_id": complaint, "rule_id": rule.id, "version_id": version.id,
+         "language": "tr", "due_at": due_at}
+        for complaint in list(complaints)]))
+    db.session.commit()
+    return ids
+
+
+def in_english(client: Any) -> Any:
+    """Ask for English pages (the default language is Turkish): tests read English words."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def catalogue_text(app: Flask, language: str, text: str, **values: Any) -> str:
+    """``text`` as the app's message catalogue gives it in ``language`` (tests that read what
+    the complainant reads must not break when a translation is added or changed)."""
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context(), force_locale(language):
+        return gettext(text, **values)

@@ -37,7 +37,7 @@ from app.analytics.queries import (
     survey_mean,
     survey_proportion,
 )
-from app.analytics.splits import Dimension, Key, dialect
+from app.analytics.splits import Dimension, Key, dialect, tune_for_aggregates
 from app.analytics.tree import Level
 from app.extensions import db
 from app.models import Answer, Complaint, Response, ServiceVolume
@@ -85,6 +85,7 @@ def median_days(filters: Filters, column: Any = None,
         middle = or_(ranked.c.rn == (ranked.c.c + 1) // 2, ranked.c.rn == (ranked.c.c + 2) // 2)
         stmt = (select(ranked.c.g, func.avg(ranked.c.d).label("m")).where(middle)
                 .group_by(ranked.c.g))
+    tune_for_aggregates()
     result = {}
     for row in db.session.execute(stmt):
         if row.g is None and column is not None:

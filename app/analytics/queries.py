@@ -236,10 +236,6 @@ def _sum_if(condition: ColumnElement[bool], value: Any) -> ColumnElement[float]:
     return func.coalesce(func.sum(case((condition, value))), 0.0)
 
 
-def _unit_filter(column: Any, unit_ids: Collection[int] | None) -> list[ColumnElement[bool]]:
-    return [] if unit_ids is None else [column.in_(list(unit_ids))]
-
-
 RESPONSE_COLUMNS = Columns(
     time=Response.submitted_at, unit=Response.unit_id, category=Response.category_id,
     channel=Response.channel, language=Response.language,
@@ -605,7 +601,34 @@ def _overview(filters: Filters, min_group: int,
                         complaints.now(first), invitations.now(first), min_group)
         for first in periods.starts
     ]
-    return figures, trend
+    return figures, _complementary(trend, answers, min_group)
+
+
+#: The survey figures of a period and the count each is computed from.
+PERIOD_SURVEY_FIGURES: dict[str, Callable[[AnswerTotals], int]] = {
+    "csat": lambda a: a.csat_n, "mean_score": lambda a: a.csat_n, "nps": lambda a: a.nps_n,
+    "resolution_confirmed": lambda a: a.resolution_n,
+}
+
+
+def _complementary(trend: list[PeriodFigures], answers: Tally[AnswerTotals],
+                   min_group: int) -> list[PeriodFigures]:
+    """Hide a second period where only one is hidden: the periods add up to the overview's
+    figure, so one hidden period could be worked out from the others (the rule of
+    ``app.analytics.grouped.hidden_groups``)."""
+    from app.analytics.grouped import hidden_groups  # grouped imports this module
+
+    hidden_by_figure = {
+        name: hidden_groups({p.start: count(answers.now(p.start)) for p in trend}, min_group)
+        for name, count in PERIOD_SURVEY_FIGURES.items()
+    }
+    result = []
+    for period in trend:
+        changes = {name: Score(n=getattr(period, name).n, suppressed=True)
+                   for name, hidden in hidden_by_figure.items()
+                   if period.start in hidden and getattr(period, name).shown}
+        result.append(replace(period, **changes) if changes else period)
+    return result
 
 
 def _period_figures(first: dt.date, a: AnswerTotals, responses: ResponseCount | None,

@@ -7,6 +7,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models import ApiKey, ApiScope, AuditLog, Role, Unit, User
@@ -38,6 +39,27 @@ def create_user(
     db.session.add(user)
     db.session.add(AuditLog(actor="cli", action="user.create", target=f"user:{email}"))
     db.session.commit()
+    return user
+
+
+_dummy_hash: str | None = None
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this e-mail address and password, or None.
+
+    An unknown address costs a password check too (against a throwaway hash), so the time an
+    answer takes does not tell whether an account exists.
+    """
+    global _dummy_hash
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        if _dummy_hash is None:
+            _dummy_hash = generate_password_hash(secrets.token_urlsafe(16))
+        check_password_hash(_dummy_hash, password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
     return user
 
 

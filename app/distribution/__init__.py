@@ -4,4 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("distribution", __name__, url_prefix="/admin")
 
-from app.distribution import views  # noqa: E402, F401  (registers the routes on bp)
+# Importing the view modules registers their routes on bp.
+from app.distribution import operations_views, rule_views, views  # noqa: E402, F401

@@ -6,17 +6,23 @@ a dispatcher that was down for hours sends everything still inside its expiry wh
 Claiming, and the guarantee (see ../shared/DESIGN.md, "Contracts inside the code"):
 
 1. A batch of due rows is claimed by setting ``claimed_until`` (a lease) and committed before any
-   mail is sent. On PostgreSQL the rows are picked with ``SELECT ... FOR UPDATE SKIP LOCKED``; on
-   SQLite each row is claimed with ``UPDATE ... WHERE id=:id AND state='planned' AND lease free``
-   and kept only when exactly one row changed. Either way a row has one owner at a time.
-2. The owner re-reads the row (a reopen or an opt-out may have come since), sends, and marks the
-   row sent, releasing the lease. Outcomes are committed one by one on SQLite and in small
-   groups on PostgreSQL (see GROUP_COMMIT).
+   message is sent. On PostgreSQL one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP
+   LOCKED LIMIT n) RETURNING id`` picks and claims the batch; on SQLite each row is claimed with
+   ``UPDATE ... WHERE id=:id AND state='planned' AND lease free`` and kept only when exactly one
+   row changed. Either way a row has one owner at a time.
+2. The owner works through the batch in groups (up to GROUP_COMMIT rows, and at most
+   GROUP_SECONDS): it re-reads the group's rows, locking them on PostgreSQL (a reopen, an
+   opt-out or an answer may have come since the claim), sends each message, and stores the
+   group's outcomes with one commit (SQLite: groups of one).
 3. A dispatcher that dies in between leaves a lease that runs out; the row is claimed again and
    sent again, with the same token and the same Message-ID. So an invitation is sent at least
-   once while it has not expired, and twice only when a process died after the mail server
-   accepted the message and before the row was marked sent (or the connection broke after the
-   server took the message and before it said so: the outcome is unknown, so it is retried).
+   once while it has not expired, and twice only when a process died after the server accepted
+   the message and before its group was committed (at most one group: 20 on PostgreSQL, 1 on
+   SQLite), or the connection broke after the server took the message and before it said so
+   (the outcome is unknown, so it is retried).
+
+Two channels: e-mail (``mail.py``) and SMS (``sms.py``). A channel whose server is unreachable is
+left alone for the rest of the pass, without counting an attempt; the other one goes on.
 
 A batch stops before its lease could run out (each send may take up to the SMTP timeout), and
 releases what it did not send, so a slow mail server cannot make a lease expire under a send.
@@ -34,7 +40,7 @@ from email.message import Message
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy import ColumnElement, bindparam, case, exists, func, select, update
 from sqlalchemy.orm import selectinload
 
 from app.distribution.logsafe import log_exception
@@ -46,7 +52,8 @@ from app.distribution.mail import (
     get_backend,
     scrub,
 )
-from app.distribution.messages import build_message
+from app.distribution.messages import MessageBuilder, build_message
+from app.distribution.sms import SmsMessage, build_sms, get_sms_backend
 from app.distribution.tokens import assign_token
 from app.distribution.windows import in_send_window, into_send_window
 from app.extensions import db
@@ -55,17 +62,18 @@ from app.models import (
     Complaint,
     DistributionRule,
     Invitation,
+    InvitationChannel,
     InvitationState,
     Response,
     SuppressionReason,
 )
-from app.models.types import utcnow
+from app.models.types import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
 # How many send outcomes one commit may carry, by database. On PostgreSQL a commit waits for
-# the disk; grouping a few more than doubles throughput, at the price of re-sending at most
-# that many messages (same Message-ID) if the process dies before the commit, which the
+# the disk; grouping makes the dispatcher several times faster, at the price of re-sending at
+# most that many messages (same Message-ID) if the process dies before the commit, which the
 # guarantee above allows. SQLite commits each one: its single writer lock would otherwise keep
 # respondents waiting. Either way a group is committed after GROUP_SECONDS at most.
 GROUP_COMMIT = {"postgresql": 20}
@@ -74,6 +82,7 @@ BACKOFF_FIRST = dt.timedelta(minutes=1)
 BACKOFF_CAP = dt.timedelta(hours=1)
 INVITATION = "invitation"
 REMINDER = "reminder"
+OPEN_STATES = (InvitationState.PLANNED, InvitationState.SENT, InvitationState.REMINDED)
 
 
 @dataclass
@@ -105,15 +114,16 @@ class _Job:
 
     id: int
     kind: str
+    channel: InvitationChannel
     attempts: int
-    message: Message
+    message: Message | SmsMessage
     reminder_after: dt.timedelta | None
     expires_after: dt.timedelta
 
 
 @dataclass
 class _Pass:
-    backend: MailBackend
+    config: Any
     clock: Callable[[], dt.datetime]
     batch_size: int
     lease: dt.timedelta
@@ -122,10 +132,20 @@ class _Pass:
     commit_every: int
     should_stop: Callable[[], bool]
     result: DispatchResult = field(default_factory=DispatchResult)
+    backends: dict[InvitationChannel, MailBackend] = field(default_factory=dict)
+    down: set[InvitationChannel] = field(default_factory=set)  # unreachable for this pass
+    builder: MessageBuilder = field(default_factory=MessageBuilder)  # templates rendered once
 
+    def backend(self, channel: InvitationChannel) -> MailBackend:
+        """The channel's backend, opened on first use (a pass of e-mails needs no SMS gateway)."""
+        if channel not in self.backends:
+            make = get_sms_backend if channel == InvitationChannel.SMS else get_backend
+            self.backends[channel] = make(self.config)
+        return self.backends[channel]
 
-class _PassAborted(Exception):
-    """The mail server is unreachable: stop this pass; the next one tries again."""
+    def close(self) -> None:
+        for backend in self.backends.values():
+            backend.close()
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -170,23 +190,33 @@ def claim_invitation(
     return db.session.execute(statement).rowcount == 1
 
 
-def claim_batch(kind: str, now: dt.datetime, lease_until: dt.datetime, limit: int) -> list[int]:
-    """Claim up to ``limit`` due rows and commit the claim; returns their ids."""
+def claim_batch(
+    kind: str,
+    now: dt.datetime,
+    lease_until: dt.datetime,
+    limit: int,
+    skip_channels: set[InvitationChannel] | None = None,
+) -> list[int]:
+    """Claim up to ``limit`` due rows and commit the claim; returns their ids, in id order.
+
+    ``skip_channels``: channels whose server is unreachable in this pass are left unclaimed.
+    """
+    conditions = _due_conditions(kind, now)
+    if skip_channels:
+        conditions.append(Invitation.channel.not_in(sorted(skip_channels)))
     candidates = (
-        select(Invitation.id)
-        .where(*_due_conditions(kind, now))
-        .order_by(_order(kind), Invitation.id)
-        .limit(limit)
+        select(Invitation.id).where(*conditions).order_by(_order(kind), Invitation.id).limit(limit)
     )
     if db.session.get_bind().dialect.name == "postgresql":
-        ids = list(db.session.scalars(candidates.with_for_update(skip_locked=True)))
-        if ids:
-            db.session.execute(
-                update(Invitation)
-                .where(Invitation.id.in_(ids))
-                .values(claimed_until=lease_until)
-                .execution_options(synchronize_session=False)
-            )
+        # One round trip: rows locked by another dispatcher's claim are skipped, not waited for.
+        statement = (
+            update(Invitation)
+            .where(Invitation.id.in_(candidates.with_for_update(skip_locked=True).scalar_subquery()))
+            .values(claimed_until=lease_until)
+            .returning(Invitation.id)
+            .execution_options(synchronize_session=False)
+        )
+        ids = sorted(db.session.scalars(statement))
     else:
         found = list(db.session.scalars(candidates))
         db.session.rollback()  # hold no read snapshot: SQLite could not upgrade it to a write
@@ -243,43 +273,56 @@ def _expires_after(rule: DistributionRule | None) -> dt.timedelta:
     return dt.timedelta(minutes=minutes or 14 * 24 * 60)
 
 
-def _opted_out_addresses(invitations: list[Invitation]) -> set[str]:
-    """Of the batch's addresses (lower case), those that opted out under any complainant row."""
-    addresses = {
-        person.email.lower()
-        for person in (i.complaint.complainant for i in invitations)
-        if person is not None and person.email
-    }
-    if not addresses:
-        return set()
-    rows = db.session.scalars(
-        select(func.lower(Complainant.email)).where(
-            func.lower(Complainant.email).in_(addresses), Complainant.opted_out_at.is_not(None)
+def _contact(person: Complainant | None, channel: InvitationChannel) -> str:
+    """The address (lower case) or phone number the invitation goes to; "" when there is none."""
+    if person is None or person.erased_at is not None:
+        return ""
+    if channel == InvitationChannel.SMS:
+        return (person.phone or "").strip()
+    return (person.email or "").strip().lower()
+
+
+def _opted_out_contacts(invitations: list[Invitation]) -> set[str]:
+    """Of the batch's addresses and phone numbers, those that opted out under any complainant
+    row (one query per channel)."""
+    wanted: dict[InvitationChannel, set[str]] = {}
+    for invitation in invitations:
+        contact = _contact(invitation.complaint.complainant, invitation.channel)
+        if contact:
+            wanted.setdefault(invitation.channel, set()).add(contact)
+    found: set[str] = set()
+    for channel, contacts in wanted.items():
+        column = Complainant.phone if channel == InvitationChannel.SMS else func.lower(
+            Complainant.email
         )
-    )
-    return set(rows)
+        found.update(
+            db.session.scalars(
+                select(column).where(column.in_(contacts), Complainant.opted_out_at.is_not(None))
+            )
+        )
+    return found
 
 
 def _cancel_reason(invitation: Invitation, opted_out: set[str]) -> SuppressionReason | None:
     """Why this invitation may no longer go out at all (opted out, contact erased), or None."""
     person = invitation.complaint.complainant
-    if person is None or person.erased_at is not None or not person.email:
+    contact = _contact(person, invitation.channel)
+    if person is None or not contact:
         return SuppressionReason.NO_CONTACT
-    if person.opted_out_at is not None or person.email.lower() in opted_out:
+    if person.opted_out_at is not None or contact in opted_out:
         return SuppressionReason.OPTED_OUT
     return None
 
 
-def _prepare(
+def _settle_without_sending(
     p: _Pass, kind: str, invitation: Invitation, now: dt.datetime, opted_out: set[str]
-) -> _Job | None:
-    """The job for ``invitation``, or None when it was settled here without sending."""
-    open_states = [InvitationState.PLANNED, InvitationState.SENT, InvitationState.REMINDED]
+) -> bool:
+    """Cancel, expire or postpone ``invitation`` when it must not be sent now; True if it was."""
     reason = _cancel_reason(invitation, opted_out)
     if reason is not None:
         _update(
             invitation.id,
-            Invitation.state.in_(open_states),
+            Invitation.state.in_(OPEN_STATES),
             state=InvitationState.CANCELLED,
             suppression_reason=reason,
             claimed_until=None,
@@ -287,10 +330,11 @@ def _prepare(
         )
         p.result.cancelled += 1
         log.info("invitation %s cancelled before sending: %s", invitation.id, reason)
-        return None
+        return True
     rule = invitation.rule
-    expires_after = _expires_after(rule)
-    if kind == INVITATION and invitation.due_at and invitation.due_at + expires_after <= now:
+    if kind == INVITATION and invitation.due_at and (
+        invitation.due_at + _expires_after(rule) <= now
+    ):
         # It would have expired by now even if sent on time: too late to ask.
         _update(
             invitation.id,
@@ -299,35 +343,51 @@ def _prepare(
             claimed_until=None,
         )
         p.result.expired += 1
-        return None
+        return True
     if kind == REMINDER:
         if _has_response(invitation.id):
             _update(invitation.id, claimed_until=None, reminder_due_at=None)
-            return None
+            return True
         if not in_send_window(now, rule):
             _update(invitation.id, claimed_until=None, reminder_due_at=into_send_window(now, rule))
-            return None
+            return True
+    return False
+
+
+def _prepare(
+    p: _Pass, kind: str, invitation: Invitation, now: dt.datetime, opted_out: set[str]
+) -> _Job | None:
+    """The job for ``invitation``, or None when it was settled here without sending."""
+    if _settle_without_sending(p, kind, invitation, now, opted_out):
+        return None
+    rule = invitation.rule
     token = assign_token(invitation)
-    message = build_message(invitation, token, reminder=kind == REMINDER, now=now)
+    reminder = kind == REMINDER
+    message: Message | SmsMessage
+    if invitation.channel == InvitationChannel.SMS:
+        message = build_sms(invitation, token, reminder=reminder)
+    else:
+        message = build_message(invitation, token, reminder=reminder, now=now, builder=p.builder)
     return _Job(
         id=invitation.id,
         kind=kind,
+        channel=invitation.channel,
         attempts=invitation.attempts or 0,
         message=message,
         reminder_after=_minutes(rule.reminder_after_minutes) if rule else None,
-        expires_after=expires_after,
+        expires_after=_expires_after(rule),
     )
 
 
 def _prepare_batch(p: _Pass, kind: str, ids: list[int], now: dt.datetime) -> list[_Job]:
-    """Settle what needs no mail, build the messages, and store the token hashes (one commit).
+    """Settle what needs no message, build the messages, and store the token hashes (one commit).
 
     The token hash is stored before the send, so the link works as soon as the mail arrives,
     even if this process dies before it marks the row sent.
     """
     jobs: list[_Job] = []
     invitations = _load(ids)
-    opted_out = _opted_out_addresses(invitations)
+    opted_out = _opted_out_contacts(invitations)
     for invitation in invitations:
         try:
             job = _prepare(p, kind, invitation, now, opted_out)
@@ -344,52 +404,82 @@ def _prepare_batch(p: _Pass, kind: str, ids: list[int], now: dt.datetime) -> lis
 # --- sending and recording the outcome -----------------------------------------------------------
 
 
-def _still_due(kind: str, invitation_id: int) -> bool:
-    """Re-read the row just before sending (locked on PostgreSQL until the outcome is stored):
-    a reopen, an opt-out or an answer may have come in since the claim."""
-    row = db.session.execute(
-        select(Invitation.state, Invitation.responded_at)
-        .where(Invitation.id == invitation_id)
-        .with_for_update()
-    ).one_or_none()
-    if row is None or row.responded_at is not None:
-        return False
+def _still_due(kind: str, ids: list[int]) -> set[int]:
+    """Of ``ids``, those still to send: re-read just before sending (a reopen, an opt-out or an
+    answer may have come in since the claim). On PostgreSQL the rows stay locked until the
+    group's outcomes are committed, so nothing can change them in between."""
+    conditions: list[ColumnElement[bool]] = [
+        Invitation.id.in_(ids),
+        Invitation.responded_at.is_(None),
+    ]
     if kind == INVITATION:
-        return row.state == InvitationState.PLANNED
-    return row.state == InvitationState.SENT and not _has_response(invitation_id)
+        conditions.append(Invitation.state == InvitationState.PLANNED)
+    else:
+        conditions += [
+            Invitation.state == InvitationState.SENT,
+            ~exists().where(Response.invitation_id == Invitation.id),
+        ]
+    statement = select(Invitation.id).where(*conditions).with_for_update(of=Invitation)
+    return set(db.session.scalars(statement))
 
 
-def _mark_sent(p: _Pass, job: _Job, now: dt.datetime) -> None:
-    if job.kind == INVITATION:
-        marked = _update(
-            job.id,
-            Invitation.state == InvitationState.PLANNED,
-            state=InvitationState.SENT,
-            sent_at=now,
-            reminder_due_at=now + job.reminder_after if job.reminder_after else None,
-            expires_at=now + job.expires_after,
-            claimed_until=None,
-            attempts=Invitation.attempts + 1,
-            last_error=None,
-        )
-        if not marked:  # cancelled while the mail was on its way: keep that, record the send
-            _update(job.id, sent_at=now, claimed_until=None, attempts=Invitation.attempts + 1)
-        p.result.sent += 1
-        log.info("invitation %s sent", job.id)
+def _in_state(state: InvitationState, then: Any, otherwise: Any) -> Any:
+    table = Invitation.__table__
+    return case((table.c.state == state.value, then), else_=otherwise)
+
+
+def _record_sent(p: _Pass, kind: str, sent: list[tuple[_Job, dt.datetime]]) -> None:
+    """Mark a group's sent messages in one statement (executemany).
+
+    A row cancelled while its message was on its way keeps its state; the send is recorded all
+    the same (sent_at, attempts), which is what the CASE expressions do.
+    """
+    if not sent:
         return
-    marked = _update(
-        job.id,
-        Invitation.state == InvitationState.SENT,
-        state=InvitationState.REMINDED,
-        reminded_at=now,
-        reminder_due_at=None,
-        claimed_until=None,
-        attempts=Invitation.attempts + 1,
-    )
-    if not marked:
-        _update(job.id, reminded_at=now, reminder_due_at=None, claimed_until=None)
-    p.result.reminded += 1
-    log.info("invitation %s reminded", job.id)
+    table = Invitation.__table__
+    at = bindparam("b_at", type_=UTCDateTime())
+    if kind == INVITATION:
+        was_planned = InvitationState.PLANNED
+        values: dict[str, Any] = {
+            "state": _in_state(was_planned, InvitationState.SENT.value, table.c.state),
+            "reminder_due_at": _in_state(
+                was_planned, bindparam("b_reminder", type_=UTCDateTime()),
+                table.c.reminder_due_at,
+            ),
+            "expires_at": _in_state(
+                was_planned, bindparam("b_expires", type_=UTCDateTime()), table.c.expires_at
+            ),
+            "last_error": _in_state(was_planned, None, table.c.last_error),
+            "sent_at": at,
+            "attempts": table.c.attempts + 1,
+            "claimed_until": None,
+        }
+    else:
+        was_sent = InvitationState.SENT
+        values = {
+            "state": _in_state(was_sent, InvitationState.REMINDED.value, table.c.state),
+            "attempts": _in_state(was_sent, table.c.attempts + 1, table.c.attempts),
+            "reminded_at": at,
+            "reminder_due_at": None,
+            "claimed_until": None,
+        }
+    statement = update(table).where(table.c.id == bindparam("b_id")).values(**values)
+    rows = [
+        {
+            "b_id": job.id,
+            "b_at": now,
+            "b_reminder": now + job.reminder_after if job.reminder_after else None,
+            "b_expires": now + job.expires_after,
+        }
+        for job, now in sent
+    ]
+    db.session.connection().execute(statement, rows)
+    for job, _ in sent:
+        log.info("invitation %s %s", job.id, "sent" if kind == INVITATION else "reminded")
+    if kind == INVITATION:
+        p.result.sent += len(sent)
+    else:
+        p.result.reminded += len(sent)
 
 
 def _temporary_failure(
@@ -460,27 +550,21 @@ def _permanent_failure(p: _Pass, job: _Job, exc: PermanentMailError) -> None:
         claimed_until=None,
     )
     p.result.failed += 1
-    log.warning("invitation %s failed: refused by the mail server", job.id)
+    log.warning("invitation %s failed: refused by the %s server", job.id, job.channel)
 
 
-def _send(p: _Pass, job: _Job) -> None:
-    """Send one prepared job and record the outcome (the caller commits).
-
-    Raises _PassAborted, after committing, when the mail server is gone.
-    """
-    now = p.clock()
-    if not _still_due(job.kind, job.id):
-        _update(job.id, claimed_until=None)
-        return
+def _send(p: _Pass, job: _Job, now: dt.datetime) -> bool:
+    """Hand one job to its channel; True when it was accepted. A failure is stored here (the
+    caller commits); an unreachable server marks the channel down for the rest of the pass."""
     try:
-        p.backend.send(job.message, invitation_id=job.id)
+        p.backend(job.channel).send(job.message, invitation_id=job.id)
     except MailServerUnavailable as exc:
-        # Not this message's fault: no attempt is counted and nothing is failed; the whole
-        # pass waits for the next one, so a server that is down for a while loses nothing.
+        # Not this message's fault: no attempt is counted and nothing is failed; the channel
+        # waits for the next pass, so a server that is down for a while loses nothing.
         _update(job.id, last_error=str(exc), claimed_until=None)
-        db.session.commit()
+        p.down.add(job.channel)
         p.result.retried += 1
-        raise _PassAborted from exc
+        log.warning("%s server unavailable: its invitations wait for the next pass", job.channel)
     except PermanentMailError as exc:
         _permanent_failure(p, job, exc)
     except TemporaryMailError as exc:
@@ -489,10 +573,32 @@ def _send(p: _Pass, job: _Job) -> None:
         log_exception(log, "invitation %s: unexpected error while sending", job.id)
         _temporary_failure(p, job.kind, job.id, job.attempts, now, exc)
     else:
-        _mark_sent(p, job, now)
+        return True
+    return False
 
 
-# --- passes --------------------------------------------------------------------------------------
+def _send_group(p: _Pass, kind: str, group: list[_Job]) -> int:
+    """Send a group under one commit; returns how many of its jobs were dealt with (a group
+    that runs past GROUP_SECONDS ends early, and the rest start the next group)."""
+    live = _still_due(kind, [job.id for job in group])
+    sent: list[tuple[_Job, dt.datetime]] = []
+    started = time.monotonic()
+    done = 0
+    try:
+        for job in group:
+            done += 1
+            if job.id not in live or job.channel in p.down:
+                _update(job.id, claimed_until=None)
+                continue
+            now = p.clock()
+            if _send(p, job, now):
+                sent.append((job, now))
+            if time.monotonic() - started > GROUP_SECONDS:
+                break
+    finally:
+        _record_sent(p, kind, sent)
+        db.session.commit()
+    return done
 
 
 def _run_batches(p: _Pass, kind: str) -> None:
@@ -500,28 +606,21 @@ def _run_batches(p: _Pass, kind: str) -> None:
     while not p.should_stop():
         now = p.clock()
         started = time.monotonic()  # the lease runs from here
-        ids = claim_batch(kind, now, now + p.lease, p.batch_size)
+        ids = claim_batch(kind, now, now + p.lease, p.batch_size, p.down)
         if not ids:
             return
         jobs = _prepare_batch(p, kind, ids, now)
-        pending = [job.id for job in jobs]
-        unsaved, saved_at = 0, time.monotonic()
+        done = 0
         try:
-            for job in jobs:
+            while done < len(jobs):
                 if p.should_stop() or time.monotonic() - started > p.send_budget:
                     break  # leave the rest to a fresh claim with a fresh lease
-                pending.remove(job.id)
-                _send(p, job)
-                unsaved += 1
-                if unsaved >= p.commit_every or time.monotonic() - saved_at > GROUP_SECONDS:
-                    db.session.commit()
-                    unsaved, saved_at = 0, time.monotonic()
-            db.session.commit()
+                done += _send_group(p, kind, jobs[done : done + p.commit_every])
         finally:
-            if pending:  # not tried: free them at once for the next pass
+            if done < len(jobs):  # not tried: free them at once for the next pass
                 db.session.rollback()
-                _release(pending)
-        if jobs and len(pending) == len(jobs):
+                _release([job.id for job in jobs[done:]])
+        if jobs and done == 0:
             return  # no progress possible now (stopping, or no time budget at all)
 
 
@@ -563,23 +662,22 @@ def dispatch_due(
     lease_seconds = int(config.get("MEMNUN_DISPATCH_LEASE_SECONDS") or 300)
     timeout = float(config.get("MEMNUN_SMTP_TIMEOUT") or 30)
     clock = _fixed_clock(now) if now else utcnow
-    with get_backend(config) as backend:
-        p = _Pass(
-            backend=backend,
-            clock=clock,
-            batch_size=batch_size or int(config.get("MEMNUN_DISPATCH_BATCH_SIZE") or 100),
-            lease=dt.timedelta(seconds=lease_seconds),
-            max_attempts=int(config.get("MEMNUN_MAX_SEND_ATTEMPTS") or 8),
-            send_budget=max(lease_seconds - 2 * timeout, lease_seconds / 2),
-            should_stop=should_stop or (lambda: False),
-            commit_every=GROUP_COMMIT.get(db.session.get_bind().dialect.name, 1),
-        )
+    p = _Pass(
+        config=config,
+        clock=clock,
+        batch_size=batch_size or int(config.get("MEMNUN_DISPATCH_BATCH_SIZE") or 100),
+        lease=dt.timedelta(seconds=lease_seconds),
+        max_attempts=int(config.get("MEMNUN_MAX_SEND_ATTEMPTS") or 8),
+        send_budget=max(lease_seconds - 2 * timeout, lease_seconds / 2),
+        should_stop=should_stop or (lambda: False),
+        commit_every=GROUP_COMMIT.get(db.session.get_bind().dialect.name, 1),
+    )
+    try:
         p.result.expired += expire_overdue(clock())
-        try:
-            _run_batches(p, INVITATION)
-            _run_batches(p, REMINDER)
-        except _PassAborted:
-            log.warning("mail server unavailable: dispatch pass stopped, the next one retries")
+        _run_batches(p, INVITATION)
+        _run_batches(p, REMINDER)
+    finally:
+        p.close()
     if p.result.total:
         log.info("dispatch pass: %s", p.result.summary())
     return p.result

@@ -12,9 +12,11 @@ import datetime as dt
 import hashlib
 import logging
 
-from sqlalchemy import func, or_, select
+from flask import current_app
+from sqlalchemy import ColumnElement, func, or_, select
 
 from app.distribution.rules import matching_rule
+from app.distribution.sms import sms_configured
 from app.distribution.windows import into_send_window
 from app.extensions import db
 from app.models import (
@@ -22,6 +24,7 @@ from app.models import (
     Complaint,
     DistributionRule,
     Invitation,
+    InvitationChannel,
     InvitationState,
     QuestionnaireVersion,
     SuppressionReason,
@@ -71,25 +74,43 @@ def survey_language(complainant: Complainant | None, version: QuestionnaireVersi
     return languages[0]
 
 
-def opted_out(person: Complainant) -> bool:
-    """This person, or anyone using the same e-mail address, opted out of surveys."""
+def invitation_channel(person: Complainant) -> InvitationChannel | None:
+    """How to reach ``person``: e-mail when there is an address; else SMS when there is a phone
+    number and an SMS gateway is configured; else None (no contact)."""
+    if (person.email or "").strip():
+        return InvitationChannel.EMAIL
+    if (person.phone or "").strip() and sms_configured(current_app.config):
+        return InvitationChannel.SMS
+    return None
+
+
+def same_contact(person: Complainant, channel: InvitationChannel) -> ColumnElement[bool]:
+    """Complainant rows reached at the same address (or phone number) as ``person``: one human
+    may have many complaints, and each complaint its own complainant row."""
+    if channel == InvitationChannel.SMS:
+        return Complainant.phone == (person.phone or "").strip()
+    return func.lower(Complainant.email) == (person.email or "").strip().lower()
+
+
+def opted_out(person: Complainant, channel: InvitationChannel = InvitationChannel.EMAIL) -> bool:
+    """This person, or anyone using the same e-mail address (phone number), opted out."""
     if person.opted_out_at is not None:
         return True
-    if not person.email:
+    if channel == InvitationChannel.EMAIL and not person.email:
         return False
     found = db.session.scalar(
         select(Complainant.id)
-        .where(
-            func.lower(Complainant.email) == person.email.lower(),
-            Complainant.opted_out_at.is_not(None),
-        )
+        .where(same_contact(person, channel), Complainant.opted_out_at.is_not(None))
         .limit(1)
     )
     return found is not None
 
 
-def _fatigued(rule: DistributionRule, email: str, due_at: dt.datetime) -> bool:
-    """Whether the same e-mail address already got, or will get, a survey inside the window.
+def _fatigued(
+    rule: DistributionRule, person: Complainant, channel: InvitationChannel, due_at: dt.datetime
+) -> bool:
+    """Whether the same e-mail address (phone number) already got, or will get, a survey inside
+    the window.
 
     Across all rules: any invitation that was sent (whatever happened after) within
     ``fatigue_days`` of this one's due time, or that is still planned.
@@ -102,7 +123,7 @@ def _fatigued(rule: DistributionRule, email: str, due_at: dt.datetime) -> bool:
         .join(Complaint, Invitation.complaint_id == Complaint.id)
         .join(Complainant, Complaint.complainant_id == Complainant.id)
         .where(
-            func.lower(Complainant.email) == email.lower(),
+            same_contact(person, channel),
             or_(
                 Invitation.sent_at >= since,
                 Invitation.state == InvitationState.PLANNED,
@@ -115,26 +136,28 @@ def _fatigued(rule: DistributionRule, email: str, due_at: dt.datetime) -> bool:
 
 def _suppression(
     rule: DistributionRule, complaint: Complaint, due_at: dt.datetime
-) -> SuppressionReason | None:
-    """Why no survey may go to this complaint's complainant, or None when one may.
+) -> tuple[SuppressionReason | None, InvitationChannel]:
+    """Why no survey may go to this complaint's complainant (None when one may), and by which
+    channel it would go.
 
     An opt-out is checked first: it is the person's explicit and lasting wish, and the funnel
     should say so rather than blame a missing consent.
     """
     person = complaint.complainant
     if person is None or person.erased_at is not None:
-        return SuppressionReason.NO_CONTACT
-    if opted_out(person):
-        return SuppressionReason.OPTED_OUT
+        return SuppressionReason.NO_CONTACT, InvitationChannel.EMAIL
+    channel = invitation_channel(person)
+    if opted_out(person, channel or InvitationChannel.EMAIL):
+        return SuppressionReason.OPTED_OUT, channel or InvitationChannel.EMAIL
     if not person.survey_consent:
-        return SuppressionReason.NO_CONSENT
-    if not (person.email or "").strip():
-        return SuppressionReason.NO_CONTACT
-    if _fatigued(rule, person.email, due_at):
-        return SuppressionReason.FATIGUE
+        return SuppressionReason.NO_CONSENT, channel or InvitationChannel.EMAIL
+    if channel is None:
+        return SuppressionReason.NO_CONTACT, InvitationChannel.EMAIL
+    if _fatigued(rule, person, channel, due_at):
+        return SuppressionReason.FATIGUE, channel
     if not is_sampled(rule, complaint.id):
-        return SuppressionReason.NOT_SAMPLED
-    return None
+        return SuppressionReason.NOT_SAMPLED, channel
+    return None, channel
 
 
 def _open_invitation(complaint: Complaint) -> Invitation | None:
@@ -179,7 +202,7 @@ def plan_for_resolution(complaint: Complaint, now: dt.datetime | None = None) ->
     invitation.version = version
     invitation.language = survey_language(complaint.complainant, version)
     invitation.due_at = due_at
-    reason = _suppression(rule, complaint, due_at)
+    reason, invitation.channel = _suppression(rule, complaint, due_at)
     if reason is None:
         invitation.state = InvitationState.PLANNED
     else:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
@@ -84,3 +85,81 @@ def matching_rule(complaint: Complaint) -> DistributionRule | None:
         if rule_matches(rule, complaint):
             return rule
     return None
+
+
+# --- saving rules (the admin pages; the API calls app.intake.rules.put_rule the same way) -------
+
+
+class RuleInvalid(RuleError):
+    """The rule was not saved; ``errors`` maps a field of the API document (``delay``,
+    ``filters.units``, ``send_window`` ...) to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def _field_of(location: str) -> str:
+    """``filters.units.3`` -> ``filters.units``: errors go next to the whole field."""
+    parts = location.split(".")
+    return ".".join(parts[:2]) if parts[0] == "filters" and len(parts) > 1 else parts[0]
+
+
+def _errors(details: list[dict[str, str]]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for detail in details:
+        messages = errors.setdefault(_field_of(detail["field"]), [])
+        if detail["message"] not in messages:
+            messages.append(detail["message"])
+    return errors
+
+
+def save_rule(
+    key: str, document: dict[str, Any], actor: str, *, create: bool = False
+) -> DistributionRule:
+    """Validate and store the rule ``key`` from a document shaped like the API's
+    ``PUT /api/v1/distribution-rules/<key>`` body; raises RuleInvalid naming the fields.
+
+    The checks are the API's own (``DistributionRuleIn`` and ``app.intake.rules.put_rule``:
+    durations, sample rate 0-1, send window, IANA time zone, existing codes), so a rule saved
+    in the admin pages and one sent by an integrator obey the same rules. ``create`` refuses a
+    key that is taken instead of replacing that rule. Commits, and writes the audit log.
+    """
+    from pydantic import ValidationError
+
+    from app.api_errors import field_errors
+    from app.intake.rules import put_rule
+    from app.intake.schemas import DistributionRuleIn
+    from app.intake.services import IntakeError
+
+    if create and db.session.scalar(select(DistributionRule.id).where(DistributionRule.key == key)):
+        raise RuleInvalid({"key": [_("A rule with this key exists already.")]})
+    try:
+        data = DistributionRuleIn.model_validate(document)
+    except ValidationError as exc:
+        raise RuleInvalid(_errors(field_errors(exc))) from None
+    try:
+        rule, _created = put_rule(key, data, actor)
+    except IntakeError as exc:
+        db.session.rollback()
+        details = exc.details if isinstance(exc.details, list) else []
+        raise RuleInvalid(_errors(details) or {"": [exc.message]}) from None
+    return rule
+
+
+def rule_document(rule: DistributionRule) -> dict[str, Any]:
+    """The rule as the API shows it (and ``save_rule`` takes it), without its timestamps."""
+    from app.intake.documents import rule_document as api_document
+
+    document = api_document(rule)
+    document.pop("key", None)
+    document.pop("updated_at", None)
+    return document
+
+
+def set_rule_active(key: str, active: bool, actor: str) -> DistributionRule:
+    """Activate or deactivate the rule ``key`` (through ``save_rule``: same checks, same audit)."""
+    rule = db.session.scalar(select(DistributionRule).where(DistributionRule.key == key))
+    if rule is None:
+        raise RuleError(f"no distribution rule {key!r}")
+    return save_rule(key, {**rule_document(rule), "active": active}, actor)

@@ -48,8 +48,10 @@ def run_dispatch_pass(app: Flask, stopping: threading.Event | None = None) -> No
 
 
 def _add_jobs(scheduler: BaseScheduler, app: Flask, stopping: threading.Event) -> None:
-    """The dispatcher every few seconds, and the weekly alert digest's hourly tick."""
+    """The dispatcher every few seconds, the weekly alert digest's hourly tick, and the daily
+    purge of contact data past its retention time."""
     from app.distribution.alert_digest import register_digest_job
+    from app.privacy.services import register_retention_job
 
     scheduler.add_job(
         run_dispatch_pass,
@@ -64,6 +66,7 @@ def _add_jobs(scheduler: BaseScheduler, app: Flask, stopping: threading.Event) -
         next_run_time=dt.datetime.now(dt.UTC),  # first pass at once, not after one interval
     )
     register_digest_job(scheduler, app)
+    register_retention_job(scheduler, app)
 
 
 def _on_sigterm(handler: Any) -> None:

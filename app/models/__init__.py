@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
-from app.models.auth import ApiKey, ApiScope, AuditLog, Role, User
+from app.models.auth import ApiKey, ApiScope, AuditLog, Role, StaffSession, User
 from app.models.complaint import (
     Complainant,
     Complaint,
@@ -55,6 +55,7 @@ __all__ = [
     "Response",
     "Role",
     "ServiceVolume",
+    "StaffSession",
     "SuppressionReason",
     "Target",
     "Unit",

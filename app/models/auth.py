@@ -59,6 +59,28 @@ class User(UserMixin, db.Model):
         return self.role == Role.ADMIN or self.role in roles
 
 
+class StaffSession(db.Model):
+    """One login of a member of staff, so that the server can end it (``app.auth.sessions``).
+
+    The signed session cookie carries a random token; only its SHA-256 is kept here. A cookie
+    is worth something only while its row is open (not ended by logout) and within the idle and
+    absolute time limits, so a copied cookie dies with the session it belonged to.
+    """
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
 class ApiScope(enum.StrEnum):
     INTAKE = "intake"
     READ = "read"

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 5cae730ebea9
+Revision ID: e8f5b77b837c
 Revises: 
-Create Date: 2026-11-22 02:39:26.240943
+Create Date: 2026-11-22 03:35:53.415868
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import app.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '5cae730ebea9'
+revision = 'e8f5b77b837c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -201,6 +201,20 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_volume')),
     sa.UniqueConstraint('unit_id', 'period_start', name=op.f('uq_service_volume_unit_id_period_start'))
     )
+    op.create_table('staff_session',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', app.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', app.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', app.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_staff_session_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_session')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_staff_session_token_hash'))
+    )
+    with op.batch_alter_table('staff_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_session_user_id'), ['user_id'], unique=False)
+
     op.create_table('target',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=True),
@@ -404,6 +418,10 @@ def downgrade():
     op.drop_table('webhook_delivery')
     op.drop_table('user_unit')
     op.drop_table('target')
+    with op.batch_alter_table('staff_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_session_user_id'))
+
+    op.drop_table('staff_session')
     op.drop_table('service_volume')
     op.drop_table('questionnaire_version')
     op.drop_table('distribution_rule')

@@ -1,0 +1,432 @@
+"""A complainant's personal data: erased on request, exported on request, purged on schedule.
+
+Where Memnun keeps personal data (checked by tests/reliability/test_privacy_erase.py, which
+searches every text and JSON column of the database, the exports, the outbox and the logs):
+
+- ``complainant``: name, e-mail address, phone (the contact data);
+- ``complaint.subject`` and ``description``, ``complaint_event.note``: free text from the
+  complaint system, where people write names, addresses and ID numbers;
+- ``answer.value_text``: free-text answers to the survey, for the same reason;
+- ``follow_up_note.text``: what staff wrote while calling the person back;
+- ``invitation.last_error``: a gateway's refusal may quote a phone number (mail errors are
+  scrubbed of addresses already, ``app.distribution.mail.scrub``);
+- the file mail backend's outbox (``MEMNUN_OUTBOX_DIR``): each survey e-mail as an .eml file.
+
+Not personal data, so left as they are: webhook deliveries (their payloads hold codes and scores
+only, never free text or contact data: ``app.webhooks``), the audit log (ids, and here a keyed hash
+of the e-mail address), and the logs: the app writes no log file of its own; it logs to stderr,
+naming invitations, responses and complaints by id only.
+
+Erasing keeps every number and choice a person answered, attached to the same complaint, unit
+and category, so the published figures do not change; what identifies them is gone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
+
+from app.distribution.mail import EML_NAME_RE
+from app.extensions import db
+from app.models import (
+    Answer,
+    AuditLog,
+    Complainant,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatus,
+    FollowUp,
+    FollowUpNote,
+    Invitation,
+    InvitationState,
+    Response,
+)
+from app.models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+#: States in which a survey is over: nothing more will be sent or answered.
+CLOSED_STATES = (
+    InvitationState.RESPONDED,
+    InvitationState.EXPIRED,
+    InvitationState.CANCELLED,
+    InvitationState.SUPPRESSED,
+    InvitationState.FAILED,
+)
+REDACTED = "<erased>"
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What an erasure changed (counts only: this is printed and kept in the audit log)."""
+
+    complainants: int = 0
+    complaints: int = 0
+    events: int = 0
+    answers: int = 0  # free-text answers removed
+    notes: int = 0
+    invitations: int = 0  # error texts redacted
+    outbox_files: int = 0
+
+    def summary(self) -> str:
+        return (f"{self.complainants} complainant record(s), {self.complaints} complaint(s), "
+                f"{self.events} event note(s), {self.answers} free-text answer(s), "
+                f"{self.notes} follow-up note(s), {self.invitations} error text(s), "
+                f"{self.outbox_files} outbox file(s)")
+
+
+def normalise(email: str) -> str:
+    return email.strip().lower()
+
+
+def person_key(email: str) -> str:
+    """A keyed hash of the address for the audit log: whoever holds the secret key can check
+    whether an address was erased; the log itself names nobody."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, b"privacy:" + normalise(email).encode(), hashlib.sha256).hexdigest()
+
+
+def complainants_with_email(email: str) -> list[Complainant]:
+    """Every complainant record with this address, whatever its case (integrations often make
+    one record per complaint)."""
+    return list(db.session.scalars(
+        select(Complainant)
+        .where(func.lower(Complainant.email) == normalise(email))
+        .order_by(Complainant.id)
+    ))
+
+
+# --- erasure --------------------------------------------------------------------------------------
+
+
+def erase_person(email: str, actor: str = "cli", now: dt.datetime | None = None) -> Erasure:
+    """Erase the personal data of the person with this e-mail address everywhere (see the
+    module), keep their numeric and choice answers, and record it in the audit log.
+
+    The outbox files go first: if the database part then fails, running it again still finds
+    the person. Safe to repeat; a second run finds nothing left.
+    """
+    now = now or utcnow()
+    people = complainants_with_email(email)
+    complaint_ids = _complaint_ids(person.id for person in people)
+    files = delete_outbox_files(_invitation_ids(complaint_ids))
+    needles = _identifiers(people)
+    erasure = Erasure(
+        complainants=len(people),
+        complaints=_erase_complaint_texts(complaint_ids),
+        events=_erase_event_notes(complaint_ids),
+        answers=_erase_free_text_answers(complaint_ids),
+        notes=_erase_follow_up_notes(complaint_ids),
+        invitations=_redact_errors(complaint_ids, needles),
+        outbox_files=files,
+    )
+    _clear_contacts(people, now)
+    db.session.add(AuditLog(actor=actor, action="privacy.erase",
+                            target=f"person:{person_key(email)}", detail=asdict(erasure)))
+    db.session.commit()
+    log.info("privacy erasure: %s", erasure.summary())
+    return erasure
+
+
+def _complaint_ids(complainant_ids: Iterable[int]) -> list[int]:
+    ids = list(complainant_ids)
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        select(Complaint.id).where(Complaint.complainant_id.in_(ids)).order_by(Complaint.id)))
+
+
+def _invitation_ids(complaint_ids: Collection[int]) -> set[int]:
+    if not complaint_ids:
+        return set()
+    return set(db.session.scalars(
+        select(Invitation.id).where(Invitation.complaint_id.in_(complaint_ids))))
+
+
+def _identifiers(people: Iterable[Complainant]) -> list[str]:
+    """The person's name, address and phone as they may be quoted in an error text."""
+    found = {value.strip() for person in people
+             for value in (person.name, person.email, person.phone) if value and value.strip()}
+    return sorted(found, key=len, reverse=True)  # longest first: a name inside an address
+
+
+def _clear_contacts(people: Iterable[Complainant], now: dt.datetime) -> None:
+    for person in people:
+        person.name = person.email = person.phone = None
+        person.erased_at = person.erased_at or now
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount or 0)
+
+
+def _erase_complaint_texts(complaint_ids: list[int]) -> int:
+    if not complaint_ids:
+        return 0
+    return _rowcount(db.session.execute(
+        update(Complaint).where(Complaint.id.in_(complaint_ids))
+        .values(subject=None, description=None)
+        .execution_options(synchronize_session=False)))
+
+
+def _erase_event_notes(complaint_ids: list[int]) -> int:
+    # The history is append-only, except for this: the events stay, their free text goes.
+    if not complaint_ids:
+        return 0
+    return _rowcount(db.session.execute(
+        update(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id.in_(complaint_ids), ComplaintEvent.note.is_not(None))
+        .values(note=None)
+        .execution_options(synchronize_session=False)))
+
+
+def _erase_free_text_answers(complaint_ids: list[int]) -> int:
+    """Remove free-text answers; numbers and choices stay (they identify nobody, and they are
+    what the published figures count)."""
+    if not complaint_ids:
+        return 0
+    responses = select(Response.id).where(Response.complaint_id.in_(complaint_ids))
+    return _rowcount(db.session.execute(
+        delete(Answer)
+        .where(Answer.response_id.in_(responses), Answer.value_text.is_not(None))
+        .execution_options(synchronize_session=False)))
+
+
+def _erase_follow_up_notes(complaint_ids: list[int]) -> int:
+    """Empty the notes: that someone followed up, and when, stays; what they wrote goes."""
+    if not complaint_ids:
+        return 0
+    follow_ups = select(FollowUp.id).where(FollowUp.complaint_id.in_(complaint_ids))
+    return _rowcount(db.session.execute(
+        update(FollowUpNote)
+        .where(FollowUpNote.follow_up_id.in_(follow_ups), FollowUpNote.text != "")
+        .values(text="")
+        .execution_options(synchronize_session=False)))
+
+
+def _redact_errors(complaint_ids: list[int], needles: list[str]) -> int:
+    if not complaint_ids or not needles:
+        return 0
+    pattern = re.compile("|".join(re.escape(needle) for needle in needles), re.IGNORECASE)
+    changed = 0
+    for invitation in db.session.scalars(select(Invitation).where(
+            Invitation.complaint_id.in_(complaint_ids), Invitation.last_error.is_not(None))):
+        redacted = pattern.sub(REDACTED, invitation.last_error or "")
+        if redacted != invitation.last_error:
+            invitation.last_error = redacted
+            changed += 1
+    return changed
+
+
+def _outbox_files_of(invitation_ids: Collection[int],
+                     directory: str | None = None) -> list[tuple[Path, int]]:
+    """The file backend's .eml files of these invitations, with their invitation ids. Only
+    names the backend writes are considered (``<time>-inv<id>-<random>.eml``)."""
+    folder = Path(directory or current_app.config["MEMNUN_OUTBOX_DIR"])
+    if not invitation_ids or not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.iterdir()):
+        match = EML_NAME_RE.match(path.name)
+        if match and int(match.group(2)) in invitation_ids:
+            found.append((path, int(match.group(2))))
+    return found
+
+
+def delete_outbox_files(invitation_ids: Collection[int], directory: str | None = None) -> int:
+    """Delete the file backend's .eml files of these invitations; returns how many."""
+    files = _outbox_files_of(invitation_ids, directory)
+    for path, _invitation in files:
+        path.unlink(missing_ok=True)
+    return len(files)
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def export_person(email: str, actor: str = "cli") -> dict[str, Any]:
+    """Everything Memnun holds about the person with this address, as a JSON-ready document:
+    their complainant records, their complaints (with the history, the invitations, the answers
+    including free text, and the follow-up notes), and the outbox files of their e-mails.
+
+    The e-mails themselves are only named: they hold live survey links. The export is recorded in
+    the audit log (without the address).
+    """
+    from app.intake.documents import complaint_document, iso
+
+    people = complainants_with_email(email)
+    complaint_ids = _complaint_ids(person.id for person in people)
+    complaints = list(db.session.scalars(
+        select(Complaint).where(Complaint.id.in_(complaint_ids))
+        .order_by(Complaint.received_at, Complaint.id))) if complaint_ids else []
+    document = {
+        "email": normalise(email),
+        "exported_at": iso(utcnow()),
+        "complainant_records": [_person_document(person) for person in people],
+        "complaints": [
+            {**complaint_document(complaint, include_personal=True),
+             "responses": _responses_of(complaint.id),
+             "follow_ups": _follow_ups_of(complaint.id)}
+            for complaint in complaints
+        ],
+        "outbox_files": outbox_files(_invitation_ids(complaint_ids)),
+    }
+    db.session.add(AuditLog(actor=actor, action="privacy.export",
+                            target=f"person:{person_key(email)}",
+                            detail={"complainants": len(people), "complaints": len(complaints)}))
+    db.session.commit()
+    return document
+
+
+def _person_document(person: Complainant) -> dict[str, Any]:
+    from app.intake.documents import iso
+
+    return {
+        "id": person.id, "name": person.name, "email": person.email, "phone": person.phone,
+        "language": person.language, "survey_consent": person.survey_consent,
+        "opted_out_at": iso(person.opted_out_at), "created_at": iso(person.created_at),
+        "erased_at": iso(person.erased_at),
+    }
+
+
+def _responses_of(complaint_id: int) -> list[dict[str, Any]]:
+    from app.intake.documents import response_document
+    from app.intake.listing import response_with_context
+
+    documents = []
+    for response_id in db.session.scalars(
+            select(Response.id).where(Response.complaint_id == complaint_id)
+            .order_by(Response.id)):
+        found = response_with_context(response_id)
+        if found is not None:
+            documents.append(response_document(*found, include_free_text=True))
+    return documents
+
+
+def _follow_ups_of(complaint_id: int) -> list[dict[str, Any]]:
+    from app.intake.documents import iso
+
+    return [
+        {"state": item.state.value, "reasons": item.reason.split(","),
+         "created_at": iso(item.created_at),
+         "notes": [{"at": iso(note.at), "text": note.text} for note in item.notes]}
+        for item in db.session.scalars(
+            select(FollowUp).where(FollowUp.complaint_id == complaint_id).order_by(FollowUp.id))
+    ]
+
+
+def outbox_files(invitation_ids: Collection[int]) -> list[dict[str, Any]]:
+    """Name and invitation of the outbox files of these invitations (not their content: it
+    holds live survey links)."""
+    return [{"file": path.name, "invitation": invitation}
+            for path, invitation in _outbox_files_of(invitation_ids)]
+
+
+# --- retention ------------------------------------------------------------------------------------
+
+
+def _survey_closed_at() -> Any:
+    """When a closed survey closed, or the latest it can have: the answer, else the link's
+    expiry, else the planned sending time, else the moment it was planned (suppressed)."""
+    return func.coalesce(Invitation.responded_at, Invitation.expires_at, Invitation.due_at,
+                         Invitation.created_at)
+
+
+def _still_needed(cutoff: dt.datetime) -> Any:
+    """A complaint of the complainant still needs their contact data: a survey not closed, or
+    closed after ``cutoff``; or, without any survey, a complaint not closed before ``cutoff``."""
+    open_survey = exists().where(
+        Invitation.complaint_id == Complaint.id,
+        or_(Invitation.state.not_in(CLOSED_STATES), _survey_closed_at() > cutoff))
+    any_survey = exists().where(Invitation.complaint_id == Complaint.id)
+    finished_at = func.coalesce(Complaint.closed_at, Complaint.resolved_at)
+    closed_long_ago = and_(
+        Complaint.status.in_([ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED]),
+        finished_at.is_not(None), finished_at <= cutoff)
+    return exists().where(
+        Complaint.complainant_id == Complainant.id,
+        or_(open_survey, and_(not_(any_survey), not_(closed_long_ago))))
+
+
+def purge_expired_contacts(now: dt.datetime | None = None, days: int | None = None) -> int:
+    """Erase the contact data (name, e-mail, phone, and the outbox files of their e-mails) of
+    complainants whose surveys all closed more than ``days`` (default
+    ``MEMNUN_RETENTION_DAYS``) ago, and whose complaints without a survey were closed that long
+    ago. Returns how many complainant records were purged. Safe to run anywhere, any number of
+    times at once: a record is purged once (``erased_at``).
+
+    Their complaints' free text stays: it is the complaint record, not contact data; ``memnun
+    privacy erase`` removes it on request.
+    """
+    now = now or utcnow()
+    days = int(current_app.config["MEMNUN_RETENTION_DAYS"] if days is None else days)
+    cutoff = now - dt.timedelta(days=days)
+    candidates = select(Complainant.id).where(
+        Complainant.erased_at.is_(None), Complainant.created_at <= cutoff,
+        or_(Complainant.name.is_not(None), Complainant.email.is_not(None),
+            Complainant.phone.is_not(None)),
+        not_(_still_needed(cutoff)),
+    ).order_by(Complainant.id).limit(BATCH)
+    purged, last_id = 0, 0
+    while batch := list(db.session.scalars(candidates.where(Complainant.id > last_id))):
+        last_id = batch[-1]
+        delete_outbox_files(_invitation_ids(_complaint_ids(batch)))
+        purged += _rowcount(db.session.execute(
+            update(Complainant)
+            .where(Complainant.id.in_(batch), Complainant.erased_at.is_(None))
+            .values(name=None, email=None, phone=None, erased_at=now)
+            .execution_options(synchronize_session=False)))
+        db.session.commit()
+    if purged:
+        db.session.add(AuditLog(actor="retention", action="privacy.purge",
+                                detail={"complainants": purged, "days": days}))
+        db.session.commit()
+    log.info("retention: contact data of %s complainant record(s) purged (%s days)", purged, days)
+    return purged
+
+
+JOB_ID = "memnun-retention"
+
+
+def run_retention_pass(app: Any) -> None:
+    """One purge in its own app context; errors are logged (without personal data), never
+    raised to the clock."""
+    from app.distribution.logsafe import log_exception
+
+    with app.app_context():
+        try:
+            purge_expired_contacts()
+        except Exception:  # noqa: BLE001 - tomorrow's run must still come
+            log_exception(log, "retention purge failed")
+            db.session.rollback()
+        finally:
+            db.session.remove()
+
+
+def register_retention_job(scheduler: Any, app: Any) -> None:
+    """Add the daily retention purge to an APScheduler 3 scheduler (``app.distribution.scheduler``
+    wires it for ``memnun run`` and ``memnun scheduler``). First run at once: the purge is
+    idempotent, so several schedulers may run it."""
+    scheduler.add_job(
+        run_retention_pass,
+        "interval",
+        days=1,
+        args=[app],
+        id=JOB_ID,
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        next_run_time=dt.datetime.now(dt.UTC),
+    )

@@ -1,0 +1,448 @@
+"""Benchmark: the overview dashboard on 1,000,000 complaints and 1,000,000 responses (5 answers
+each) in PostgreSQL, against the plain SQL aggregates it needs, and the process's peak memory.
+
+Run it by hand (pytest does not collect it: its name does not start with ``test_``)::
+
+    .venv/bin/python tests/bench/bench_dashboards.py [--scale 1.0] [--repeat 5] [--reuse]
+
+It creates (and drops first) a dedicated database, ``memnun_bench_dashboards``, on the server of
+``MEMNUN_BENCH_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432``), builds the
+schema from the models, and loads it with ``COPY`` (psycopg) in a child process, so that the
+loader's memory does not count as the web process's. ``--scale 0.01`` loads 10,000 of each for
+a quick run; ``--reuse`` keeps a database already loaded at the same scale.
+
+Then, in this process (as a web worker would), it times:
+
+- the overview: the analytics functions the overview callback calls (``overview_and_trend`` for
+  the last 12 full months with the 12 before them for the changes, the complaint rate, the
+  targets), and the whole callback (figures and cards built as well);
+- the plain SQL aggregates that the same figures need, written by hand (the floor);
+
+each the median of ``--repeat`` runs after one warm-up run, and prints the ratio and the peak
+resident memory of this process (``ru_maxrss``).
+
+Targets (issue 7): overview under 1 s, within 2x of the plain SQL, peak memory under 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+DATABASE = "memnun_bench_dashboards"
+SECRET = "bench-secret-key-not-for-production"
+TZ = "Europe/Istanbul"
+# The data cover 24 months before this moment: the overview's 12 months and the 12 before.
+NOW = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)
+MONTHS = 24
+CHANNELS = ["web", "phone", "email", "walk_in", "social", "mobile_app", "letter", "other"]
+CHUNK = 100_000
+
+
+def server_url() -> str:
+    return os.environ.get("MEMNUN_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432")
+
+
+def database_url() -> str:
+    return f"{server_url().rstrip('/')}/{DATABASE}"
+
+
+def make_app() -> Any:
+    from app import create_app
+
+    return create_app({
+        "SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": database_url(),
+        "MEMNUN_TIMEZONE": TZ, "MEMNUN_MAIL_BACKEND": "file", "RATELIMIT_ENABLED": False,
+        "MEMNUN_OUTBOX_DIR": "/tmp/memnun-bench-outbox",  # noqa: S108 - never written to
+    })
+
+
+def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
+
+
+# --- loading (child process) ---------------------------------------------------------------------
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{server_url().rstrip('/')}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+        conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+def _iso(seconds: Any) -> Any:
+    import numpy as np
+
+    return np.char.add(np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s"), "Z")
+
+
+def _copy(conn: Any, table: str, columns: list[str], rows: Callable[[int, int], Iterator[str]],
+          count: int) -> float:
+    """COPY ``count`` rows made by ``rows(start, stop)`` (tab-separated lines), in chunks."""
+    started = time.perf_counter()
+    with conn.cursor() as cursor, cursor.copy(
+        f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    ) as copy:
+        for start in range(0, count, CHUNK):
+            stop = min(count, start + CHUNK)
+            copy.write("".join(rows(start, stop)).encode())
+    conn.commit()
+    return time.perf_counter() - started
+
+
+def load(scale: float) -> None:
+    """Build the schema and COPY the data in (runs in a child process)."""
+    import numpy as np
+    import psycopg
+
+    recreate_database()
+    app = make_app()
+    from app.extensions import db
+
+    with app.app_context():
+        db.create_all()
+    rng = np.random.default_rng(10004)
+    n_complaints = n_responses = max(1000, int(1_000_000 * scale))
+    n_invitations = n_responses * 13 // 10
+    started = time.perf_counter()
+    with psycopg.connect(database_url()) as conn:
+        # The rows are made consistent here; checking every foreign key row by row would
+        # double the load time (a superuser setting, for this connection only).
+        conn.execute("SET session_replication_role = replica")
+        units, leaves = _reference_data(conn)
+        span = MONTHS * 30.4 * 86400
+        first = int(NOW.timestamp() - span)
+        received = first + (rng.random(n_complaints) * (span - 20 * 86400)).astype(np.int64)
+        resolved = received + (rng.exponential(5, n_complaints) * 86400).astype(np.int64)
+        due = received + 10 * 86400
+        unit = rng.choice(leaves, n_complaints)
+        category = rng.integers(1, 21, n_complaints)
+        channel = rng.integers(0, len(CHANNELS), n_complaints)
+        late = resolved > due
+
+        def complaints(a: int, b: int) -> Iterator[str]:
+            # Times are formatted per chunk: the whole column as text would take gigabytes.
+            rec, res, du = _iso(received[a:b]), _iso(resolved[a:b]), _iso(due[a:b])
+            for k, i in enumerate(range(a, b)):
+                yield (f"{i + 1}\tdefault\tB-{i + 1}\t{rec[k]}\t{CHANNELS[channel[i]]}\t"
+                       f"{category[i]}\t{unit[i]}\tresolved\t{du[k]}\t{res[k]}\t0\t{rec[k]}\t"
+                       f"{res[k]}\n")
+
+        timings = {"complaint": _copy(conn, "complaint", [
+            "id", "source", "external_id", "received_at", "channel", "category_id", "unit_id",
+            "status", "due_at", "resolved_at", "reopen_count", "created_at", "updated_at"],
+            complaints, n_complaints)}
+        # Invitations: one per complaint, more for some; 10 of every 13 answered.
+        owner = np.arange(n_invitations) % n_complaints
+        sent = resolved[owner] + 86400
+        answered = (np.arange(n_invitations) % 13) >= 3
+        language = np.where(rng.random(n_invitations) < 0.85, "tr", "en")
+        responded = np.flatnonzero(answered)[:n_responses]
+        submitted = sent[responded] + (rng.exponential(20, len(responded)) * 3600).astype(
+            np.int64)
+        answered_at = np.zeros(n_invitations, dtype=np.int64)
+        answered_at[responded] = submitted
+
+        def invitations(a: int, b: int) -> Iterator[str]:
+            snt, ans = _iso(sent[a:b]), _iso(answered_at[a:b])
+            for k, i in enumerate(range(a, b)):
+                state, at = ("responded", ans[k]) if answered[i] else ("expired", "\\N")
+                yield (f"{i + 1}\t{owner[i] + 1}\t1\t{state}\t{language[i]}\t{snt[k]}\t"
+                       f"{snt[k]}\t{at}\t0\t{snt[k]}\n")
+
+        timings["invitation"] = _copy(conn, "invitation", [
+            "id", "complaint_id", "version_id", "state", "language", "due_at", "sent_at",
+            "responded_at", "attempts", "created_at"], invitations, n_invitations)
+        def responses(a: int, b: int) -> Iterator[str]:
+            sub = _iso(submitted[a:b])
+            for k, j in enumerate(range(a, b)):
+                i = responded[j]
+                c = owner[i]
+                yield (f"{j + 1}\t{i + 1}\t1\t1\t{c + 1}\t{unit[c]}\t{category[c]}\t"
+                       f"{CHANNELS[channel[c]]}\t{language[i]}\t{sub[k]}\n")
+
+        timings["response"] = _copy(conn, "response", [
+            "id", "invitation_id", "version_id", "questionnaire_id", "complaint_id", "unit_id",
+            "category_id", "channel", "language", "submitted_at"], responses, len(responded))
+        timings["answer"] = _copy_answers(conn, rng, late[owner[responded]], len(responded))
+        _finish(conn, units)
+    total = time.perf_counter() - started
+    rows = n_complaints + n_invitations + len(responded) * 6
+    print(f"loaded {n_complaints:,} complaints, {n_invitations:,} invitations, "
+          f"{len(responded):,} responses, {len(responded) * 5:,} answers in {total:.1f} s "
+          f"({rows / total:,.0f} rows/s; " + ", ".join(
+              f"{name} {seconds:.1f} s" for name, seconds in timings.items()) + ")")
+    print(f"loader peak memory: {peak_mb():.0f} MB")
+
+
+def _reference_data(conn: Any) -> tuple[int, list[int]]:
+    """An organisation of 21 units (4 groups of 4 leaves), 20 categories, a questionnaire,
+    targets and 24 months of service volumes."""
+    with conn.cursor() as cursor:
+        cursor.execute("INSERT INTO unit (id, code, name, parent_id) VALUES "
+                       "(1, 'org', 'Organisation', NULL)")
+        leaves = []
+        for group in range(4):
+            group_id = 2 + group * 5
+            cursor.execute("INSERT INTO unit (id, code, name, parent_id) VALUES (%s, %s, %s, 1)",
+                           (group_id, f"g{group}", f"Group {group}"))
+            for leaf in range(4):
+                leaves.append(group_id + 1 + leaf)
+                cursor.execute("INSERT INTO unit (id, code, name, parent_id) "
+                               "VALUES (%s, %s, %s, %s)", (group_id + 1 + leaf,
+                                                           f"u{group}{leaf}",
+                                                           f"Unit {group}.{leaf}", group_id))
+        for category in range(1, 21):
+            cursor.execute("INSERT INTO category (id, code, name, committed_response_days) "
+                           "VALUES (%s, %s, %s, 10)", (category, f"c{category}",
+                                                       f"Category {category}"))
+        cursor.execute("INSERT INTO questionnaire (id, key, title, created_at) "
+                       "VALUES (1, 'post-resolution', 'After resolution', now())")
+        cursor.execute("INSERT INTO questionnaire_version (id, questionnaire_id, number, status, "
+                       "definition, created_at) VALUES (1, 1, 1, 'published', %s, now())",
+                       ('{"key": "post-resolution", "questions": []}',))
+        for metric, value in (("csat", 0.75), ("nps", 0.1), ("response_rate", 0.35),
+                              ("on_time_resolution", 0.85), ("resolution_confirmed", 0.8)):
+            cursor.execute("INSERT INTO target (unit_id, metric, value) VALUES (NULL, %s, %s)",
+                           (metric, value))
+        month = (NOW - dt.timedelta(days=MONTHS * 31)).date().replace(day=1)
+        while month < NOW.date():
+            for leaf in leaves:
+                cursor.execute("INSERT INTO service_volume (unit_id, period_start, transactions) "
+                               "VALUES (%s, %s, %s)", (leaf, month, 20_000 + 1000 * leaf))
+            month = (month + dt.timedelta(days=32)).replace(day=1)
+    conn.commit()
+    return 21, leaves
+
+
+def _copy_answers(conn: Any, rng: Any, late: Any, n: int) -> float:
+    """Five answers per response (overall, resolved, timeliness, courtesy, recommend), driven by
+    one mood per respondent so that they correlate as real answers do."""
+    import numpy as np
+
+    mood = rng.normal(0.3, 1.0, n) - 1.0 * late
+    overall = np.clip(np.rint(3.6 + mood), 1, 5).astype(int)
+    timeliness = np.clip(np.rint(3.4 + mood + rng.normal(0, 0.6, n)), 1, 5).astype(int)
+    courtesy = np.clip(np.rint(3.9 + 0.6 * mood + rng.normal(0, 0.7, n)), 1, 5).astype(int)
+    recommend = np.clip(np.rint(7 + 2 * mood + rng.normal(0, 1, n)), 0, 10).astype(int)
+    resolved = rng.random(n) < 0.7 + 0.1 * np.tanh(mood)
+
+    def answers(a: int, b: int) -> Iterator[str]:
+        for j in range(a, b):
+            base = 5 * j
+            response = j + 1
+            yes = resolved[j]
+            yield (f"{base + 1}\t{response}\toverall\trating\toverall\t{overall[j]}\t\\N\n"
+                   f"{base + 2}\t{response}\tresolved\tyes_no\tresolution\t{int(yes)}\t"
+                   f"{'yes' if yes else 'no'}\n"
+                   f"{base + 3}\t{response}\ttimeliness\trating\ttimeliness\t{timeliness[j]}\t"
+                   f"\\N\n"
+                   f"{base + 4}\t{response}\tcourtesy\trating\tcourtesy\t{courtesy[j]}\t\\N\n"
+                   f"{base + 5}\t{response}\trecommend\tnps\tloyalty\t{recommend[j]}\t\\N\n")
+
+    return _copy(conn, "answer", ["id", "response_id", "question_key", "question_type",
+                                  "attribute", "value_number", "value_choice"],
+                 lambda a, b: answers(a, b), n)
+
+
+def _finish(conn: Any, units: int) -> None:
+    """Move the id sequences past the copied ids, then VACUUM ANALYZE (statistics for the
+    planner, and the visibility map for index-only scans)."""
+    with conn.cursor() as cursor:
+        for table in ("complaint", "invitation", "response", "answer", "unit", "category",
+                      "questionnaire", "questionnaire_version"):
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                           f"(SELECT coalesce(max(id), 1) FROM {table}))")
+    conn.commit()
+    conn.autocommit = True
+    conn.execute("VACUUM ANALYZE")
+
+
+def loaded_scale() -> float | None:
+    """The scale of the data already in the benchmark database, if any."""
+    import psycopg
+
+    try:
+        with psycopg.connect(database_url()) as conn:
+            count = conn.execute("SELECT count(*) FROM complaint").fetchone()[0]
+    except psycopg.Error:
+        return None
+    return count / 1_000_000
+
+
+# --- measuring (this process) --------------------------------------------------------------------
+
+
+PLAIN_SQL = {
+    "answers": """
+        SELECT (r.submitted_at < :start)::int AS phase,
+               date_trunc('month', timezone(:tz, r.submitted_at)) AS month,
+               count(*) FILTER (WHERE a.question_type = 'rating' AND a.attribute = 'overall') AS n,
+               count(*) FILTER (WHERE a.question_type = 'rating' AND a.attribute = 'overall'
+                                AND a.value_number >= 4) AS satisfied,
+               sum(a.value_number) FILTER (WHERE a.question_type = 'rating'
+                                           AND a.attribute = 'overall') AS total,
+               sum(a.value_number * a.value_number) FILTER (
+                   WHERE a.question_type = 'rating' AND a.attribute = 'overall') AS total_sq,
+               count(*) FILTER (WHERE a.question_type = 'nps') AS nps_n,
+               count(*) FILTER (WHERE a.question_type = 'nps' AND a.value_number >= 9) AS p,
+               count(*) FILTER (WHERE a.question_type = 'nps' AND a.value_number <= 6) AS d,
+               count(*) FILTER (WHERE a.question_type = 'effort') AS ces_n,
+               count(*) FILTER (WHERE a.question_type = 'yes_no'
+                                AND a.attribute = 'resolution') AS resolution_n,
+               count(*) FILTER (WHERE a.question_type = 'yes_no' AND a.attribute = 'resolution'
+                                AND a.value_number = 1) AS resolution_yes
+        FROM answer a JOIN response r ON r.id = a.response_id
+        WHERE r.submitted_at >= :previous AND r.submitted_at < :end
+          AND a.value_number IS NOT NULL
+          AND (a.question_type IN ('nps', 'effort')
+               OR (a.question_type = 'rating' AND a.attribute = 'overall')
+               OR (a.question_type = 'yes_no' AND a.attribute = 'resolution'))
+        GROUP BY 1, 2""",
+    "responses": """
+        SELECT date_trunc('month', timezone(:tz, submitted_at)), count(*) FROM response
+        WHERE submitted_at >= :start AND submitted_at < :end GROUP BY 1""",
+    "received": """
+        SELECT (received_at < :start)::int, date_trunc('month', timezone(:tz, received_at)),
+               count(*) FROM complaint
+        WHERE received_at >= :previous AND received_at < :end GROUP BY 1, 2""",
+    "resolved": """
+        SELECT (resolved_at < :start)::int, date_trunc('month', timezone(:tz, resolved_at)),
+               count(*), count(*) FILTER (WHERE resolved_at <= due_at) FROM complaint
+        WHERE resolved_at >= :previous AND resolved_at < :end AND due_at IS NOT NULL
+        GROUP BY 1, 2""",
+    "invitations": """
+        SELECT (i.sent_at < :start)::int, date_trunc('month', timezone(:tz, i.sent_at)),
+               count(*), count(r.id) FROM invitation i
+        LEFT JOIN response r ON r.invitation_id = i.id
+        WHERE i.sent_at >= :previous AND i.sent_at < :end GROUP BY 1, 2""",
+    "volumes": """
+        SELECT unit_id, period_start, sum(transactions) FROM service_volume
+        WHERE period_start >= :first_day AND period_start < :last_day GROUP BY 1, 2""",
+    "complaints_by_unit": """
+        SELECT unit_id, count(*) FROM complaint
+        WHERE received_at >= :start AND received_at < :end GROUP BY 1""",
+}
+
+
+def timed(function: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """(median, best) seconds over ``repeat`` runs, after a warm-up run."""
+    function()
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs), min(runs)
+
+
+def measure(repeat: int) -> None:
+    from flask_login import login_user
+    from sqlalchemy import select, text
+
+    from app.analytics.filters import Filters
+    from app.analytics.linkage import complaint_rates
+    from app.analytics.queries import overview_and_trend, to_instant
+    from app.analytics.splits import tune_for_aggregates
+    from app.analytics.targets import targets_for
+    from app.analytics.tree import unit_tree
+    from app.extensions import db
+    from app.models import Role, User
+    from dashboards.common import default_period
+    from dashboards.overview import update_alerts, update_overview
+
+    app = make_app()
+    today = NOW.astimezone(dt.timezone(dt.timedelta(hours=3))).date()
+    first_day, last_day = default_period(today)
+    start, end = to_instant(first_day, TZ), to_instant(last_day + dt.timedelta(days=1), TZ)
+    previous = start - (end - start)
+    filters = Filters(start, end)
+
+    def analytics() -> Any:
+        figures = overview_and_trend(filters, "month", 5, TZ)
+        complaint_rates(filters, None, TZ)
+        targets_for(None, unit_tree())
+        return figures
+
+    values = {"start": start, "end": end, "previous": previous, "tz": TZ,
+              "first_day": first_day, "last_day": last_day}
+    parts: dict[str, list[float]] = {name: [] for name in PLAIN_SQL}
+
+    def plain() -> None:
+        tune_for_aggregates()  # the same session settings as the analytics use
+        for name, sql in PLAIN_SQL.items():
+            started = time.perf_counter()
+            db.session.execute(text(sql), values).all()
+            parts[name].append(time.perf_counter() - started)
+
+    print(f"load average before measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cores (other work on the machine slows every figure)")
+    with app.app_context():
+        with db.engine.connect() as connection:
+            counts = {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+                      for table in ("complaint", "invitation", "response", "answer")}
+        print("rows: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
+        figures, _trend = analytics()
+        print(f"overview of {first_day} to {last_day}: {figures.responses:,} responses, "
+              f"CSAT {figures.csat.value:.3f}, NPS {figures.nps.value:+.3f}, "
+              f"{figures.complaints:,} complaints, on time {figures.on_time.value:.3f}")
+        overview_time, overview_best = timed(analytics, repeat)
+        plain_time, plain_best = timed(plain, repeat)
+        admin = db.session.scalar(select(User).where(User.email == "bench@example.org"))
+        if admin is None:
+            from app.auth.services import create_user
+
+            admin = create_user("bench@example.org", "bench password 12", Role.ADMIN, [])
+        with app.test_request_context("/dashboards/", headers={"Accept-Language": "en"}):
+            login_user(admin)
+            callback_time, _best = timed(lambda: update_overview(
+                first_day.isoformat(), last_day.isoformat()), repeat)
+            alerts_time, _best = timed(lambda: update_alerts(
+                first_day.isoformat(), last_day.isoformat()), max(1, repeat // 2))
+    print(f"overview analytics: {overview_time:.3f} s median, {overview_best:.3f} s best "
+          f"(target < 1 s)")
+    print(f"plain SQL aggregates: {plain_time:.3f} s median, {plain_best:.3f} s best ("
+          + ", ".join(f"{name} {statistics.median(runs):.3f}" for name, runs in parts.items())
+          + ")")
+    print(f"ratio overview / plain SQL: {overview_time / plain_time:.2f} (target <= 2)")
+    print(f"whole overview callback (cards and figures too): {callback_time:.3f} s median")
+    print(f"alerts area (app.reports.alerts, its own callback): {alerts_time:.3f} s median")
+    print(f"peak memory of this process: {peak_mb():.0f} MB (target < 500 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="fraction of 1,000,000 complaints and responses (default 1)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs (default 5)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep a database already loaded at this scale")
+    parser.add_argument("--load-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load_only:
+        load(args.scale)
+        return
+    existing = loaded_scale() if args.reuse else None
+    wanted = max(1000, int(1_000_000 * args.scale)) / 1_000_000
+    if existing is None or abs(existing - wanted) > 1e-9:
+        subprocess.run([sys.executable, __file__, "--load-only", "--scale", str(args.scale)],
+                       check=True)
+    measure(args.repeat)
+
+
+if __name__ == "__main__":
+    main()
