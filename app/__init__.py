@@ -26,6 +26,9 @@ def select_locale() -> str:
     if not has_request_context():  # CLI and scheduler: no session and no browser to ask
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["MEMNUN_LANGUAGES"]
+    if request.path.startswith("/api/"):
+        # Integrators' programs rarely send Accept-Language; English is the API's lingua franca.
+        return request.accept_languages.best_match(languages) or "en"
     chosen = session.get("language")
     if chosen in languages:
         return chosen

@@ -30,6 +30,13 @@ from tests.test_respond_survey import (
     post_survey,
 )
 
+
+@pytest.fixture
+def app(make_app):  # type: ignore[no-untyped-def]
+    """The product's default language: pages reached without an invitation speak Turkish."""
+    return make_app(BABEL_DEFAULT_LOCALE="tr")
+
+
 pytestmark = pytest.mark.usefixtures("compiled_catalogues")
 
 

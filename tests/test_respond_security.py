@@ -93,7 +93,8 @@ def test_the_link_cookie_is_secure_when_the_site_is(make_app) -> None:
 
 
 def test_token_addresses_are_rate_limited(make_app) -> None:
-    app = make_app(RATELIMIT_ENABLED=True, MEMNUN_RESPOND_RATE_LIMIT="5 per minute")
+    app = make_app(RATELIMIT_ENABLED=True, MEMNUN_RESPOND_RATE_LIMIT="5 per minute",
+                   BABEL_DEFAULT_LOCALE="tr")
     client = app.test_client()
     invited = invite(app)
     # One budget for every address that looks a token up: guessing through the cookie is no

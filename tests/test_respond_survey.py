@@ -35,6 +35,13 @@ from app.models import (
 )
 from tests.respond_support import compiled_catalogues  # noqa: F401  (a fixture)
 
+
+@pytest.fixture
+def app(make_app):  # type: ignore[no-untyped-def]
+    """The product's default language: pages reached without an invitation speak Turkish."""
+    return make_app(BABEL_DEFAULT_LOCALE="tr")
+
+
 pytestmark = pytest.mark.usefixtures("compiled_catalogues")
 
 DEFINITION: dict[str, Any] = {
