@@ -87,6 +87,7 @@ class LoadRun:
     threads: int = 8
     rate: float | None = None  # submissions started per second, all threads together
     seconds: float | None = None  # stop starting new ones after this long
+    pause_after_failure: float = 0.0  # a person whose page failed waits before the next try
     outcomes: list[Outcome] = field(default_factory=list)
     elapsed: float = 0.0
 
@@ -114,6 +115,8 @@ class LoadRun:
                 outcome = submit_survey(self.base_url, invitation_id)
                 with lock:
                     self.outcomes.append(outcome)
+                if not outcome.stored and self.pause_after_failure:
+                    time.sleep(self.pause_after_failure)
 
         workers = [threading.Thread(target=work, daemon=True) for _ in range(self.threads)]
         for worker in workers:

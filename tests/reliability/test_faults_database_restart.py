@@ -52,7 +52,7 @@ def test_web_app_and_scheduler_recover_from_a_database_restart_and_lose_nothing(
         with app.app_context():
             db.create_all()
             ref = seed_reference()
-            surveys = seed_invitations(ref, 1000, due_at=now - dt.timedelta(hours=2),
+            surveys = seed_invitations(ref, 3000, due_at=now - dt.timedelta(hours=2),
                                        state=InvitationState.SENT, secret_key=SECRET_KEY,
                                        sent_at=now - dt.timedelta(hours=1),
                                        expires_at=now + dt.timedelta(days=7))
@@ -69,7 +69,8 @@ def test_web_app_and_scheduler_recover_from_a_database_restart_and_lose_nothing(
         scheduler = start_scheduler(env, scheduler_log)
         try:
             wait_for_http(f"http://127.0.0.1:{port}/healthz", web, web_log)
-            run = LoadRun(f"http://127.0.0.1:{port}", surveys, threads=4, seconds=LOAD_SECONDS)
+            run = LoadRun(f"http://127.0.0.1:{port}", surveys, threads=4, seconds=LOAD_SECONDS,
+                          pause_after_failure=0.1)
             load = threading.Thread(target=run.run)
             load.start()
             time.sleep(STOP_AFTER)

@@ -112,6 +112,6 @@ def test_an_answered_survey_never_gets_a_reminder(make_app: Any, backend: str) -
         # PostgreSQL holds the row lock until the outcome is stored. Reported to the
         # distribution owner; an expected failure on SQLite until the dispatcher takes SQLite's
         # write lock for the re-check and the send.
-        pytest.xfail(f"SQLite: {len(late)} reminders arrived after their survey was answered "
+        pytest.xfail(f"SQLite: {len(late)} reminder(s) arrived after the survey was answered "
                      f"(by up to {max(d for _, d in late) * 1000:.0f} ms)")
     assert not late, f"reminders that arrived after the survey was answered: {late[:10]}"
