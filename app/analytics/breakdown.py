@@ -13,11 +13,10 @@ shown whatever the group size.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.analytics.filters import Filters
-from app.analytics.grouped import hidden_groups
+from app.analytics.grouped import suppress_survey_figures
 from app.analytics.metrics import CountTest, ZTest
 from app.analytics.periods import Grain, Periods
 from app.analytics.queries import (
@@ -33,20 +32,9 @@ from app.analytics.queries import (
     plain_proportion,
     proportion_change,
     response_tally,
-    survey_mean,
-    survey_nps,
-    survey_proportion,
 )
 from app.analytics.splits import ByDimension, ByPeriod, Dimension, Key, Split
 from app.analytics.tree import Level
-
-SURVEY_FIGURES: dict[str, Callable[[AnswerTotals], int]] = {
-    "csat": lambda a: a.csat_n,
-    "mean": lambda a: a.csat_n,
-    "nps": lambda a: a.nps_n,
-    "ces": lambda a: a.ces_n,
-    "resolution_confirmed": lambda a: a.resolution_n,
-}
 
 
 @dataclass
@@ -132,34 +120,12 @@ def _split(filters: Filters, by: Dimension | Grain | str, level: Level | None,
 
 def suppress(groups: list[Group], min_group: int) -> None:
     """Fill each group's figures, hiding survey figures as the module says."""
-    group_hidden = hidden_groups({g.key: g.responses for g in groups}, min_group)
-    for group in groups:
-        group.suppressed = group.key in group_hidden or group.responses < min_group
-    for name, count in SURVEY_FIGURES.items():
-        hidden = hidden_groups({g.key: count(g.answers) for g in groups}, min_group,
-                               already_hidden=group_hidden)
-        for group in groups:
-            if group.key in hidden or group.suppressed:
-                group.figures[name] = Score(n=count(group.answers), suppressed=True)
-            else:
-                group.figures[name] = survey_figure(name, group.answers, min_group)
+    suppress_survey_figures(groups, min_group)
     for group in groups:
         group.figures["on_time"] = plain_proportion(group.complaints.resolved_on_time,
                                                     group.complaints.resolved_with_due)
         group.figures["response_rate"] = plain_proportion(group.invitations.responded,
                                                           group.invitations.sent)
-
-
-def survey_figure(name: str, a: AnswerTotals, min_group: int) -> Score:
-    if name == "csat":
-        return survey_proportion(a.csat_satisfied, a.csat_n, min_group)
-    if name == "mean":
-        return survey_mean(a.csat_n, a.csat_sum, a.csat_sum_sq, min_group)
-    if name == "nps":
-        return survey_nps(a, min_group)
-    if name == "ces":
-        return survey_mean(a.ces_n, a.ces_sum, a.ces_sum_sq, min_group)
-    return survey_proportion(a.resolution_yes, a.resolution_n, min_group)
 
 
 def _changes(group: Group, min_group: int) -> None:

@@ -24,25 +24,26 @@ read figures are given to integrators, not to the public.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, select
 
 from app.analytics.queries import (
-    CES_ANSWER,
-    CSAT_ANSWER,
-    NPS_ANSWER,
-    RESOLUTION_ANSWER,
+    HAS_DUE_TIME,
     SCORED_TYPES,
     AnswerTotals,
     Months,
     Score,
+    answer_aggregates,
+    invitation_aggregates,
     plain_proportion,
-    survey_mean,
-    survey_nps,
-    survey_proportion,
+    received_aggregates,
+    resolved_aggregates,
+    response_aggregates,
+    survey_figure,
+    totals_of,
 )
 from app.extensions import db
 from app.models import Answer, Complaint, Invitation, QuestionnaireVersion, Response
@@ -94,14 +95,6 @@ def with_descendants(model: Any, ids: Iterable[int]) -> list[int]:
 
 
 # --- SQL -----------------------------------------------------------------------------------------
-
-
-def _count_if(condition: ColumnElement[bool], column: Any) -> ColumnElement[int]:
-    return func.count(case((condition, column)))
-
-
-def _sum_if(condition: ColumnElement[bool], value: Any) -> ColumnElement[float]:
-    return func.coalesce(func.sum(case((condition, value))), 0.0)
 
 
 def _in(column: Any, ids: Collection[int] | None) -> list[ColumnElement[bool]]:
@@ -173,26 +166,8 @@ def _response_group(grouper: _Grouper) -> Any:
 
 
 def _answer_rows(segment: Segment, grouper: _Grouper) -> dict[Key, dict[str, Any]]:
-    value = Answer.value_number
-    csat = and_(CSAT_ANSWER, value.is_not(None))
-    nps = and_(NPS_ANSWER, value.is_not(None))
-    ces = and_(CES_ANSWER, value.is_not(None))
-    resolution = and_(RESOLUTION_ANSWER, value.is_not(None))
     stmt = (
-        select(
-            _count_if(csat, Answer.id).label("csat_n"),
-            _count_if(and_(csat, value >= 4), Answer.id).label("csat_satisfied"),
-            _sum_if(csat, value).label("csat_sum"),
-            _sum_if(csat, value * value).label("csat_sum_sq"),
-            _count_if(nps, Answer.id).label("nps_n"),
-            _count_if(and_(nps, value >= 9), Answer.id).label("nps_promoters"),
-            _count_if(and_(nps, value <= 6), Answer.id).label("nps_detractors"),
-            _count_if(ces, Answer.id).label("ces_n"),
-            _sum_if(ces, value).label("ces_sum"),
-            _sum_if(ces, value * value).label("ces_sum_sq"),
-            _count_if(resolution, Answer.id).label("resolution_n"),
-            _count_if(and_(resolution, value == 1), Answer.id).label("resolution_yes"),
-        )
+        select(*answer_aggregates())
         .select_from(Answer)
         .join(Response, Response.id == Answer.response_id)
         .where(Answer.question_type.in_(SCORED_TYPES), *_response_filters(segment))
@@ -201,7 +176,7 @@ def _answer_rows(segment: Segment, grouper: _Grouper) -> dict[Key, dict[str, Any
 
 
 def _response_rows(segment: Segment, grouper: _Grouper) -> dict[Key, dict[str, Any]]:
-    stmt = select(func.count(Response.id).label("responses")).where(*_response_filters(segment))
+    stmt = select(*response_aggregates()).where(*_response_filters(segment))
     return grouper.run(stmt, _response_group(grouper))
 
 
@@ -214,18 +189,13 @@ def _complaint_rows(
     def group(time: Any) -> Any:
         return grouper.column(Complaint.unit_id, Complaint.category_id, Complaint.channel, time)
 
-    received = select(func.count(Complaint.id).label("received")).where(
+    received = select(*received_aggregates()).where(
         Complaint.received_at >= segment.start, Complaint.received_at < segment.end,
         *_complaint_filters(segment),
     )
-    resolved = select(
-        func.count(Complaint.id).label("resolved_with_due"),
-        _count_if(Complaint.resolved_at <= Complaint.due_at, Complaint.id).label(
-            "resolved_on_time"
-        ),
-    ).where(
+    resolved = select(*resolved_aggregates()).where(
         Complaint.resolved_at >= segment.start, Complaint.resolved_at < segment.end,
-        Complaint.due_at.is_not(None), *_complaint_filters(segment),
+        HAS_DUE_TIME, *_complaint_filters(segment),
     )
     return (grouper.run(received, group(Complaint.received_at)),
             grouper.run(resolved, group(Complaint.resolved_at)))
@@ -234,8 +204,7 @@ def _complaint_rows(
 def _invitation_rows(segment: Segment, grouper: _Grouper) -> dict[Key, dict[str, Any]]:
     """Invitations sent in the period (the cohort) and how many of them were answered."""
     stmt = (
-        select(func.count(Invitation.id).label("sent"),
-               func.count(Response.id).label("responded"))
+        select(*invitation_aggregates())
         .select_from(Invitation)
         .join(Complaint, Complaint.id == Invitation.complaint_id)
         .outerjoin(Response, Response.invitation_id == Invitation.id)
@@ -286,7 +255,7 @@ def grouped_figures(
         groups.append(GroupFigures(
             key=key,
             responses=int(responses.get(key, {}).get("responses", 0)),
-            answers=_answer_totals(a) if a else AnswerTotals(),
+            answers=totals_of(AnswerTotals, a) if a else AnswerTotals(),
             complaints=int(received.get(key, {}).get("received", 0)),
             resolved_with_due=int(resolved.get(key, {}).get("resolved_with_due", 0)),
             resolved_on_time=int(resolved.get(key, {}).get("resolved_on_time", 0)),
@@ -295,13 +264,6 @@ def grouped_figures(
         ))
     _suppress(groups, min_group)
     return groups
-
-
-def _answer_totals(row: dict[str, Any]) -> AnswerTotals:
-    return AnswerTotals(**{
-        name: float(value or 0) if name.endswith(("_sum", "_sum_sq")) else int(value or 0)
-        for name, value in row.items()
-    })
 
 
 FIGURE_COUNTS: dict[str, Callable[[AnswerTotals], int]] = {
@@ -333,33 +295,27 @@ def hidden_groups(
     return hidden
 
 
-def _suppress(groups: list[GroupFigures], min_group: int) -> None:
-    """Fill each group's figures, hiding what ``hidden_groups`` says, figure by figure."""
-    by_key = {group.key: group for group in groups}
+def suppress_survey_figures(groups: Sequence[Any], min_group: int) -> None:
+    """Set each group's ``suppressed`` and its survey figures (``FIGURE_COUNTS``), hiding what
+    ``hidden_groups`` says, figure by figure. A group has ``key``, ``responses``, ``answers``
+    (``AnswerTotals``), ``suppressed`` and a ``figures`` dict."""
     group_hidden = hidden_groups({g.key: g.responses for g in groups}, min_group)
     for group in groups:
         group.suppressed = group.key in group_hidden or group.responses < min_group
     for name, count in FIGURE_COUNTS.items():
         hidden = hidden_groups({g.key: count(g.answers) for g in groups}, min_group,
                                already_hidden=group_hidden)
-        for key, group in by_key.items():
-            if key in hidden or group.suppressed:
+        for group in groups:
+            if group.key in hidden or group.suppressed:
                 group.figures[name] = Score(n=count(group.answers), suppressed=True)
             else:
-                group.figures[name] = _survey_figure(name, group.answers, min_group)
+                group.figures[name] = survey_figure(name, group.answers, min_group)
+
+
+def _suppress(groups: list[GroupFigures], min_group: int) -> None:
+    """Fill each group's figures: the survey figures as the module says, the others always."""
+    suppress_survey_figures(groups, min_group)
     for group in groups:
         group.figures["response_rate"] = plain_proportion(group.responded, group.invitations)
         group.figures["on_time"] = plain_proportion(group.resolved_on_time,
                                                     group.resolved_with_due)
-
-
-def _survey_figure(name: str, a: AnswerTotals, min_group: int) -> Score:
-    if name == "csat":
-        return survey_proportion(a.csat_satisfied, a.csat_n, min_group)
-    if name == "mean":
-        return survey_mean(a.csat_n, a.csat_sum, a.csat_sum_sq, min_group)
-    if name == "nps":
-        return survey_nps(a, min_group)
-    if name == "ces":
-        return survey_mean(a.ces_n, a.ces_sum, a.ces_sum_sq, min_group)
-    return survey_proportion(a.resolution_yes, a.resolution_n, min_group)

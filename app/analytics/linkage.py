@@ -34,10 +34,11 @@ from app.analytics.queries import (
     Score,
     answer_aggregates,
     answer_totals_of,
+    complaint_tally,
     survey_mean,
     survey_proportion,
 )
-from app.analytics.splits import Dimension, Key, dialect, tune_for_aggregates
+from app.analytics.splits import ByDimension, Dimension, Key, dialect, tune_for_aggregates
 from app.analytics.tree import Level
 from app.extensions import db
 from app.models import Answer, Complaint, Response, ServiceVolume
@@ -128,10 +129,9 @@ def _overlap(first: dt.date, filters: Filters, tz: str) -> float:
 
 def complaints_by_unit(filters: Filters) -> dict[int, int]:
     """Complaints received in the period per unit (ids as stored, not rolled up)."""
-    stmt = (select(Complaint.unit_id, func.count(Complaint.id))
-            .where(*in_period(Complaint.received_at, filters), *complaint_conditions(filters))
-            .group_by(Complaint.unit_id))
-    return {unit_id: int(count) for unit_id, count in db.session.execute(stmt)}
+    tally = complaint_tally(filters, ByDimension(Dimension.UNIT))
+    return {unit_id: totals.received for unit_id, totals in tally.current.items()
+            if totals.received}
 
 
 def complaint_rates(filters: Filters, mapping: Mapping[int, Key] | None,

@@ -14,7 +14,9 @@ can count the previous period of the same length in the same pass, for changes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
@@ -38,6 +40,7 @@ from app.models import (
     Answer,
     Category,
     Complaint,
+    HourlyFigures,
     Invitation,
     QuestionnaireVersion,
     Response,
@@ -253,6 +256,66 @@ INVITATION_COLUMNS = Columns(
 )
 
 
+# --- the hourly rollup --------------------------------------------------------------------------
+
+#: Off (``without_rollup``) to compute from the source rows, e.g. to check the rollup.
+_use_rollup: ContextVar[bool] = ContextVar("memnun_use_rollup", default=True)
+ROLLUP_COLUMNS = Columns(time=HourlyFigures.hour, unit=HourlyFigures.unit_id)
+
+
+@contextmanager
+def without_rollup() -> Iterator[None]:
+    """Compute every figure from the source rows inside this block."""
+    token = _use_rollup.set(False)
+    try:
+        yield
+    finally:
+        _use_rollup.reset(token)
+
+
+def _on_the_hour(moment: dt.datetime) -> bool:
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) == moment
+
+
+def rollup_covers(filters: Filters, split: Split | None, previous: bool) -> bool:
+    """Whether ``hourly_figures`` holds exactly what is asked: filtered by unit at most, every
+    boundary (the periods', the groups') on a whole UTC hour, grouped by period or unit."""
+    if not _use_rollup.get() or any(value is not None for value in (
+            filters.category_ids, filters.channel, filters.questionnaire_id, filters.language)):
+        return False
+    edges = [filters.start, filters.end, *([filters.start - filters.length] if previous else [])]
+    if isinstance(split, ByPeriod):
+        edges += split.periods.boundaries()
+    elif split is not None and not (isinstance(split, ByDimension)
+                                    and split.dimension is Dimension.UNIT):
+        return False
+    return all(_on_the_hour(edge) for edge in edges)
+
+
+def rollup_tallies(filters: Filters, split: Split | None, previous: bool,
+                   kinds: Iterable[type]) -> dict[type, Tally[Any]]:
+    """Tallies of several kinds of totals in one pass over ``hourly_figures`` (where
+    ``rollup_covers``); a group none of whose figures of a kind is counted is left out of that
+    kind, as the queries over the source rows leave it out."""
+    kinds = list(kinds)
+    names = [f.name for kind in kinds for f in fields(kind)]
+    table = HourlyFigures.__table__
+    stmt = select(*[func.coalesce(func.sum(table.c[name]), 0).label(name) for name in names])
+    stmt = stmt.where(*_in_ids(HourlyFigures.unit_id, filters.unit_ids))
+    rows = run(stmt, ROLLUP_COLUMNS, filters, split, previous=previous)
+
+    def counted(kind: type, side: dict[Key, dict[str, Any]]) -> dict[Key, Any]:
+        totals = {key: _from_row(kind, row) for key, row in side.items()}
+        return {key: value for key, value in totals.items() if value != kind()}
+
+    return {kind: Tally(kind, counted(kind, rows.current), counted(kind, rows.previous))
+            for kind in kinds}
+
+
+def _in_ids(column: Any, ids: Collection[int] | None) -> list[ColumnElement[bool]]:
+    return [] if ids is None else [column.in_(sorted(ids))]
+
+
 def _tally(kind: type[T], stmt: Any, columns: Columns, filters: Filters, split: Split | None,
            previous: bool) -> Tally[T]:
     table = run(stmt, columns, filters, split, previous=previous)
@@ -296,10 +359,48 @@ def answer_totals_of(row: dict[str, Any]) -> AnswerTotals:
     return _from_row(AnswerTotals, row)
 
 
+def response_aggregates() -> list[ColumnElement[Any]]:
+    """Responses counted (over ``Response`` rows)."""
+    return [func.count(Response.id).label("responses")]
+
+
+def received_aggregates() -> list[ColumnElement[Any]]:
+    """Complaints counted, for frequency (over ``Complaint`` rows of their received_at)."""
+    return [func.count(Complaint.id).label("received")]
+
+
+#: Which complaints count for timeliness: those with a committed due time.
+HAS_DUE_TIME = Complaint.due_at.is_not(None)
+
+
+def resolved_aggregates() -> list[ColumnElement[Any]]:
+    """Timeliness of resolved complaints (over ``Complaint`` rows of their resolved_at that
+    satisfy ``HAS_DUE_TIME``): how many, and how many by their due time."""
+    return [
+        func.count(Complaint.id).label("resolved_with_due"),
+        _count_if(Complaint.resolved_at <= Complaint.due_at, Complaint.id).label(
+            "resolved_on_time"),
+    ]
+
+
+def invitation_aggregates() -> list[ColumnElement[Any]]:
+    """Invitations sent and how many have a response (over ``Invitation`` rows outer-joined
+    to their ``Response``)."""
+    return [func.count(Invitation.id).label("sent"),
+            func.count(Response.id).label("responded")]
+
+
+def totals_of(kind: type[T], row: dict[str, Any]) -> T:
+    """Totals of ``kind`` from a row of the aggregates above (other keys ignored)."""
+    return _from_row(kind, row)
+
+
 def answer_tally(filters: Filters, split: Split | None = None, *,
                  previous: bool = False) -> Tally[AnswerTotals]:
     """Counts and sums for CSAT, mean score, NPS, CES and resolution confirmed, in one pass over
     the answers of the responses that ``filters`` selects."""
+    if rollup_covers(filters, split, previous):
+        return rollup_tallies(filters, split, previous, [AnswerTotals])[AnswerTotals]
     stmt = (
         select(*answer_aggregates())
         .select_from(Answer)
@@ -317,9 +418,9 @@ class ResponseCount:
 def response_tally(filters: Filters, split: Split | None = None, *,
                    previous: bool = False) -> Tally[ResponseCount]:
     """Responses that ``filters`` selects."""
-    stmt = select(func.count(Response.id).label("responses")).where(
-        *response_conditions(filters, timed=False)
-    )
+    if rollup_covers(filters, split, previous):
+        return rollup_tallies(filters, split, previous, [ResponseCount])[ResponseCount]
+    stmt = select(*response_aggregates()).where(*response_conditions(filters, timed=False))
     return _tally(ResponseCount, stmt, RESPONSE_COLUMNS, filters, split, previous)
 
 
@@ -330,15 +431,12 @@ def complaint_tally(filters: Filters, split: Split | None = None, *,
     Two queries because the two figures belong to different moments of a complaint: received_at
     for frequency, resolved_at for timeliness (a complaint counts where its resolution happened).
     """
-    received_stmt = select(func.count(Complaint.id).label("received")).where(
-        *complaint_conditions(filters)
-    )
+    if rollup_covers(filters, split, previous):
+        return rollup_tallies(filters, split, previous, [ComplaintTotals])[ComplaintTotals]
+    received_stmt = select(*received_aggregates()).where(*complaint_conditions(filters))
     received = _tally(ComplaintTotals, received_stmt, RECEIVED_COLUMNS, filters, split, previous)
-    on_time = Complaint.resolved_at <= Complaint.due_at
-    resolved_stmt = select(
-        func.count(Complaint.id).label("resolved_with_due"),
-        _count_if(on_time, Complaint.id).label("resolved_on_time"),
-    ).where(Complaint.due_at.is_not(None), *complaint_conditions(filters))
+    resolved_stmt = select(*resolved_aggregates()).where(HAS_DUE_TIME,
+                                                         *complaint_conditions(filters))
     resolved = _tally(ComplaintTotals, resolved_stmt, RESOLVED_COLUMNS, filters, split, previous)
     return Tally(
         ComplaintTotals,
@@ -352,9 +450,9 @@ def complaint_tally(filters: Filters, split: Split | None = None, *,
 def invitation_tally(filters: Filters, split: Split | None = None, *,
                      previous: bool = False) -> Tally[InvitationTotals]:
     """Invitations sent in the period (the cohort) and how many of them have a response."""
-    stmt = select(
-        func.count(Invitation.id).label("sent"), func.count(Response.id).label("responded")
-    ).select_from(Invitation)
+    if rollup_covers(filters, split, previous):
+        return rollup_tallies(filters, split, previous, [InvitationTotals])[InvitationTotals]
+    stmt = select(*invitation_aggregates()).select_from(Invitation)
     dimension = split.dimension if isinstance(split, ByDimension) else None
     if needs_complaint_join(filters) or dimension in (
         Dimension.UNIT, Dimension.CATEGORY, Dimension.CHANNEL
@@ -459,6 +557,19 @@ def survey_nps(totals: AnswerTotals, min_group: int) -> Score:
     return Score.of(metrics.nps(totals.nps_promoters, totals.nps_detractors, totals.nps_n))
 
 
+def survey_figure(name: str, a: AnswerTotals, min_group: int) -> Score:
+    """The survey figure ``name`` (csat, mean, nps, ces or resolution_confirmed) of ``a``."""
+    if name == "csat":
+        return survey_proportion(a.csat_satisfied, a.csat_n, min_group)
+    if name == "mean":
+        return survey_mean(a.csat_n, a.csat_sum, a.csat_sum_sq, min_group)
+    if name == "nps":
+        return survey_nps(a, min_group)
+    if name == "ces":
+        return survey_mean(a.ces_n, a.ces_sum, a.ces_sum_sq, min_group)
+    return survey_proportion(a.resolution_yes, a.resolution_n, min_group)
+
+
 def plain_proportion(successes: int, n: int) -> Score:
     """A share about complaints or invitations, not respondents: shown whenever there is data."""
     return Score(n=0) if n == 0 else Score.of(metrics.wilson_interval(successes, n))
@@ -557,10 +668,16 @@ def overview_and_trend(
 def _overview(filters: Filters, min_group: int,
               periods: Periods | None) -> tuple[Overview, list[PeriodFigures] | None]:
     split = None if periods is None else ByPeriod(periods)
-    answers = answer_tally(filters, split, previous=True)
-    responses = response_tally(filters, split)
-    complaints = complaint_tally(filters, split, previous=True)
-    invitations = invitation_tally(filters, split, previous=True)
+    if rollup_covers(filters, split, True):  # one pass for every figure
+        tallies = rollup_tallies(filters, split, True, [
+            AnswerTotals, ResponseCount, ComplaintTotals, InvitationTotals])
+        answers, responses = tallies[AnswerTotals], tallies[ResponseCount]
+        complaints, invitations = tallies[ComplaintTotals], tallies[InvitationTotals]
+    else:
+        answers = answer_tally(filters, split, previous=True)
+        responses = response_tally(filters, split)
+        complaints = complaint_tally(filters, split, previous=True)
+        invitations = invitation_tally(filters, split, previous=True)
     now, before = answers.total_now(), answers.total_before()
     complaints_now, complaints_before = complaints.total_now(), complaints.total_before()
     sent_now, sent_before = invitations.total_now(), invitations.total_before()

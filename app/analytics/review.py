@@ -20,19 +20,24 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 
+from app.analytics.filters import Filters
 from app.analytics.queries import (
-    CES_ANSWER,
-    CSAT_ANSWER,
-    NPS_ANSWER,
-    RESOLUTION_ANSWER,
+    HAS_DUE_TIME,
     SCORED_TYPES,
     AnswerTotals,
     ComplaintTotals,
     InvitationTotals,
     Months,
+    answer_aggregates,
+    invitation_aggregates,
+    received_aggregates,
+    resolved_aggregates,
+    rollup_covers,
+    totals_of,
 )
+from app.analytics.splits import ByPeriod
 from app.extensions import db
 from app.models import (
     Answer,
@@ -40,6 +45,7 @@ from app.models import (
     FollowUp,
     FollowUpReason,
     FollowUpState,
+    HourlyFigures,
     Invitation,
     Response,
     ServiceVolume,
@@ -59,14 +65,6 @@ def add_totals(first: T, second: T) -> T:
 
 def _dialect() -> str:
     return db.session.get_bind().dialect.name
-
-
-def _count_if(condition: ColumnElement[bool], column: Any) -> ColumnElement[int]:
-    return func.count(case((condition, column)))
-
-
-def _sum_if(condition: ColumnElement[bool], value: Any) -> ColumnElement[float]:
-    return func.coalesce(func.sum(case((condition, value))), 0.0)
 
 
 def _in(column: Any, ids: Collection[int] | None) -> list[ColumnElement[bool]]:
@@ -142,35 +140,14 @@ def _by_unit_month(stmt: Select[Any], unit: Any, time: Any, start: dt.datetime,
 
 def _answer_rows(start: dt.datetime, end: dt.datetime, months: Months,
                  unit_ids: Collection[int] | None) -> dict[tuple[int, dt.date], AnswerTotals]:
-    value = Answer.value_number
-    csat = and_(CSAT_ANSWER, value.is_not(None))
-    nps = and_(NPS_ANSWER, value.is_not(None))
-    ces = and_(CES_ANSWER, value.is_not(None))
-    resolution = and_(RESOLUTION_ANSWER, value.is_not(None))
     stmt = (
-        select(
-            _count_if(csat, Answer.id).label("csat_n"),
-            _count_if(and_(csat, value >= 4), Answer.id).label("csat_satisfied"),
-            _sum_if(csat, value).label("csat_sum"),
-            _sum_if(csat, value * value).label("csat_sum_sq"),
-            _count_if(nps, Answer.id).label("nps_n"),
-            _count_if(and_(nps, value >= 9), Answer.id).label("nps_promoters"),
-            _count_if(and_(nps, value <= 6), Answer.id).label("nps_detractors"),
-            _count_if(ces, Answer.id).label("ces_n"),
-            _sum_if(ces, value).label("ces_sum"),
-            _sum_if(ces, value * value).label("ces_sum_sq"),
-            _count_if(resolution, Answer.id).label("resolution_n"),
-            _count_if(and_(resolution, value == 1), Answer.id).label("resolution_yes"),
-        )
+        select(*answer_aggregates())
         .select_from(Answer)
         .join(Response, Response.id == Answer.response_id)
         .where(Answer.question_type.in_(SCORED_TYPES), *_in(Response.unit_id, unit_ids))
     )
     rows = _by_unit_month(stmt, Response.unit_id, Response.submitted_at, start, end, months)
-    return {key: AnswerTotals(**{
-        name: float(v or 0) if name.endswith(("_sum", "_sum_sq")) else int(v or 0)
-        for name, v in row.items()
-    }) for key, row in rows.items()}
+    return {key: totals_of(AnswerTotals, row) for key, row in rows.items()}
 
 
 def _complaint_rows(start: dt.datetime, end: dt.datetime, months: Months,
@@ -178,14 +155,10 @@ def _complaint_rows(start: dt.datetime, end: dt.datetime, months: Months,
                     ) -> dict[tuple[int, dt.date], ComplaintTotals]:
     # As in queries.complaint_totals: frequency by received_at, timeliness by resolved_at.
     received = _by_unit_month(
-        select(func.count(Complaint.id).label("received")).where(
-            *_in(Complaint.unit_id, unit_ids)),
+        select(*received_aggregates()).where(*_in(Complaint.unit_id, unit_ids)),
         Complaint.unit_id, Complaint.received_at, start, end, months)
     resolved = _by_unit_month(
-        select(func.count(Complaint.id).label("resolved_with_due"),
-               _count_if(Complaint.resolved_at <= Complaint.due_at, Complaint.id).label(
-                   "resolved_on_time"))
-        .where(Complaint.due_at.is_not(None), *_in(Complaint.unit_id, unit_ids)),
+        select(*resolved_aggregates()).where(HAS_DUE_TIME, *_in(Complaint.unit_id, unit_ids)),
         Complaint.unit_id, Complaint.resolved_at, start, end, months)
     return {key: ComplaintTotals(
         received=int(received.get(key, {}).get("received", 0)),
@@ -197,8 +170,7 @@ def _complaint_rows(start: dt.datetime, end: dt.datetime, months: Months,
 def _invitation_rows(start: dt.datetime, end: dt.datetime, months: Months,
                      unit_ids: Collection[int] | None
                      ) -> dict[tuple[int, dt.date], InvitationTotals]:
-    stmt = (select(func.count(Invitation.id).label("sent"),
-                   func.count(Response.id).label("responded"))
+    stmt = (select(*invitation_aggregates())
             .select_from(Invitation)
             .join(Complaint, Complaint.id == Invitation.complaint_id)
             .outerjoin(Response, Response.invitation_id == Invitation.id)
@@ -213,8 +185,12 @@ def unit_month_totals(start: dt.datetime, end: dt.datetime, months: Months,
                       ) -> dict[tuple[int, dt.date], Totals]:
     """Totals per (unit, month) in [start, end), each unit on its own (not rolled up).
 
-    Four GROUP BY queries whatever the number of units and months; ``unit_ids`` None: all units.
+    One pass over the hourly rollup when its hours hold the months exactly (see
+    ``queries.rollup_covers``), else four GROUP BY queries over the rows; either way, whatever the
+    number of units and months. ``unit_ids`` None: all units.
     """
+    if rollup_covers(Filters(start, end, unit_ids=unit_ids), ByPeriod(months.periods()), False):
+        return _rolled_unit_months(start, end, months, unit_ids)
     answers = _answer_rows(start, end, months, unit_ids)
     complaints = _complaint_rows(start, end, months, unit_ids)
     invitations = _invitation_rows(start, end, months, unit_ids)
@@ -222,6 +198,19 @@ def unit_month_totals(start: dt.datetime, end: dt.datetime, months: Months,
                         complaints.get(key, ComplaintTotals()),
                         invitations.get(key, InvitationTotals()))
             for key in answers.keys() | complaints.keys() | invitations.keys()}
+
+
+def _rolled_unit_months(start: dt.datetime, end: dt.datetime, months: Months,
+                        unit_ids: Collection[int] | None) -> dict[tuple[int, dt.date], Totals]:
+    table = HourlyFigures.__table__
+    kinds = (AnswerTotals, ComplaintTotals, InvitationTotals)
+    names = [f.name for kind in kinds for f in fields(kind)] + ["responses"]
+    stmt = select(*[func.coalesce(func.sum(table.c[name]), 0).label(name) for name in names])
+    rows = _by_unit_month(stmt.where(*_in(HourlyFigures.unit_id, unit_ids)),
+                          HourlyFigures.unit_id, HourlyFigures.hour, start, end, months)
+    # A unit's month with nothing counted is left out, as the queries over the rows leave it.
+    return {key: Totals(*(totals_of(kind, row) for kind in kinds))
+            for key, row in rows.items() if any(row.values())}
 
 
 def roll_up(totals: dict[tuple[int, dt.date], Totals], tree: dict[int, UnitNode]

@@ -253,15 +253,6 @@ def register_digest_job(scheduler: Any, app: Flask) -> None:
     """Add the digest clock to an APScheduler 3 scheduler (``app.distribution.scheduler`` does
     this for ``memnun run`` and ``memnun scheduler``). Hourly ticks, the first one at once; the
     database decides whether anything is due (see the module)."""
-    scheduler.add_job(
-        run_digest_tick,
-        "interval",
-        minutes=TICK_MINUTES,
-        args=[app],
-        id=JOB_ID,
-        replace_existing=True,
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-        next_run_time=dt.datetime.now(dt.UTC),
-    )
+    from app.distribution.scheduler import add_periodic_job
+
+    add_periodic_job(scheduler, run_digest_tick, app, JOB_ID, minutes=TICK_MINUTES)

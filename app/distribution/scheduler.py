@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -29,6 +30,8 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 JOB_ID = "memnun-dispatch"
+COMPACTION_JOB_ID = "memnun-rollup-compaction"
+COMPACT_EVERY_MINUTES = 5
 
 
 def run_dispatch_pass(app: Flask, stopping: threading.Event | None = None) -> None:
@@ -47,9 +50,45 @@ def run_dispatch_pass(app: Flask, stopping: threading.Event | None = None) -> No
             db.session.remove()
 
 
+def add_periodic_job(scheduler: BaseScheduler, job: Callable[[Flask], Any], app: Flask,
+                     job_id: str, *, first_run_now: bool = True, **interval: int) -> None:
+    """Run ``job(app)`` every ``interval`` (APScheduler's ``interval`` trigger arguments).
+
+    Never two runs of a job at once, missed ticks collapse into one, and a late tick still runs:
+    what a job does is decided by the database, so a tick is only a prompt to look.
+    """
+    scheduler.add_job(
+        job,
+        "interval",
+        args=[app],
+        id=job_id,
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        **({"next_run_time": dt.datetime.now(dt.UTC)} if first_run_now else {}),
+        **interval,
+    )
+
+
+def run_rollup_compaction(app: Flask) -> int:
+    """Fold the dashboards' rollup rows of the writers together (``app.analytics.rollup``);
+    errors are logged, never raised to the clock. Several schedulers may run it: a second
+    compaction at the same moment finds the advisory lock taken and does nothing."""
+    from app.analytics.rollup import compact
+
+    with app.app_context():
+        try:
+            with db.engine.begin() as connection:
+                return compact(connection)
+        except Exception:  # noqa: BLE001 - the next tick must still come
+            log_exception(log, "rollup compaction failed")
+            return 0
+
+
 def _add_jobs(scheduler: BaseScheduler, app: Flask, stopping: threading.Event) -> None:
-    """The dispatcher every few seconds, the weekly alert digest's hourly tick, and the daily
-    purge of contact data past its retention time."""
+    """The dispatcher every few seconds, the weekly alert digest's hourly tick, the daily
+    purge of contact data past its retention time, and the rollup compaction."""
     from app.distribution.alert_digest import register_digest_job
     from app.privacy.services import register_retention_job
 
@@ -67,6 +106,8 @@ def _add_jobs(scheduler: BaseScheduler, app: Flask, stopping: threading.Event) -
     )
     register_digest_job(scheduler, app)
     register_retention_job(scheduler, app)
+    add_periodic_job(scheduler, run_rollup_compaction, app, COMPACTION_JOB_ID,
+                     first_run_now=False, minutes=COMPACT_EVERY_MINUTES)
 
 
 def _on_sigterm(handler: Any) -> None:

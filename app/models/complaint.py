@@ -50,6 +50,8 @@ class Complaint(db.Model):
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
         Index("ix_complaint_unit_received", "unit_id", "received_at"),
+        # Timeliness counts complaints by the moment they were resolved.
+        Index("ix_complaint_resolved_at", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -78,7 +78,11 @@ class Invitation(db.Model):
     """
 
     __tablename__ = "invitation"
-    __table_args__ = (Index("ix_invitation_state_due", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_invitation_state_due", "state", "due_at"),
+        # The response rate counts invitations by the moment they were sent.
+        Index("ix_invitation_sent_at", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)

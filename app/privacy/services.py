@@ -418,15 +418,6 @@ def register_retention_job(scheduler: Any, app: Any) -> None:
     """Add the daily retention purge to an APScheduler 3 scheduler (``app.distribution.scheduler``
     wires it for ``memnun run`` and ``memnun scheduler``). First run at once: the purge is
     idempotent, so several schedulers may run it."""
-    scheduler.add_job(
-        run_retention_pass,
-        "interval",
-        days=1,
-        args=[app],
-        id=JOB_ID,
-        replace_existing=True,
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-        next_run_time=dt.datetime.now(dt.UTC),
-    )
+    from app.distribution.scheduler import add_periodic_job
+
+    add_periodic_job(scheduler, run_retention_pass, app, JOB_ID, days=1)
