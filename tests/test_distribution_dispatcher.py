@@ -3,12 +3,14 @@ expiry, and claims that keep two dispatchers from sending the same invitation.""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
 import re
 import threading
 from collections import Counter
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from sqlalchemy import select, update
 
 from app.distribution.dispatcher import (
     INVITATION,
+    _Job,
+    _next_group,
     backoff,
     claim_batch,
     claim_invitation,
@@ -29,6 +33,7 @@ from app.extensions import db
 from app.models import (
     Complainant,
     Invitation,
+    InvitationChannel,
     InvitationState,
     Response,
     SuppressionReason,
@@ -141,6 +146,182 @@ def test_a_crash_after_sending_resends_with_the_same_message_id_and_link(
         f"<memnun.invitation.{invitation_id}@memnun.test>"
     )
     assert _token(first) == _token(second)
+
+
+def _take_over_later(invitation_id: int, lease_ran_out: dt.datetime) -> None:
+    """Leave the row as a dispatcher that died after claiming it leaves it: planned, with a
+    lease that has run out (its message may or may not have gone out)."""
+    db.session.execute(
+        update(Invitation).where(Invitation.id == invitation_id)
+        .values(claimed_until=lease_ran_out)
+    )
+    db.session.commit()
+
+
+def _takeovers(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.levelno == logging.WARNING and "taken over" in r.getMessage()]
+
+
+def test_a_taken_over_invitation_is_logged_as_a_possible_duplicate_and_sent_once_more(
+    make_app: Any, smtp_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(**smtp_config(smtp_server))
+    caplog.set_level(logging.INFO, logger="app.distribution")
+    with app.app_context():
+        fresh = [planned_invitation(app, NOW, email=f"p{i}@example.org") for i in range(3)]
+        dead = planned_invitation(app, NOW, email="dead@example.org")
+        _take_over_later(dead, NOW - dt.timedelta(minutes=1))
+        assert dispatch_due(now=NOW).sent == 4
+        rows = [fetch(i) for i in [*fresh, dead]]
+        assert {(r.state, r.attempts, r.claimed_until) for r in rows} == {
+            (InvitationState.SENT, 1, None)}
+        # Sent again on the next pass? No: it is on record.
+        assert dispatch_due(now=NOW + dt.timedelta(minutes=10)).sent == 0
+    [line] = _takeovers(caplog)
+    assert line.startswith(f"invitation {dead} taken over:")
+    assert "may be a duplicate" in line and "attempts 0" in line
+    assert "example.org" not in line
+    assert len(smtp_server.messages) == 4
+
+
+def test_a_taken_over_invitation_is_on_record_before_the_server_replies(
+    make_app: Any, smtp_server: Any
+) -> None:
+    """A process that dies while it waits for the server's reply leaves the copy on record."""
+    app = make_app(**smtp_config(smtp_server))
+    seen: list[tuple[InvitationState, int]] = []
+    with app.app_context():
+        dead = planned_invitation(app, NOW)
+        _take_over_later(dead, NOW - dt.timedelta(minutes=1))
+        url = db.engine.url.render_as_string(hide_password=False)
+
+    async def record(server: Any, session: Any, envelope: Any) -> str:
+        # Another connection reads the row while the dispatcher still waits for this reply.
+        from sqlalchemy import create_engine
+
+        engine = create_engine(url)
+        for _ in range(100):
+            with engine.connect() as connection:
+                row = connection.execute(select(Invitation.state, Invitation.attempts)
+                                         .where(Invitation.id == dead)).one()
+            if row[0] == InvitationState.SENT.value:
+                break
+            await asyncio.sleep(0.02)
+        engine.dispose()
+        seen.append((InvitationState(row[0]), row[1]))
+        return "250 OK"
+
+    smtp_server.handle_DATA = record  # type: ignore[method-assign]
+    with app.app_context():
+        assert dispatch_due(now=NOW).sent == 1
+    assert seen == [(InvitationState.SENT, 1)]
+
+
+def test_a_taken_over_invitation_refused_in_the_reply_is_retried_and_stays_suspect(
+    make_app: Any, smtp_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(**smtp_config(smtp_server))
+    caplog.set_level(logging.INFO, logger="app.distribution")
+    ran_out = NOW - dt.timedelta(minutes=1)
+    smtp_server.reply = "451 4.3.0 try later"
+    with app.app_context():
+        dead = planned_invitation(app, NOW)
+        _take_over_later(dead, ran_out)
+        result = dispatch_due(now=NOW)
+        assert (result.sent, result.retried) == (0, 1)
+        invitation = fetch(dead)
+        assert (invitation.state, invitation.attempts, invitation.sent_at) == (
+            InvitationState.PLANNED, 1, None)
+        assert invitation.due_at == NOW + dt.timedelta(minutes=1)
+        # Still marked as taken over: its first copy may be out, so the retry goes alone too.
+        assert invitation.claimed_until == ran_out
+        smtp_server.reply = None
+        assert dispatch_due(now=NOW + dt.timedelta(minutes=1)).sent == 1
+        invitation = fetch(dead)
+        assert (invitation.state, invitation.attempts, invitation.claimed_until) == (
+            InvitationState.SENT, 2, None)
+    assert len(_takeovers(caplog)) == 2
+    assert any("refused by the server after all" in r.getMessage() for r in caplog.records)
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_taken_over_invitation_whose_reply_is_lost_stays_sent(
+    make_app: Any, smtp_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server took the whole message and hung up before its reply: no third copy."""
+    app = make_app(**smtp_config(smtp_server))
+    caplog.set_level(logging.INFO, logger="app.distribution")
+
+    async def hang_up(server: Any, session: Any, envelope: Any) -> str:
+        smtp_server.messages.append(envelope.content)
+        server.transport.close()
+        return "250 OK"  # never reaches the dispatcher
+
+    smtp_server.handle_DATA = hang_up  # type: ignore[method-assign]
+    with app.app_context():
+        dead = planned_invitation(app, NOW)
+        _take_over_later(dead, NOW - dt.timedelta(minutes=1))
+        dispatch_due(now=NOW)
+        invitation = fetch(dead)
+        assert (invitation.state, invitation.attempts, invitation.claimed_until) == (
+            InvitationState.SENT, 1, None)
+        assert dispatch_due(now=NOW + dt.timedelta(minutes=10)).sent == 0
+    assert len(smtp_server.messages) == 1
+    assert any(f"invitation {dead}: no reply after the hand-over" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_a_reply_lost_after_the_whole_message_makes_the_retry_a_logged_takeover(
+    make_app: Any, smtp_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fresh invitation whose server hung up before its reply may be out: its retry is
+    logged as a possible duplicate and sent alone, so that no third copy can follow."""
+    app = make_app(**smtp_config(smtp_server))
+    caplog.set_level(logging.INFO, logger="app.distribution")
+    take = smtp_server.handle_DATA
+
+    async def hang_up(server: Any, session: Any, envelope: Any) -> str:
+        smtp_server.messages.append(envelope.content)
+        server.transport.close()
+        smtp_server.handle_DATA = take  # only the first time
+        return "250 OK"  # never reaches the dispatcher
+
+    smtp_server.handle_DATA = hang_up  # type: ignore[method-assign]
+    with app.app_context():
+        invitation_id = planned_invitation(app, NOW)
+        assert dispatch_due(now=NOW).retried == 1
+        invitation = fetch(invitation_id)
+        assert (invitation.state, invitation.attempts) == (InvitationState.PLANNED, 0)
+        assert invitation.claimed_until == NOW  # a lease that has run out by the next pass
+        assert not _takeovers(caplog)
+        assert dispatch_due(now=NOW + dt.timedelta(minutes=1)).sent == 1
+        assert fetch(invitation_id).state == InvitationState.SENT
+    [line] = _takeovers(caplog)
+    assert line.startswith(f"invitation {invitation_id} taken over:")
+    assert len(smtp_server.messages) == 2
+
+
+def test_a_taken_over_invitation_left_unsent_stays_suspect(make_app: Any, smtp_server: Any
+                                                          ) -> None:
+    closed_port = free_port()
+    app = make_app(**smtp_config(smtp_server, MEMNUN_SMTP_PORT=closed_port))
+    ran_out = NOW - dt.timedelta(minutes=1)
+    with app.app_context():
+        fresh = planned_invitation(app, NOW, email="fresh@example.org")
+        dead = planned_invitation(app, NOW, email="dead@example.org")
+        _take_over_later(dead, ran_out)
+        assert dispatch_due(now=NOW).retried == 1  # the server is down: the pass waits
+        assert (fetch(fresh).claimed_until, fetch(dead).claimed_until) == (None, ran_out)
+
+
+def test_groups_end_before_a_taken_over_job() -> None:
+    jobs = [_Job(id=i, kind=INVITATION, channel=InvitationChannel.EMAIL, attempts=0,
+                 message=EmailMessage(), reminder_after=None, expires_after=dt.timedelta(1),
+                 taken_over=i in (3, 4)) for i in range(8)]
+    assert [j.id for j in _next_group(jobs, 0, 20)] == [0, 1, 2]
+    assert [j.id for j in _next_group(jobs, 5, 20)] == [5, 6, 7]
+    assert [j.id for j in _next_group(jobs, 5, 2)] == [5, 6]
 
 
 # --- failures ------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Dispatcher processes against PostgreSQL and a real SMTP server: two at once send every
 invitation exactly once; one killed with SIGKILL in the middle of a batch loses nothing, and a
-restart after its lease ran out re-sends at most one group, under the same Message-IDs.
+restart after its lease ran out re-sends at most one group, under the same Message-IDs, and
+warns about each invitation it takes over.
 
 Processes, not threads: ``memnun dispatch`` as an operator runs it, each with its own connection
 pool and interpreter, so the claims (``FOR UPDATE SKIP LOCKED``, leases) are what keeps them
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,7 +35,9 @@ from app.models import Invitation, InvitationState
 from tests.conftest import PG_URL, free_port
 from tests.test_distribution_support import bulk_due_invitations
 
-pytestmark = pytest.mark.postgres_only
+# The process-level runs share one pytest-xdist worker, so that no two of them run at once.
+pytestmark = [pytest.mark.postgres_only, pytest.mark.xdist_group("processes")]
+
 UTC = dt.UTC
 MEMNUN = Path(sys.executable).parent / "memnun"
 
@@ -67,10 +71,15 @@ def start_dispatcher(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
 
 
 def finish(process: subprocess.Popen[str], timeout: float = 120) -> str:
+    return finish_with_log(process, timeout)[0]
+
+
+def finish_with_log(process: subprocess.Popen[str], timeout: float = 120) -> tuple[str, str]:
+    """Its output and its log (warnings go to stderr: the CLI sets up no logging)."""
     out, errors = process.communicate(timeout=timeout)
     assert process.returncode == 0, errors
     assert "Traceback" not in errors, errors
-    return out
+    return out, errors
 
 
 def states(app: Flask) -> Counter[str]:
@@ -165,7 +174,7 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing_and_resends_at_most_one_gro
     assert 0 < received_before < len(ids)
 
     time.sleep(max(0.0, lease + 0.5 - (time.monotonic() - killed_at)))  # the lease runs out
-    finish(start_dispatcher(env, tmp_path))
+    _, log = finish_with_log(start_dispatcher(env, tmp_path))
 
     assert states(pg_app) == Counter({"sent": len(ids)})  # nothing lost
     by_invitation: dict[int, list[tuple[str, str]]] = defaultdict(list)
@@ -174,6 +183,11 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing_and_resends_at_most_one_gro
     assert set(by_invitation) == set(ids)
     duplicates = len(sink.received) - len(ids)
     assert duplicates <= GROUP_COMMIT["postgresql"], duplicates  # at most one group again
+    taken_over = {int(i) for i in re.findall(r"invitation (\d+) taken over: .* may be a duplicate",
+                                             log)}
+    assert taken_over and taken_over <= set(ids)  # the restart took the killed one's rows over
+    assert {i for i, copies in by_invitation.items() if len(copies) > 1} <= taken_over
+    assert not re.search(r"[\w.+-]+@[\w-]+\.\w", log)  # no address in its log
     for invitation_id, copies in by_invitation.items():
         # A copy carries the same Message-ID and the same link, so mail systems drop it and
         # either link answers the same survey.

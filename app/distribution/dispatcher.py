@@ -6,20 +6,32 @@ a dispatcher that was down for hours sends everything still inside its expiry wh
 Claiming, and the guarantee (see ../shared/DESIGN.md, "Contracts inside the code"):
 
 1. A batch of due rows is claimed by setting ``claimed_until`` (a lease) and committed before any
-   message is sent. On PostgreSQL one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP
-   LOCKED LIMIT n) RETURNING id`` picks and claims the batch; on SQLite each row is claimed with
-   ``UPDATE ... WHERE id=:id AND state='planned' AND lease free`` and kept only when exactly one
-   row changed. Either way a row has one owner at a time.
+   message is sent. On PostgreSQL one ``UPDATE ... FROM (SELECT ... FOR UPDATE SKIP LOCKED
+   LIMIT n) RETURNING`` picks and claims the batch and returns each row's previous lease; on
+   SQLite each row is claimed with ``UPDATE ... WHERE id=:id AND state='planned' AND lease as
+   read`` and kept only when exactly one row changed. Either way a row has one owner at a time,
+   and the claimant knows whether it took the row over from a claim whose lease ran out.
 2. The owner works through the batch in groups (up to GROUP_COMMIT rows, and at most
-   GROUP_SECONDS): it re-reads the group's rows, locking them on PostgreSQL (a reopen, an
-   opt-out or an answer may have come since the claim), sends each message, and stores the
-   group's outcomes with one commit (SQLite: groups of one).
-3. A dispatcher that dies in between leaves a lease that runs out; the row is claimed again and
-   sent again, with the same token and the same Message-ID. So an invitation is sent at least
-   once while it has not expired, and twice only when a process died after the server accepted
-   the message and before its group was committed (at most one group: 20 on PostgreSQL, 1 on
-   SQLite), or the connection broke after the server took the message and before it said so
-   (the outcome is unknown, so it is retried).
+   GROUP_SECONDS): it re-reads the group's rows, locking them (PostgreSQL: FOR UPDATE; SQLite,
+   for reminders: a conditional UPDATE that takes the write lock), since a reopen, an opt-out
+   or an answer may have come since the claim, sends each message, and stores the group's
+   outcomes with one commit (SQLite: groups of one).
+3. A dispatcher that dies in between leaves a lease that runs out. Whoever claims the row next
+   takes it over: it logs a WARNING (invitation id, the lease that ran out, attempts) that the
+   message may be a duplicate, and sends it on its own, outside any group, with the same token
+   and Message-ID. Over SMTP it is recorded as sent (committed) the moment the final dot of the
+   message is written, before the server's reply: a refusal in that reply undoes the record, a
+   connection lost before the reply leaves it (the server has the whole message). A taken-over
+   row given back unsent keeps its expired lease, so it is still a takeover next time; so does
+   a fresh row whose connection broke after the whole message was written (it may be out).
+
+The guarantee: every invitation is sent while it has not expired, and at most twice. A second
+copy only after a process died between the server's acceptance and the commit (at most one
+group: 20 on PostgreSQL, 1 on SQLite), or the connection broke between the final dot and the
+reply, and the process that sent it again logged the takeover first. A third copy would need
+the process that took it over to die in the microseconds between writing the final dot and
+issuing its commit. The price: if the server refuses a taken-over message in its reply and the
+process dies before it undoes the record, the row stays "sent".
 
 Two channels: e-mail (``mail.py``) and SMS (``sms.py``). A channel whose server is unreachable is
 left alone for the rest of the pass, without counting an attempt; the other one goes on.
@@ -46,8 +58,10 @@ from sqlalchemy.orm import selectinload
 from app.distribution.logsafe import log_exception
 from app.distribution.mail import (
     MailBackend,
+    MailError,
     MailServerUnavailable,
     PermanentMailError,
+    SmtpBackend,
     TemporaryMailError,
     get_backend,
     scrub,
@@ -119,6 +133,7 @@ class _Job:
     message: Message | SmsMessage
     reminder_after: dt.timedelta | None
     expires_after: dt.timedelta
+    taken_over: bool = False  # claimed before by a process that died: may be out already
 
 
 @dataclass
@@ -135,6 +150,8 @@ class _Pass:
     backends: dict[InvitationChannel, MailBackend] = field(default_factory=dict)
     down: set[InvitationChannel] = field(default_factory=set)  # unreachable for this pass
     builder: MessageBuilder = field(default_factory=MessageBuilder)  # templates rendered once
+    # Rows of the current batch taken over after an expired lease, with that lease.
+    taken_over: dict[int, dt.datetime] = field(default_factory=dict)
 
     def backend(self, channel: InvitationChannel) -> MailBackend:
         """The channel's backend, opened on first use (a pass of e-mails needs no SMS gateway)."""
@@ -146,6 +163,13 @@ class _Pass:
     def close(self) -> None:
         for backend in self.backends.values():
             backend.close()
+
+    def let_go(self, invitation_id: int) -> dt.datetime | None:
+        """The lease to leave on a row given back with no send stored: none for a fresh row; for
+        a taken-over one the expired lease it had, so that whoever claims it next takes it over
+        again (logged, sent alone) rather than putting a message that may be out already into
+        a group."""
+        return self.taken_over.get(invitation_id)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -201,28 +225,82 @@ def claim_batch(
 
     ``skip_channels``: channels whose server is unreachable in this pass are left unclaimed.
     """
+    return sorted(_claim(kind, now, lease_until, limit, skip_channels))
+
+
+def _claim(
+    kind: str,
+    now: dt.datetime,
+    lease_until: dt.datetime,
+    limit: int,
+    skip_channels: set[InvitationChannel] | None,
+) -> dict[int, dt.datetime | None]:
+    """Claim and commit as ``claim_batch`` does; maps each claimed id to the lease it had: None,
+    or a lease that ran out, left by a claim that died (its message may be out already)."""
     conditions = _due_conditions(kind, now)
     if skip_channels:
         conditions.append(Invitation.channel.not_in(sorted(skip_channels)))
     candidates = (
-        select(Invitation.id).where(*conditions).order_by(_order(kind), Invitation.id).limit(limit)
+        select(Invitation.id, Invitation.claimed_until, Invitation.attempts)
+        .where(*conditions)
+        .order_by(_order(kind), Invitation.id)
+        .limit(limit)
     )
     if db.session.get_bind().dialect.name == "postgresql":
-        # One round trip: rows locked by another dispatcher's claim are skipped, not waited for.
+        # One round trip: rows locked by another dispatcher's claim are skipped, not waited for;
+        # the locked subquery hands back each row's lease as it was before this claim.
+        before = candidates.with_for_update(skip_locked=True).subquery()
         statement = (
             update(Invitation)
-            .where(Invitation.id.in_(candidates.with_for_update(skip_locked=True).scalar_subquery()))
+            .where(Invitation.id == before.c.id)
             .values(claimed_until=lease_until)
-            .returning(Invitation.id)
+            .returning(Invitation.id, before.c.claimed_until, before.c.attempts)
             .execution_options(synchronize_session=False)
         )
-        ids = sorted(db.session.scalars(statement))
+        claimed = [tuple(row) for row in db.session.execute(statement)]
     else:
-        found = list(db.session.scalars(candidates))
+        found = [tuple(row) for row in db.session.execute(candidates)]
         db.session.rollback()  # hold no read snapshot: SQLite could not upgrade it to a write
-        ids = [i for i in found if claim_invitation(i, now, lease_until, kind)]
+        claimed = [row for row in found if _claim_seen(row[0], row[1], now, lease_until, kind)]
     db.session.commit()
-    return ids
+    for invitation_id, previous_lease, attempts in claimed:
+        if previous_lease is not None:
+            _log_takeover(kind, invitation_id, previous_lease, attempts)
+    return {row[0]: row[1] for row in claimed}
+
+
+def _claim_seen(
+    invitation_id: int,
+    seen_lease: dt.datetime | None,
+    now: dt.datetime,
+    lease_until: dt.datetime,
+    kind: str,
+) -> bool:
+    """Claim one row only if its lease is still the one read a moment ago, so that whether it
+    is a takeover is known exactly (another claim may have come and gone in between)."""
+    same_lease = (
+        Invitation.claimed_until.is_(None)
+        if seen_lease is None
+        else Invitation.claimed_until == seen_lease
+    )
+    statement = (
+        update(Invitation)
+        .where(Invitation.id == invitation_id, same_lease, *_due_conditions(kind, now))
+        .values(claimed_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(statement).rowcount == 1
+
+
+def _log_takeover(kind: str, invitation_id: int, previous_lease: dt.datetime, attempts: int
+                  ) -> None:
+    # Written before the send, so that the copy it may cause is on record even if this process
+    # dies too. Ids and times only: never an address or a token.
+    log.warning(
+        "invitation %s taken over: the %s was claimed before and its lease ran out at %s with "
+        "no outcome stored (attempts %s); sending it again, it may be a duplicate",
+        invitation_id, kind, previous_lease.isoformat(timespec="seconds"), attempts,
+    )
 
 
 def _update(invitation_id: int, *where: ColumnElement[bool], **values: Any) -> bool:
@@ -235,14 +313,17 @@ def _update(invitation_id: int, *where: ColumnElement[bool], **values: Any) -> b
     return db.session.execute(statement).rowcount == 1
 
 
-def _release(ids: list[int]) -> None:
-    if ids:
+def _release(p: _Pass, ids: list[int]) -> None:
+    fresh = [i for i in ids if p.let_go(i) is None]
+    if fresh:
         db.session.execute(
             update(Invitation)
-            .where(Invitation.id.in_(ids))
+            .where(Invitation.id.in_(fresh))
             .values(claimed_until=None)
             .execution_options(synchronize_session=False)
         )
+    for invitation_id in set(ids) - set(fresh):
+        _update(invitation_id, claimed_until=p.let_go(invitation_id))
     db.session.commit()
 
 
@@ -349,7 +430,11 @@ def _settle_without_sending(
             _update(invitation.id, claimed_until=None, reminder_due_at=None)
             return True
         if not in_send_window(now, rule):
-            _update(invitation.id, claimed_until=None, reminder_due_at=into_send_window(now, rule))
+            _update(
+                invitation.id,
+                claimed_until=p.let_go(invitation.id),
+                reminder_due_at=into_send_window(now, rule),
+            )
             return True
     return False
 
@@ -376,6 +461,7 @@ def _prepare(
         message=message,
         reminder_after=_minutes(rule.reminder_after_minutes) if rule else None,
         expires_after=_expires_after(rule),
+        taken_over=invitation.id in p.taken_over,
     )
 
 
@@ -407,7 +493,9 @@ def _prepare_batch(p: _Pass, kind: str, ids: list[int], now: dt.datetime) -> lis
 def _still_due(kind: str, ids: list[int]) -> set[int]:
     """Of ``ids``, those still to send: re-read just before sending (a reopen, an opt-out or an
     answer may have come in since the claim). On PostgreSQL the rows stay locked until the
-    group's outcomes are committed, so nothing can change them in between."""
+    group's outcomes are committed, so nothing can change them in between. SQLite ignores
+    FOR UPDATE: for a reminder, a conditional UPDATE takes its write lock instead (see
+    ``_reminders_still_due``)."""
     conditions: list[ColumnElement[bool]] = [
         Invitation.id.in_(ids),
         Invitation.responded_at.is_(None),
@@ -419,7 +507,25 @@ def _still_due(kind: str, ids: list[int]) -> set[int]:
             Invitation.state == InvitationState.SENT,
             ~exists().where(Response.invitation_id == Invitation.id),
         ]
+        if db.session.get_bind().dialect.name == "sqlite":
+            return _reminders_still_due(conditions)
     statement = select(Invitation.id).where(*conditions).with_for_update(of=Invitation)
+    return set(db.session.scalars(statement))
+
+
+def _reminders_still_due(conditions: list[ColumnElement[bool]]) -> set[int]:
+    """SQLite: check and claim in one UPDATE, which takes the database's write lock and keeps
+    it until the reminder's outcome is committed. An answer commits either before it (and the
+    UPDATE skips the row) or waits until the reminder is recorded, so a reminder never leaves
+    after the survey was answered. Only reminders hold the lock across a send: that race is the
+    one a respondent can see, and the lock stops every other writer meanwhile."""
+    statement = (
+        update(Invitation)
+        .where(*conditions)
+        .values(claimed_until=Invitation.claimed_until)
+        .returning(Invitation.id)
+        .execution_options(synchronize_session=False)
+    )
     return set(db.session.scalars(statement))
 
 
@@ -429,7 +535,22 @@ def _in_state(state: InvitationState, then: Any, otherwise: Any) -> Any:
 
 
 def _record_sent(p: _Pass, kind: str, sent: list[tuple[_Job, dt.datetime]]) -> None:
-    """Mark a group's sent messages in one statement (executemany).
+    """Mark a group's sent messages (one statement), log and count them; the caller commits."""
+    _store_sent(kind, sent)
+    _note_sent(p, kind, [job for job, _ in sent])
+
+
+def _note_sent(p: _Pass, kind: str, jobs: list[_Job]) -> None:
+    for job in jobs:
+        log.info("invitation %s %s", job.id, "sent" if kind == INVITATION else "reminded")
+    if kind == INVITATION:
+        p.result.sent += len(jobs)
+    else:
+        p.result.reminded += len(jobs)
+
+
+def _store_sent(kind: str, sent: list[tuple[_Job, dt.datetime]]) -> None:
+    """Mark sent messages in one statement (executemany).
 
     A row cancelled while its message was on its way keeps its state; the send is recorded all
     the same (sent_at, attempts), which is what the CASE expressions do.
@@ -474,12 +595,33 @@ def _record_sent(p: _Pass, kind: str, sent: list[tuple[_Job, dt.datetime]]) -> N
         for job, now in sent
     ]
     db.session.connection().execute(statement, rows)
-    for job, _ in sent:
-        log.info("invitation %s %s", job.id, "sent" if kind == INVITATION else "reminded")
+
+
+def _undo_sent(p: _Pass, kind: str, job: _Job, at: dt.datetime) -> None:
+    """Take back a send recorded at hand-over that the server then refused in its reply."""
     if kind == INVITATION:
-        p.result.sent += len(sent)
+        _update(
+            job.id,
+            Invitation.state == InvitationState.SENT,
+            Invitation.sent_at == at,
+            state=InvitationState.PLANNED,
+            sent_at=None,
+            reminder_due_at=None,
+            expires_at=None,
+            attempts=Invitation.attempts - 1,
+        )
+        p.result.sent -= 1
     else:
-        p.result.reminded += len(sent)
+        _update(
+            job.id,
+            Invitation.state == InvitationState.REMINDED,
+            Invitation.reminded_at == at,
+            state=InvitationState.SENT,
+            reminded_at=None,
+            attempts=Invitation.attempts - 1,
+        )
+        p.result.reminded -= 1
+    log.warning("invitation %s: refused by the server after all; not sent", job.id)
 
 
 def _temporary_failure(
@@ -498,7 +640,7 @@ def _temporary_failure(
             invitation_id,
             attempts=attempts,
             last_error=error,
-            claimed_until=None,
+            claimed_until=p.let_go(invitation_id),
             reminder_due_at=None if give_up else retry_at,
         )
         p.result.retried += 1
@@ -522,7 +664,7 @@ def _temporary_failure(
         Invitation.state == InvitationState.PLANNED,
         attempts=attempts,
         last_error=error,
-        claimed_until=None,
+        claimed_until=p.let_go(invitation_id),
         due_at=now + backoff(attempts),
     )
     p.result.retried += 1
@@ -556,25 +698,95 @@ def _permanent_failure(p: _Pass, job: _Job, exc: PermanentMailError) -> None:
 def _send(p: _Pass, job: _Job, now: dt.datetime) -> bool:
     """Hand one job to its channel; True when it was accepted. A failure is stored here (the
     caller commits); an unreachable server marks the channel down for the rest of the pass."""
+    handed: list[bool] = []
     try:
-        p.backend(job.channel).send(job.message, invitation_id=job.id)
-    except MailServerUnavailable as exc:
+        backend = p.backend(job.channel)
+        if isinstance(backend, SmtpBackend):
+            backend.send(job.message, invitation_id=job.id,
+                         handed_over=lambda: handed.append(True))
+        else:
+            backend.send(job.message, invitation_id=job.id)
+    except Exception as exc:  # noqa: BLE001 - every failure is stored; see _store_failure
+        _store_failure(p, job, now, exc, maybe_out=bool(handed))
+        return False
+    return True
+
+
+def _store_failure(
+    p: _Pass, job: _Job, now: dt.datetime, exc: Exception, maybe_out: bool = False
+) -> None:
+    """Store why ``job`` was not sent (call it in the ``except`` block). ``maybe_out``: the
+    server had the whole message when the connection broke, so it may have gone out."""
+    if isinstance(exc, MailServerUnavailable):
         # Not this message's fault: no attempt is counted and nothing is failed; the channel
-        # waits for the next pass, so a server that is down for a while loses nothing.
-        _update(job.id, last_error=str(exc), claimed_until=None)
+        # waits for the next pass, so a server that is down for a while loses nothing. A
+        # message that may be out keeps a lease that has run out: the next claim is a takeover.
+        lease = now if maybe_out else p.let_go(job.id)
+        _update(job.id, last_error=str(exc), claimed_until=lease)
         p.down.add(job.channel)
         p.result.retried += 1
         log.warning("%s server unavailable: its invitations wait for the next pass", job.channel)
-    except PermanentMailError as exc:
+    elif isinstance(exc, PermanentMailError):
         _permanent_failure(p, job, exc)
-    except TemporaryMailError as exc:
+    elif isinstance(exc, TemporaryMailError):
         _temporary_failure(p, job.kind, job.id, job.attempts, now, exc)
-    except Exception as exc:  # noqa: BLE001 - an unexpected error counts as a temporary one
+    else:  # an unexpected error counts as a temporary one
         log_exception(log, "invitation %s: unexpected error while sending", job.id)
         _temporary_failure(p, job.kind, job.id, job.attempts, now, exc)
+
+
+def _send_taken_over(p: _Pass, kind: str, job: _Job) -> None:
+    """Send a taken-over job alone, and over SMTP record it as sent (committed) the moment the
+    server has the whole message, before its reply: a process that dies from then on leaves
+    the send on record, so nobody sends a third copy. Only a refusal in the server's reply
+    takes the record back; a connection lost before the reply leaves it (the server has the
+    message). Other channels record it right after the send, as a group of one."""
+    if job.channel in p.down or not isinstance(_backend_or_none(p, job.channel), SmtpBackend):
+        _send_group(p, kind, [job])
+        return
+    backend = p.backend(job.channel)
+    if job.id not in _still_due(kind, [job.id]):
+        _update(job.id, claimed_until=p.let_go(job.id))
+        db.session.commit()
+        return
+    now = p.clock()
+    _store_sent(kind, [(job, now)])  # not committed yet: the row stays locked until then
+    recorded: list[BaseException | None] = []
+
+    def handed_over() -> None:
+        try:
+            _note_sent(p, kind, [job])
+            db.session.commit()
+            recorded.append(None)
+        except Exception as exc:  # noqa: BLE001 - raised below, once smtplib has its reply
+            recorded.append(exc)
+
+    try:
+        backend.send(job.message, invitation_id=job.id, handed_over=handed_over)
+    except Exception as exc:  # noqa: BLE001 - stored as for any send
+        if recorded != [None]:
+            db.session.rollback()
+        elif isinstance(exc, MailError) and not isinstance(exc, MailServerUnavailable):
+            _undo_sent(p, kind, job, now)
+        else:
+            log.warning("invitation %s: no reply after the hand-over; kept as sent", job.id)
+            return
+        if not recorded or recorded == [None]:
+            _store_failure(p, job, now, exc)
+        db.session.commit()
     else:
-        return True
-    return False
+        if not recorded:  # no hand-over moment seen: record it now, as for a group of one
+            _note_sent(p, kind, [job])
+            db.session.commit()
+    if recorded and recorded[0] is not None:
+        raise recorded[0]  # the database failed: this pass ends, the lease stays
+
+
+def _backend_or_none(p: _Pass, channel: InvitationChannel) -> MailBackend | None:
+    try:
+        return p.backend(channel)
+    except Exception:  # noqa: BLE001 - _send stores the same error when it meets it again
+        return None
 
 
 def _send_group(p: _Pass, kind: str, group: list[_Job]) -> int:
@@ -588,7 +800,7 @@ def _send_group(p: _Pass, kind: str, group: list[_Job]) -> int:
         for job in group:
             done += 1
             if job.id not in live or job.channel in p.down:
-                _update(job.id, claimed_until=None)
+                _update(job.id, claimed_until=p.let_go(job.id))
                 continue
             now = p.clock()
             if _send(p, job, now):
@@ -601,25 +813,41 @@ def _send_group(p: _Pass, kind: str, group: list[_Job]) -> int:
     return done
 
 
+def _next_group(jobs: list[_Job], start: int, size: int) -> list[_Job]:
+    """The jobs to send under the next commit, from ``start`` (not a taken-over one): up to
+    ``size`` of them, ending before the next taken-over job, which is sent on its own."""
+    group = [jobs[start]]
+    for job in jobs[start + 1 : start + size]:
+        if job.taken_over:
+            break
+        group.append(job)
+    return group
+
+
 def _run_batches(p: _Pass, kind: str) -> None:
     """Claim and work through batches of ``kind`` until nothing is due."""
     while not p.should_stop():
         now = p.clock()
         started = time.monotonic()  # the lease runs from here
-        ids = claim_batch(kind, now, now + p.lease, p.batch_size, p.down)
-        if not ids:
+        claimed = _claim(kind, now, now + p.lease, p.batch_size, p.down)
+        if not claimed:
             return
-        jobs = _prepare_batch(p, kind, ids, now)
+        p.taken_over = {i: lease for i, lease in claimed.items() if lease is not None}
+        jobs = _prepare_batch(p, kind, sorted(claimed), now)
         done = 0
         try:
             while done < len(jobs):
                 if p.should_stop() or time.monotonic() - started > p.send_budget:
                     break  # leave the rest to a fresh claim with a fresh lease
-                done += _send_group(p, kind, jobs[done : done + p.commit_every])
+                if jobs[done].taken_over:
+                    _send_taken_over(p, kind, jobs[done])
+                    done += 1
+                else:
+                    done += _send_group(p, kind, _next_group(jobs, done, p.commit_every))
         finally:
             if done < len(jobs):  # not tried: free them at once for the next pass
                 db.session.rollback()
-                _release([job.id for job in jobs[done:]])
+                _release(p, [job.id for job in jobs[done:]])
         if jobs and done == 0:
             return  # no progress possible now (stopping, or no time budget at all)
 

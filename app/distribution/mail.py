@@ -21,6 +21,7 @@ import secrets
 import smtplib
 import ssl
 import tempfile
+from collections.abc import Callable
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
@@ -128,6 +129,29 @@ def plain_envelope(message: Message) -> tuple[str, list[str]] | None:
     return sender, recipients
 
 
+class _HandOverHook:
+    """smtplib with a hook called once the whole message, final dot included, is written to the
+    server, before its reply is read. From then on the server has the message (unless it
+    refuses it in that reply), so whoever needs to record that can do it before the reply."""
+
+    handed_over: Callable[[], None] | None = None
+
+    def send(self, s: bytes | str) -> None:
+        super().send(s)  # type: ignore[misc]
+        # Commands go out as str; only DATA's payload is bytes, and it ends with the dot.
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n") and self.handed_over:
+            hook, self.handed_over = self.handed_over, None
+            hook()
+
+
+class _Smtp(_HandOverHook, smtplib.SMTP):
+    pass
+
+
+class _SmtpSsl(_HandOverHook, smtplib.SMTP_SSL):
+    pass
+
+
 class SmtpBackend(MailBackend):
     """SMTP with optional STARTTLS (or implicit TLS on port 465) and login.
 
@@ -150,7 +174,7 @@ class SmtpBackend(MailBackend):
         self.password = password
         self.tls = tls
         self.timeout = timeout
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _Smtp | _SmtpSsl | None = None
 
     @classmethod
     def from_config(cls, config: Any) -> SmtpBackend:
@@ -163,20 +187,20 @@ class SmtpBackend(MailBackend):
             timeout=float(config.get("MEMNUN_SMTP_TIMEOUT") or 30),
         )
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _Smtp | _SmtpSsl:
         context = ssl.create_default_context()
-        smtp: smtplib.SMTP
+        smtp: _Smtp | _SmtpSsl
         if self.port == 465:
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            smtp = _SmtpSsl(self.host, self.port, timeout=self.timeout, context=context)
         else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            smtp = _Smtp(self.host, self.port, timeout=self.timeout)
             if self.tls:
                 smtp.starttls(context=context)
         if self.user:
             smtp.login(self.user, self.password or "")
         return smtp
 
-    def _connection(self) -> smtplib.SMTP:
+    def _connection(self) -> _Smtp | _SmtpSsl:
         # smtplib closes the socket itself after a 421; then a fresh connection is needed.
         if self._smtp is None or getattr(self._smtp, "sock", None) is None:
             try:
@@ -189,8 +213,18 @@ class SmtpBackend(MailBackend):
                 raise error from exc
         return self._smtp
 
-    def send(self, message: Message, *, invitation_id: int) -> None:
+    def send(
+        self,
+        message: Message,
+        *,
+        invitation_id: int,
+        handed_over: Callable[[], None] | None = None,
+    ) -> None:
+        """Send one message. ``handed_over`` is called once the server has the whole message
+        and before its reply is read (not at all when the send fails earlier); it must not
+        raise, since the reply is still to be read."""
         smtp = self._connection()
+        smtp.handed_over = handed_over
         try:
             envelope = plain_envelope(message)
             if envelope is None:
@@ -205,6 +239,8 @@ class SmtpBackend(MailBackend):
             if isinstance(error, MailServerUnavailable):
                 self._drop()  # the session is in an unknown state
             raise error from exc
+        finally:
+            smtp.handed_over = None
 
     def _drop(self) -> None:
         if self._smtp is not None:
