@@ -10,9 +10,10 @@ from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
-from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.extensions import babel, csrf, db, init_rate_limits, login_manager, migrate
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config(instance_path))
     if config:
         app.config.update(config)
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["MEMNUN_RATELIMIT_STORAGE_URI"]
+    _trust_proxies(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_rate_limits(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale  # base.html: <html lang=...>
     login_manager.init_app(app)
@@ -81,7 +82,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``MEMNUN_TRUSTED_PROXIES`` proxies, the client's address is the one the nearest of
+    them wrote into X-Forwarded-For; everything further left in that header is the client's own
+    to forge and is never read. The rate limits key on this address.
+
+    Only the address is taken from the proxies: nothing is built from the request's scheme or
+    host (links in messages use MEMNUN_BASE_URL), so X-Forwarded-Proto and -Host are ignored.
+    """
+    hops = int(app.config.get("MEMNUN_TRUSTED_PROXIES") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+
+
 def _register_blueprints(app: Flask) -> None:
+    from app.actions import bp as actions_bp
     from app.auth import bp as auth_bp
     from app.design import bp as design_bp
     from app.distribution import bp as distribution_bp
@@ -101,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(respond_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(followup_bp)
+    app.register_blueprint(actions_bp)
 
 
 # Staff pages: scripts, styles and everything else only from this server, no inline script, no

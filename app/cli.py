@@ -16,10 +16,18 @@ from app.models import ApiScope, Role
 def main() -> None:
     """Entry point of the ``memnun`` console script."""
     from app import create_app
+    from app.config import ConfigError
+
+    def create_or_explain() -> Flask:
+        # A wrong setting is the operator's to fix: say which, without a traceback.
+        try:
+            return create_app()
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
 
     group = FlaskGroup(
         name="memnun",
-        create_app=lambda: create_app(),
+        create_app=create_or_explain,
         add_default_commands=False,
         add_version_option=False,
         help="Memnun: complaint follow-up surveys and satisfaction dashboards.",
@@ -36,6 +44,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(scheduler_command)
     app.cli.add_command(dispatch_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(rollup_group)
     from app.design.cli import templates_group
 
     app.cli.add_command(templates_group)
@@ -136,6 +145,34 @@ def dispatch_command() -> None:
     from app.webhooks import deliver_due_webhooks
 
     click.echo(deliver_due_webhooks().summary())
+
+
+@click.group("rollup", help="The dashboards' hourly figures (kept by database triggers).")
+def rollup_group() -> None:
+    pass
+
+
+@rollup_group.command("compact")
+@with_appcontext
+def rollup_compact_command() -> None:
+    """Fold the writers' rows together (the scheduler does this every few minutes)."""
+    from app.analytics.rollup import compact
+    from app.extensions import db
+
+    with db.engine.begin() as connection:
+        click.echo(f"Folded {compact(connection)} rows.")
+
+
+@rollup_group.command("rebuild")
+@with_appcontext
+def rollup_rebuild_command() -> None:
+    """Recompute the figures from complaints, invitations and responses (after a bulk load)."""
+    from app.analytics.rollup import rebuild
+    from app.extensions import db
+
+    with db.engine.begin() as connection:
+        rebuild(connection)
+    click.echo("Rebuilt the hourly figures.")
 
 
 @click.command("scheduler", help="Run the dispatcher on a schedule until stopped.")

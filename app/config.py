@@ -15,6 +15,10 @@ from typing import Any
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
+class ConfigError(ValueError):
+    """A setting the app cannot start with; the message names the variable to correct."""
+
+
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(f"MEMNUN_{name}")
     return value if value not in (None, "") else default
@@ -28,6 +32,20 @@ def _env_bool(name: str, default: bool) -> bool:
 def _env_int(name: str, default: int) -> int:
     value = _env(name)
     return default if value is None else int(value)
+
+
+def _env_count(name: str, default: int) -> int:
+    """A whole number, zero or more, or a ConfigError that says which variable is wrong."""
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ConfigError(f"MEMNUN_{name} must be a whole number, zero or more (got {value!r})")
+    return number
 
 
 def secret_key_from_instance(instance_path: Path) -> str:
@@ -93,11 +111,18 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MEMNUN_LOGIN_LOCK_MINUTES": _env_int("LOGIN_LOCK_MINUTES", 15),
         "MEMNUN_RESPOND_RATE_LIMIT": _env("RESPOND_RATE_LIMIT", "60 per minute"),
         "MEMNUN_RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
-        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        # Prepended to every key in Redis, so that installations sharing one Redis never mix.
+        "MEMNUN_RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "memnun"),
+        # Proxies (load balancers) in front of the app whose X-Forwarded-For is believed. 0:
+        # none, the connection's address is the client's, and the header cannot be forged to
+        # escape a rate limit. Behind one load balancer: 1.
+        "MEMNUN_TRUSTED_PROXIES": _env_count("TRUSTED_PROXIES", 0),
         # Off only for load tests on localhost (every request comes from one address).
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
+        # Complaints per POST /api/v1/complaints/batch (a batch must also fit MAX_CONTENT_LENGTH).
+        "MEMNUN_API_BATCH_MAX": _env_int("API_BATCH_MAX", 500),
         # A respondent may leave a survey open for a long time; the token must outlive that.
         "WTF_CSRF_TIME_LIMIT": _env_int("CSRF_TIME_LIMIT", 24 * 3600),
         "SESSION_COOKIE_HTTPONLY": True,

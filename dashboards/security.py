@@ -13,7 +13,10 @@ is worthless without the session cookie it was made for.
 
 from __future__ import annotations
 
-from dash.exceptions import CallbackException
+import json
+from typing import Any
+
+from dash.exceptions import CallbackException, DependencyException
 from flask import Flask, Response, current_app, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -23,6 +26,17 @@ PREFIX = "/dashboards/"
 CSRF_COOKIE = "_csrf_token"
 CSRF_HEADER = "X-CSRFToken"
 CALLBACK_PATH = PREFIX + "_dash-update-component"
+NO_MATCH = "the request does not match the dashboard's callbacks"
+
+#: What a callback input may hold, by the property it reads (None always may): what the
+#: renderer sends for our components. Every dropdown's value is a code, a string (a number
+#: there reached PostgreSQL compared with a text column: a 500). A property not listed passes
+#: as it comes; tests/reliability/test_dash_routes.py throws junk at every input of every
+#: callback, so a new callback that cannot take it shows up there.
+INPUT_TYPES: dict[str, tuple[type, ...]] = {
+    "pathname": (str,), "search": (str,), "start_date": (str,), "end_date": (str,),
+    "value": (str,), "n_intervals": (int,), "clickData": (dict,),
+}
 
 
 def is_dashboard_path(path: str) -> bool:
@@ -56,37 +70,85 @@ def guard_dashboards() -> ResponseReturnValue | None:
 
 
 def check_callback_request() -> ResponseReturnValue | None:
-    """Refuse a callback request whose inputs and state are not exactly those the callback
-    declares (id and property, in order): Dash would index past the end of a shorter list and
-    answer 500. Runs after the login guard, so only signed-in people get this far."""
+    """Refuse with 400 a callback request that is not exactly what the renderer sends for one
+    of the declared callbacks: its output, its outputs, its inputs and state (id and property,
+    in order, values of the right JSON type), the changed ids among its inputs. Dash itself
+    would answer most of these with a 500 (a KeyError, an index past the end of a list, a
+    value of the wrong type reaching a callback). Runs after the login guard: only signed-in
+    people get this far."""
     if request.path != CALLBACK_PATH or request.method != "POST":
         return None
     dash_app = current_app.extensions.get("memnun_dash")
-    body = request.get_json(silent=True)
+    try:
+        # Not request.get_json(): a deeply nested body raises RecursionError there, a 500.
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        body = None
     if dash_app is None or not isinstance(body, dict):
         return _error(400, "bad_request", "a callback request is a JSON object")
-    declared = dash_app.callback_map.get(body.get("output"))
-    if declared is None:
-        return None  # Dash's own CallbackException, answered 400 by bad_callback
-    for name in ("inputs", "state"):
-        sent = body.get(name) or []
-        expected = [(item["id"], item["property"]) for item in declared.get(name, [])]
-        if not isinstance(sent, list) or [_signature(item) for item in sent] != expected:
-            return _error(400, "bad_request",
-                          "the request does not match the dashboard's callbacks")
+    declared = dash_app.callback_map.get(body.get("output")) if isinstance(
+        body.get("output"), str) else None
+    if declared is None or not _matches(body, declared):
+        return _error(400, "bad_request", NO_MATCH)
     return None
 
 
-def _signature(item: object) -> tuple[object, object]:
-    if not isinstance(item, dict):
-        return (None, None)
-    return (item.get("id"), item.get("property"))
+def _matches(body: dict[str, Any], declared: dict[str, Any]) -> bool:
+    sent_outputs = body.get("outputs")
+    if isinstance(sent_outputs, dict):  # a callback with one output sends it alone
+        sent_outputs = [sent_outputs]
+    if not _same_items(sent_outputs, _declared_outputs(body["output"]), check_values=False):
+        return False
+    for name in ("inputs", "state"):
+        expected = [(item["id"], item["property"]) for item in declared.get(name, [])]
+        if not _same_items(body.get(name, []), expected, check_values=True):
+            return False
+    inputs = {f"{item['id']}.{item['property']}" for item in declared.get("inputs", [])}
+    changed = body.get("changedPropIds", [])
+    return isinstance(changed, list) and all(
+        isinstance(item, str) and item in inputs for item in changed)
+
+
+def _declared_outputs(output: str) -> list[tuple[str, str]]:
+    """The (id, property) pairs of an output key ('..a.b...c.d..' or 'a.b')."""
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    return [tuple(part.rsplit(".", 1)) for part in parts]  # type: ignore[misc]
+
+
+def _same_items(sent: object, expected: list[tuple[Any, Any]], check_values: bool) -> bool:
+    if not isinstance(sent, list) or len(sent) != len(expected):
+        return False
+    for item, (component, prop) in zip(sent, expected, strict=True):
+        if not isinstance(item, dict) or (item.get("id"), item.get("property")) != (
+                component, prop):
+            return False
+        if check_values and not _value_fits(prop, item.get("value")):
+            return False
+    return True
+
+
+def _value_fits(prop: str, value: object) -> bool:
+    types = INPUT_TYPES.get(prop)
+    if value is None or types is None:
+        return True
+    if isinstance(value, bool) or not isinstance(value, types):
+        return False
+    if prop == "clickData":  # {"points": [{...}, ...]}, as Plotly reports a click
+        points = value.get("points", [])  # type: ignore[union-attr]
+        return isinstance(points, list) and all(isinstance(p, dict) for p in points)
+    return True
 
 
 def _error(status: int, code: str, message: str) -> Response:
     response = jsonify({"error": {"code": code, "message": message, "details": None}})
     response.status_code = status
     return response
+
+
+def unknown_component_file(error: DependencyException) -> ResponseReturnValue:
+    """A component-suite path Dash does not serve (unknown package, unknown file, ``../``):
+    not found. Dash's own message lists every file it serves, which nobody needs to see."""
+    return _error(404, "not_found", "no such dashboard file")
 
 
 def bad_callback(error: CallbackException) -> ResponseReturnValue:
@@ -123,3 +185,4 @@ def protect(app: Flask) -> None:
     app.before_request_funcs[None].insert(1, check_callback_request)
     app.after_request(set_csrf_cookie)
     app.register_error_handler(CallbackException, bad_callback)
+    app.register_error_handler(DependencyException, unknown_component_file)

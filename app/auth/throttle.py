@@ -8,10 +8,16 @@ answers never tell whether an account exists.
 
 Counts live in flask-limiter's storage (``MEMNUN_RATELIMIT_STORAGE_URI``), shared by every
 worker when that is Redis, and the throttle is off wherever rate limiting is (RATELIMIT_ENABLED).
-Only a hash of the address is used as the key.
+Only a hash of the address is used as the key. While Redis is down, flask-limiter counts in each
+worker's memory (``limiter.limiter`` is then that fallback); a storage error the fallback has not
+caught yet lets the login through to the password check rather than answering 500.
 """
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import current_app
 from limits import RateLimitItem, parse
@@ -20,6 +26,8 @@ from app.auth.services import hash_secret
 from app.extensions import limiter
 
 NAMESPACE = "login-account"
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def _limit() -> RateLimitItem:
@@ -36,17 +44,30 @@ def _active() -> bool:
     return bool(limiter.enabled and current_app.config.get("RATELIMIT_ENABLED", True))
 
 
+def _counting(action: Callable[[], T], otherwise: T) -> T:
+    try:
+        return action()
+    except limiter.storage.base_exceptions:
+        log.warning("login throttle skipped: the rate-limit storage did not answer")
+        return otherwise
+
+
 def is_locked(email: str) -> bool:
     """Whether logins for ``email`` must wait (too many failures lately)."""
-    return _active() and not limiter.limiter.test(_limit(), NAMESPACE, _key(email))
+    if not _active():
+        return False
+    limit, key = _limit(), _key(email)
+    return _counting(lambda: not limiter.limiter.test(limit, NAMESPACE, key), False)
 
 
 def record_failure(email: str) -> None:
     if _active():
-        limiter.limiter.hit(_limit(), NAMESPACE, _key(email))
+        limit, key = _limit(), _key(email)
+        _counting(lambda: limiter.limiter.hit(limit, NAMESPACE, key), False)
 
 
 def clear_failures(email: str) -> None:
     """A successful login starts the count again."""
     if _active():
-        limiter.limiter.clear(_limit(), NAMESPACE, _key(email))
+        limit, key = _limit(), _key(email)
+        _counting(lambda: limiter.limiter.clear(limit, NAMESPACE, key), None)

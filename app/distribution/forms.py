@@ -92,7 +92,8 @@ class DurationForm(Form):
         validators=[InputRequired(_l("Enter a whole number.")),
                     NumberRange(min=0, message=_l("Enter zero or more."))],
     )
-    unit = SelectField(_l("Unit"), choices=lambda: choices(UNIT_NAMES.items()))
+    # Not "Unit": that is an organisation unit, a different word in Dutch and Estonian.
+    unit = SelectField(_l("Time unit"), choices=lambda: choices(UNIT_NAMES.items()))
 
     def minutes(self) -> int:
         return int(self.amount.data or 0) * UNITS[self.unit.data]
