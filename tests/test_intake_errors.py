@@ -26,6 +26,7 @@ WRITES = [
     ("PUT", "/units/fen.yeni"),
     ("PUT", "/categories/yeni"),
     ("POST", "/complaints"),
+    ("POST", "/complaints/batch"),
     ("POST", "/complaints/ext:A-1/events"),
 ]
 MALFORMED = [

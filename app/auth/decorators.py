@@ -50,7 +50,8 @@ def api_key_required(scope: ApiScope) -> Callable[[F], F]:
                 raise ApiError(401, "unauthorized", "the API key is not valid or was revoked")
             if not key.has_scope(scope):
                 raise ApiError(403, "forbidden", f"this API key lacks the '{scope.value}' scope")
-            db.session.commit()  # keep last_used_at even if the view fails later
+            if db.session.is_modified(key):
+                db.session.commit()  # keep last_used_at even if the view fails later
             g.api_key = key
             return view(*args, **kwargs)
 

@@ -26,7 +26,9 @@ from pydantic.json_schema import models_json_schema
 from app.intake import responses as out
 from app.intake.schemas import (
     CODE_RE,
+    DEFAULT_BATCH_MAX,
     CategoryIn,
+    ComplaintBatchIn,
     ComplaintIn,
     ComplaintQuery,
     DistributionRuleIn,
@@ -116,6 +118,20 @@ OPERATIONS: tuple[Operation, ...] = (
         WRITE_ERRORS, body=ComplaintIn,
         description="Without due_at, the due time is received_at plus the category's "
         "committed response days (or its nearest ancestor's).",
+    ),
+    Operation(
+        "post", "/complaints/batch", "intake.create_complaints", "Take in many complaints at once",
+        "Complaints", ApiScope.INTAKE,
+        {200: ("One result per complaint, in the order sent.", out.ComplaintBatchOut)},
+        (400, 401, 403, 413, 422), body=ComplaintBatchIn,
+        description="Up to MEMNUN_API_BATCH_MAX complaints (maxItems; 500 by default), and no "
+        "more bytes than MAX_CONTENT_LENGTH (2 MiB by default): past either, 413. Each item is "
+        "judged exactly as POST /complaints judges it, as if the items had been sent one after "
+        "the other in their order, and answers for itself in results: 201, 200 (the same "
+        "content again), 409 (other content under a stored external_id) or 422. An invalid item "
+        "does not stop the others; the valid ones are stored together in one transaction. The "
+        "batch as a whole is refused (400, 413, 422) only when it cannot be read as a batch. "
+        "Sending a batch again is safe: what was stored answers 200.",
     ),
     Operation(
         "get", "/complaints", "intake.list_complaints", "Follow the complaints", "Complaints",
@@ -278,8 +294,9 @@ def _operation(op: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> dic
 
 
 @functools.cache
-def _document() -> dict[str, Any]:
+def _document(batch_max: int) -> dict[str, Any]:
     refs, defs = _schemas()
+    defs[ComplaintBatchIn.__name__]["properties"]["complaints"]["maxItems"] = batch_max
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = _operation(op, refs, defs)
@@ -317,9 +334,10 @@ def _document() -> dict[str, Any]:
     }
 
 
-def document() -> dict[str, Any]:
-    """The OpenAPI document (a fresh copy; callers may change it)."""
-    return copy.deepcopy(_document())
+def document(batch_max: int = DEFAULT_BATCH_MAX) -> dict[str, Any]:
+    """The OpenAPI document (a fresh copy; callers may change it) for a server that takes
+    ``batch_max`` complaints per batch."""
+    return copy.deepcopy(_document(batch_max))
 
 
 # --- the docs page ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ fields added later in v1.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -116,6 +116,35 @@ class ComplaintPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as ?cursor= for the next page; null on the last page."
     )
+
+
+class BatchItemResult(BaseModel):
+    """What became of one complaint of a batch: the status a single POST would have answered."""
+
+    index: int = Field(description="The item's position in the batch, from 0.")
+    status: Literal[200, 201, 409, 422] = Field(
+        description="201 stored; 200 already stored with the same content (a safe retry); 409 "
+        "already stored with other content; 422 invalid (error.details names each field)."
+    )
+    external_id: str | None = Field(
+        description="The item's external_id as sent; null when it had none that could be read."
+    )
+    id: int | None = Field(
+        description="The stored complaint's id for 201 and 200; null otherwise (a 409 names "
+        "the stored complaint in error.details.complaint_id)."
+    )
+    error: ErrorDetail | None = Field(
+        description="For 409 and 422: the error a single POST would have answered."
+    )
+
+
+class ComplaintBatchOut(BaseModel):
+    """One result per complaint sent, in the same order."""
+
+    results: list[BatchItemResult]
+    created: int = Field(description="How many results are 201.")
+    unchanged: int = Field(description="How many results are 200.")
+    failed: int = Field(description="How many results are 409 or 422.")
 
 
 class AnswerOut(BaseModel):

@@ -289,6 +289,27 @@ class ComplaintIn(ApiModel):
         return value
 
 
+DEFAULT_BATCH_MAX = 500
+
+
+class ComplaintBatchIn(ApiModel):
+    """``POST /complaints/batch``: complaints judged one by one, each as ``POST /complaints``
+    would judge it. The document's ``maxItems`` is the server's MEMNUN_API_BATCH_MAX."""
+
+    complaints: list[ComplaintIn] = Field(
+        min_length=1,
+        description="Each item is a ComplaintIn; an invalid item answers for itself and does "
+        "not stop the others.",
+    )
+
+
+class BatchEnvelope(ApiModel):
+    """The batch as it is first read: its items are validated one by one afterwards, so that
+    one invalid complaint does not refuse the batch (``ComplaintBatchIn`` is its contract)."""
+
+    complaints: list[Any] = Field(min_length=1)
+
+
 class EventIn(ApiModel):
     """``POST /complaints/<id>/events``: a status change in the sending system."""
 

@@ -175,8 +175,36 @@ def receive_complaint(data: ComplaintIn, actor: str) -> tuple[Complaint, bool]:
     """
     existing = find_by_external_id(data.external_id)
     if existing is not None:
-        return _same_complaint(existing, data), False
-    category, unit = _resolve_codes(data)
+        return same_complaint(existing, data), False
+    category = db.session.scalar(select(Category).where(Category.code == data.category))
+    unit = db.session.scalar(select(Unit).where(Unit.code == data.unit))
+    complaint = new_complaint(data, category, unit, actor)
+    db.session.add(complaint)
+    try:
+        commit_keeping_loaded()
+    except IntegrityError:
+        # The same external_id arrived twice at once: judge this one against the winner.
+        db.session.rollback()
+        existing = find_by_external_id(data.external_id)
+        if existing is None:
+            raise
+        return same_complaint(existing, data), False
+    return complaint, True
+
+
+def new_complaint(
+    data: ComplaintIn,
+    category: Category | None,
+    unit: Unit | None,
+    actor: str,
+    people: list[Complainant] | None = None,
+) -> Complaint:
+    """The unsaved complaint ``data`` describes, with its "received" event.
+
+    ``category`` and ``unit`` are the rows of its codes as the caller found them (None: no such
+    code, which raises ``InvalidFields``); ``people`` is passed on to ``complainant_for``.
+    """
+    category, unit = _check_codes(data, category, unit)
     received_at = data.received_at
     complaint = Complaint(
         source=DEFAULT_SOURCE,
@@ -190,20 +218,26 @@ def receive_complaint(data: ComplaintIn, actor: str) -> tuple[Complaint, bool]:
         due_at=data.due_at or default_due_at(category, received_at),
         status=ComplaintStatus.RECEIVED,
         reopen_count=0,
-        complainant=_complainant_for(data.complainant),
+        complainant=complainant_for(data.complainant, people),
     )
     complaint.events.append(ComplaintEvent(type=EventType.RECEIVED, at=received_at, actor=actor))
-    db.session.add(complaint)
+    return complaint
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session holds.
+
+    The answer to a new complaint is built from the rows just written, whose every value is
+    known here (ids come back from the INSERT, defaults are set in Python): reading them back
+    after the commit would cost a query per row and relationship, for nothing.
+    """
+    session = db.session()
+    previous = session.expire_on_commit
+    session.expire_on_commit = False
     try:
-        db.session.commit()
-    except IntegrityError:
-        # The same external_id arrived twice at once: judge this one against the winner.
-        db.session.rollback()
-        existing = find_by_external_id(data.external_id)
-        if existing is None:
-            raise
-        return _same_complaint(existing, data), False
-    return complaint, True
+        session.commit()
+    finally:
+        session.expire_on_commit = previous
 
 
 def default_due_at(category: Category, received_at: dt.datetime) -> dt.datetime | None:
@@ -264,9 +298,9 @@ def _complaint_condition(ref: str) -> ColumnElement[bool] | None:
     return None
 
 
-def _resolve_codes(data: ComplaintIn) -> tuple[Category, Unit]:
-    category = db.session.scalar(select(Category).where(Category.code == data.category))
-    unit = db.session.scalar(select(Unit).where(Unit.code == data.unit))
+def _check_codes(
+    data: ComplaintIn, category: Category | None, unit: Unit | None
+) -> tuple[Category, Unit]:
     problems = []
     if category is None:
         problems.append({"field": "category", "type": "unknown_code",
@@ -291,21 +325,19 @@ def _complainant_values(data: ComplainantIn) -> dict[str, Any]:
     }
 
 
-def _complainant_for(data: ComplainantIn) -> Complainant:
+def complainant_for(data: ComplainantIn, people: list[Complainant] | None = None) -> Complainant:
     """The complainant row holding exactly what this complaint said about its complainant.
 
     A person is recognised by their normalised e-mail address. A row of theirs is reused only
     when it holds the same data, so that every complaint keeps the name, language and consent it
     came with; a new row for a known person carries over their opt-out, which is never undone.
+    ``people``: the unerased rows of this e-mail address, oldest first, when the caller looked
+    them up already (a batch does so for all its addresses at once); otherwise read here.
     """
     values = _complainant_values(data)
     if data.email is None:
         return Complainant(**values)
-    rows = db.session.scalars(
-        select(Complainant)
-        .where(Complainant.email == data.email, Complainant.erased_at.is_(None))
-        .order_by(Complainant.id)
-    ).all()
+    rows = people if people is not None else people_by_email([data.email])[data.email]
     for row in rows:
         if all(getattr(row, name) == value for name, value in values.items()):
             return row
@@ -313,7 +345,21 @@ def _complainant_for(data: ComplainantIn) -> Complainant:
     return Complainant(**values, opted_out_at=min(opted_out) if opted_out else None)
 
 
-def _same_complaint(stored: Complaint, data: ComplaintIn) -> Complaint:
+def people_by_email(emails: list[str]) -> dict[str, list[Complainant]]:
+    """The unerased complainant rows of each address, oldest first (an empty list: none)."""
+    found: dict[str, list[Complainant]] = {email: [] for email in emails}
+    if emails:
+        rows = db.session.scalars(
+            select(Complainant)
+            .where(Complainant.email.in_(list(found)), Complainant.erased_at.is_(None))
+            .order_by(Complainant.id)
+        )
+        for row in rows:
+            found[row.email].append(row)  # type: ignore[index]
+    return found
+
+
+def same_complaint(stored: Complaint, data: ComplaintIn) -> Complaint:
     """``stored`` when ``data`` says the same; otherwise a ``Conflict`` naming what differs."""
     differing = [
         name

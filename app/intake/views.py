@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, render_template
-from flask.typing import ResponseReturnValue
+from collections import Counter
 
-from app.api_errors import error_response, invalid_fields, parse_body, parse_query
+from flask import current_app, g, jsonify, render_template
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from app.api_errors import (
+    ApiError,
+    error_response,
+    invalid_fields,
+    parse_body,
+    parse_query,
+)
 from app.auth.decorators import api_key_required
 from app.extensions import db
-from app.intake import bp, listing, openapi, rules, services
+from app.intake import batch, bp, listing, openapi, rules, services
 from app.intake.documents import (
     category_document,
     complaint_document,
@@ -18,6 +27,8 @@ from app.intake.documents import (
 )
 from app.intake.metrics import metrics_document
 from app.intake.schemas import (
+    DEFAULT_BATCH_MAX,
+    BatchEnvelope,
     CategoryIn,
     ComplaintIn,
     ComplaintQuery,
@@ -39,6 +50,11 @@ def actor() -> str:
 def may_see_personal_data() -> bool:
     """Personal data (the complainant, the complaint's free text) only for admin keys."""
     return bool(g.api_key.has_scope(ApiScope.ADMIN))
+
+
+def batch_max() -> int:
+    """How many complaints one batch may hold (MEMNUN_API_BATCH_MAX)."""
+    return max(1, int(current_app.config.get("MEMNUN_API_BATCH_MAX", DEFAULT_BATCH_MAX)))
 
 
 def _valid_code(code: str, field: str = "code") -> str:
@@ -91,8 +107,27 @@ def list_categories() -> ResponseReturnValue:
 @api_key_required(ApiScope.INTAKE)
 def create_complaint() -> ResponseReturnValue:
     complaint, created = services.receive_complaint(parse_body(ComplaintIn), actor())
-    document = complaint_document(complaint, include_personal=may_see_personal_data())
+    # A complaint just received has no survey yet: no need to ask the database.
+    document = complaint_document(complaint, include_personal=may_see_personal_data(),
+                                  invitations=[] if created else None)
     return jsonify(document), 201 if created else 200
+
+
+@bp.post("/complaints/batch")
+@api_key_required(ApiScope.INTAKE)
+def create_complaints() -> ResponseReturnValue:
+    items = parse_body(BatchEnvelope).complaints
+    most = batch_max()
+    if len(items) > most:
+        raise ApiError(413, "too_many_items",
+                       _("A batch may hold at most %(max)s complaints; this one holds %(count)s.",
+                         max=most, count=len(items)),
+                       {"max_items": most, "items": len(items)})
+    outcomes = batch.receive_complaints(items, actor())
+    counts = Counter(outcome.status for outcome in outcomes)
+    return jsonify({"results": [outcome.document() for outcome in outcomes],
+                    "created": counts[201], "unchanged": counts[200],
+                    "failed": counts[409] + counts[422]})
 
 
 # ``path``: an external id may hold a "/" (sent as %2F, which arrives decoded).
@@ -171,10 +206,11 @@ def list_distribution_rules() -> ResponseReturnValue:
 @bp.get("/openapi.json")
 def openapi_document() -> ResponseReturnValue:
     """Public: the document describes the API, not any data."""
-    return jsonify(openapi.document())
+    return jsonify(openapi.document(batch_max()))
 
 
 @bp.get("/docs")
 def api_docs() -> ResponseReturnValue:
     """Public, like the document it renders; served from the app itself (no CDN)."""
-    return render_template("intake/docs.html", page=openapi.docs_page(openapi.document()))
+    page = openapi.docs_page(openapi.document(batch_max()))
+    return render_template("intake/docs.html", page=page)
