@@ -19,6 +19,7 @@ from flask_babel import gettext as _gettext
 
 from app.analytics.metrics import CountTest, ZTest
 from app.analytics.queries import Score
+from app.reports import charts
 
 #: Longest period a request may ask for (about ten years): bounds the work one callback can cause.
 MAX_PERIOD_DAYS = 3660
@@ -156,14 +157,16 @@ def count_step(largest: float) -> int:
 
 #: One colour scale for satisfaction everywhere (CSAT from 50 % to 100 %; lower is the bottom
 #: colour). Dark enough at every step for white labels and a projector; red against blue stays
-#: apart for the common colour-vision deficiencies.
-SATISFACTION_STOPS = ((0.0, "#b2182b"), (0.25, "#d6604d"), (0.5, "#b8860b"),
-                      (0.75, "#4393c3"), (1.0, "#1f4e79"))
-SATISFACTION_RANGE = (0.5, 1.0)
+#: apart for the common colour-vision deficiencies. Defined with the review pack's charts
+#: (``app.reports.charts``), which draw with the same scale.
+SATISFACTION_STOPS = charts.SATISFACTION_STOPS
+SATISFACTION_RANGE = charts.SATISFACTION_RANGE
 SATISFACTION_COLOUR = "#1f6f8b"  # a line of satisfaction over time
 COMPLAINTS_COLOUR = "#c9d3dd"
-NEUTRAL_COLOUR = "#8a96a3"  # hidden ("too few responses") or no data
+NEUTRAL_COLOUR = charts.NEUTRAL  # hidden ("too few responses") or no data
 SERIES_COLOURS = ("#1f6f8b", "#c05a00", "#5e3c99", "#2a7f3f", "#8c510a")
+#: Detractors, passives, promoters: the two ends of the satisfaction scale and the neutral grey.
+NPS_COLOURS = (SATISFACTION_STOPS[0][1], NEUTRAL_COLOUR, SATISFACTION_STOPS[-1][1])
 
 
 def satisfaction_colourscale() -> list[list[Any]]:
@@ -172,23 +175,7 @@ def satisfaction_colourscale() -> list[list[Any]]:
 
 def satisfaction_colour(value: float | None) -> str:
     """The colour of a CSAT share on the satisfaction scale; neutral grey when hidden."""
-    if value is None:
-        return NEUTRAL_COLOUR
-    low, high = SATISFACTION_RANGE
-    position = min(1.0, max(0.0, (value - low) / (high - low)))
-    for (left, left_colour), (right, right_colour) in zip(
-        SATISFACTION_STOPS, SATISFACTION_STOPS[1:], strict=False
-    ):
-        if position <= right:
-            share = (position - left) / (right - left)
-            return _mix(left_colour, right_colour, share)
-    return SATISFACTION_STOPS[-1][1]
-
-
-def _mix(first: str, second: str, share: float) -> str:
-    a = [int(first[i : i + 2], 16) for i in (1, 3, 5)]
-    b = [int(second[i : i + 2], 16) for i in (1, 3, 5)]
-    return "#" + "".join(f"{round(x + (y - x) * share):02x}" for x, y in zip(a, b, strict=True))
+    return charts.satisfaction_colour(value)
 
 
 _AXIS = {"gridcolor": "#e6ebf1", "linecolor": "#d8dee6", "zerolinecolor": "#d8dee6",
@@ -213,10 +200,23 @@ def styled(figure: go.Figure, title: str, **layout: Any) -> go.Figure:
     return figure
 
 
+def wrapped(text: str, width: int = 48, max_lines: int = 3) -> str:
+    """Text broken into lines of about ``width`` characters for Plotly (which does not wrap
+    titles or annotations itself)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + len(word) < width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines[:max_lines])
+
+
 def empty_figure(title: str, message: str) -> go.Figure:
     """A figure that says why it has nothing to show."""
     figure = go.Figure()
-    figure.add_annotation(text=message, showarrow=False, font={"size": 16},
+    # Plotly does not wrap annotations: a long message in a half-width chart would be cut off.
+    figure.add_annotation(text=wrapped(message, 44), showarrow=False, font={"size": 16},
                           xref="paper", yref="paper", x=0.5, y=0.5)
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)

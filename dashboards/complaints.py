@@ -101,7 +101,8 @@ def scatter_figure(rows: list[LinkageRow], units: Tree) -> go.Figure:
 
 def _bar(names: list[str], scores: list[Any], title: str, note: str | None = None) -> go.Figure:
     shown = [s.csat if hasattr(s, "csat") else s for s in scores]
-    y = [s.value * 100 if s.shown else None for s in shown]
+    # A hidden figure is a bar of 0 with "too few" above it, so that its absence is explained.
+    y = [s.value * 100 if s.shown else 0 for s in shown]
     figure = go.Figure(go.Bar(
         x=names, y=y,
         marker_color=[satisfaction_colour(s.value if s.shown else None) for s in shown],
@@ -110,7 +111,9 @@ def _bar(names: list[str], scores: list[Any], title: str, note: str | None = Non
                  "arrayminus": [(s.value - (s.low or 0)) * 100 if s.shown else 0
                                 for s in shown]},
         text=[shown_or_dash(s) if s.shown else _("too few") for s in shown],
-        textposition="outside",
+        # Inside, at the foot of the bar: above it the label would collide with the interval.
+        textposition=["inside" if s.shown else "outside" for s in shown],
+        insidetextanchor="start", insidetextfont={"color": "#ffffff", "size": 15},
         hovertemplate="%{x}: %{text}<extra></extra>",
     ))
     figure.update_yaxes(title_text=_("CSAT (%)"), range=[0, 110])

@@ -162,7 +162,7 @@ def segments_tables(view: scope.View) -> list[Any]:
                 "" if s.suppressed else shown_or_dash(s.nps, nps_points),
                 "" if s.suppressed else shown_or_dash(s.resolution_confirmed)]
                for s in history], "segments-history"),
-        table([_("Aspect"), _("Responses"), _("Answers"), _("Positive answers")],
+        table([_("Aspect"), _("Responses"), _("Answered questions"), _("Positive answers")],
               [[str(SEGMENT_NAMES[a.key]), number(a.responses), number(a.answers),
                 shown_or_dash(a.positive) if a.positive.shown else too_few]
                for a in aspects], "segments-aspects",

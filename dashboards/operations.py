@@ -83,7 +83,10 @@ def rates_figure(rates: dict[Any, Score], names: dict[Any, str], title: str) -> 
                  "array": [((s.high or 0) - (s.value or 0)) * 100 for s in scores],
                  "arrayminus": [((s.value or 0) - (s.low or 0)) * 100 for s in scores]},
         text=[percent(s.value or 0) for s in scores],
-        customdata=[number(s.n) for s in scores], textposition="outside",
+        customdata=[number(s.n) for s in scores],
+        # Inside, at the foot of the bar: above it the label would collide with the interval.
+        textposition="inside", insidetextanchor="start",
+        insidetextfont={"color": "#ffffff", "size": 15},
         hovertemplate="%{x}: %{text} (" + _("of %(n)s sent", n="%{customdata}")
         + ")<extra></extra>",
     ))

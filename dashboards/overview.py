@@ -163,9 +163,13 @@ def _target_line(figure: go.Figure, x: list[str], target: float | None, name: st
                  row: int, secondary: bool = False) -> None:
     if target is None or not x:
         return
-    figure.add_scatter(x=x, y=[target * 100] * len(x), mode="lines", name=name,
+    # A line needs two points: a one-period trend gets a wide flat marker instead.
+    single = {"mode": "markers", "marker": {"symbol": "line-ew", "size": 60,
+                                            "line": {"color": colour, "width": 2}}}
+    figure.add_scatter(x=x, y=[target * 100] * len(x), name=name,
                        line={"color": colour, "dash": "dash", "width": 2}, hoverinfo="skip",
-                       row=row, col=1, secondary_y=secondary)
+                       row=row, col=1, secondary_y=secondary,
+                       **(single if len(x) == 1 else {"mode": "lines"}))
 
 
 def trend_figure(series: list[PeriodFigures], grain: Grain = Grain.MONTH,
@@ -267,9 +271,14 @@ def update_alerts(start_date: Any, end_date: Any, unit: Any = None, category: An
                                  grain))
     period_end = min(view.last_day, local_today(view.tz))
     messages = _alert_messages(view, period_end)
+    # The alerts judge one month, not the chosen period: say which, or they read as wrong.
+    covered = html.P(_("Month to date: %(start)s to %(end)s.",
+                       start=format_date(period_end.replace(day=1), "medium"),
+                       end=format_date(period_end, "medium")), className="muted",
+                     id="alerts-period")
     if not messages:
-        return [html.P(_("No alerts."), className="muted")]
-    shown = [html.Ul([html.Li(message) for message in messages[:MAX_ALERTS]])]
+        return [covered, html.P(_("No alerts."), className="muted")]
+    shown = [covered, html.Ul([html.Li(message) for message in messages[:MAX_ALERTS]])]
     if len(messages) > MAX_ALERTS:
         shown.append(html.P(_("… and %(n)s more.", n=len(messages) - MAX_ALERTS),
                             className="muted"))

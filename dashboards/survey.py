@@ -14,14 +14,16 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import Dash, Output, html
 from dash.exceptions import PreventUpdate
-from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import format_date, format_decimal, format_percent, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.analytics import metrics, survey
 from app.analytics.survey import Catalogue, Distribution, Driver, ImportancePerformance
+from app.design.documents import SCALES, YES_NO_OPTIONS
 from dashboards import scope
 from dashboards.common import (
+    NPS_COLOURS,
     SATISFACTION_COLOUR,
     SERIES_COLOURS,
     _,
@@ -33,6 +35,7 @@ from dashboards.common import (
     percent,
     satisfaction_colour,
     styled,
+    wrapped,
 )
 from dashboards.shell import filter_inputs
 
@@ -72,17 +75,6 @@ def _question_text(cat: Catalogue, key: str) -> str:
     return question.text.get(_language()) or next(iter(question.text.values()), key)
 
 
-def _wrapped(text: str, width: int = 48) -> str:
-    """A long title broken into lines for Plotly (which does not wrap titles itself)."""
-    lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + len(word) < width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return "<br>".join(lines[:3])
-
-
 def _option_label(cat: Catalogue, key: str, value: Any) -> str:
     question = cat.question(key)
     if question is not None and isinstance(value, str):
@@ -97,19 +89,44 @@ def _option_label(cat: Catalogue, key: str, value: Any) -> str:
     return str(value)
 
 
+def _every_point(d: Distribution) -> dict[Any, int]:
+    """The counts with every point of the question's scale, unchosen ones at 0, so that the
+    charts of one scale look alike and an empty end of the scale is seen, not left out."""
+    counts = dict(d.counts)
+    numeric = all(isinstance(value, float) for value in counts)
+    if d.type in SCALES and numeric:
+        low, high = SCALES[d.type]
+        for point in range(low, high + 1):
+            counts.setdefault(float(point), 0)
+    elif d.type == "yes_no" and all(value in YES_NO_OPTIONS for value in counts):
+        for option in YES_NO_OPTIONS:
+            counts.setdefault(option, 0)
+    return counts
+
+
+def _bar_colour(question_type: str, value: Any) -> str:
+    """One colour language everywhere: the satisfaction scale for 1-5 and yes/no, the NPS
+    split's colours for 0-10."""
+    if question_type in ("rating", "likert") and isinstance(value, float):
+        return satisfaction_colour(0.5 + 0.5 * (value - 1) / 4)
+    if question_type == "yes_no":
+        return satisfaction_colour({"yes": 1.0, "no": 0.5}.get(value))
+    if question_type == "nps" and isinstance(value, float):
+        return NPS_COLOURS[0 if value <= 6 else 1 if value <= 8 else 2]
+    return SATISFACTION_COLOUR
+
+
 def distribution_figure(cat: Catalogue, d: Distribution) -> go.Figure:
-    title = _wrapped(_question_text(cat, d.key))
+    title = wrapped(_question_text(cat, d.key))
     if d.suppressed:
         return empty_figure(title, _("Too few responses"))
-    values = sorted(d.counts, key=lambda v: (isinstance(v, str), v))
-    total = sum(d.counts.values()) or 1
-    scale = isinstance(next(iter(values), None), float) and d.type in ("rating", "likert")
-    colours = [satisfaction_colour(0.5 + 0.5 * (v - 1) / 4) if scale
-               else satisfaction_colour({"yes": 1.0, "no": 0.5}.get(v)) if d.type == "yes_no"
-               else SATISFACTION_COLOUR for v in values]
+    counts = _every_point(d)
+    values = sorted(counts, key=lambda v: (isinstance(v, str), v))
+    total = sum(counts.values()) or 1
     figure = go.Figure(go.Bar(
-        x=[_option_label(cat, d.key, v) for v in values], y=[d.counts[v] for v in values],
-        marker_color=colours, text=[percent(d.counts[v] / total) for v in values],
+        x=[_option_label(cat, d.key, v) for v in values], y=[counts[v] for v in values],
+        marker_color=[_bar_colour(d.type, v) for v in values],
+        text=[percent(counts[v] / total) for v in values],
         textposition="outside", hovertemplate="%{x}: %{y} (%{text})<extra></extra>",
     ))
     figure.update_xaxes(type="category")
@@ -130,9 +147,9 @@ def nps_figure(distributions: list[Distribution]) -> go.Figure:
     split = next((d for d in distributions if d.nps is not None), None)
     if split is None or split.nps is None:
         return empty_figure(title, _("No NPS question with enough responses."))
-    parts = [(_("Detractors (0-6)"), split.nps.detractors, "#b2182b"),
-             (_("Passives (7-8)"), split.nps.passives, "#8a96a3"),
-             (_("Promoters (9-10)"), split.nps.promoters, "#1f4e79")]
+    parts = [(_("Detractors (0-6)"), split.nps.detractors, NPS_COLOURS[0]),
+             (_("Passives (7-8)"), split.nps.passives, NPS_COLOURS[1]),
+             (_("Promoters (9-10)"), split.nps.promoters, NPS_COLOURS[2])]
     total = sum(n for _name, n, _colour in parts) or 1
     figure = go.Figure([
         go.Bar(y=[""], x=[n / total * 100], name=name, orientation="h", marker_color=colour,
@@ -141,7 +158,7 @@ def nps_figure(distributions: list[Distribution]) -> go.Figure:
         for name, n, colour in parts
     ])
     score = split.nps.score
-    figure.update_layout(barmode="stack")
+    figure.update_layout(barmode="stack", legend_traceorder="normal")
     figure.update_xaxes(range=[0, 100], title_text="%")
     heading = _("%(title)s: NPS %(value)s (%(low)s to %(high)s)", title=title,
                 value=nps_points(score.value or 0), low=nps_points(score.low or 0),
@@ -184,7 +201,7 @@ def drivers_figure(cat: Catalogue, drivers: list[Driver]) -> go.Figure:
         return empty_figure(title, _("Too few responses"))
     figure = go.Figure(go.Bar(
         x=[d.correlation.r for d in shown],  # type: ignore[union-attr]
-        y=[_wrapped(_question_text(cat, d.key), 30) for d in shown], orientation="h",
+        y=[wrapped(_question_text(cat, d.key), 30) for d in shown], orientation="h",
         customdata=[_question_text(cat, d.key) for d in shown],
         marker_color=SATISFACTION_COLOUR,
         error_x={"type": "data", "visible": True,
@@ -194,7 +211,9 @@ def drivers_figure(cat: Catalogue, drivers: list[Driver]) -> go.Figure:
         textposition="inside", insidetextanchor="start", insidetextfont={"color": "#ffffff"},
         hovertemplate="%{customdata}: r = %{text}<extra></extra>",
     ))
-    figure.update_xaxes(title_text=_("Pearson's r (95% interval)"), range=[-0.2, 1.1])
+    # The level is a formatted percentage so that each language places its sign ("%95").
+    figure.update_xaxes(title_text=_("Pearson's r (%(level)s confidence interval)",
+                                     level=format_percent(0.95)), range=[-0.2, 1.1])
     figure.update_yaxes(autorange="reversed")
     return styled(figure, title, height=460, showlegend=False,
                   margin={"l": 230, "r": 30, "t": 60, "b": 50})

@@ -193,3 +193,31 @@ def _csat_card(page, before: str | None = None) -> str:  # type: ignore[no-untyp
     if before is None:
         return wait_for_figures(page, selector)
     return wait_for_change(page, selector, before)
+
+
+def test_the_review_pack_opens_offline_with_its_charts(app, data, browser, tmp_path) -> None:
+    """The HTML pack, saved to a file and opened with the network off: nothing is fetched,
+    and every chart is drawn (SVG with a size), not a broken placeholder."""
+    import datetime as dt
+
+    from app.models.types import utcnow
+    from app.reports.pack import build_pack
+    from app.reports.render import pack_html
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        html = pack_html(build_pack(dt.date(2024, 10, 1), dt.date(2025, 3, 31), None, "all",
+                                    generated_at=utcnow()))
+    saved = tmp_path / "pack.html"
+    saved.write_text(html, encoding="utf-8")
+    context = browser.new_context(offline=True)
+    try:
+        tab = context.new_page()
+        fetched: list[str] = []
+        tab.on("request", lambda request: fetched.append(request.url))
+        tab.goto(saved.as_uri())
+        sizes = tab.eval_on_selector_all(
+            "svg.chart", "charts => charts.map(c => c.getBoundingClientRect().height)")
+    finally:
+        context.close()
+    assert [url for url in fetched if not url.startswith("file:")] == []
+    assert len(sizes) >= 4 and all(height > 50 for height in sizes)

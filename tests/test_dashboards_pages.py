@@ -380,3 +380,94 @@ def test_figures_under_target_without_the_alert_rules(app, data) -> None:
         assert messages == [f"CSAT is {figures.csat.value * 100:.1f}%, under its target of 70.0%."]
     else:
         assert messages == []
+
+
+# --- readable on a projector: charts that explain themselves -------------------------------------
+
+
+def _catalogue() -> Any:
+    from app.analytics.survey import Catalogue, Question
+
+    solved = Question("resolved", "yes_no", "resolution", {"en": "Was it solved?"})
+    return Catalogue(questionnaire_id=1, key="q", title="q", questions=(solved,), versions={},
+                     left_out={})
+
+
+def test_a_distribution_shows_every_point_of_its_scale(app) -> None:
+    """Unchosen points show as 0, so every 1-5 chart has the same five bars; 0-10 bars take the
+    NPS split's colours (detractors red, passives grey, promoters blue)."""
+    from app.analytics.survey import Distribution
+    from dashboards.common import NPS_COLOURS
+
+    rating = Distribution("overall", "rating", 10, {4.0: 6, 5.0: 4})
+    nps = Distribution("recommend", "nps", 3, {3.0: 1, 8.0: 1, 10.0: 1})
+    solved = Distribution("resolved", "yes_no", 2, {"yes": 2})
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        bars = {d.key: survey.distribution_figure(_catalogue(), d).data[0]
+                for d in (rating, nps, solved)}
+    assert list(bars["overall"].x) == ["1", "2", "3", "4", "5"]
+    assert list(bars["overall"].y) == [0, 0, 0, 6, 4]
+    assert list(bars["overall"].text)[:3] == ["0.0%"] * 3
+    assert list(bars["recommend"].x) == [str(n) for n in range(11)]
+    colours = list(bars["recommend"].marker.color)
+    assert colours[6] == NPS_COLOURS[0] and colours[7] == NPS_COLOURS[1]
+    assert colours[9] == NPS_COLOURS[2]
+    assert list(bars["resolved"].x) == ["No", "Yes"] and list(bars["resolved"].y) == [0, 2]
+
+
+def test_an_empty_chart_wraps_its_message(app) -> None:
+    from app.analytics.survey import ImportancePerformance
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        figure = survey.ipa_figure(ImportancePerformance([], None, None))
+    text = figure.layout.annotations[0].text
+    assert "<br>" in text and "too few people answered them." in text.replace("<br>", " ")
+    assert max(len(line) for line in text.split("<br>")) <= 50
+
+
+def test_the_drivers_axis_lets_each_language_place_the_percent_sign(app) -> None:
+    from app.analytics.metrics import Pearson
+    from app.analytics.survey import Driver
+
+    drivers = [Driver("speed", "speed", Pearson(r=0.5, p_value=0.01, low=0.3, high=0.7, n=30),
+                      30)]
+    titles = {}
+    for language in ("en", "tr"):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            titles[language] = survey.drivers_figure(_catalogue(), drivers).layout.xaxis.title.text
+    assert titles["en"] == "Pearson's r (95% confidence interval)"
+    assert "%95" in titles["tr"]  # Turkish puts the sign first, whatever the translation
+
+
+def test_the_alerts_say_which_month_they_judge(app, data) -> None:
+    context = as_user(app, "v@example.org")
+    try:
+        shown = texts(update_alerts("2025-01-01", "2025-03-31"))
+    finally:
+        context.pop()
+    assert shown[0] == "Month to date: Mar 1, 2025 to Mar 31, 2025."
+
+
+def test_a_hidden_bar_says_too_few_and_labels_sit_inside_the_bars(app) -> None:
+    from app.analytics.queries import Score
+
+    shown, hidden = Score(40, 0.8, 0.7, 0.9), Score(3, suppressed=True)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        bar = complaints._bar(["on time", "late"], [shown, hidden], "t").data[0]
+    assert list(bar.y) == [pytest.approx(80.0), 0]
+    assert list(bar.text) == ["80.0%", "too few"]
+    assert list(bar.textposition) == ["inside", "outside"]
+
+
+def test_a_one_month_trend_still_shows_its_targets(app) -> None:
+    from app.analytics.queries import PeriodFigures, Score
+    from dashboards.overview import trend_figure
+
+    score = Score(30, 0.6, 0.4, 0.8)
+    month = PeriodFigures(dt.date(2025, 1, 1), 30, score, Score(30, 3.5, 3.2, 3.8), score,
+                          score, 12, score, 60, score)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        figure = trend_figure([month], targets={"csat": 0.75})
+    target = next(trace for trace in figure.data if trace.name == "CSAT target")
+    assert target.mode == "markers" and target.marker.symbol == "line-ew"
+    assert list(target.y) == [75.0]

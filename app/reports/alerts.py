@@ -17,6 +17,16 @@ day (month to date), in the organisation's time zone (``MEMNUN_TIMEZONE``). The 
    without complaints count as 0). The month so far is compared as it is: early in a month the
    counts are small, so the rule can only under-signal then, never over-signal.
 
+**Response rate counts only invitations that have had time to be answered.** An invitation sent
+yesterday has mostly not been answered yet, so counting it would pull the month's rate down and
+raise a false "under target" or "drop" early in every month. For this metric, the month's (and the
+previous month's) invitations are those sent up to ``RESPONSE_WINDOW_DAYS`` (14, the default survey
+expiry) before the moment of evaluation, or before the end of the period if that is earlier; their
+responses are counted whenever they came. Early in a month (before day 15) the month therefore has
+no response-rate figure yet and raises no response-rate alert. The cut is on the sending time
+alone, never on the outcome: keeping young invitations that are already answered (or already
+expired) would bias the rate up (or down).
+
 A figure that the dashboards would not show raises no alert: survey figures follow the same
 small-group suppression (fewer than ``MEMNUN_MIN_GROUP_SIZE`` answers, and the complementary
 suppression of ``app.analytics.grouped.hidden_groups`` among sibling units), and a complaint or
@@ -31,18 +41,20 @@ import datetime as dt
 import enum
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.analytics import metrics
+from app.analytics.filters import Filters
 from app.analytics.grouped import hidden_groups
-from app.analytics.queries import Months, to_instant
+from app.analytics.queries import Months, invitation_tally, to_instant
 from app.analytics.review import (
     ORGANISATION,
     Totals,
+    UnitMonth,
     UnitNode,
     descendants,
     mean_and_sd,
@@ -51,6 +63,7 @@ from app.analytics.review import (
     unit_month_totals,
     unit_tree,
 )
+from app.analytics.splits import ByDimension, Dimension
 from app.extensions import db
 from app.models import Target
 from app.reports.formatting import METRIC_NAMES, METRICS, figure, number, percent
@@ -61,6 +74,8 @@ MIN_BASELINE_MONTHS = 6
 SIGMAS = 3.0
 COMPLAINT_SDS = 2.0
 SURVEY_METRICS = ("csat", "nps", "resolution_confirmed")
+#: Days an invitation is given before its silence counts as "not responded" (see the module).
+RESPONSE_WINDOW_DAYS = 14
 
 
 class AlertKind(enum.StrEnum):
@@ -201,6 +216,28 @@ def hidden_units(rolled: dict[tuple[int | None, dt.date], Totals], tree: dict[in
     return hidden
 
 
+def _answerable_invitations(rolled: dict[UnitMonth, Totals], tree: dict[int, UnitNode],
+                            months: Collection[dt.date], tz: str, cutoff: dt.datetime
+                            ) -> dict[UnitMonth, Totals]:
+    """``rolled`` with the invitations of ``months`` replaced by those sent before ``cutoff``
+    (the response-rate cohort: see the module). Two small queries, one per month."""
+    counted: dict[tuple[int, dt.date], Totals] = {}
+    for first in months:
+        start = to_instant(first, tz)
+        end = min(to_instant(_month_before(first, -1), tz), cutoff)
+        if end <= start:
+            continue
+        tally = invitation_tally(Filters(start, end), ByDimension(Dimension.UNIT))
+        for unit_id, invitations in tally.current.items():
+            counted[(unit_id, first)] = Totals(invitations=invitations)
+    answerable = roll_up(counted, tree)
+    result = dict(rolled)
+    for key in {key for key in rolled if key[1] in months} | answerable.keys():
+        found = answerable.get(key, Totals()).invitations
+        result[key] = replace(rolled.get(key, Totals()), invitations=found)
+    return result
+
+
 # --- the rules -----------------------------------------------------------------------------------
 
 
@@ -275,12 +312,15 @@ def _control_chart_alert(ctx: _Context, unit_id: int | None) -> Alert | None:
 
 
 def current_alerts(period_end: dt.date, unit_ids: Iterable[int] | None = None, *,
-                   tz: str | None = None, min_group: int | None = None) -> list[Alert]:
+                   tz: str | None = None, min_group: int | None = None,
+                   now: dt.datetime | None = None) -> list[Alert]:
     """The alerts for the month to date that ends with ``period_end`` (see the module).
 
     ``unit_ids`` None: the organisation as a whole and every unit; otherwise those units and the
     units below them (a unit manager's view), without the organisation's own figures. Sorted:
-    the organisation first, then by unit name, kind and metric. Needs an app context.
+    the organisation first, then by unit name, kind and metric. ``now`` (aware; default: the
+    current time) is the moment from which invitations are old enough to count in the response
+    rate. Needs an app context.
     """
     tz = tz or current_app.config["MEMNUN_TIMEZONE"]
     min_group = min_group if min_group is not None else current_app.config.get(
@@ -294,6 +334,11 @@ def current_alerts(period_end: dt.date, unit_ids: Iterable[int] | None = None, *
     rolled = roll_up(unit_month_totals(start_at, end_at, Months.covering(start_at, end_at, tz)),
                      tree)
     previous = _month_before(month)
+    # On a whole hour (older, never younger) so that the hourly rollup can answer.
+    cutoff = min(end_at, (now or dt.datetime.now(dt.UTC)).replace(minute=0, second=0,
+                                                                  microsecond=0)
+                 - dt.timedelta(days=RESPONSE_WINDOW_DAYS))
+    rolled = _answerable_invitations(rolled, tree, (previous, month), tz, cutoff)
     ctx = _Context(
         rolled=rolled, month=month, previous=previous,
         baseline=tuple(_month_before(month, k) for k in range(BASELINE_MONTHS, 0, -1)),

@@ -21,6 +21,32 @@ SATISFACTION = "#1f6f8b"
 COMPLAINTS = "#8a9bb0"
 TARGET = "#b00020"
 FONT = Markup('font-family="DejaVu Sans, Arial, sans-serif" font-size="11"')
+#: The one colour scale for satisfaction, shared with the dashboards (``dashboards.common``):
+#: a CSAT share from 50 % (red) to 100 % (dark blue), grey where nothing may be shown.
+SATISFACTION_STOPS = ((0.0, "#b2182b"), (0.25, "#d6604d"), (0.5, "#b8860b"),
+                      (0.75, "#4393c3"), (1.0, "#1f4e79"))
+SATISFACTION_RANGE = (0.5, 1.0)
+NEUTRAL = "#8a96a3"
+
+
+def satisfaction_colour(value: float | None) -> str:
+    """The colour of a CSAT share on the satisfaction scale; neutral grey when hidden."""
+    if value is None:
+        return NEUTRAL
+    low, high = SATISFACTION_RANGE
+    position = min(1.0, max(0.0, (value - low) / (high - low)))
+    for (left, left_colour), (right, right_colour) in zip(
+        SATISFACTION_STOPS, SATISFACTION_STOPS[1:], strict=False
+    ):
+        if position <= right:
+            return _mix(left_colour, right_colour, (position - left) / (right - left))
+    return SATISFACTION_STOPS[-1][1]
+
+
+def _mix(first: str, second: str, share: float) -> str:
+    a = [int(first[i : i + 2], 16) for i in (1, 3, 5)]
+    b = [int(second[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * share):02x}" for x, y in zip(a, b, strict=True))
 
 
 @dataclass(frozen=True)
@@ -42,8 +68,10 @@ def _open(width: int, height: int, title: str) -> Markup:
 
 
 def horizontal_bars(points: Sequence[Point], title: str, max_value: float | None = None,
-                    colour: str = SATISFACTION, width: int = 640) -> Markup:
-    """One bar per point, labels on the left, values on the right."""
+                    colour: str | Callable[[float], str] = SATISFACTION,
+                    width: int = 640) -> Markup:
+    """One bar per point, labels on the left, values on the right; ``colour`` is one colour or
+    a function of the value (e.g. ``satisfaction_colour``)."""
     row, label_width, value_width = 22, 190, 120
     height = row * len(points) + 10
     top = max_value if max_value else max((p.value or 0 for p in points), default=0) or 1
@@ -59,7 +87,8 @@ def horizontal_bars(points: Sequence[Point], title: str, max_value: float | None
         if point.value is not None:
             parts.append(Markup(
                 '<rect x="{x}" y="{y}" width="{w:.1f}" height="{h}" fill="{c}"></rect>'
-            ).format(x=label_width, y=y + 3, w=bar, h=row - 8, c=colour))
+            ).format(x=label_width, y=y + 3, w=bar, h=row - 8,
+                     c=colour(point.value) if callable(colour) else colour))
         parts.append(Markup(
             '<text x="{x:.1f}" y="{y}" fill="{fill}" {font}>{text}</text>'
         ).format(x=label_width + bar + 5, y=y + 15, fill=INK if point.value is not None else MUTED,
@@ -156,26 +185,47 @@ def _polyline(coordinates: list[str]) -> Markup:
 
 
 def scatter(points: Sequence[tuple[str, float, float]], title: str, x_label: str,
-            y_label: str, width: int = 640, height: int = 260) -> Markup:
-    """Labelled points (e.g. units: complaint rate against CSAT); y on [0, 1]."""
-    left, right, top_margin, bottom = 50, width - 20, 15, height - 40
+            y_label: str, width: int = 640, height: int = 280,
+            x_format: Callable[[float], str] = lambda v: f"{v:g}",
+            y_format: Callable[[float], str] = lambda v: f"{v:.0%}") -> Markup:
+    """Labelled points (e.g. units: complaint rate against CSAT), y on [0, 1], with grid lines
+    and their values on both axes; each point in the satisfaction colour of its y."""
+    left, right, top_margin, bottom = 60, width - 20, 15, height - 45
     x_max = max((x for _, x, _ in points), default=0) or 1
+
+    def x_of(value: float) -> float:
+        return left + value / x_max * (right - left - 10)
+
+    def y_of(value: float) -> float:
+        return bottom - min(1.0, max(0.0, value)) * (bottom - top_margin)
+
     parts = [_open(width, height, title), Markup(
-        '<line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="{c}"></line>'
-        '<line x1="{l}" y1="{t}" x2="{l}" y2="{b}" stroke="{c}"></line>'
         '<text x="{mx}" y="{ly}" text-anchor="middle" fill="{muted}" {font}>{xl}</text>'
         '<text x="12" y="{my}" fill="{muted}" {font} transform="rotate(-90 12 {my})" '
         'text-anchor="middle">{yl}</text>'
-    ).format(l=left, r=right, t=top_margin, b=bottom, c=GRID, mx=(left + right) / 2,
-             ly=height - 8, muted=MUTED, font=FONT, xl=x_label,
+    ).format(mx=(left + right) / 2, ly=height - 6, muted=MUTED, font=FONT, xl=x_label,
              my=(top_margin + bottom) / 2, yl=y_label)]
-    for label, x_value, y_value in points:
-        x = left + x_value / x_max * (right - left - 10)
-        y = bottom - min(1.0, max(0.0, y_value)) * (bottom - top_margin)
+    for fraction in (0.0, 0.25, 0.5, 0.75, 1.0):
         parts.append(Markup(
-            '<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{c}"></circle>'
-            '<text x="{tx:.1f}" y="{ty:.1f}" fill="{ink}" {font}>{label}</text>'
-        ).format(x=x, y=y, c=SATISFACTION, tx=x + 6, ty=y + 4, ink=INK, font=FONT,
-                 label=_short(label, 20)))
+            '<line x1="{l}" y1="{y:.1f}" x2="{r}" y2="{y:.1f}" stroke="{c}"></line>'
+            '<text x="{tx}" y="{ty:.1f}" text-anchor="end" fill="{muted}" {font}>{text}</text>'
+            '<line x1="{x:.1f}" y1="{t}" x2="{x:.1f}" y2="{b}" stroke="{c}"></line>'
+            '<text x="{x:.1f}" y="{by}" text-anchor="middle" fill="{muted}" {font}>{xt}</text>'
+        ).format(l=left, r=right, y=y_of(fraction), c=GRID, tx=left - 4,
+                 ty=y_of(fraction) + 4, muted=MUTED, font=FONT, text=y_format(fraction),
+                 x=x_of(fraction * x_max), t=top_margin, b=bottom, by=bottom + 15,
+                 xt=x_format(fraction * x_max)))
+    for label, x_value, y_value in points:
+        x, y = x_of(x_value), y_of(y_value)
+        # A label near the right edge goes to the left of its point, so it is not cut off.
+        on_left = x > left + 0.7 * (right - left)
+        parts.append(Markup(
+            '<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{c}" stroke="{ink}" '
+            'stroke-width="0.5"></circle>'
+            '<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}" fill="{ink}" {font}>'
+            "{label}</text>"
+        ).format(x=x, y=y, c=satisfaction_colour(y_value), tx=x - 8 if on_left else x + 8,
+                 ty=y + 4, anchor="end" if on_left else "start", ink=INK, font=FONT,
+                 label=_short(label, 22)))
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
