@@ -20,6 +20,9 @@ from app.models import (
     Complainant,
     Complaint,
     ComplaintEvent,
+    FollowUp,
+    FollowUpState,
+    ImprovementAction,
     Invitation,
     InvitationState,
     Response,
@@ -50,7 +53,7 @@ def fingerprint() -> dict[str, Any]:
         "counts": {
             model.__name__: db.session.scalar(select(func.count()).select_from(model))
             for model in (Unit, Category, Complainant, Complaint, ComplaintEvent, Invitation,
-                          Response, Answer, ServiceVolume, Target)
+                          Response, Answer, ServiceVolume, Target, FollowUp, ImprovementAction)
         },
         "states": {
             str(state): count
@@ -239,3 +242,41 @@ def test_demo_command_with_if_empty_on_a_loaded_database(app: Flask) -> None:
     assert "already holds" in refused.output
     with app.app_context():
         assert db.session.scalar(select(func.count(Complaint.id))) == count
+
+
+def test_unhappy_respondents_are_followed_up_and_actions_are_on_the_register(app: Flask) -> None:
+    """The demo opens follow-ups through the respond flow's own rule, dated at their responses,
+    and the review pack of the demo's year shows them and the improvement actions."""
+    from app.followup.services import follow_up_reasons
+    from app.reports.pack import build_pack
+    from app.reports.render import pack_html
+
+    with app.app_context():
+        summary = load_demo(seed=5, today=TODAY, scale=SMALL)
+        responses = db.session.scalars(select(Response)).all()
+        unhappy = {r.id for r in responses if follow_up_reasons(r.answers)}
+        follow_ups = db.session.scalars(select(FollowUp)).all()
+        assert {f.response_id for f in follow_ups} == unhappy and len(unhappy) >= 5
+        submitted = {r.id: r.submitted_at for r in responses}
+        assert all(f.created_at == submitted[f.response_id] for f in follow_ups)
+        states = Counter(f.state for f in follow_ups)
+        assert states[FollowUpState.CLOSED] > 0
+        assert f"{len(follow_ups)} follow-ups" in summary
+
+        actions = db.session.scalars(select(ImprovementAction)).all()
+        assert len(actions) >= 5
+        assert {a.status.value for a in actions} == {"open", "in_progress", "done", "dropped"}
+        assert all(a.created_at <= NOW for a in actions)
+        assert all((a.closed_at is not None) == a.closed for a in actions)
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        pack = build_pack(dt.date(2025, 4, 1), dt.date(2026, 3, 15), None, "demo",
+                          generated_at=NOW)
+        html = pack_html(pack)
+    assert pack.follow_ups.total == len(follow_ups)
+    listed = {row.action.id for item in pack.actions.by_target for row in item.actions}
+    listed |= {row.action.id for row in pack.actions.other}
+    assert listed == {a.id for a in actions}  # all created and none finished before April
+    assert pack.actions.completed and any(row.overdue for item in pack.actions.by_target
+                                          for row in item.actions)
+    assert "Zabıta ekiplerine" in html

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from app.analytics.grouped import Segment, grouped_figures
 from app.analytics.queries import overview, to_instant
 from app.extensions import db
-from app.models import Target, Unit
+from app.models import ActionStatus, ImprovementAction, Target, Unit
 from app.models.types import utcnow
 from app.reports.pack import build_pack
 from app.reports.render import pack_html
@@ -176,3 +176,125 @@ def test_a_unit_manager_gets_only_their_units(app, client, january) -> None:
 def test_anonymous_users_are_sent_to_login(client) -> None:
     assert client.get("/reports/").status_code == 302
 
+
+
+# --- charts --------------------------------------------------------------------------------------
+
+
+def test_charts_use_the_one_satisfaction_scale(app, january) -> None:
+    """CSAT per unit and the linkage scatter are coloured like the dashboards (50 % red to
+    100 % blue), and the scatter shows the values on its axes."""
+    from app.reports import charts
+    from dashboards.common import satisfaction_colour
+
+    assert charts.satisfaction_colour(0.5) == "#b2182b"
+    assert charts.satisfaction_colour(1.0) == "#1f4e79"
+    assert charts.satisfaction_colour(None) == charts.NEUTRAL
+    assert satisfaction_colour(0.8) == charts.satisfaction_colour(0.8)  # one scale, shared
+    bars = charts.horizontal_bars([charts.Point("a", 0.5, "50%"), charts.Point("b", 1.0, "100%")],
+                                  "t", max_value=1.0, colour=charts.satisfaction_colour)
+    assert 'fill="#b2182b"' in bars and 'fill="#1f4e79"' in bars
+    scatter = charts.scatter([("Fen", 2.0, 0.5), ("Zabıta", 4.0, 1.0)], "t", "rate", "CSAT",
+                             y_format=lambda v: f"{v:.0%}")
+    assert all(f">{tick}</text>" in scatter for tick in ("0%", "50%", "100%", "0", "2", "4"))
+    assert 'fill="#b2182b"' in scatter and 'fill="#1f4e79"' in scatter
+    # The rightmost label is drawn to the left of its point, so it is not cut off.
+    assert re.search(r'text-anchor="end"[^>]*>Zabıta<', scatter)
+
+
+def test_pack_charts_colour_units_by_their_csat(app, january) -> None:
+    from app.reports import charts
+
+    pack, html = _pack(app)
+    fen = next(row for row in pack.units if row.name == "Fen İşleri")
+    assert charts.satisfaction_colour(fen.figures.figures["csat"].value) in html
+
+
+# --- actions against targets ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def actions(app, january) -> dict[str, int]:
+    """Actions around January 2025: two alive in it on CSAT (one overdue, one done in it), one on
+    complaints (no target), one created after it and one finished before it."""
+    def at(year: int, month: int, day: int) -> dt.datetime:
+        return dt.datetime(year, month, day, 12, tzinfo=dt.UTC)
+
+    with app.app_context():
+        unit = dict(db.session.execute(db.select(Unit.code, Unit.id)).all())
+        rows = {
+            "overdue": ImprovementAction(
+                unit_id=unit["zabita"], metric="csat", title="Zabıta courtesy training",
+                owner="Head of Zabıta", due_on=dt.date(2025, 1, 10),
+                status=ActionStatus.IN_PROGRESS, created_at=at(2024, 12, 1)),
+            "done": ImprovementAction(
+                unit_id=unit["fen"], metric="csat", title="Call back before closing",
+                owner="Fen deputy head", due_on=dt.date(2025, 1, 31), status=ActionStatus.DONE,
+                outcome="<b>Most</b> callers reached", created_at=at(2025, 1, 2),
+                closed_at=at(2025, 1, 20)),
+            "formula": ImprovementAction(
+                unit_id=None, metric="complaints", title='=HYPERLINK("http://x.example")',
+                owner="@coordinator", created_at=at(2025, 1, 3)),
+            "later": ImprovementAction(unit_id=unit["fen"], metric="csat", title="Later one",
+                                       owner="x", created_at=at(2025, 2, 5)),
+            "earlier": ImprovementAction(
+                unit_id=unit["fen"], metric="csat", title="Earlier one", owner="x",
+                status=ActionStatus.DONE, created_at=at(2024, 11, 1),
+                closed_at=at(2024, 12, 20)),
+        }
+        db.session.add_all(rows.values())
+        db.session.commit()
+        return {key: row.id for key, row in rows.items()}
+
+
+def test_the_pack_lists_actions_against_each_target(app, actions) -> None:
+    pack, html = _pack(app)
+    [row] = pack.actions.by_target
+    assert (row.target.metric, row.target.met) == ("csat", False)
+    assert [a.action.id for a in row.actions] == [actions["overdue"], actions["done"]]
+    assert [a.overdue for a in row.actions] == [True, False]
+    assert [a.action.id for a in pack.actions.other] == [actions["formula"]]
+    assert [a.action.id for a in pack.actions.completed] == [actions["done"]]
+
+    section = html[html.index('<section id="actions">'):]
+    assert "7. Actions against targets" in section
+    overdue = re.search(rf'<li data-action="{actions["overdue"]}">.*?</li>', section, re.S)
+    assert "Zabıta courtesy training" in overdue.group(0) and "overdue" in overdue.group(0)
+    assert "In progress" in overdue.group(0) and "Head of Zabıta" in overdue.group(0)
+    completed = section[section.index('id="completed-actions"'):]
+    assert "Call back before closing" in completed and "2025-01-20" in completed
+    assert "&lt;b&gt;Most&lt;/b&gt;" in completed and "<b>Most" not in html
+    assert "Later one" not in html and "Earlier one" not in html
+
+
+def test_a_unit_pack_holds_only_that_units_actions(app, actions) -> None:
+    with app.app_context():
+        fen = db.session.scalar(db.select(Unit.id).where(Unit.code == "fen"))
+    pack, html = _pack(app, [fen])
+    [row] = pack.actions.by_target  # Fen is held to the organisation's CSAT target
+    assert row.target.unit_id == fen
+    assert [a.action.id for a in row.actions] == [actions["done"]]
+    assert pack.actions.other == []
+    assert "Zabıta courtesy" not in html and "HYPERLINK" not in html
+
+
+def test_excel_and_csv_hold_the_actions_with_formulas_neutralised(viewer, actions) -> None:
+    workbook = load_workbook(io.BytesIO(_download(viewer, "xlsx").get_data()))
+    sheet = list(workbook["Actions against targets"].iter_rows(values_only=True))
+    assert sheet[0][:3] == ("action", "for", "metric")
+    by_title = {row[0]: row for row in sheet[1:]}
+    overdue = by_title["Zabıta courtesy training"]
+    assert overdue[1:6] == ("Örnek Belediyesi", "csat", 0.8, pytest.approx(9 / 13), False)
+    assert overdue[7:] == ("Head of Zabıta", dt.datetime(2025, 1, 10), "in_progress", True)
+    formula = by_title["'=HYPERLINK(\"http://x.example\")"]
+    assert formula[2] == "complaints" and formula[7] == "'@coordinator"
+    done = {row[0]: row for row in workbook["Actions completed"].iter_rows(values_only=True)}
+    assert "Call back before closing" in done
+
+    text = _download(viewer, "csv").get_data().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert ["Actions against targets", "'=HYPERLINK(\"http://x.example\")", "owner",
+            "'@coordinator"] in rows
+    assert ["Actions against targets", "Zabıta courtesy training", "overdue", "1"] in rows
+    assert ["Actions completed", "Call back before closing", "done on", "2025-01-20"] in rows
+    assert not any(cell.startswith(("=", "@")) for row in rows for cell in row)

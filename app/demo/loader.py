@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select, update
 
 from app.demo import catalogue as cat
+from app.demo.actions import needs_follow_up, open_follow_ups, store_actions
 from app.demo.answers import answer, mood_of
 from app.demo.simulation import (
     TIMEZONE,
@@ -75,12 +76,15 @@ def load_demo(
     if scale <= 0:
         raise DemoError("scale must be positive")
     try:
-        summary = _load(seed, _now(today), scale)
+        clock = Clock.ending(_now(today))
+        summary, unhappy = _load(seed, clock, scale)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-    return summary
+    # After the commit: the follow-up service commits each follow-up it opens.
+    follow_ups = open_follow_ups(clock, unhappy)
+    return f"{summary}; {follow_ups} follow-ups"
 
 
 def _existing_data() -> str | None:
@@ -100,10 +104,11 @@ def _now(today: dt.date | dt.datetime | None) -> dt.datetime:
     return dt.datetime.combine(today, dt.time(15, 0), TIMEZONE).astimezone(dt.UTC)
 
 
-def _load(seed: int, now: dt.datetime, scale: float) -> str:
+def _load(seed: int, clock: Clock, scale: float) -> tuple[str, list[int]]:
+    """Store everything but the follow-ups; returns the summary and the invitations whose
+    responses need one."""
     rule, version = _questionnaire_and_rule()
     rng = random.Random(seed)  # noqa: S311 - made-up data, nothing secret
-    clock = Clock.ending(now)
     unit_ids = _store_units()
     category_ids = _store_categories()
     cases = simulate_cases(rng, clock, max(round(COMPLAINTS_PER_YEAR * scale), 1))
@@ -115,8 +120,11 @@ def _load(seed: int, now: dt.datetime, scale: float) -> str:
     responses = _store_responses(rng, clock, surveys, version, unit_ids, category_ids)
     volumes = _store_volumes(rng, clock, unit_ids)
     _store_targets(unit_ids)
+    actions = store_actions(clock, unit_ids)
     db.session.add(AuditLog(actor="cli", action="demo.load", target=f"seed:{seed}"))
-    return _summary(seed, clock, cases, people, surveys, responses, volumes)
+    unhappy = [s.id for s in surveys if s.state == "responded" and needs_follow_up(s)]
+    summary = _summary(seed, clock, cases, people, surveys, responses, volumes)
+    return f"{summary}; {actions} improvement actions", unhappy
 
 
 def _questionnaire_and_rule() -> tuple[DistributionRule, QuestionnaireVersion]:

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
+from app.models.actions import ACTION_METRICS, ActionStatus, ImprovementAction
 from app.models.auth import ApiKey, ApiScope, AuditLog, Role, StaffSession, User
 from app.models.complaint import (
     Complainant,
@@ -25,10 +26,13 @@ from app.models.followup import (
 from app.models.organisation import Category, Channel, Unit
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion, VersionStatus
 from app.models.response import Answer, Response
+from app.models.rollup import HourlyFigures
 from app.models.targets import ServiceVolume, Target
 from app.models.webhook import DeliveryState, Webhook, WebhookDelivery
 
 __all__ = [
+    "ACTION_METRICS",
+    "ActionStatus",
     "AlertDigestRun",
     "Answer",
     "ApiKey",
@@ -47,6 +51,8 @@ __all__ = [
     "FollowUpNote",
     "FollowUpReason",
     "FollowUpState",
+    "HourlyFigures",
+    "ImprovementAction",
     "Invitation",
     "InvitationChannel",
     "InvitationState",

@@ -14,6 +14,16 @@ METRIC_NAMES = {
     "resolution_confirmed": _l("Really resolved"),
 }
 METRICS = tuple(METRIC_NAMES)
+#: What an improvement action can address (``ACTION_METRICS``): the targets' metrics, and
+#: complaint frequency.
+ACTION_METRIC_NAMES = {**METRIC_NAMES, "complaints": _l("Complaints")}
+#: ``ActionStatus`` values and what people call them.
+ACTION_STATUS_NAMES = {
+    "open": _l("Open"),
+    "in_progress": _l("In progress"),
+    "done": _l("Done"),
+    "dropped": _l("Dropped"),
+}
 
 
 def percent(value: float | None, decimals: int = 1) -> str:

@@ -5,9 +5,10 @@ computed) into one object that the HTML, PDF, CSV and Excel renderings share.
 Contents: satisfaction results and trends (CSAT, mean score, NPS, CES, response rate, with
 intervals), complaint frequency and timeliness (volume, rate per 1,000 transactions, on-time,
 median days to resolve), linkage (complaints against satisfaction per unit, Spearman), main
-causes (top categories), detractor follow-ups (by state and reason), and the figures against
-their targets with the alerts of the period's last month. Small groups are suppressed as the
-dashboards and the API suppress them (``app.analytics.grouped``).
+causes (top categories), detractor follow-ups (by state and reason), the figures against
+their targets with the alerts of the period's last month, and the improvement actions against
+those targets (ISO 10002 8.7: open ones, and the ones finished in the period). Small groups
+are suppressed as the dashboards and the API suppress them (``app.analytics.grouped``).
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ import datetime as dt
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
 
+from app.actions.services import ActionRow, actions_for_review
 from app.analytics import metrics
 from app.analytics.grouped import GroupFigures, Segment, grouped_figures
 from app.analytics.queries import Overview, Score, overview, to_instant, units_with_descendants
 from app.analytics.review import (
     FollowUpCounts,
     UnitNode,
+    descendants,
     follow_up_counts,
     median_days_to_resolve,
     rate_per_1000,
@@ -33,7 +37,7 @@ from app.analytics.review import (
     unit_tree,
 )
 from app.extensions import db
-from app.models import Category
+from app.models import ActionStatus, Category
 from app.reports.alerts import Alert, current_alerts, targets_for
 from app.reports.formatting import METRICS
 
@@ -57,6 +61,7 @@ class TargetRow:
     metric: str
     target: float
     actual: Score
+    unit_id: int | None = None  # None: the organisation
 
     @property
     def met(self) -> bool | None:
@@ -64,6 +69,24 @@ class TargetRow:
         if self.actual.suppressed or self.actual.value is None:
             return None
         return self.actual.value >= self.target
+
+
+@dataclass(frozen=True)
+class TargetActions:
+    """A target's row with the actions addressing its metric in its unit or the units below."""
+
+    target: TargetRow
+    actions: list[ActionRow]
+
+
+@dataclass(frozen=True)
+class ActionsAgainstTargets:
+    """The register of improvement actions as the review reads it: actions created before the
+    period's end and not finished before its start, in the pack's scope."""
+
+    by_target: list[TargetActions]
+    other: list[ActionRow]  # addressing no target of the pack (complaints, or no target set)
+    completed: list[ActionRow]  # done within the period
 
 
 @dataclass(frozen=True)
@@ -95,6 +118,7 @@ class ReviewPack:
     targets: list[TargetRow]
     alerts: list[Alert]
     alerts_month: dt.date
+    actions: ActionsAgainstTargets
 
 
 def check_period(start: dt.date, last: dt.date) -> None:
@@ -146,7 +170,7 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
             target = lookup(owner_id, metric)
             if target is not None:
                 targets.append(TargetRow(owner_name, metric, target,
-                                         overview_figure(figures, metric)))
+                                         overview_figure(figures, metric), owner_id))
     with_volume = [u for u in units if u.rate is not None]
     known = sum(volumes.get(u.figures.key, 0) for u in with_volume)
     return ReviewPack(
@@ -164,7 +188,31 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
         targets=targets,
         alerts=current_alerts(last, chosen, tz=tz, min_group=min_group),
         alerts_month=last.replace(day=1),
+        actions=_actions(targets, tree, start_at, end_at, expanded,
+                         generated_at.astimezone(ZoneInfo(tz)).date()),
     )
+
+
+def _actions(targets: list[TargetRow], tree: dict[int, UnitNode], start_at: dt.datetime,
+             end_at: dt.datetime, units: list[int] | None,
+             today: dt.date) -> ActionsAgainstTargets:
+    """Each target with the actions on its metric within its scope (the organisation's
+    target: every action on the metric); ``today`` decides what is overdue."""
+    rows = actions_for_review(start_at, end_at, None if units is None else set(units), today)
+    by_target, matched = [], set()
+    for target in targets:
+        scope = None if target.unit_id is None else descendants(tree, [target.unit_id])
+        found = [row for row in rows if row.action.metric == target.metric and (
+            scope is None or row.action.unit_id in scope)]
+        matched.update(row.action.id for row in found)
+        by_target.append(TargetActions(target, found))
+    completed = [row for row in rows if row.action.status == ActionStatus.DONE
+                 and row.action.closed_at is not None
+                 and start_at <= row.action.closed_at < end_at]
+    return ActionsAgainstTargets(
+        by_target=by_target,
+        other=[row for row in rows if row.action.id not in matched],
+        completed=completed)
 
 
 def _units(groups: list[GroupFigures], volumes: dict[int, int],

@@ -9,16 +9,26 @@ if a name in it looked like a URL.
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from app.actions.services import ActionRow
 from app.analytics.queries import Score
 from app.reports import charts
 from app.reports.exports import Table
-from app.reports.formatting import METRIC_NAMES, figure, nps_points, number, percent
+from app.reports.formatting import (
+    ACTION_METRIC_NAMES,
+    ACTION_STATUS_NAMES,
+    METRIC_NAMES,
+    figure,
+    nps_points,
+    number,
+    percent,
+)
 from app.reports.pack import ReviewPack
 
 MIN_SCATTER_POINTS = 3
@@ -57,13 +67,16 @@ def pack_charts(pack: ReviewPack) -> dict[str, Markup]:
         "complaints_trend": charts.columns(complaints, _("Complaints by month")),
         "categories": charts.horizontal_bars(categories, _("Complaints by category"),
                                              colour=charts.COMPLAINTS),
-        "units_csat": charts.horizontal_bars(units, _("CSAT by unit"), max_value=1.0),
+        "units_csat": charts.horizontal_bars(units, _("CSAT by unit"), max_value=1.0,
+                                             colour=charts.satisfaction_colour),
     }
     if len(pack.linkage.points) >= MIN_SCATTER_POINTS:
         x_label = (_("complaints per 1,000 transactions") if pack.linkage.basis == "rate"
                    else _("complaints"))
-        result["linkage"] = charts.scatter(pack.linkage.points, _("Complaints against CSAT"),
-                                           x_label, _("CSAT"))
+        result["linkage"] = charts.scatter(
+            pack.linkage.points, _("Complaints against CSAT"), x_label, _("CSAT"),
+            x_format=lambda value: number(value, 1 if pack.linkage.basis == "rate" else 0),
+            y_format=lambda value: percent(value, 0))
     return result
 
 
@@ -71,7 +84,9 @@ def pack_html(pack: ReviewPack) -> str:
     """The pack as one HTML document: inline CSS and SVG, no script, no link, no URL."""
     return render_template("reports/pack.html", pack=pack, charts=pack_charts(pack),
                            score_text=score_text, metric_names=METRIC_NAMES, too_few=too_few(),
-                           percent=percent, figure=figure, number=number, nps_points=nps_points)
+                           percent=percent, figure=figure, number=number, nps_points=nps_points,
+                           action_metric_names=ACTION_METRIC_NAMES,
+                           action_status_names=ACTION_STATUS_NAMES, tzinfo=ZoneInfo(pack.tz))
 
 
 class PdfUnavailable(RuntimeError):
@@ -159,7 +174,42 @@ def pack_tables(pack: ReviewPack) -> list[Table]:
         Table(_("Targets"), [_("for"), _("metric"), _("target"), _("value"), _("met")],
               [[row.owner, row.metric, row.target, _cell(row.actual), row.met]
                for row in pack.targets]),
+        _actions_table(pack),
+        Table(_("Actions completed"),
+              [_("action"), _("for"), _("metric"), _("owner"), _("due on"), _("done on"),
+               _("outcome")],
+              [[row.action.title, row.unit_name or pack.organisation, row.action.metric,
+                row.action.owner, row.action.due_on, _local_day(row, pack.tz),
+                row.action.outcome] for row in pack.actions.completed]),
         Table(_("Alerts"), [_("for"), _("alert"), _("metric"), _("value"), _("message")],
               [[alert.unit_name or pack.organisation, alert.kind.value, alert.metric,
                 alert.value, alert.message()] for alert in pack.alerts]),
     ]
+
+
+def _local_day(row: ActionRow, tz: str) -> Any:
+    closed = row.action.closed_at
+    return None if closed is None else closed.astimezone(ZoneInfo(tz)).date()
+
+
+def _actions_table(pack: ReviewPack) -> Table:
+    """One row per target and action addressing it (a target without actions: one row with
+    no action), then the actions that address no target of the pack. The action comes first,
+    so that the long CSV keys each row by it."""
+    header = [_("action"), _("for"), _("metric"), _("target"), _("value"), _("met"),
+              _("action for"), _("owner"), _("due on"), _("status"), _("overdue")]
+
+    def row_of(target: list[Any], row: ActionRow | None) -> list[Any]:
+        if row is None:
+            return [None, *target, *[None] * 5]
+        return [row.action.title, *target, row.unit_name or pack.organisation, row.action.owner,
+                row.action.due_on, row.action.status.value, row.overdue]
+
+    rows: list[list[Any]] = []
+    for item in pack.actions.by_target:
+        t = item.target
+        target = [t.owner, t.metric, t.target, _cell(t.actual), t.met]
+        rows.extend(row_of(target, row) for row in item.actions or [None])
+    rows.extend(row_of([None, row.action.metric, None, None, None], row)
+                for row in pack.actions.other)
+    return Table(_("Actions against targets"), header, rows)

@@ -6,8 +6,8 @@ role: anonymous, viewer, unit manager (a viewer with a unit), designer, admin.
 - The REST API answers to API keys only: a staff session opens none of it.
 - A viewer writes nothing: every POST/PUT/DELETE that changes data answers 403, except the ones
   that only read (the review pack download, dashboard callbacks) or touch only the caller's own
-  session (language, logout). A unit manager may work on their own units' follow-ups, nothing
-  else.
+  session (language, logout). A unit manager may work on their own units' follow-ups and
+  change the status of their own units' improvement actions, nothing else.
 - Designers cannot reach the admins' pages; nobody gets a server error.
 
 CSRF is off here so that the check reached is the permission one (CSRF has its own tests).
@@ -42,7 +42,7 @@ NOT_CALLED = {"auth.logout", "auth.login"}  # would end or replace the session u
 ADMIN_PATH = "/admin/"
 ADMIN_ENDPOINT_PREFIXES = ("reports.targets", "reports.delete_target_view")
 TEAM_PREFIXES = ("design.", "distribution.rule", "distribution.new_rule",
-                 "reports.responses_export")
+                 "reports.responses_export", "actions.new_action", "actions.edit_action")
 FOLLOW_UP_PREFIX = "followup."
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 VARIABLE = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
@@ -84,7 +84,7 @@ def routes(app: Flask, values: dict[str, str]) -> list[Route]:
 def world(make_app) -> tuple[Flask, dict[str, str]]:  # type: ignore[no-untyped-def]
     """An app (CSRF off) with data behind every kind of URL, and the values to put in them."""
     from app.design.services import install_template, template_paths
-    from app.models import DistributionRule
+    from app.models import DistributionRule, ImprovementAction
 
     app = make_app(WTF_CSRF_ENABLED=False)
     with app.app_context():
@@ -95,7 +95,12 @@ def world(make_app) -> tuple[Flask, dict[str, str]]:  # type: ignore[no-untyped-
         theirs = data.response("zabita", at(2025, 1, 15), overall=1, email="z@example.org")
         db.session.commit()
         follow_up = open_follow_up_if_needed(theirs)
-        values = {"follow_up_id": str(follow_up.id), "key": "ces", "number": "1",
+        action = ImprovementAction(unit_id=theirs.unit_id, metric="csat", title="Training",
+                                   owner="Head of unit")
+        db.session.add(action)
+        db.session.commit()
+        values = {"follow_up_id": str(follow_up.id), "action_id": str(action.id),
+                  "key": "ces", "number": "1",
                   "question_key": "effort", "code": "fen", "ref": str(theirs.complaint_id),
                   "target_id": "1", "key_id": "1", "webhook_id": "1", "token": "x" * 43,
                   "package_name": "dash", "fingerprinted_path": "deps/polyfill@7.12.1.min.js",
@@ -123,6 +128,8 @@ def _expected(route: Route, role: str) -> set[int] | None:
         if role != "manager":
             return {403}
         return None if endpoint == "followup.follow_ups" else {404}
+    if endpoint == "actions.set_status" and role == "manager":
+        return {404}  # a unit manager changes their units' actions; the sample is another's
     if role == "designer":
         return None
     if team or route.write:
