@@ -86,9 +86,13 @@ browser-deps:
 	@if command -v npm >/dev/null; then bash tests/browser/install.sh; \
 	else echo "npm not found: the accessibility tests will skip (they fail under CI=true)"; fi
 
+# Two processes (pytest-xdist), each with its own PostgreSQL database; the process-level
+# reliability tests keep to one of them (xdist_group "processes"). PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= 2
+
 test: translations browser-deps
 	$(BIN)/ruff check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

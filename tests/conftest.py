@@ -19,6 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -32,6 +33,28 @@ if IN_CI and not PG_URL:
     raise pytest.UsageError(
         "CI=true but MEMNUN_TEST_DATABASE_URL is unset: PostgreSQL tests must run"
     )
+
+
+def _database_of_this_worker(url: str, worker: str) -> str:
+    """Under pytest-xdist each worker truncates tables between tests, so each gets a database
+    of its own beside the one named (``<name>_gw0``, ...), created when missing."""
+    server = make_url(normalise_database_url(url))
+    name = f"{server.database}_{worker}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+if PG_URL and os.environ.get("PYTEST_XDIST_WORKER"):
+    PG_URL = _database_of_this_worker(PG_URL, os.environ["PYTEST_XDIST_WORKER"])
+    os.environ["MEMNUN_TEST_DATABASE_URL"] = PG_URL  # for the processes the tests start
 
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 _pg_schema_ready = False

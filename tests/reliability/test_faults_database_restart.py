@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app import create_app
@@ -36,6 +37,9 @@ from tests.reliability.helpers_procs import (
     wait_until,
 )
 from tests.reliability.helpers_seed import seed_invitations, seed_reference, states_of
+
+# The process-level runs share one pytest-xdist worker, so that no two of them run at once.
+pytestmark = pytest.mark.xdist_group("processes")
 
 LOAD_SECONDS = 10
 STOP_AFTER = 4

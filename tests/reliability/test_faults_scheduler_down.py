@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -23,6 +24,9 @@ from app.extensions import db
 from app.models import Invitation, InvitationState
 from tests.reliability.helpers_procs import app_env, start_scheduler, stop, tail, wait_until
 from tests.reliability.helpers_seed import seed_invitations, seed_reference, states_of
+
+# The process-level runs share one pytest-xdist worker, so that no two of them run at once.
+pytestmark = pytest.mark.xdist_group("processes")
 
 DOWN_AT = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
 EXPIRY = dt.timedelta(hours=6)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -31,6 +32,9 @@ from tests.reliability.helpers_procs import (
     wait_until,
 )
 from tests.reliability.helpers_seed import seed_invitations, seed_reference, states_of
+
+# The process-level runs share one pytest-xdist worker, so that no two of them run at once.
+pytestmark = pytest.mark.xdist_group("processes")
 
 NOW = dt.datetime.now(dt.UTC)
 

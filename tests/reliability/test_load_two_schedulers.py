@@ -36,6 +36,9 @@ from tests.reliability.helpers_procs import (
 from tests.reliability.helpers_seed import seed_invitations, seed_reference, states_of
 from tests.reliability.helpers_smtp import timed_smtp_server
 
+# The process-level runs share one pytest-xdist worker, so that no two of them run at once.
+pytestmark = pytest.mark.xdist_group("processes")
+
 COUNT = 400
 SENDER_RE = re.compile(r"scheduler-(\d)@")
 
