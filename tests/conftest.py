@@ -52,9 +52,10 @@ def _database_of_this_worker(url: str, worker: str) -> str:
     return server.set(database=name).render_as_string(hide_password=False)
 
 
+# pytest imports this file twice (as ``conftest`` and as ``tests.conftest``, which the tests
+# import from): both must name the same database, so the environment is left as it was.
 if PG_URL and os.environ.get("PYTEST_XDIST_WORKER"):
     PG_URL = _database_of_this_worker(PG_URL, os.environ["PYTEST_XDIST_WORKER"])
-    os.environ["MEMNUN_TEST_DATABASE_URL"] = PG_URL  # for the processes the tests start
 
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 _pg_schema_ready = False

@@ -19,19 +19,21 @@ Claiming, and the guarantee (see ../shared/DESIGN.md, "Contracts inside the code
 3. A dispatcher that dies in between leaves a lease that runs out. Whoever claims the row next
    takes it over: it logs a WARNING (invitation id, the lease that ran out, attempts) that the
    message may be a duplicate, and sends it on its own, outside any group, with the same token
-   and Message-ID. Over SMTP it is recorded as sent (committed) the moment the final dot of the
-   message is written, before the server's reply: a refusal in that reply undoes the record, a
-   connection lost before the reply leaves it (the server has the whole message). A taken-over
+   and Message-ID. Over SMTP it is recorded as sent (committed) when all of the message but its
+   final dot is written, so before the server can accept it: a refusal in the server's reply
+   undoes the record, a connection lost after the dot leaves it (the server may have the
+   message), and a failed commit means the dot is never written. A taken-over
    row given back unsent keeps its expired lease, so it is still a takeover next time; so does
    a fresh row whose connection broke after the whole message was written (it may be out).
 
 The guarantee: every invitation is sent while it has not expired, and at most twice. A second
 copy only after a process died between the server's acceptance and the commit (at most one
 group: 20 on PostgreSQL, 1 on SQLite), or the connection broke between the final dot and the
-reply, and the process that sent it again logged the takeover first. A third copy would need
-the process that took it over to die in the microseconds between writing the final dot and
-issuing its commit. The price: if the server refuses a taken-over message in its reply and the
-process dies before it undoes the record, the row stays "sent".
+reply, and the process that sent it again logged the takeover first. The taken-over copy is on
+record before the server can accept it, so no third copy can follow. The price: a process that
+dies in the microseconds between that commit and writing the dot, or after a refusal in the
+server's reply before undoing the record, leaves the row "sent" though this copy did not go
+out; it is lost only if the first copy did not go out either.
 
 Two channels: e-mail (``mail.py``) and SMS (``sms.py``). A channel whose server is unreachable is
 left alone for the rest of the pass, without counting an attempt; the other one goes on.
@@ -736,10 +738,10 @@ def _store_failure(
 
 
 def _send_taken_over(p: _Pass, kind: str, job: _Job) -> None:
-    """Send a taken-over job alone, and over SMTP record it as sent (committed) the moment the
-    server has the whole message, before its reply: a process that dies from then on leaves
-    the send on record, so nobody sends a third copy. Only a refusal in the server's reply
-    takes the record back; a connection lost before the reply leaves it (the server has the
+    """Send a taken-over job alone, and over SMTP record it as sent (committed) just before the
+    message's final dot, so before the server can accept it: a process that dies from then on
+    leaves the send on record, so nobody sends a third copy. Only a refusal in the server's reply
+    takes the record back; a connection lost after the dot leaves it (the server may have the
     message). Other channels record it right after the send, as a group of one."""
     if job.channel in p.down or not isinstance(_backend_or_none(p, job.channel), SmtpBackend):
         _send_group(p, kind, [job])
@@ -758,8 +760,9 @@ def _send_taken_over(p: _Pass, kind: str, job: _Job) -> None:
             _note_sent(p, kind, [job])
             db.session.commit()
             recorded.append(None)
-        except Exception as exc:  # noqa: BLE001 - raised below, once smtplib has its reply
+        except Exception as exc:
             recorded.append(exc)
+            raise  # the final dot is not written: the server drops the message
 
     try:
         backend.send(job.message, invitation_id=job.id, handed_over=handed_over)

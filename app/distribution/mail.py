@@ -130,18 +130,21 @@ def plain_envelope(message: Message) -> tuple[str, list[str]] | None:
 
 
 class _HandOverHook:
-    """smtplib with a hook called once the whole message, final dot included, is written to the
-    server, before its reply is read. From then on the server has the message (unless it
-    refuses it in that reply), so whoever needs to record that can do it before the reply."""
+    """smtplib with a hook called when the whole message but its final dot is written, just
+    before that dot. The server cannot accept the message before the hook has returned, so
+    whoever records the send there has it on record before any copy can be out; if the hook
+    raises, the dot is never written and the server drops the message."""
 
     handed_over: Callable[[], None] | None = None
 
     def send(self, s: bytes | str) -> None:
-        super().send(s)  # type: ignore[misc]
         # Commands go out as str; only DATA's payload is bytes, and it ends with the dot.
         if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n") and self.handed_over:
             hook, self.handed_over = self.handed_over, None
+            super().send(s[:-3])  # type: ignore[misc]
             hook()
+            s = s[-3:]
+        super().send(s)  # type: ignore[misc]
 
 
 class _Smtp(_HandOverHook, smtplib.SMTP):
@@ -220,9 +223,9 @@ class SmtpBackend(MailBackend):
         invitation_id: int,
         handed_over: Callable[[], None] | None = None,
     ) -> None:
-        """Send one message. ``handed_over`` is called once the server has the whole message
-        and before its reply is read (not at all when the send fails earlier); it must not
-        raise, since the reply is still to be read."""
+        """Send one message. ``handed_over`` is called when all of the message but its final
+        dot is written (not at all when the send fails earlier); if it raises, the dot is not
+        sent, the server drops the message, and the session is dropped too."""
         smtp = self._connection()
         smtp.handed_over = handed_over
         try:
@@ -239,6 +242,9 @@ class SmtpBackend(MailBackend):
             if isinstance(error, MailServerUnavailable):
                 self._drop()  # the session is in an unknown state
             raise error from exc
+        except BaseException:
+            self._drop()  # the hand-over failed inside DATA: this session cannot go on
+            raise
         finally:
             smtp.handed_over = None
 
