@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 
 from app.design.services import (
     get_version,
@@ -97,8 +98,8 @@ def test_create_edit_preview_and_publish(installed: Flask, browser: Any) -> None
         page.click("#question-clarity a:has-text('Edit')")
         page.wait_for_url(re.compile(r".*/questions/clarity$"))
         # designer.js shows the parts a rating uses and hides those it does not.
-        assert page.locator("#field-labels").is_visible()
-        assert page.locator("#field-options").is_hidden()
+        expect(page.locator("#field-labels")).to_be_visible()
+        expect(page.locator("#field-options")).to_be_hidden()
         page.fill("#text_tr", "Aldığınız yanıt açık mıydı?")
         page.fill("#text_en", "Was the answer you got clear?")
         page.fill("#show_if", 'resolved = "yes"')
@@ -120,9 +121,10 @@ def test_create_edit_preview_and_publish(installed: Flask, browser: Any) -> None
         assert page.locator("h1").inner_text() == "Bakım sonrası anket"
         assert page.locator("#q-clarity-block legend").inner_text().endswith(
             "Aldığınız yanıt açık mıydı?")
-        assert page.locator("#q-clarity-block").is_hidden()
+        # survey.js hides it once it has run; expect() waits for that, a bare check may not.
+        expect(page.locator("#q-clarity-block")).to_be_hidden()
         page.check("#q-resolved-0")  # yes
-        assert page.locator("#q-clarity-block").is_visible()
+        expect(page.locator("#q-clarity-block")).to_be_visible()
         assert page.locator("button.send").is_disabled()
         page.click("nav.languages a[hreflang=en]")
         page.wait_for_url(re.compile(r".*/preview\?lang=en$"))
