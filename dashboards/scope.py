@@ -18,14 +18,12 @@ from dash import dcc, html
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
-from app.analytics.filters import Filters
+from app.analytics.filters import Filters, questionnaire_choices, questionnaire_id_of
 from app.analytics.periods import Grain
 from app.analytics.queries import to_instant
 from app.analytics.tree import Tree, category_tree, unit_tree
-from app.extensions import db
-from app.models import Channel, Questionnaire
+from app.models import Channel
 from dashboards.common import (
     _,
     default_period,
@@ -135,7 +133,7 @@ def resolve(choice: Choice) -> View:
     unit_id, unit_ids = _units(choice.unit, units, scope, notices)
     category_id = categories.by_code(choice.category)
     channel = choice.channel if choice.channel in {c.value for c in Channel} else None
-    questionnaire_id = _questionnaire_id(choice.questionnaire)
+    questionnaire_id = questionnaire_id_of(choice.questionnaire)
     grain = Grain(choice.grain) if choice.grain in {g.value for g in Grain} else DEFAULT_GRAIN
     filters = Filters(
         to_instant(first_day, tz), to_instant(last_day + dt.timedelta(days=1), tz),
@@ -172,12 +170,6 @@ def _units(code: str | None, units: Tree, scope: frozenset[int] | None,
     return (requested if requested in scope else None), inside
 
 
-def _questionnaire_id(key: str | None) -> int | None:
-    if not key:
-        return None
-    return db.session.scalar(select(Questionnaire.id).where(Questionnaire.key == key))
-
-
 # --- the filter bar ------------------------------------------------------------------------------
 
 
@@ -202,8 +194,7 @@ def filter_bar(choice: Choice, show_grain: bool = False) -> html.Div:
     tz, _min_group = settings()
     period = parse_period(choice.start, choice.end) or default_period(local_today(tz))
     units = unit_tree()
-    questionnaires = db.session.execute(select(Questionnaire.key, Questionnaire.title)
-                                        .order_by(Questionnaire.title)).all()
+    questionnaires = questionnaire_choices()
 
     def dropdown(name: str, label: str, options: list[dict[str, Any]], value: Any,
                  clearable: bool = True, hidden: bool = False) -> html.Div:

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select
 
 from app.extensions import db
-from app.models import Complaint, Invitation, QuestionnaireVersion, Response
+from app.models import Complaint, Invitation, Questionnaire, QuestionnaireVersion, Response
 
 
 @dataclass(frozen=True)
@@ -140,3 +140,17 @@ def join_complaint_if_needed(stmt: Select[Any], filters: Filters,
     if needed or needs_complaint_join(filters):
         return stmt.join(Complaint, Complaint.id == Invitation.complaint_id)
     return stmt
+
+
+def questionnaire_id_of(key: str | None) -> int | None:
+    """The questionnaire a filter's key names, or None (no key, or no such questionnaire)."""
+    if not key:
+        return None
+    return db.session.scalar(select(Questionnaire.id).where(Questionnaire.key == key))
+
+
+def questionnaire_choices() -> list[tuple[str, str]]:
+    """(key, title) of every questionnaire, by title: the questionnaire filter's options."""
+    rows = db.session.execute(select(Questionnaire.key, Questionnaire.title)
+                              .order_by(Questionnaire.title))
+    return [(key, title) for key, title in rows]
