@@ -68,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from app import models  # noqa: F401  (registers every model on the metadata)
+    from app.analytics import rollup  # noqa: F401  (create_all installs the rollup's triggers)
 
     _register_blueprints(app)
     _register_security_headers(app)
@@ -98,20 +99,24 @@ def _trust_proxies(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.actions import bp as actions_bp
+    from app.api import bp as api_bp
+    from app.api.admin_views import bp as api_admin_bp
     from app.auth import bp as auth_bp
     from app.design import bp as design_bp
     from app.distribution import bp as distribution_bp
     from app.followup import bp as followup_bp
-    from app.intake import admin_bp as intake_admin_bp
-    from app.intake import bp as intake_bp
+    from app.intake.views import bp as intake_admin_bp
     from app.main import bp as main_bp
     from app.reports import bp as reports_bp
     from app.respond import bp as respond_bp
+    from app.webhooks.views import bp as webhooks_admin_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
-    app.register_blueprint(intake_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_admin_bp)
     app.register_blueprint(intake_admin_bp)
+    app.register_blueprint(webhooks_admin_bp)
     app.register_blueprint(design_bp)
     app.register_blueprint(distribution_bp)
     app.register_blueprint(respond_bp)

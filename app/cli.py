@@ -111,7 +111,7 @@ def create_api_key_command(name: str, scopes: tuple[str, ...]) -> None:
 @api_key_group.command("list")
 @with_appcontext
 def list_api_keys_command() -> None:
-    from app.intake.api_keys import list_api_keys
+    from app.auth.api_keys import list_api_keys
 
     for key in list_api_keys():
         used = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
@@ -126,7 +126,7 @@ def list_api_keys_command() -> None:
 @click.option("--prefix", help="The key's prefix, as `memnun api-key list` shows it.")
 @with_appcontext
 def revoke_api_key_command(name: str | None, prefix: str | None) -> None:
-    from app.intake.api_keys import ApiKeyError, revoke_api_key
+    from app.auth.api_keys import ApiKeyError, revoke_api_key
 
     try:
         key = revoke_api_key("cli", name=name, prefix=prefix)
@@ -178,7 +178,7 @@ def rollup_rebuild_command() -> None:
 @click.command("scheduler", help="Run the dispatcher on a schedule until stopped.")
 @with_appcontext
 def scheduler_command() -> None:
-    from app.distribution.scheduler import run_blocking_scheduler
+    from app.scheduler import run_blocking_scheduler
 
     run_blocking_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
 
@@ -189,7 +189,7 @@ def scheduler_command() -> None:
 @click.option("--no-scheduler", is_flag=True, help="Serve only; run `memnun scheduler` elsewhere.")
 @with_appcontext
 def run_command(host: str, port: int, no_scheduler: bool) -> None:
-    from app.distribution.scheduler import start_background_scheduler
+    from app.scheduler import start_background_scheduler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not no_scheduler:

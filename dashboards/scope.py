@@ -23,6 +23,7 @@ from app.analytics.filters import Filters, questionnaire_choices, questionnaire_
 from app.analytics.periods import Grain
 from app.analytics.queries import to_instant
 from app.analytics.tree import Tree, category_tree, unit_tree
+from app.auth.scope import units_in_scope
 from app.models import Channel
 from dashboards.common import (
     _,
@@ -76,9 +77,8 @@ def to_query(choice: Choice) -> str:
 
 
 def allowed_units(units: Tree) -> frozenset[int] | None:
-    """The units (with those below them) the signed-in person may see; None: all of them."""
-    own = [unit.id for unit in current_user.units]
-    return frozenset(units.below(own)) if own else None
+    """The units the signed-in person may see (``app.auth.scope``); None: all of them."""
+    return units_in_scope(current_user, units)
 
 
 def may_read_comments() -> bool:

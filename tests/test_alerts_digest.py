@@ -8,15 +8,14 @@ import datetime as dt
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from app.distribution.alert_digest import (
-    JOB_ID,
-    register_digest_job,
-    run_weekly_digest,
-    send_alert_digest,
-)
 from app.distribution.mail import MailServerUnavailable
 from app.extensions import db
 from app.models import AlertDigestRun, Target
+from app.reports.digest import (
+    run_weekly_digest,
+    send_alert_digest,
+)
+from app.scheduler import ALERT_DIGEST, add_jobs
 from tests.conftest import free_port, make_user
 from tests.test_reports_dataset import Data, build_january
 
@@ -124,14 +123,14 @@ def test_a_mail_server_that_is_down_gives_the_week_back(make_app, smtp_server) -
 
 def test_register_digest_job(app) -> None:
     scheduler = BackgroundScheduler(timezone="UTC")
-    register_digest_job(scheduler, app)
-    job = scheduler.get_job(JOB_ID)
+    add_jobs(scheduler, app)
+    job = scheduler.get_job(ALERT_DIGEST.id)
     assert job is not None and job.args == (app,)
     assert job.trigger.interval == dt.timedelta(hours=1)
 
 
 def test_the_digest_reports_the_month_just_ended_in_a_months_first_week(app) -> None:
-    from app.distribution.alert_digest import default_period_end
+    from app.reports.digest import default_period_end
 
     with app.app_context():
         assert default_period_end(dt.datetime(2025, 2, 3, 8, tzinfo=dt.UTC)) == JAN_31

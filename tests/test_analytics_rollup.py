@@ -213,7 +213,7 @@ def test_the_review_packs_unit_months_from_the_rollup_equal_those_from_the_rows(
 
 def test_the_cli_rebuilds_and_compacts_and_the_scheduler_compacts(app: Any, builder: Any
                                                                   ) -> None:
-    from app.distribution.scheduler import COMPACTION_JOB_ID, _add_jobs, run_rollup_compaction
+    from app.scheduler import ROLLUP_COMPACTION, add_jobs, run_job
 
     db.session.commit()
     before = snapshot()
@@ -227,7 +227,7 @@ def test_the_cli_rebuilds_and_compacts_and_the_scheduler_compacts(app: Any, buil
     assert snapshot() == before
     result = runner.invoke(args=["rollup", "compact"])
     assert result.exit_code == 0 and "Folded" in result.output, result.output
-    assert run_rollup_compaction(app) == 0  # nothing left to fold
+    assert run_job(ROLLUP_COMPACTION, None, app) == 0  # nothing left to fold
     assert snapshot() == before
 
     import threading
@@ -235,6 +235,6 @@ def test_the_cli_rebuilds_and_compacts_and_the_scheduler_compacts(app: Any, buil
     from apscheduler.schedulers.background import BackgroundScheduler
 
     scheduler = BackgroundScheduler()
-    _add_jobs(scheduler, app, threading.Event())
-    job = scheduler.get_job(COMPACTION_JOB_ID)
+    add_jobs(scheduler, app, threading.Event())
+    job = scheduler.get_job(ROLLUP_COMPACTION.id)
     assert job is not None and job.trigger.interval == dt.timedelta(minutes=5)

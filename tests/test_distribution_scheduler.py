@@ -15,9 +15,9 @@ from typing import Any
 
 from flask import Flask
 
-from app.distribution.scheduler import JOB_ID, start_background_scheduler
 from app.extensions import db
 from app.models import Invitation, InvitationState
+from app.scheduler import DISPATCH, start_background_scheduler
 from tests.conftest import PG_URL
 from tests.test_distribution_support import fetch, planned_invitation
 
@@ -58,7 +58,7 @@ def test_background_scheduler_sends_what_the_database_says_is_due(make_app: Any,
     previous_handler = signal.getsignal(signal.SIGTERM)
     scheduler = start_background_scheduler(app)
     try:
-        job = scheduler.get_job(JOB_ID)
+        job = scheduler.get_job(DISPATCH.id)
         assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, None)
         assert job.trigger.interval == dt.timedelta(seconds=1)
         assert _wait_for(lambda: len(_outbox_files(tmp_path)) == 1, 20)

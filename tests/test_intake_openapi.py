@@ -18,9 +18,11 @@ from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from app.intake.openapi import OPERATIONS, REF_TEMPLATE
-from app.intake.schemas import ComplaintIn, DistributionRuleIn, MetricsQuery
+from app.api.openapi import OPERATIONS, REF_TEMPLATE
 from app.models import ApiScope, Channel
+from app.schemas.complaints import ComplaintIn
+from app.schemas.queries import MetricsQuery
+from app.schemas.rules import DistributionRuleIn
 from tests.test_intake_support import (
     Api,
     SurveyData,
@@ -54,7 +56,7 @@ def test_every_api_route_is_in_the_document_and_nothing_else(app, client) -> Non
     documented = {(method, path) for path, methods in doc["paths"].items() for method in methods}
     routed = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("intake."):
+        if rule.endpoint.startswith("api."):
             path = FLASK_VARIABLE.sub(r"{\1}", rule.rule.removeprefix("/api/v1"))
             routed |= {(method.lower(), path) for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == routed

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.distribution.scheduler import run_dispatch_pass
 from app.extensions import db
 from app.models import DeliveryState, Invitation, InvitationState, Webhook, WebhookDelivery
 from app.models.types import utcnow
 from app.respond.services import submit_response
+from app.scheduler import DISPATCH, WEBHOOKS, run_job
 from app.webhooks import (
     LOW_SCORE,
     RESPONSE_CREATED,
@@ -256,10 +256,11 @@ def test_only_active_subscribers_get_an_event(app, receiver) -> None:
     assert event["type"] == LOW_SCORE and event["data"] == {"score": 1, "text": TURKISH_NAME}
 
 
-def test_the_dispatcher_pass_and_the_dispatch_command_deliver_webhooks(app, receiver) -> None:
+def test_the_scheduler_and_the_dispatch_command_deliver_webhooks(app, receiver) -> None:
     add_webhook(app, receiver.url)
     answer(app, make_invitation(app))
-    run_dispatch_pass(app)
+    for job in (DISPATCH, WEBHOOKS):  # the jobs of one scheduler tick
+        run_job(job, None, app)
     assert len(receiver.received) == 1
     answer(app, make_invitation(app))
     result = app.test_cli_runner().invoke(args=["dispatch"])

@@ -11,7 +11,7 @@ from werkzeug.routing import Rule
 # Public on purpose: the respondent's pages (reached by token), login, health, language switch,
 # and the API's contract (the OpenAPI document and its docs page describe no data).
 PUBLIC_ENDPOINTS = {"static", "auth.login", "main.health", "main.set_language",
-                    "intake.openapi_document", "intake.api_docs"}
+                    "api.openapi_document", "api.api_docs"}
 PUBLIC_PREFIXES = ("respond.",)
 SAMPLE_ARGUMENTS = {"int": "1", "default": "x", "path": "x/y", "string": "x"}
 VARIABLE_RE = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>")

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 
-from app.analytics.review import descendants, unit_tree
+from app.auth.scope import units_in_scope
 from app.extensions import db
 from app.models import ACTION_METRICS, ActionStatus, AuditLog, ImprovementAction, Role, Unit, User
 from app.models.types import utcnow
@@ -39,14 +39,6 @@ class ActionError(ValueError):
 # --- who may see and change which actions ---------------------------------------------------------
 
 
-def visible_unit_ids(user: User) -> set[int] | None:
-    """Units whose actions ``user`` may see (with the units below); None: every action, the
-    organisation-wide ones included."""
-    if user.units:
-        return descendants(unit_tree(), [unit.id for unit in user.units])
-    return None
-
-
 def may_edit(user: User) -> bool:
     """Admins and the satisfaction team create and edit actions."""
     return user.has_role(Role.DESIGNER)
@@ -58,16 +50,8 @@ def may_change_status(user: User) -> bool:
 
 
 def _visible(stmt: Select, user: User) -> Select:  # type: ignore[type-arg]
-    units = visible_unit_ids(user)
+    units = units_in_scope(user)
     return stmt if units is None else stmt.where(ImprovementAction.unit_id.in_(units))
-
-
-def unit_choices(user: User) -> list[tuple[int, str]]:
-    """(id, name) of the units ``user`` may give an action to, by name."""
-    tree = unit_tree()
-    allowed = visible_unit_ids(user)
-    ids = set(tree) if allowed is None else allowed
-    return sorted(((uid, tree[uid].name) for uid in ids), key=lambda item: (item[1], item[0]))
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -131,7 +115,7 @@ def _text(value: str | None, name: str, limit: int, *, required: bool) -> str:
 
 
 def _check_unit(user: User, unit_id: int | None) -> None:
-    allowed = visible_unit_ids(user)
+    allowed = units_in_scope(user)
     if unit_id is None:
         if allowed is not None:
             raise ActionError("a unit manager gives actions to their own units")

@@ -20,11 +20,10 @@ from app.actions.services import (
     list_actions,
     may_change_status,
     may_edit,
-    unit_choices,
     update_action,
-    visible_unit_ids,
 )
 from app.auth.decorators import role_required
+from app.auth.scope import unit_choices, units_in_scope
 from app.models import ActionStatus, ImprovementAction, Role
 from app.reports.formatting import ACTION_METRIC_NAMES, ACTION_STATUS_NAMES
 
@@ -43,7 +42,7 @@ def _visible_or_404(action_id: int) -> ImprovementAction:
 def _unit_field_choices(form: ActionForm | FilterForm, everything: str) -> None:
     units = unit_choices(current_user)
     # A unit manager works only on their units: no organisation-wide choice to offer them.
-    first = [] if visible_unit_ids(current_user) is not None and isinstance(
+    first = [] if units_in_scope(current_user) is not None and isinstance(
         form, ActionForm) else [(ORGANISATION, everything)]
     form.unit.choices = [*first, *units]
 

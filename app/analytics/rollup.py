@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.analytics.queries import (
@@ -33,6 +34,7 @@ from app.analytics.queries import (
     resolved_aggregates,
     response_aggregates,
 )
+from app.extensions import db
 from app.models import Answer, Complaint, HourlyFigures, Invitation, Response
 
 TABLE = HourlyFigures.__table__
@@ -207,6 +209,14 @@ def install_triggers(connection: Any) -> None:
     """Create (or replace) the triggers that keep ``hourly_figures`` exact."""
     for statement in trigger_ddl(connection.dialect.name):
         connection.exec_driver_sql(statement)
+
+
+@sa_event.listens_for(db.metadata, "after_create")
+def _install_triggers_with_the_table(target: Any, connection: Any, **kw: Any) -> None:
+    """A table without its triggers would drift silently, so ``create_all`` installs them too.
+    Registered here rather than in the model, which knows nothing of the analytics above it;
+    the app factory imports this module, so every app's ``create_all`` sees the listener."""
+    install_triggers(connection)
 
 
 def compact(connection: Any) -> int:

@@ -37,6 +37,7 @@ from app.design.documents import (
     SCALES,
     Problem,
 )
+from app.forms import select_choices
 
 TYPE_NAMES = {
     "rating": _l("Rating (1-5)"),
@@ -65,16 +66,6 @@ QUESTION_GROUPS = frozenset(QUESTION_PARTS)
 TEXT_GROUPS = ("title", "intro", "thanks")
 EXTRA_OPTION_ROWS = 2
 TITLE_LENGTH = 200
-
-
-def select_choices(pairs: Any) -> list[Any]:
-    """(value, label) pairs as SelectField choices: SelectChoice where WTForms has it (3.3
-    deprecates tuples), plain tuples on older versions."""
-    try:
-        from wtforms.fields.choices import SelectChoice
-    except ImportError:  # WTForms < 3.3
-        return list(pairs)
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _strip(value: Any) -> Any:

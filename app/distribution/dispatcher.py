@@ -57,7 +57,6 @@ from flask import current_app
 from sqlalchemy import ColumnElement, bindparam, case, exists, func, select, update
 from sqlalchemy.orm import selectinload
 
-from app.distribution.logsafe import log_exception
 from app.distribution.mail import (
     MailBackend,
     MailError,
@@ -73,6 +72,7 @@ from app.distribution.sms import SmsMessage, build_sms, get_sms_backend
 from app.distribution.tokens import assign_token
 from app.distribution.windows import in_send_window, into_send_window
 from app.extensions import db
+from app.logsafe import log_exception
 from app.models import (
     Complainant,
     Complaint,

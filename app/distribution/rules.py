@@ -1,4 +1,10 @@
-"""Distribution rules: the default rule, and which rule applies to a resolved complaint."""
+"""Distribution rules: the default rule, which rule applies to a resolved complaint, and saving
+rules, from the API (``PUT /distribution-rules/<key>`` replaces a whole rule, so an integrator can
+keep its rules in its own repository) and from the admin pages, with the same checks.
+
+Codes in the filters must exist: a misspelt unit would otherwise make a rule that silently
+matches nothing. The planner (``app.distribution.planner``) reads the rules.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,12 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.documents import rule_document as api_document
+from app.errors import InvalidFields, ServiceError, commit_or_conflict
 from app.extensions import db
-from app.models import Complaint, DistributionRule, Questionnaire
+from app.models import AuditLog, Category, Complaint, DistributionRule, Questionnaire, Unit
+from app.references import questionnaire_id
+from app.schemas.rules import DistributionRuleIn
 
 DEFAULT_RULE_KEY = "default"
 
@@ -87,7 +97,73 @@ def matching_rule(complaint: Complaint) -> DistributionRule | None:
     return None
 
 
-# --- saving rules (the admin pages; the API calls app.intake.rules.put_rule the same way) -------
+# --- saving rules: the API (``put_rule``) and the admin pages (``save_rule``) -------------------
+
+
+def list_rules() -> list[DistributionRule]:
+    """Every rule, in the order the planner tries them (highest priority first)."""
+    return list(
+        db.session.scalars(
+            select(DistributionRule).order_by(
+                DistributionRule.priority.desc(), DistributionRule.id
+            )
+        )
+    )
+
+
+def put_rule(key: str, data: DistributionRuleIn, actor: str) -> tuple[DistributionRule, bool]:
+    """Create or replace the rule ``key``; returns it and whether it was created."""
+    questionnaire = questionnaire_id(data.questionnaire)
+    _check_codes(Unit, "filters.units", data.filters.units)
+    _check_codes(Category, "filters.categories", data.filters.categories)
+    window_start, window_end = data.send_window.split("-")
+    values: dict[str, Any] = {
+        "questionnaire_id": questionnaire,
+        "category_codes": list(dict.fromkeys(data.filters.categories)),
+        "unit_codes": list(dict.fromkeys(data.filters.units)),
+        "channels": list(dict.fromkeys(channel.value for channel in data.filters.channels)),
+        "delay_minutes": data.delay,
+        "reminder_after_minutes": data.reminder_after,
+        "expires_after_minutes": data.expires_after,
+        "sample_rate": data.sample_rate,
+        "fatigue_days": data.fatigue_days,
+        "send_window_start": window_start,
+        "send_window_end": window_end,
+        "timezone": data.timezone or current_app.config["MEMNUN_TIMEZONE"],
+        "active": data.active,
+        "priority": data.priority,
+    }
+    rule = db.session.scalar(select(DistributionRule).where(DistributionRule.key == key))
+    created = rule is None
+    if rule is None:
+        rule = DistributionRule(key=key)
+        db.session.add(rule)
+    elif all(getattr(rule, name) == value for name, value in values.items()):
+        return rule, False  # the same again: nothing to store, nothing to audit
+    for name, value in values.items():
+        setattr(rule, name, value)
+    detail = {name: value for name, value in values.items() if name != "questionnaire_id"}
+    action = "distribution_rule.create" if created else "distribution_rule.update"
+    db.session.add(AuditLog(actor=actor, action=action, target=f"distribution_rule:{key}",
+                            detail={"questionnaire": data.questionnaire, **detail}))
+    commit_or_conflict()
+    return rule, created
+
+
+def _check_codes(model: type[Unit] | type[Category], field: str, codes: list[str]) -> None:
+    if not codes:
+        return
+    known = set(db.session.scalars(select(model.code).where(model.code.in_(codes))))
+    problems = [
+        {"field": f"{field}.{index}", "type": "unknown_code",
+         "message": _("no %(kind)s with the code %(code)s", kind=model.__tablename__, code=code)}
+        for index, code in enumerate(codes)
+        if code not in known
+    ]
+    if problems:
+        raise InvalidFields(problems)
+
+
 
 
 class RuleInvalid(RuleError):
@@ -120,7 +196,7 @@ def save_rule(
     """Validate and store the rule ``key`` from a document shaped like the API's
     ``PUT /api/v1/distribution-rules/<key>`` body; raises RuleInvalid naming the fields.
 
-    The checks are the API's own (``DistributionRuleIn`` and ``app.intake.rules.put_rule``:
+    The checks are the API's own (``DistributionRuleIn`` and ``put_rule``:
     durations, sample rate 0-1, send window, IANA time zone, existing codes), so a rule saved
     in the admin pages and one sent by an integrator obey the same rules. ``create`` refuses a
     key that is taken instead of replacing that rule. Commits, and writes the audit log.
@@ -128,9 +204,6 @@ def save_rule(
     from pydantic import ValidationError
 
     from app.api_errors import field_errors
-    from app.intake.rules import put_rule
-    from app.intake.schemas import DistributionRuleIn
-    from app.intake.services import IntakeError
 
     if create and db.session.scalar(select(DistributionRule.id).where(DistributionRule.key == key)):
         raise RuleInvalid({"key": [_("A rule with this key exists already.")]})
@@ -140,7 +213,7 @@ def save_rule(
         raise RuleInvalid(_errors(field_errors(exc))) from None
     try:
         rule, _created = put_rule(key, data, actor)
-    except IntakeError as exc:
+    except ServiceError as exc:
         db.session.rollback()
         details = exc.details if isinstance(exc.details, list) else []
         raise RuleInvalid(_errors(details) or {"": [exc.message]}) from None
@@ -149,8 +222,6 @@ def save_rule(
 
 def rule_document(rule: DistributionRule) -> dict[str, Any]:
     """The rule as the API shows it (and ``save_rule`` takes it), without its timestamps."""
-    from app.intake.documents import rule_document as api_document
-
     document = api_document(rule)
     document.pop("key", None)
     document.pop("updated_at", None)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
-from app.analytics.review import descendants, unit_tree
+from app.auth.scope import units_in_scope
 from app.extensions import db
 from app.models import (
     Answer,
@@ -114,8 +114,7 @@ def _fire_low_score(response_id: int, reasons: list[FollowUpReason]) -> None:
     """Queue the ``response.low_score`` webhook: the response as ``response.created`` sends it
     (codes and scores, no free text, no personal data) plus ``reasons``."""
     from app import webhooks
-    from app.intake.documents import response_document
-    from app.intake.listing import response_with_context
+    from app.documents import response_document, response_with_context
 
     try:
         if not webhooks.outbox.subscribers(webhooks.LOW_SCORE):
@@ -147,20 +146,20 @@ def may_see_contact(user: User) -> bool:
     return user.role == Role.ADMIN
 
 
-def visible_unit_ids(user: User) -> set[int] | None:
-    """Units whose follow-ups ``user`` may see (with the units below); None: all of them.
+def follow_up_units(user: User) -> frozenset[int] | None:
+    """Units whose follow-ups ``user`` may see (``units_in_scope``); None: all of them.
 
-    A unit manager's units limit even an admin: that admin works as the unit's manager.
+    Follow-ups hold what complainants said and how to reach them: staff without units see them
+    only as admins (a viewer without units sees none).
     """
-    if user.units:
-        return descendants(unit_tree(), [unit.id for unit in user.units])
-    if user.role == Role.ADMIN:
-        return None
-    return set()
+    scope = units_in_scope(user)
+    if scope is None and user.role != Role.ADMIN:
+        return frozenset()
+    return scope
 
 
 def _visible(stmt: Select, user: User) -> Select:  # type: ignore[type-arg]
-    units = visible_unit_ids(user)
+    units = follow_up_units(user)
     return stmt if units is None else stmt.where(FollowUp.unit_id.in_(units))
 
 

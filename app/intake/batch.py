@@ -27,10 +27,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 
 from app.api_errors import field_errors
+from app.errors import InvalidFields, ServiceError
 from app.extensions import db
 from app.intake import services
-from app.intake.schemas import ComplaintIn
 from app.models import Category, Complainant, Complaint, Unit
+from app.schemas.complaints import ComplaintIn
 
 ROUNDS = 3  # whole-batch attempts before falling back to one transaction per item
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
@@ -64,7 +65,7 @@ def receive_complaints(items: Sequence[Any], actor: str) -> list[Outcome]:
             valid.append((index, ComplaintIn.model_validate(item)))
         except ValidationError as exc:
             outcomes[index] = Outcome(index, 422, _raw_external_id(item), error=_error(
-                "invalid", services.InvalidFields(field_errors(exc))))
+                "invalid", InvalidFields(field_errors(exc))))
     first, again = _first_occurrences(valid)
     outcomes |= _receive_distinct(first, actor)
     # A repeated external_id is judged against what its first occurrence left stored, as if it
@@ -79,12 +80,12 @@ def _raw_external_id(item: Any) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= 128 else None
 
 
-def _error(code: str, exc: services.IntakeError) -> dict[str, Any]:
+def _error(code: str, exc: ServiceError) -> dict[str, Any]:
     return {"code": code, "message": exc.message, "details": exc.details}
 
 
-def _failure(index: int, data: ComplaintIn, exc: services.IntakeError) -> Outcome:
-    if isinstance(exc, services.InvalidFields):
+def _failure(index: int, data: ComplaintIn, exc: ServiceError) -> Outcome:
+    if isinstance(exc, InvalidFields):
         return Outcome(index, 422, data.external_id, error=_error("invalid", exc))
     return Outcome(index, 409, data.external_id, error=_error("conflict", exc))
 
@@ -148,7 +149,7 @@ def _judge(
                 candidates = people[email] if email else None
                 complaint = services.new_complaint(data, categories.get(data.category),
                                                    units.get(data.unit), actor, candidates)
-            except services.IntakeError as exc:
+            except ServiceError as exc:
                 outcomes[index] = _failure(index, data, exc)
                 continue
             if candidates is not None and complaint.complainant not in candidates:
@@ -199,7 +200,7 @@ def _one_by_one(items: list[tuple[int, ComplaintIn]], actor: str) -> dict[int, O
     for index, data in items:
         try:
             complaint, created = services.receive_complaint(data, actor)
-        except services.IntakeError as exc:
+        except ServiceError as exc:
             db.session.rollback()
             outcomes[index] = _failure(index, data, exc)
             continue

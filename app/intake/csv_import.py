@@ -34,9 +34,10 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api_errors import field_errors
+from app.errors import InvalidFields, ServiceError, invalid
 from app.extensions import db
 from app.intake import services
-from app.intake.schemas import ComplaintIn, EventIn
+from app.schemas.complaints import ComplaintIn, EventIn
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ def import_csv(kind: str, data: bytes, actor: str, encoding: str = "utf-8") -> I
         report.rows += 1
         try:
             created = _import_row(kind, row, actor)
-        except services.IntakeError as exc:
+        except ServiceError as exc:
             db.session.rollback()
             # Field by field when the problem is in fields, else what the service said.
             report.problems.append(RowProblem(row.line, _explain(exc.details) or exc.message))
@@ -228,7 +229,7 @@ def import_csv(kind: str, data: bytes, actor: str, encoding: str = "utf-8") -> I
 
 def _import_row(kind: str, row: CsvRow, actor: str) -> bool:
     if row.extra_cells:
-        raise services.IntakeError(_("The row has %(count)s cells more than the header has "
+        raise ServiceError(_("The row has %(count)s cells more than the header has "
                                      "columns.", count=row.extra_cells))
     try:
         if kind == COMPLAINTS:
@@ -238,9 +239,9 @@ def _import_row(kind: str, row: CsvRow, actor: str) -> bool:
         external_id = cells.pop("external_id", "")
         event_data = EventIn.model_validate(cells)
     except ValidationError as exc:
-        raise services.InvalidFields(field_errors(exc)) from None
+        raise InvalidFields(field_errors(exc)) from None
     if not external_id:
-        raise services.invalid("external_id", _("must not be empty"), "missing")
+        raise invalid("external_id", _("must not be empty"), "missing")
     complaint = services.find_complaint(services.EXTERNAL_REF_PREFIX + external_id,
                                         for_update=True)
     return services.record_event(complaint, event_data, actor)[1]

@@ -1,7 +1,7 @@
 """Intake: units, categories, complaints and their status changes.
 
 The REST views and the CSV import both call these functions, so both apply the same rules. They
-know nothing of HTTP: they raise ``IntakeError`` subclasses, which the callers turn into answers
+know nothing of HTTP: they raise ``ServiceError`` subclasses, which the callers turn into answers
 (422, 409, 404) or into a line of an import report. Each call commits once, so a complaint change
 and what it sets off (a survey planned, a survey cancelled) are stored together or not at all.
 
@@ -29,8 +29,8 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.errors import Conflict, InvalidFields, NotFound, commit_or_conflict, invalid
 from app.extensions import db
-from app.intake.schemas import CONTROL_RE, CategoryIn, ComplainantIn, ComplaintIn, EventIn, UnitIn
 from app.models import (
     AuditLog,
     Category,
@@ -41,6 +41,8 @@ from app.models import (
     EventType,
     Unit,
 )
+from app.schemas.complaints import CategoryIn, ComplainantIn, ComplaintIn, EventIn, UnitIn
+from app.schemas.fields import CONTROL_RE
 
 DEFAULT_SOURCE = "default"
 EXTERNAL_REF_PREFIX = "ext:"
@@ -53,34 +55,6 @@ OPEN_FOR_RESOLUTION = {
 REOPENABLE = {ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED}
 
 Node = TypeVar("Node", Unit, Category)
-
-
-class IntakeError(Exception):
-    """Something sent cannot be taken in; ``message`` says why, ``details`` says where."""
-
-    def __init__(self, message: str, details: Any | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-
-class InvalidFields(IntakeError):
-    """Fields whose values cannot be used (an unknown code, a time before receipt)."""
-
-    def __init__(self, details: list[dict[str, str]]) -> None:
-        super().__init__(_("Some fields are not valid."), details)
-
-
-class Conflict(IntakeError):
-    """The request contradicts what is stored (another content, an impossible transition)."""
-
-
-class NotFound(IntakeError):
-    """No such complaint."""
-
-
-def invalid(field: str, message: str, kind: str) -> InvalidFields:
-    return InvalidFields([{"field": field, "message": message, "type": kind}])
 
 
 # --- units and categories -------------------------------------------------------------------
@@ -152,16 +126,6 @@ def _is_ancestor(node: Unit | Category, candidate: Unit | Category | None) -> bo
         seen.add(candidate.id)
         candidate = candidate.parent
     return False
-
-
-def commit_or_conflict() -> None:
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Two requests created the same code at the same moment; the other one won.
-        db.session.rollback()
-        raise Conflict(_("This was changed by another request at the same moment; "
-                         "send it again.")) from None
 
 
 # --- complaints -----------------------------------------------------------------------------

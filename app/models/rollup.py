@@ -6,7 +6,8 @@ answered), each counted at its own moment (submitted_at, received_at, resolved_a
 Database triggers on ``answer``, ``response``, ``complaint`` and ``invitation`` keep it exact in
 the same transaction as every write, whichever code (or SQL) makes it; the rows are never written
 by the application. ``app.analytics.rollup`` builds the triggers from the same aggregate
-expressions as the queries, and can rebuild the table from scratch.
+expressions as the queries (and installs them whenever ``create_all`` creates this table), and can
+rebuild the table from scratch.
 
 Rows are partial sums: a figure is the sum of every row (and slot) of its hours and units.
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Float, Integer, event, text
+from sqlalchemy import Float, Integer, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -64,12 +65,3 @@ class HourlyFigures(db.Model):
     resolved_on_time: Mapped[int] = _count()
     sent: Mapped[int] = _count()
     responded: Mapped[int] = _count()
-
-
-@event.listens_for(db.metadata, "after_create")
-def _install_triggers(target: Any, connection: Any, **kw: Any) -> None:
-    """A table without its triggers would drift silently, so ``create_all`` installs them too.
-    (Imported here, at DDL time only: the trigger bodies are the analytics' own aggregates.)"""
-    from app.analytics.rollup import install_triggers
-
-    install_triggers(connection)

@@ -263,7 +263,7 @@ def export_person(email: str, actor: str = "cli") -> dict[str, Any]:
     The e-mails themselves are only named: they hold live survey links. The export is recorded in
     the audit log (without the address).
     """
-    from app.intake.documents import complaint_document, iso
+    from app.documents import complaint_document, iso
 
     people = complainants_with_email(email)
     complaint_ids = _complaint_ids(person.id for person in people)
@@ -290,7 +290,7 @@ def export_person(email: str, actor: str = "cli") -> dict[str, Any]:
 
 
 def _person_document(person: Complainant) -> dict[str, Any]:
-    from app.intake.documents import iso
+    from app.documents import iso
 
     return {
         "id": person.id, "name": person.name, "email": person.email, "phone": person.phone,
@@ -301,8 +301,7 @@ def _person_document(person: Complainant) -> dict[str, Any]:
 
 
 def _responses_of(complaint_id: int) -> list[dict[str, Any]]:
-    from app.intake.documents import response_document
-    from app.intake.listing import response_with_context
+    from app.documents import response_document, response_with_context
 
     documents = []
     for response_id in db.session.scalars(
@@ -315,7 +314,7 @@ def _responses_of(complaint_id: int) -> list[dict[str, Any]]:
 
 
 def _follow_ups_of(complaint_id: int) -> list[dict[str, Any]]:
-    from app.intake.documents import iso
+    from app.documents import iso
 
     return [
         {"state": item.state.value, "reasons": item.reason.split(","),
@@ -394,30 +393,3 @@ def purge_expired_contacts(now: dt.datetime | None = None, days: int | None = No
         db.session.commit()
     log.info("retention: contact data of %s complainant record(s) purged (%s days)", purged, days)
     return purged
-
-
-JOB_ID = "memnun-retention"
-
-
-def run_retention_pass(app: Any) -> None:
-    """One purge in its own app context; errors are logged (without personal data), never
-    raised to the clock."""
-    from app.distribution.logsafe import log_exception
-
-    with app.app_context():
-        try:
-            purge_expired_contacts()
-        except Exception:  # noqa: BLE001 - tomorrow's run must still come
-            log_exception(log, "retention purge failed")
-            db.session.rollback()
-        finally:
-            db.session.remove()
-
-
-def register_retention_job(scheduler: Any, app: Any) -> None:
-    """Add the daily retention purge to an APScheduler 3 scheduler (``app.distribution.scheduler``
-    wires it for ``memnun run`` and ``memnun scheduler``). First run at once: the purge is
-    idempotent, so several schedulers may run it."""
-    from app.distribution.scheduler import add_periodic_job
-
-    add_periodic_job(scheduler, run_retention_pass, app, JOB_ID, days=1)

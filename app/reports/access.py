@@ -6,19 +6,12 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from app.analytics.review import descendants, unit_tree
+from app.auth.scope import unit_choices
 from app.models import User
 
 
 class NotYourUnit(PermissionError):
     """The user asked for a unit outside their scope."""
-
-
-def unit_choices(user: User) -> list[tuple[int, str]]:
-    """(id, name) of the units ``user`` may pick, by name."""
-    tree = unit_tree()
-    allowed = descendants(tree, [u.id for u in user.units]) if user.units else set(tree)
-    return sorted(((uid, tree[uid].name) for uid in allowed), key=lambda item: (item[1], item[0]))
 
 
 def report_scope(user: User, unit_id: int | None,

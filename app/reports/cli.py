@@ -26,8 +26,8 @@ def _day(value: str | None) -> dt.date | None:
 @click.option("--period-end", help="Last day included (YYYY-MM-DD); default: yesterday.")
 @with_appcontext
 def list_alerts_command(period_end: str | None) -> None:
-    from app.distribution.alert_digest import default_period_end
     from app.reports.alerts import current_alerts
+    from app.reports.digest import default_period_end
 
     day = _day(period_end) or default_period_end()
     alerts = current_alerts(day)
@@ -41,8 +41,8 @@ def list_alerts_command(period_end: str | None) -> None:
 @click.option("--period-end", help="Last day included (YYYY-MM-DD); default: yesterday.")
 @with_appcontext
 def send_digest_command(dry_run: bool, period_end: str | None) -> None:
-    from app.distribution.alert_digest import send_alert_digest
     from app.distribution.mail import MailServerUnavailable
+    from app.reports.digest import send_alert_digest
 
     try:
         result = send_alert_digest(_day(period_end), dry_run=dry_run)

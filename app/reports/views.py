@@ -26,10 +26,11 @@ from flask_login import current_user, login_required
 
 from app.analytics.queries import to_instant, units_with_descendants
 from app.auth.decorators import role_required
+from app.auth.scope import unit_choices
 from app.models import Role
 from app.models.types import utcnow
 from app.reports import bp
-from app.reports.access import NotYourUnit, report_scope, unit_choices
+from app.reports.access import NotYourUnit, report_scope
 from app.reports.exports import Table, csv_stream, long_rows, xlsx_bytes, xlsx_stream
 from app.reports.formatting import METRIC_NAMES
 from app.reports.forms import ALL, ConfirmForm, PackForm, ResponsesExportForm, TargetForm

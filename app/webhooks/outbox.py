@@ -84,8 +84,7 @@ def response_created(response: Response) -> None:
     try:
         if not subscribers(RESPONSE_CREATED):
             return
-        from app.intake.documents import response_document
-        from app.intake.listing import response_with_context
+        from app.documents import response_document, response_with_context
 
         found = response_with_context(response_id)
         if found is None:

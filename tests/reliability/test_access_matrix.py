@@ -29,7 +29,7 @@ from tests.conftest import make_user
 from tests.test_reports_dataset import Data, at
 
 PUBLIC_ENDPOINTS = {"auth.login", "main.health", "main.set_language", "static",
-                    "intake.openapi_document", "intake.api_docs"}
+                    "api.openapi_document", "api.api_docs"}
 PUBLIC_PREFIXES = ("respond.",)
 # POSTs that change no shared data: downloads and callbacks that only read, and the caller's
 # own session. Every other POST/PUT/DELETE is a write.

@@ -24,7 +24,8 @@ from app.models import (
     InvitationState,
     Unit,
 )
-from app.privacy.services import JOB_ID, purge_expired_contacts, register_retention_job
+from app.privacy.services import purge_expired_contacts
+from app.scheduler import RETENTION, add_jobs
 
 # The daily job and the command purge as of the real time, so the data is placed around it.
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -163,8 +164,8 @@ def test_the_daily_job_runs_the_purge(app, people) -> None:  # type: ignore[no-u
     from apscheduler.schedulers.background import BackgroundScheduler
 
     scheduler = BackgroundScheduler(timezone="UTC")  # never started: the job is run by hand
-    register_retention_job(scheduler, app)
-    job = scheduler.get_job(JOB_ID)
+    add_jobs(scheduler, app)
+    job = scheduler.get_job(RETENTION.id)
     assert job.trigger.interval == dt.timedelta(days=1)
     job.func(*job.args)
     with app.app_context():

@@ -1,4 +1,5 @@
-"""What the API answers: stored rows turned into JSON documents.
+"""The JSON documents of complaints, responses and rules: what the REST API answers, what a
+webhook carries (``app.webhooks``), what a follow-up shows and what the privacy export holds.
 
 Personal data (the complainant, and the complaint's free text, where people write names,
 addresses and ID numbers) goes only to callers allowed to see it; the caller decides.
@@ -10,19 +11,23 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.intake.schemas import format_duration
 from app.models import (
     Answer,
     Category,
     Complaint,
     DistributionRule,
     Invitation,
+    InvitationState,
+    Questionnaire,
+    QuestionnaireVersion,
     Response,
     Unit,
 )
+from app.schemas.rules import format_duration
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -242,3 +247,28 @@ def rule_document(rule: DistributionRule) -> dict[str, Any]:
         "priority": rule.priority,
         "updated_at": iso(rule.updated_at),
     }
+
+
+def responses_with_codes() -> Select[Any]:
+    """Submitted responses with their codes. A one-click answer from the e-mail that was not
+    followed by a submission is a partial response that may still change: not listed."""
+    return (
+        select(Response, Unit.code, Category.code, Questionnaire.key, QuestionnaireVersion.number)
+        .join(Invitation, Invitation.id == Response.invitation_id)
+        .where(Invitation.state == InvitationState.RESPONDED)
+        .join(Unit, Unit.id == Response.unit_id)
+        .join(Category, Category.id == Response.category_id)
+        .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
+        .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.version_id)
+        .options(selectinload(Response.answers))
+    )
+
+
+def response_with_context(response_id: int) -> tuple[Response, ResponseContext] | None:
+    """One response with the codes its document names (for webhooks), or None."""
+    row = db.session.execute(responses_with_codes().where(Response.id == response_id)).first()
+    if row is None:
+        return None
+    response, unit, category, key, number = row
+    return response, ResponseContext(unit=unit, category=category, questionnaire=key,
+                                     version=number)

@@ -5,12 +5,12 @@ of a directorate manages its departments) gets the alerts about it; admins also 
 organisation-wide ones. One message per person, holding only their alerts, so no one sees who
 else manages what. Staff with no alerts get no message.
 
-When: the scheduler calls ``run_digest_tick`` every hour; from Monday 07:00 in the organisation's
-time zone (``MEMNUN_ALERT_DIGEST_WEEKDAY``/``_HOUR`` may change it) the first tick of the ISO
-week claims that week in ``alert_digest_run`` and sends; every later tick, in this process or in
-another scheduler process, finds the week claimed and does nothing. A scheduler that was down on
-Monday sends when it comes back during the week. ``memnun alerts send-digest`` sends at once,
-whatever was sent before (for a manual run, or cron without the scheduler).
+When: the scheduler (``app.scheduler``) calls ``run_weekly_digest`` every hour; from Monday 07:00 in
+the organisation's time zone (``MEMNUN_ALERT_DIGEST_WEEKDAY``/``_HOUR`` may change it) the first
+tick of the ISO week claims that week in ``alert_digest_run`` and sends; every later tick, in this
+process or in another scheduler process, finds the week claimed and does nothing. A scheduler that
+was down on Monday sends when it comes back during the week. ``memnun alerts send-digest`` sends at
+once, whatever was sent before (for a manual run, or cron without the scheduler).
 
 The alerts cover the month to date that ends the day before (``app.reports.alerts``); in the
 first week of a month, the whole month just ended (``default_period_end``).
@@ -34,13 +34,14 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from app.analytics.review import descendants, unit_tree
+from app.analytics.tree import unit_tree
+from app.auth.scope import units_in_scope
 from app.distribution.mail import MailError, MailServerUnavailable, get_backend
 from app.extensions import db
 from app.models import AlertDigestRun, Role, User
@@ -49,8 +50,6 @@ from app.reports.alerts import Alert, current_alerts
 
 log = logging.getLogger(__name__)
 
-JOB_ID = "memnun-alert-digest"
-TICK_MINUTES = 60
 DEFAULT_WEEKDAY = 0  # Monday
 DEFAULT_HOUR = 7
 MIN_MONTH_DAYS = 7  # days of a month to date before the digest reports on it
@@ -81,7 +80,7 @@ def digest_recipients(alerts: Iterable[Alert], users: Iterable[User] | None = No
     tree = unit_tree()
     result: dict[User, list[Alert]] = {}
     for user in users:
-        managed = descendants(tree, [unit.id for unit in user.units]) if user.units else set()
+        managed = units_in_scope(user, tree) or frozenset()  # staff without units: no unit alerts
         mine = [alert for alert in alerts
                 if (alert.unit_id is not None and alert.unit_id in managed)
                 or (alert.unit_id is None and user.role == Role.ADMIN)]
@@ -235,24 +234,3 @@ def run_weekly_digest(now: dt.datetime | None = None) -> DigestResult | None:
     run.messages = result.sent
     db.session.commit()
     return result
-
-
-def run_digest_tick(app: Flask) -> None:
-    """One tick of the clock, in its own app context; errors are logged, never raised."""
-    with app.app_context():
-        try:
-            run_weekly_digest()
-        except Exception:  # noqa: BLE001 - the next tick must still come
-            log.exception("alert digest tick failed")
-            db.session.rollback()
-        finally:
-            db.session.remove()
-
-
-def register_digest_job(scheduler: Any, app: Flask) -> None:
-    """Add the digest clock to an APScheduler 3 scheduler (``app.distribution.scheduler`` does
-    this for ``memnun run`` and ``memnun scheduler``). Hourly ticks, the first one at once; the
-    database decides whether anything is due (see the module)."""
-    from app.distribution.scheduler import add_periodic_job
-
-    add_periodic_job(scheduler, run_digest_tick, app, JOB_ID, minutes=TICK_MINUTES)

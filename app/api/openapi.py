@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the REST API v1, generated, never written by hand.
 
 Request bodies and query parameters come from the Pydantic models that validate them
-(``app.intake.schemas``), answers from ``app.intake.responses``; all of them go through one
+(``app.intake.schemas``), answers from ``app.api.responses``; all of them go through one
 ``models_json_schema`` call so that shared types (Channel, ...) are defined once under
 ``#/components/schemas``. OpenAPI 3.1 uses JSON Schema 2020-12, which is what Pydantic writes,
 so the schemas go in unchanged. The list of operations below is the one place that says which
@@ -23,21 +23,19 @@ from flask_babel import gettext as _
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from app.intake import responses as out
-from app.intake.schemas import (
-    CODE_RE,
+from app.api import responses as out
+from app.models import ApiScope
+from app.schemas.complaints import (
     DEFAULT_BATCH_MAX,
     CategoryIn,
     ComplaintBatchIn,
     ComplaintIn,
-    ComplaintQuery,
-    DistributionRuleIn,
     EventIn,
-    MetricsQuery,
-    ResponseQuery,
     UnitIn,
 )
-from app.models import ApiScope
+from app.schemas.fields import CODE_RE
+from app.schemas.queries import ComplaintQuery, MetricsQuery, ResponseQuery
+from app.schemas.rules import DistributionRuleIn
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 API_VERSION = "1.0.0"
@@ -90,27 +88,27 @@ REF = PathParameter(
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
-        "put", "/units/{code}", "intake.put_unit", "Create or replace a unit", "Organisation",
+        "put", "/units/{code}", "api.put_unit", "Create or replace a unit", "Organisation",
         ApiScope.INTAKE, {200: ("Replaced (or unchanged).", out.UnitOut),
                           201: ("Created.", out.UnitOut)},
         WRITE_ERRORS + (404,), body=UnitIn, path_parameters=(CODE,),
     ),
     Operation(
-        "get", "/units", "intake.list_units", "List the units", "Organisation", ApiScope.READ,
+        "get", "/units", "api.list_units", "List the units", "Organisation", ApiScope.READ,
         {200: ("Every unit, by code.", out.UnitList)}, (401, 403),
     ),
     Operation(
-        "put", "/categories/{code}", "intake.put_category", "Create or replace a category",
+        "put", "/categories/{code}", "api.put_category", "Create or replace a category",
         "Organisation", ApiScope.INTAKE,
         {200: ("Replaced (or unchanged).", out.CategoryOut), 201: ("Created.", out.CategoryOut)},
         WRITE_ERRORS + (404,), body=CategoryIn, path_parameters=(CODE,),
     ),
     Operation(
-        "get", "/categories", "intake.list_categories", "List the categories", "Organisation",
+        "get", "/categories", "api.list_categories", "List the categories", "Organisation",
         ApiScope.READ, {200: ("Every category, by code.", out.CategoryList)}, (401, 403),
     ),
     Operation(
-        "post", "/complaints", "intake.create_complaint", "Take in a complaint", "Complaints",
+        "post", "/complaints", "api.create_complaint", "Take in a complaint", "Complaints",
         ApiScope.INTAKE,
         {200: ("Already stored with the same content (a safe retry): the stored complaint.",
                out.ComplaintOut),
@@ -120,7 +118,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "committed response days (or its nearest ancestor's).",
     ),
     Operation(
-        "post", "/complaints/batch", "intake.create_complaints", "Take in many complaints at once",
+        "post", "/complaints/batch", "api.create_complaints", "Take in many complaints at once",
         "Complaints", ApiScope.INTAKE,
         {200: ("One result per complaint, in the order sent.", out.ComplaintBatchOut)},
         (400, 401, 403, 413, 422), body=ComplaintBatchIn,
@@ -134,20 +132,20 @@ OPERATIONS: tuple[Operation, ...] = (
         "Sending a batch again is safe: what was stored answers 200.",
     ),
     Operation(
-        "get", "/complaints", "intake.list_complaints", "Follow the complaints", "Complaints",
+        "get", "/complaints", "api.list_complaints", "Follow the complaints", "Complaints",
         ApiScope.READ, {200: ("One page, least recently changed first.", out.ComplaintPage)},
         READ_ERRORS, query=ComplaintQuery,
         description="Cursor pagination on (updated_at, id): pass next_cursor as cursor until "
         "it is null. A complaint changed meanwhile comes again on a later page.",
     ),
     Operation(
-        "get", "/complaints/{ref}", "intake.get_complaint", "Read a complaint", "Complaints",
+        "get", "/complaints/{ref}", "api.get_complaint", "Read a complaint", "Complaints",
         ApiScope.READ, {200: ("The complaint with its history and invitations.",
                               out.ComplaintOut)},
         (401, 403, 404), path_parameters=(REF,),
     ),
     Operation(
-        "post", "/complaints/{ref}/events", "intake.add_event", "Report a status change",
+        "post", "/complaints/{ref}/events", "api.add_event", "Report a status change",
         "Complaints", ApiScope.INTAKE,
         {200: ("Already recorded (the same type and time): nothing changed.", out.ComplaintOut),
          201: ("Recorded.", out.ComplaintOut)},
@@ -156,7 +154,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "survey not yet answered. An impossible change answers 409 or 422 and changes nothing.",
     ),
     Operation(
-        "get", "/responses", "intake.list_responses", "Follow the survey responses", "Surveys",
+        "get", "/responses", "api.list_responses", "Follow the survey responses", "Surveys",
         ApiScope.READ, {200: ("One page, oldest first.", out.ResponsePage)}, READ_ERRORS,
         query=ResponseQuery,
         description="Submitted responses only (a one-click answer from the e-mail that was "
@@ -164,7 +162,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "only for admin keys.",
     ),
     Operation(
-        "get", "/metrics", "intake.metrics", "Satisfaction and complaint figures", "Surveys",
+        "get", "/metrics", "api.metrics", "Satisfaction and complaint figures", "Surveys",
         ApiScope.READ, {200: ("The figures, per group.", out.MetricsOut)}, READ_ERRORS,
         query=MetricsQuery,
         description="Survey figures of small groups are suppressed (null, with suppressed: "
@@ -172,23 +170,23 @@ OPERATIONS: tuple[Operation, ...] = (
         "the total.",
     ),
     Operation(
-        "put", "/distribution-rules/{key}", "intake.put_distribution_rule",
+        "put", "/distribution-rules/{key}", "api.put_distribution_rule",
         "Create or replace a distribution rule", "Distribution", ApiScope.ADMIN,
         {200: ("Replaced (or unchanged).", out.DistributionRuleOut),
          201: ("Created.", out.DistributionRuleOut)},
         WRITE_ERRORS + (404,), body=DistributionRuleIn, path_parameters=(RULE_KEY,),
     ),
     Operation(
-        "get", "/distribution-rules", "intake.list_distribution_rules",
+        "get", "/distribution-rules", "api.list_distribution_rules",
         "List the distribution rules", "Distribution", ApiScope.READ,
         {200: ("Every rule, highest priority first.", out.DistributionRuleList)}, (401, 403),
     ),
     Operation(
-        "get", "/openapi.json", "intake.openapi_document", "This document", "Contract", None,
+        "get", "/openapi.json", "api.openapi_document", "This document", "Contract", None,
         {200: ("The OpenAPI 3.1 document.", None)},
     ),
     Operation(
-        "get", "/docs", "intake.api_docs", "This document as a web page", "Contract", None,
+        "get", "/docs", "api.api_docs", "This document as a web page", "Contract", None,
         {200: ("An HTML page.", None)},
     ),
 )
@@ -282,7 +280,7 @@ def _operation(op: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> dic
         content: dict[str, Any]
         if model is not None:
             content = {"application/json": {"schema": refs[(model, "serialization")]}}
-        elif op.endpoint == "intake.api_docs":
+        elif op.endpoint == "api.api_docs":
             content = {"text/html": {"schema": {"type": "string"}}}
         else:
             content = {"application/json": {"schema": {"type": "object"}}}

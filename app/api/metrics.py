@@ -17,12 +17,12 @@ from sqlalchemy import select
 
 from app.analytics.grouped import GroupFigures, Segment, grouped_figures, with_descendants
 from app.analytics.queries import Score, to_instant
+from app.documents import iso
+from app.errors import invalid
 from app.extensions import db
-from app.intake.documents import iso
-from app.intake.listing import questionnaire_id
-from app.intake.schemas import MetricsQuery
-from app.intake.services import invalid
 from app.models import Category, Channel, Unit
+from app.references import questionnaire_id
+from app.schemas.queries import MetricsQuery
 
 DEFAULT_PERIOD = dt.timedelta(days=30)
 # Longer periods are refused: grouped by month, every month is a branch of the SQL statement.

@@ -23,23 +23,19 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from app.documents import ResponseContext, invitations_by_complaint, responses_with_codes
+from app.errors import invalid
 from app.extensions import db
-from app.intake.documents import ResponseContext, invitations_by_complaint
-from app.intake.schemas import ComplaintQuery, ResponseQuery
-from app.intake.services import invalid
 from app.models import (
-    Category,
     Complaint,
     Invitation,
-    InvitationState,
-    Questionnaire,
-    QuestionnaireVersion,
     Response,
-    Unit,
 )
+from app.references import questionnaire_id
+from app.schemas.queries import ComplaintQuery, ResponseQuery
 
 COMPLAINTS = "complaints"
 RESPONSES = "responses"
@@ -137,32 +133,9 @@ class ResponsePage:
     next_cursor: str | None
 
 
-def questionnaire_id(key: str, field: str = "questionnaire") -> int:
-    """The id of the questionnaire ``key``; ``InvalidFields`` naming ``field`` when none."""
-    found = db.session.scalar(select(Questionnaire.id).where(Questionnaire.key == key))
-    if found is None:
-        raise invalid(field, _("no questionnaire with the key %(key)s", key=key), "unknown_code")
-    return found
-
-
-def _responses_with_codes() -> Select[Any]:
-    """Submitted responses with their codes. A one-click answer from the e-mail that was not
-    followed by a submission is a partial response that may still change: not listed."""
-    return (
-        select(Response, Unit.code, Category.code, Questionnaire.key, QuestionnaireVersion.number)
-        .join(Invitation, Invitation.id == Response.invitation_id)
-        .where(Invitation.state == InvitationState.RESPONDED)
-        .join(Unit, Unit.id == Response.unit_id)
-        .join(Category, Category.id == Response.category_id)
-        .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
-        .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.version_id)
-        .options(selectinload(Response.answers))
-    )
-
-
 def list_responses(query: ResponseQuery) -> ResponsePage:
     """One page of responses, oldest first, with the codes their documents name."""
-    stmt = _responses_with_codes()
+    stmt = responses_with_codes()
     if query.questionnaire is not None:
         stmt = stmt.where(Response.questionnaire_id == questionnaire_id(query.questionnaire))
     if query.since is not None:
@@ -183,13 +156,3 @@ def list_responses(query: ResponseQuery) -> ResponsePage:
         responses=page,
         next_cursor=encode_cursor(RESPONSES, last.submitted_at, last.id) if more and last else None,
     )
-
-
-def response_with_context(response_id: int) -> tuple[Response, ResponseContext] | None:
-    """One response with the codes its document names (for webhooks), or None."""
-    row = db.session.execute(_responses_with_codes().where(Response.id == response_id)).first()
-    if row is None:
-        return None
-    response, unit, category, key, number = row
-    return response, ResponseContext(unit=unit, category=category, questionnaire=key,
-                                     version=number)

@@ -1,6 +1,6 @@
 """Response schemas of the REST API v1: what each endpoint answers, for the OpenAPI document.
 
-The answers themselves are built by ``app.intake.documents``; the contract tests and the
+The answers themselves are built by ``app.documents``; the contract tests and the
 schema-driven test check every answer against these models (through the generated document), so
 the two cannot drift apart unnoticed. Models allow fields they do not list: a client must accept
 fields added later in v1.

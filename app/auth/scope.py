@@ -1,0 +1,32 @@
+"""Which units a member of staff may see: the one rule, for every page, report and dashboard.
+
+A unit manager (a user given units) sees their own units and every unit below them, whatever
+their role: the units limit even an admin, who then works as that unit's manager. Staff without
+units see the whole organisation. Decided from the signed-in user on the server, never from what
+the browser sends. What a role may see at all (comments, contact data, follow-ups) is the
+business of each area; this module says only where.
+"""
+
+from __future__ import annotations
+
+from app.analytics.tree import Tree, unit_tree
+from app.models import User
+
+
+def units_in_scope(user: User, units: Tree | None = None) -> frozenset[int] | None:
+    """The ids of the units ``user`` may see; None: all of them (staff without units).
+
+    ``units`` is the unit tree when the caller has it already (it is read whole otherwise).
+    """
+    own = [unit.id for unit in user.units]
+    if not own:
+        return None
+    return frozenset((units or unit_tree()).below(own))
+
+
+def unit_choices(user: User) -> list[tuple[int, str]]:
+    """(id, name) of the units ``user`` may pick in a form, by name."""
+    tree = unit_tree()
+    allowed = units_in_scope(user, tree)
+    ids = tree.nodes if allowed is None else allowed
+    return sorted(((uid, tree.nodes[uid].name) for uid in ids), key=lambda item: (item[1], item[0]))
