@@ -24,8 +24,8 @@ export MEMNUN_BASE_URL ?= http://$(HOST):$(PORT)
 
 help:
 	@echo "make run        create .venv, install, migrate, load the demo, serve http://$(HOST):$(PORT)/"
-	@echo "make test       create .venv, install the dev extras, run ruff and pytest (PYTEST_ARGS=...)"
-	@echo "make lint       ruff only"
+	@echo "make test       create .venv, install the dev extras, run ruff, the import contracts and pytest"
+	@echo "make lint       ruff and the import contracts"
 	@echo "make clean      remove caches and build files (keeps .venv and instance/)"
 	@echo "make distclean  clean, and remove .venv too (instance/ with your data is kept)"
 
@@ -92,10 +92,12 @@ PYTEST_WORKERS ?= 2
 
 test: translations browser-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf .pytest_cache .ruff_cache build dist *.egg-info

@@ -8,11 +8,17 @@ every e-mail address in it replaced.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import traceback
 from typing import Any
 
-from app.distribution.mail import scrub
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+
+
+def scrub(text: str, limit: int = 500) -> str:
+    """An error text safe to keep and show: no e-mail addresses, bounded length."""
+    return EMAIL_RE.sub("<address>", text)[:limit]
 
 
 def log_exception(logger: logging.Logger, message: str, *args: Any) -> None:

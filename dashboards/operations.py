@@ -11,6 +11,7 @@ from dash.exceptions import PreventUpdate
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.analytics.names import CHANNEL_NAMES
 from app.analytics.operations import Funnel, invitation_funnel, response_rates
 from app.analytics.queries import Score
 from app.analytics.splits import Dimension
@@ -101,7 +102,7 @@ def update_operations(start_date: Any, end_date: Any, unit: Any = None, category
         raise PreventUpdate
     view = scope.resolve(scope.Choice(start_date, end_date, unit, category, channel,
                                       questionnaire, grain))
-    channels = {c.value: str(label) for c, label in scope.CHANNEL_LABELS.items()}
+    channels = {c.value: str(label) for c, label in CHANNEL_NAMES.items()}
     status = scope.status_line(view)
     return (
         funnel_figure(invitation_funnel(view.filters)),

@@ -20,11 +20,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.analytics.filters import Filters, questionnaire_choices, questionnaire_id_of
+from app.analytics.names import CHANNEL_NAMES
 from app.analytics.periods import Grain
 from app.analytics.queries import to_instant
 from app.analytics.tree import Tree, category_tree, unit_tree
+from app.auth.scope import may_read_comments as may_read_comments_of
 from app.auth.scope import units_in_scope
-from app.models import Channel
 from dashboards.common import (
     _,
     default_period,
@@ -37,11 +38,6 @@ from dashboards.common import (
 QUERY_KEYS = {"start": "from", "end": "to", "unit": "unit", "category": "category",
               "channel": "channel", "questionnaire": "questionnaire", "grain": "by"}
 DEFAULT_GRAIN = Grain.MONTH
-CHANNEL_LABELS = {
-    Channel.WEB: _l("Web"), Channel.PHONE: _l("Phone"), Channel.EMAIL: _l("E-mail"),
-    Channel.WALK_IN: _l("In person"), Channel.SOCIAL: _l("Social media"),
-    Channel.MOBILE_APP: _l("Mobile app"), Channel.LETTER: _l("Letter"), Channel.OTHER: _l("Other"),
-}
 GRAIN_LABELS = {Grain.DAY: _l("Day"), Grain.WEEK: _l("Week"), Grain.MONTH: _l("Month"),
                 Grain.QUARTER: _l("Quarter")}
 LANGUAGE_NAMES = {"tr": "Türkçe", "en": "English", "nl": "Nederlands", "et": "Eesti"}
@@ -82,10 +78,8 @@ def allowed_units(units: Tree) -> frozenset[int] | None:
 
 
 def may_read_comments() -> bool:
-    """Free text may name people: only admins and designers read it, never viewers."""
-    from app.models import Role
-
-    return bool(current_user.is_authenticated and current_user.has_role(Role.DESIGNER))
+    """Whether the signed-in person may read the comments (``app.auth.scope``)."""
+    return bool(current_user.is_authenticated and may_read_comments_of(current_user))
 
 
 @dataclass
@@ -132,7 +126,7 @@ def resolve(choice: Choice) -> View:
     scope = allowed_units(units)
     unit_id, unit_ids = _units(choice.unit, units, scope, notices)
     category_id = categories.by_code(choice.category)
-    channel = choice.channel if choice.channel in {c.value for c in Channel} else None
+    channel = choice.channel if choice.channel in CHANNEL_NAMES else None
     questionnaire_id = questionnaire_id_of(choice.questionnaire)
     grain = Grain(choice.grain) if choice.grain in {g.value for g in Grain} else DEFAULT_GRAIN
     filters = Filters(
@@ -219,7 +213,7 @@ def filter_bar(choice: Choice, show_grain: bool = False) -> html.Div:
         dropdown("category", _("Category"), _tree_options(category_tree(), None),
                  choice.category),
         dropdown("channel", _("Channel"),
-                 [{"label": str(label), "value": c.value} for c, label in CHANNEL_LABELS.items()],
+                 [{"label": str(label), "value": c.value} for c, label in CHANNEL_NAMES.items()],
                  choice.channel),
         dropdown("questionnaire", _("Questionnaire"),
                  [{"label": title, "value": key} for key, title in questionnaires],

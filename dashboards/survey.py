@@ -20,7 +20,7 @@ from flask_login import current_user
 
 from app.analytics import metrics, survey
 from app.analytics.survey import Catalogue, Distribution, Driver, ImportancePerformance
-from app.design.documents import SCALES, YES_NO_OPTIONS
+from app.questionnaires.documents import SCALES, YES_NO_OPTIONS
 from dashboards import scope
 from dashboards.common import (
     NPS_COLOURS,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.design.documents import (
+from app.questionnaires.documents import (
     DEFAULT_MAX_LENGTH,
     QuestionnaireError,
     dump_questionnaire,

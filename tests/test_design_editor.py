@@ -16,15 +16,14 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 
 from app.design.services import (
-    comparable_versions,
     get_version,
     install_all_templates,
     new_draft,
     published_version,
-    question_scale_history,
 )
 from app.extensions import db
 from app.models import Questionnaire, VersionStatus
+from app.questionnaires.versions import comparable_versions, question_scale_history
 from tests.conftest import csrf_token_from, login, make_user
 
 BASE = "/admin/questionnaires"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.design.expressions import (
+from app.questionnaires.expressions import (
     MAX_LENGTH,
     And,
     Compare,

@@ -11,25 +11,24 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import flag_modified
 
-from app.design.documents import QuestionnaireError
 from app.design.services import (
     ScaleChange,
     VersionError,
     changes_since_published,
-    comparable_versions,
     create_questionnaire,
     install_all_templates,
     install_template,
     new_draft,
     publish,
     published_version,
-    question_scale_history,
     template_paths,
     templates_dir,
     update_draft,
 )
 from app.extensions import db
 from app.models import Questionnaire, QuestionnaireVersion, VersionStatus
+from app.questionnaires.documents import QuestionnaireError
+from app.questionnaires.versions import comparable_versions, question_scale_history
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_KEYS = ["ces", "iso10004-full", "nps-relationship", "post-resolution"]

@@ -5,9 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.actions.names import ACTION_METRIC_NAMES, ACTION_STATUS_NAMES
 from app.actions.services import OWNER_MAX_LENGTH, TEXT_MAX_LENGTH, TITLE_MAX_LENGTH
 from app.models import ActionStatus
-from app.reports.formatting import ACTION_METRIC_NAMES, ACTION_STATUS_NAMES
 
 ORGANISATION = 0  # the "whole organisation" choice of the unit field
 

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from app.actions import bp
 from app.actions.forms import ORGANISATION, ActionForm, FilterForm, StatusForm
+from app.actions.names import ACTION_METRIC_NAMES, ACTION_STATUS_NAMES
 from app.actions.services import (
     ActionError,
     change_status,
@@ -25,7 +26,6 @@ from app.actions.services import (
 from app.auth.decorators import role_required
 from app.auth.scope import unit_choices, units_in_scope
 from app.models import ActionStatus, ImprovementAction, Role
-from app.reports.formatting import ACTION_METRIC_NAMES, ACTION_STATUS_NAMES
 
 
 def _today() -> dt.date:

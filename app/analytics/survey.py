@@ -2,7 +2,7 @@
 key drivers, Cronbach's alpha and the free-text comments.
 
 Answers are compared across versions by question key, and a key whose type (so its scale)
-changed is never mixed: for each key only the versions that ``app.design.services.
+changed is never mixed: for each key only the versions that ``app.questionnaires.versions.
 comparable_versions`` names (those asking it with the type of the newest version) are counted,
 and the others are reported as left out. Queries group by version as well as by value, so the
 choice of versions is made on a handful of count rows, never on answers.
@@ -29,6 +29,7 @@ from app.analytics.metrics import Pearson
 from app.analytics.queries import Score, survey_mean
 from app.extensions import db
 from app.models import Answer, Questionnaire, QuestionnaireVersion, Response, VersionStatus
+from app.questionnaires.versions import comparable_versions
 
 SCALE_TYPES = ("rating", "likert")
 PERFORMANCE_TYPES = SCALE_TYPES
@@ -116,14 +117,9 @@ def _asks(definition: dict[str, Any], key: str) -> bool:
 def _comparable_numbers(questionnaire_key: str, question_key: str,
                         versions: Sequence[QuestionnaireVersion]) -> list[int]:
     """Version numbers whose answers to ``question_key`` may be counted together."""
-    try:
-        from app.design.services import comparable_versions
-    except ImportError:  # the design layer is optional here: fall back to the same rule
-        comparable_versions = None
-    if comparable_versions is not None:
-        numbers = list(comparable_versions(questionnaire_key, question_key))
-        if numbers:
-            return numbers
+    numbers = comparable_versions(questionnaire_key, question_key)
+    if numbers:
+        return numbers
     # No published version asks it (e.g. only drafts): the versions with the newest type.
     typed = [(v.number, _type_of(v.definition, question_key)) for v in versions]
     typed = [(n, t) for n, t in typed if t is not None]

@@ -12,10 +12,10 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.analytics.grouped import GroupFigures, Segment, grouped_figures, with_descendants
+from app.analytics.names import CHANNEL_NAMES
 from app.analytics.queries import Score, to_instant
 from app.documents import iso
 from app.errors import invalid
@@ -27,16 +27,6 @@ from app.schemas.queries import MetricsQuery
 DEFAULT_PERIOD = dt.timedelta(days=30)
 # Longer periods are refused: grouped by month, every month is a branch of the SQL statement.
 MAX_PERIOD = dt.timedelta(days=3660)
-CHANNEL_LABELS = {
-    Channel.WEB: _l("Web"),
-    Channel.PHONE: _l("Phone"),
-    Channel.EMAIL: _l("E-mail"),
-    Channel.WALK_IN: _l("In person"),
-    Channel.SOCIAL: _l("Social media"),
-    Channel.MOBILE_APP: _l("Mobile app"),
-    Channel.LETTER: _l("Letter"),
-    Channel.OTHER: _l("Other"),
-}
 FIGURES = ("csat", "mean", "nps", "ces", "resolution_confirmed", "response_rate", "on_time")
 
 
@@ -94,7 +84,7 @@ def _labels(group_by: str | None, keys: list[Any]) -> dict[Any, tuple[str | None
                                   .where(model.id.in_(ids))) if ids else []
         return {row_id: (code, name) for row_id, code, name in rows}
     if group_by == "channel":
-        return {key: (key, str(CHANNEL_LABELS.get(Channel(key), key))) for key in keys}
+        return {key: (key, str(CHANNEL_NAMES.get(Channel(key), key))) for key in keys}
     if group_by == "month":
         return {key: (key.strftime("%Y-%m"), key.strftime("%Y-%m")) for key in keys}
     return {None: (None, _("All"))}

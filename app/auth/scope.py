@@ -10,7 +10,7 @@ business of each area; this module says only where.
 from __future__ import annotations
 
 from app.analytics.tree import Tree, unit_tree
-from app.models import User
+from app.models import Role, User
 
 
 def units_in_scope(user: User, units: Tree | None = None) -> frozenset[int] | None:
@@ -30,3 +30,8 @@ def unit_choices(user: User) -> list[tuple[int, str]]:
     allowed = units_in_scope(user, tree)
     ids = tree.nodes if allowed is None else allowed
     return sorted(((uid, tree.nodes[uid].name) for uid in ids), key=lambda item: (item[1], item[0]))
+
+
+def may_read_comments(user: User) -> bool:
+    """Free text may name people: only admins and designers read it, never viewers."""
+    return user.has_role(Role.DESIGNER)

@@ -58,7 +58,7 @@ def answer(
     rng: random.Random, mood: Mood, questions: list[Mapping[str, Any]], language: str
 ) -> list[dict[str, Any]]:
     """The answer rows for one response, questions in order, ``show_if`` applied."""
-    from app.design.expressions import evaluate
+    from app.questionnaires.expressions import evaluate
 
     given: dict[str, object] = {}
     rows = []

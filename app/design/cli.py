@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from app.design.documents import QuestionnaireError, parse_questionnaire
+from app.questionnaires.documents import QuestionnaireError, parse_questionnaire
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 

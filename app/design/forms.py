@@ -29,7 +29,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
-from app.design.documents import (
+from app.forms import select_choices
+from app.questionnaires.documents import (
     CHOICE_TYPES,
     KEY_RE,
     QUESTION_TYPES,
@@ -37,7 +38,6 @@ from app.design.documents import (
     SCALES,
     Problem,
 )
-from app.forms import select_choices
 
 TYPE_NAMES = {
     "rating": _l("Rating (1-5)"),

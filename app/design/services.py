@@ -20,10 +20,14 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.design.documents import QuestionnaireError, normalise_definition, parse_questionnaire
 from app.extensions import db
 from app.models import Questionnaire, QuestionnaireVersion, Response, VersionStatus
 from app.models.types import utcnow
+from app.questionnaires.documents import (
+    QuestionnaireError,
+    normalise_definition,
+    parse_questionnaire,
+)
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
 TITLE_LENGTH = 200  # Questionnaire.title
@@ -267,13 +271,6 @@ def _key_taken(key: str) -> KeyTaken:
 # Each edit builds the whole new document and goes through update_draft, which validates it:
 # a stored draft is always a valid questionnaire, and QuestionnaireError names what is wrong.
 
-def question_index(definition: dict[str, Any], key: str) -> int | None:
-    for index, question in enumerate(definition.get("questions") or []):
-        if question.get("key") == key:
-            return index
-    return None
-
-
 def save_question(version: QuestionnaireVersion, question: dict[str, Any],
                   index: int | None = None) -> QuestionnaireVersion:
     """Replace the question at ``index`` with ``question``, or add it at the end (None)."""
@@ -340,37 +337,6 @@ def save_texts(version: QuestionnaireVersion, texts: dict[str, dict[str, str]]
 # Analytics compares answers across versions by question key; a key whose type (and so its
 # scale) changed must not be mixed, or a trend would join 1-5 ratings to 0-10 scores.
 
-def question_scale_history(questionnaire_key: str, question_key: str, *,
-                           include_drafts: bool = False) -> list[tuple[int, str]]:
-    """(version number, question type) for every published version that asks ``question_key``,
-    oldest first; drafts too with ``include_drafts``. Versions without the key are left out."""
-    query = (
-        select(QuestionnaireVersion)
-        .join(Questionnaire)
-        .where(Questionnaire.key == questionnaire_key)
-        .order_by(QuestionnaireVersion.number)
-    )
-    if not include_drafts:
-        query = query.where(QuestionnaireVersion.status == VersionStatus.PUBLISHED)
-    history = []
-    for version in db.session.scalars(query):
-        question = _question_of(version.definition, question_key)
-        if question is not None:
-            history.append((version.number, str(question.get("type"))))
-    return history
-
-
-def comparable_versions(questionnaire_key: str, question_key: str) -> list[int]:
-    """The published versions whose ``question_key`` has the same type as in the newest published
-    version that asks it: the answers analytics may put on one trend line. Empty when no
-    published version asks it."""
-    history = question_scale_history(questionnaire_key, question_key)
-    if not history:
-        return []
-    latest_type = history[-1][1]
-    return [number for number, kind in history if kind == latest_type]
-
-
 @dataclass(frozen=True)
 class ScaleChange:
     """A question that keeps its key but changes its type: its trend restarts."""
@@ -423,11 +389,6 @@ def changes_since_published(version: QuestionnaireVersion) -> VersionChanges:
         added=[key for key in keys if previous and key not in previous],
         removed=[key for key in previous if key not in keys],
     )
-
-
-def _question_of(definition: dict[str, Any], key: str) -> dict[str, Any] | None:
-    index = question_index(definition, key)
-    return None if index is None else definition["questions"][index]
 
 
 # --- the designer's overview ------------------------------------------------------------------
@@ -528,7 +489,6 @@ __all__ = [
     "VersionError",
     "changes_since_published",
     "check_question",
-    "comparable_versions",
     "create_from_template",
     "create_questionnaire",
     "get_questionnaire",
@@ -540,7 +500,6 @@ __all__ = [
     "new_draft",
     "publish",
     "published_version",
-    "question_scale_history",
     "questionnaire_overview",
     "remove_question",
     "reorder_questions",

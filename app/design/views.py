@@ -30,14 +30,6 @@ from werkzeug.utils import secure_filename
 
 from app.auth.decorators import role_required
 from app.design import bp, services
-from app.design.documents import (
-    CHOICE_TYPES,
-    QUESTION_TYPES,
-    SCALES,
-    YES_NO_OPTIONS,
-    QuestionnaireError,
-    dump_questionnaire,
-)
 from app.design.forms import (
     ATTRIBUTE_SUGGESTIONS,
     EXTRA_OPTION_ROWS,
@@ -64,6 +56,15 @@ from app.design.forms import (
 )
 from app.design.services import VersionError
 from app.models import QuestionnaireVersion, Role, VersionStatus
+from app.questionnaires.documents import (
+    CHOICE_TYPES,
+    QUESTION_TYPES,
+    SCALES,
+    YES_NO_OPTIONS,
+    QuestionnaireError,
+    dump_questionnaire,
+    question_index,
+)
 
 __all__ = ["LANGUAGE_NAMES", "TYPE_NAMES"]
 
@@ -304,7 +305,7 @@ def _stored_question(definition: dict[str, Any],
     if question_key is None:
         kind = request.args.get("type")
         return None, {"type": kind if kind in QUESTION_TYPES else "rating"}
-    index = services.question_index(definition, question_key)
+    index = question_index(definition, question_key)
     if index is None:
         abort(404)
     return index, definition["questions"][index]
@@ -363,7 +364,7 @@ def remove_question(key: str, number: int, question_key: str) -> ResponseReturnV
         return redirect(url_for(".edit", key=key, number=number))
     definition = draft.definition
     language = _chosen_language(list(definition["languages"]))
-    question = definition["questions"][services.question_index(definition, question_key) or 0]
+    question = definition["questions"][question_index(definition, question_key) or 0]
     return render_template("design/remove.html", version=draft, questionnaire=draft.questionnaire,
                            question=question, language=language)
 
@@ -470,7 +471,7 @@ def _draft_question(key: str, number: int,
     draft = _version_or_404(key, number)
     if draft.status != VersionStatus.DRAFT:
         return _refuse_published(draft)
-    if services.question_index(draft.definition, question_key) is None:
+    if question_index(draft.definition, question_key) is None:
         abort(404)
     if request.method == "POST" and not ButtonForm().validate_on_submit():
         abort(400)

@@ -28,15 +28,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from app.logsafe import scrub
+
 log = logging.getLogger(__name__)
 
-EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 EML_NAME_RE = re.compile(r"^(\d{8}T\d{12}Z)-inv(\d+)-([0-9a-f]{8})\.eml$")
-
-
-def scrub(text: str, limit: int = 500) -> str:
-    """An error text safe to keep and show: no e-mail addresses, bounded length."""
-    return EMAIL_RE.sub("<address>", text)[:limit]
 
 
 class MailError(Exception):

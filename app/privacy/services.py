@@ -9,7 +9,7 @@ searches every text and JSON column of the database, the exports, the outbox and
 - ``answer.value_text``: free-text answers to the survey, for the same reason;
 - ``follow_up_note.text``: what staff wrote while calling the person back;
 - ``invitation.last_error``: a gateway's refusal may quote a phone number (mail errors are
-  scrubbed of addresses already, ``app.distribution.mail.scrub``);
+  scrubbed of addresses already, ``app.logsafe.scrub``);
 - the file mail backend's outbox (``MEMNUN_OUTBOX_DIR``): each survey e-mail as an .eml file.
 
 Not personal data, so left as they are: webhook deliveries (their payloads hold codes and scores

@@ -50,6 +50,7 @@ from sqlalchemy import select
 from app.analytics import metrics
 from app.analytics.filters import Filters
 from app.analytics.grouped import hidden_groups
+from app.analytics.names import METRIC_NAMES, METRICS
 from app.analytics.queries import Months, invitation_tally, to_instant
 from app.analytics.review import (
     ORGANISATION,
@@ -66,7 +67,7 @@ from app.analytics.review import (
 from app.analytics.splits import ByDimension, Dimension
 from app.extensions import db
 from app.models import Target
-from app.reports.formatting import METRIC_NAMES, METRICS, figure, number, percent
+from app.reports.formatting import figure, number, percent
 
 SIGNIFICANCE = 0.05
 BASELINE_MONTHS = 12

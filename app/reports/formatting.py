@@ -3,27 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import format_decimal, format_percent, get_locale
-from flask_babel import lazy_gettext as _l
-
-#: Metric names (as ``Target.metric`` stores them) and what people call them.
-METRIC_NAMES = {
-    "csat": _l("CSAT (satisfied)"),
-    "nps": _l("NPS"),
-    "response_rate": _l("Response rate"),
-    "on_time_resolution": _l("On-time resolution"),
-    "resolution_confirmed": _l("Really resolved"),
-}
-METRICS = tuple(METRIC_NAMES)
-#: What an improvement action can address (``ACTION_METRICS``): the targets' metrics, and
-#: complaint frequency.
-ACTION_METRIC_NAMES = {**METRIC_NAMES, "complaints": _l("Complaints")}
-#: ``ActionStatus`` values and what people call them.
-ACTION_STATUS_NAMES = {
-    "open": _l("Open"),
-    "in_progress": _l("In progress"),
-    "done": _l("Done"),
-    "dropped": _l("Dropped"),
-}
 
 
 def percent(value: float | None, decimals: int = 1) -> str:

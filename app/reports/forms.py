@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, SelectField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, ValidationError
 
-from app.reports.formatting import METRIC_NAMES
+from app.analytics.names import METRIC_NAMES
 
 ALL = 0  # the "whole organisation" (or "all my units") choice of a unit field
 

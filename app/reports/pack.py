@@ -25,6 +25,7 @@ from sqlalchemy import select
 from app.actions.services import ActionRow, actions_for_review
 from app.analytics import metrics
 from app.analytics.grouped import GroupFigures, Segment, grouped_figures
+from app.analytics.names import METRICS
 from app.analytics.queries import Overview, Score, overview, to_instant, units_with_descendants
 from app.analytics.review import (
     FollowUpCounts,
@@ -39,7 +40,6 @@ from app.analytics.review import (
 from app.extensions import db
 from app.models import ActionStatus, Category
 from app.reports.alerts import Alert, current_alerts, targets_for
-from app.reports.formatting import METRICS
 
 TOP_CATEGORIES = 10
 MAX_PERIOD_DAYS = 3660  # about ten years: bounds the work one request can cause

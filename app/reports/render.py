@@ -16,14 +16,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from app.actions.names import ACTION_METRIC_NAMES, ACTION_STATUS_NAMES
 from app.actions.services import ActionRow
+from app.analytics.names import METRIC_NAMES
 from app.analytics.queries import Score
 from app.reports import charts
 from app.reports.exports import Table
 from app.reports.formatting import (
-    ACTION_METRIC_NAMES,
-    ACTION_STATUS_NAMES,
-    METRIC_NAMES,
     figure,
     nps_points,
     number,

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.analytics.names import METRICS
 from app.extensions import db
 from app.models import AuditLog, Target, Unit
-from app.reports.formatting import METRICS
 
 
 class TargetError(ValueError):

@@ -24,6 +24,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.analytics.names import METRIC_NAMES
 from app.analytics.queries import to_instant, units_with_descendants
 from app.auth.decorators import role_required
 from app.auth.scope import unit_choices
@@ -32,7 +33,6 @@ from app.models.types import utcnow
 from app.reports import bp
 from app.reports.access import NotYourUnit, report_scope
 from app.reports.exports import Table, csv_stream, long_rows, xlsx_bytes, xlsx_stream
-from app.reports.formatting import METRIC_NAMES
 from app.reports.forms import ALL, ConfirmForm, PackForm, ResponsesExportForm, TargetForm
 from app.reports.pack import build_pack
 from app.reports.render import PdfUnavailable, pack_html, pack_pdf, pack_tables

@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectMultipleField, TextAreaField
 from wtforms.validators import AnyOf, Length, Optional, ValidationError
 
-from app.design.expressions import ExpressionError, evaluate
+from app.questionnaires.expressions import ExpressionError, evaluate
 from app.respond.questions import Question
 
 log = logging.getLogger(__name__)

@@ -55,8 +55,8 @@ def _mixed(n: int) -> str:
 def _questionnaire() -> int:
     """The shipped post-resolution questionnaire with payloads for its title and questions;
     returns its version's id."""
-    from app.design.documents import parse_questionnaire
     from app.design.services import create_questionnaire, template_paths
+    from app.questionnaires.documents import parse_questionnaire
 
     path = next(p for p in template_paths() if p.stem == "post-resolution")
     definition = parse_questionnaire(path.read_text(encoding="utf-8"))

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from flask_babel import gettext as _
 
-from app.design import expressions
+from app.questionnaires import expressions
 
 QUESTION_TYPES = (
     "rating",
@@ -685,3 +685,10 @@ class _Checker:
                 self.error(_("another importance question already weighs '%(name)s'",
                              name=attribute), here, label, "attribute")
             weighed.add(attribute)
+
+
+def question_index(definition: dict[str, Any], key: str) -> int | None:
+    for index, question in enumerate(definition.get("questions") or []):
+        if question.get("key") == key:
+            return index
+    return None

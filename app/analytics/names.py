@@ -1,0 +1,24 @@
+"""What people call each metric and each channel, in the current language: one list for the
+dashboards, targets, alerts, the review pack and the improvement actions."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from app.models import Channel
+
+#: Metric names (as ``Target.metric`` stores them) and what people call them.
+METRIC_NAMES = {
+    "csat": _l("CSAT (satisfied)"),
+    "nps": _l("NPS"),
+    "response_rate": _l("Response rate"),
+    "on_time_resolution": _l("On-time resolution"),
+    "resolution_confirmed": _l("Really resolved"),
+}
+METRICS = tuple(METRIC_NAMES)
+#: What people call the channels a complaint comes in by (``Channel``).
+CHANNEL_NAMES = {
+    Channel.WEB: _l("Web"), Channel.PHONE: _l("Phone"), Channel.EMAIL: _l("E-mail"),
+    Channel.WALK_IN: _l("In person"), Channel.SOCIAL: _l("Social media"),
+    Channel.MOBILE_APP: _l("Mobile app"), Channel.LETTER: _l("Letter"), Channel.OTHER: _l("Other"),
+}
