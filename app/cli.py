@@ -1,6 +1,6 @@
 """The ``memnun`` command: a Flask CLI group bound to the app factory.
 
-Contract (../shared/DESIGN.md): run, scheduler, dispatch, demo, db upgrade, user create,
+Contract (docs/design.md, "Contracts"): run, scheduler, dispatch, demo, db upgrade, user create,
 api-key create.
 """
 

@@ -1,8 +1,8 @@
 """Configuration from the environment.
 
-Every setting a deployer can change is read from a variable prefixed ``MEMNUN_``; the names are a
-contract (see ../shared/DESIGN.md and the README). Nothing secret has a default in the code: when
-``MEMNUN_SECRET_KEY`` is unset a key is generated once and kept under ``instance/``.
+Every setting a deployer can change is read from a variable prefixed ``MEMNUN_``; the names are
+a contract (docs/design.md, "Contracts", and the README). Nothing secret has a default in the
+code: when ``MEMNUN_SECRET_KEY`` is unset a key is generated once and kept under ``instance/``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from scipy import stats
 
 #: Default smallest segment that may show a score (ISO 10004 asks for respondents' anonymity;
-#: DESIGN.md: fewer than k responses show "too few responses").
+#: docs/design.md: fewer than k responses show "too few responses").
 MIN_GROUP = 5
 
 CONFIDENCE = 0.95

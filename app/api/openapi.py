@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the REST API v1, generated, never written by hand.
 
 Request bodies and query parameters come from the Pydantic models that validate them
-(``app.intake.schemas``), answers from ``app.api.responses``; all of them go through one
+(``app.schemas``), answers from ``app.api.responses``; all of them go through one
 ``models_json_schema`` call so that shared types (Channel, ...) are defined once under
 ``#/components/schemas``. OpenAPI 3.1 uses JSON Schema 2020-12, which is what Pydantic writes,
 so the schemas go in unchanged. The list of operations below is the one place that says which

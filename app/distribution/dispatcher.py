@@ -3,7 +3,7 @@
 What is due lives in the database (state, due_at, reminder_due_at), never in the scheduler, so
 a dispatcher that was down for hours sends everything still inside its expiry when it returns.
 
-Claiming, and the guarantee (see ../shared/DESIGN.md, "Contracts inside the code"):
+Claiming, and the guarantee (docs/design.md, "Sending: the guarantee"):
 
 1. A batch of due rows is claimed by setting ``claimed_until`` (a lease) and committed before any
    message is sent. On PostgreSQL one ``UPDATE ... FROM (SELECT ... FOR UPDATE SKIP LOCKED

@@ -300,7 +300,7 @@ def _line(label: str, complaints: int, reachable: int, answers: int, satisfied: 
           sample_rate: float, response_rate: float, target: float, min_group: int) -> PlanLine:
     per_month = complaints / MONTHS
     share = reachable / complaints if complaints else 0.0
-    shown = answers >= min_group  # small groups show no score (DESIGN.md)
+    shown = answers >= min_group  # small groups show no score (docs/design.md)
     csat = satisfied / answers if shown else None
     planning_csat = csat if csat is not None else UNKNOWN_CSAT
     expected = expected_responses(per_month, share, sample_rate, response_rate)

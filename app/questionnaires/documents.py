@@ -1,6 +1,6 @@
 """Questionnaire documents: load YAML or JSON, validate, and normalise.
 
-The format is the contract in ../shared/DESIGN.md ("Contracts inside the code"). Validation
+The format is a contract (docs/design.md, "The questionnaire format"). Validation
 collects every problem it finds, not only the first, and names the line (when the text came from
 YAML or JSON) and the question key and field, so a designer can fix a file in one pass.
 

@@ -3,9 +3,9 @@
 Call these inside ``force_locale(<page language>)``: the few words that come from our own
 catalogue (Yes, No, "question 3") are translated when the questions are built.
 
-A version's definition is the questionnaire document of ../shared/DESIGN.md (JSON in
-``QuestionnaireVersion.definition``). This module turns it into plain, typed objects once, so the
-form, the template and the answer rows all read the same thing.
+A version's definition is a questionnaire document (docs/design.md, "The questionnaire format";
+JSON in ``QuestionnaireVersion.definition``). This module turns it into plain, typed objects
+once, so the form, the template and the answer rows all read the same thing.
 """
 
 from __future__ import annotations
