@@ -35,8 +35,9 @@ dies in the microseconds between that commit and writing the dot, or after a ref
 server's reply before undoing the record, leaves the row "sent" though this copy did not go
 out; it is lost only if the first copy did not go out either.
 
-Two channels: e-mail (``mail.py``) and SMS (``sms.py``). A channel whose server is unreachable is
-left alone for the rest of the pass, without counting an attempt; the other one goes on.
+The channels are those of ``channels.py``: e-mail (``mail.py``) and SMS (``sms.py``). A channel
+whose server is unreachable is left alone for the rest of the pass, without counting an attempt;
+the others go on.
 
 A batch stops before its lease could run out (each send may take up to the SMTP timeout), and
 releases what it did not send, so a slow mail server cannot make a lease expire under a send.
@@ -50,13 +51,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.message import Message
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, bindparam, case, exists, func, select, update
+from sqlalchemy import ColumnElement, bindparam, case, exists, select, update
 from sqlalchemy.orm import selectinload
 
+from app.distribution import channels
+from app.distribution.channels import OutgoingMessage
 from app.distribution.mail import (
     MailBackend,
     MailError,
@@ -64,11 +66,9 @@ from app.distribution.mail import (
     PermanentMailError,
     SmtpBackend,
     TemporaryMailError,
-    get_backend,
     scrub,
 )
-from app.distribution.messages import MessageBuilder, build_message
-from app.distribution.sms import SmsMessage, build_sms, get_sms_backend
+from app.distribution.messages import MessageBuilder
 from app.distribution.tokens import assign_token
 from app.distribution.windows import in_send_window, into_send_window
 from app.extensions import db
@@ -132,7 +132,7 @@ class _Job:
     kind: str
     channel: InvitationChannel
     attempts: int
-    message: Message | SmsMessage
+    message: OutgoingMessage
     reminder_after: dt.timedelta | None
     expires_after: dt.timedelta
     taken_over: bool = False  # claimed before by a process that died: may be out already
@@ -158,8 +158,7 @@ class _Pass:
     def backend(self, channel: InvitationChannel) -> MailBackend:
         """The channel's backend, opened on first use (a pass of e-mails needs no SMS gateway)."""
         if channel not in self.backends:
-            make = get_sms_backend if channel == InvitationChannel.SMS else get_backend
-            self.backends[channel] = make(self.config)
+            self.backends[channel] = channels.channel(channel).backend(self.config)
         return self.backends[channel]
 
     def close(self) -> None:
@@ -356,28 +355,17 @@ def _expires_after(rule: DistributionRule | None) -> dt.timedelta:
     return dt.timedelta(minutes=minutes or 14 * 24 * 60)
 
 
-def _contact(person: Complainant | None, channel: InvitationChannel) -> str:
-    """The address (lower case) or phone number the invitation goes to; "" when there is none."""
-    if person is None or person.erased_at is not None:
-        return ""
-    if channel == InvitationChannel.SMS:
-        return (person.phone or "").strip()
-    return (person.email or "").strip().lower()
-
-
 def _opted_out_contacts(invitations: list[Invitation]) -> set[str]:
     """Of the batch's addresses and phone numbers, those that opted out under any complainant
     row (one query per channel)."""
     wanted: dict[InvitationChannel, set[str]] = {}
     for invitation in invitations:
-        contact = _contact(invitation.complaint.complainant, invitation.channel)
+        contact = channels.contact(invitation.complaint.complainant, invitation.channel)
         if contact:
             wanted.setdefault(invitation.channel, set()).add(contact)
     found: set[str] = set()
     for channel, contacts in wanted.items():
-        column = Complainant.phone if channel == InvitationChannel.SMS else func.lower(
-            Complainant.email
-        )
+        column = channels.channel(channel).contact_column()
         found.update(
             db.session.scalars(
                 select(column).where(column.in_(contacts), Complainant.opted_out_at.is_not(None))
@@ -389,7 +377,7 @@ def _opted_out_contacts(invitations: list[Invitation]) -> set[str]:
 def _cancel_reason(invitation: Invitation, opted_out: set[str]) -> SuppressionReason | None:
     """Why this invitation may no longer go out at all (opted out, contact erased), or None."""
     person = invitation.complaint.complainant
-    contact = _contact(person, invitation.channel)
+    contact = channels.contact(person, invitation.channel)
     if person is None or not contact:
         return SuppressionReason.NO_CONTACT
     if person.opted_out_at is not None or contact in opted_out:
@@ -450,11 +438,8 @@ def _prepare(
     rule = invitation.rule
     token = assign_token(invitation)
     reminder = kind == REMINDER
-    message: Message | SmsMessage
-    if invitation.channel == InvitationChannel.SMS:
-        message = build_sms(invitation, token, reminder=reminder)
-    else:
-        message = build_message(invitation, token, reminder=reminder, now=now, builder=p.builder)
+    message = channels.channel(invitation.channel).message(invitation, token, reminder, now,
+                                                           p.builder)
     return _Job(
         id=invitation.id,
         kind=kind,

@@ -13,10 +13,10 @@ import hashlib
 import logging
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import or_, select
 
+from app.distribution import channels
 from app.distribution.rules import matching_rule
-from app.distribution.sms import sms_configured
 from app.distribution.windows import into_send_window
 from app.extensions import db
 from app.models import (
@@ -74,33 +74,15 @@ def survey_language(complainant: Complainant | None, version: QuestionnaireVersi
     return languages[0]
 
 
-def invitation_channel(person: Complainant) -> InvitationChannel | None:
-    """How to reach ``person``: e-mail when there is an address; else SMS when there is a phone
-    number and an SMS gateway is configured; else None (no contact)."""
-    if (person.email or "").strip():
-        return InvitationChannel.EMAIL
-    if (person.phone or "").strip() and sms_configured(current_app.config):
-        return InvitationChannel.SMS
-    return None
-
-
-def same_contact(person: Complainant, channel: InvitationChannel) -> ColumnElement[bool]:
-    """Complainant rows reached at the same address (or phone number) as ``person``: one human
-    may have many complaints, and each complaint its own complainant row."""
-    if channel == InvitationChannel.SMS:
-        return Complainant.phone == (person.phone or "").strip()
-    return func.lower(Complainant.email) == (person.email or "").strip().lower()
-
-
 def opted_out(person: Complainant, channel: InvitationChannel = InvitationChannel.EMAIL) -> bool:
     """This person, or anyone using the same e-mail address (phone number), opted out."""
     if person.opted_out_at is not None:
         return True
-    if channel == InvitationChannel.EMAIL and not person.email:
+    if not channels.contact(person, channel):
         return False
     found = db.session.scalar(
         select(Complainant.id)
-        .where(same_contact(person, channel), Complainant.opted_out_at.is_not(None))
+        .where(channels.same_contact(person, channel), Complainant.opted_out_at.is_not(None))
         .limit(1)
     )
     return found is not None
@@ -123,7 +105,7 @@ def _fatigued(
         .join(Complaint, Invitation.complaint_id == Complaint.id)
         .join(Complainant, Complaint.complainant_id == Complainant.id)
         .where(
-            same_contact(person, channel),
+            channels.same_contact(person, channel),
             or_(
                 Invitation.sent_at >= since,
                 Invitation.state == InvitationState.PLANNED,
@@ -146,7 +128,7 @@ def _suppression(
     person = complaint.complainant
     if person is None or person.erased_at is not None:
         return SuppressionReason.NO_CONTACT, InvitationChannel.EMAIL
-    channel = invitation_channel(person)
+    channel = channels.reaching(person, current_app.config)
     if opted_out(person, channel or InvitationChannel.EMAIL):
         return SuppressionReason.OPTED_OUT, channel or InvitationChannel.EMAIL
     if not person.survey_consent:

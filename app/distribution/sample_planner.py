@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, false, func, not_, or_, select
 
 from app.analytics.metrics import MIN_GROUP, wilson_interval
-from app.distribution.sms import sms_configured
+from app.distribution import channels
 from app.extensions import db
 from app.models import (
     Answer,
@@ -181,15 +181,11 @@ class History:
 
 
 def _reachable() -> ColumnElement[bool]:
-    has_email = func.coalesce(func.trim(Complainant.email), "") != ""
-    contact = has_email
-    if sms_configured(current_app.config):
-        contact = or_(has_email, func.coalesce(func.trim(Complainant.phone), "") != "")
     return and_(
         Complainant.survey_consent.is_(True),
         Complainant.opted_out_at.is_(None),
         Complainant.erased_at.is_(None),
-        contact,
+        channels.reachable(current_app.config),
     )
 
 

@@ -1,0 +1,116 @@
+"""The channels a survey invitation can go by, in one registry: e-mail and SMS.
+
+A channel says how a person is reached (the address or number, normalised as it is compared),
+which column holds that contact (for opt-outs and survey fatigue, which follow the person, not
+the complaint), whether it can be used with this configuration, how its message is built and
+which backend hands the message over. The planner picks the first usable channel in
+``CHANNELS`` order; the dispatcher asks the invitation's channel for its message and backend.
+A new channel is one more entry here, with its ``InvitationChannel`` value and a backend with
+the ``MailBackend`` interface (``send``, ``close``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_
+
+from app.distribution.mail import MailBackend, get_backend
+from app.distribution.messages import MessageBuilder, build_message
+from app.distribution.sms import SmsMessage, build_sms, get_sms_backend, sms_configured
+from app.models import Complainant, Invitation, InvitationChannel
+
+OutgoingMessage = Message | SmsMessage
+
+
+def _email_of(person: Complainant) -> str:
+    return (person.email or "").strip().lower()
+
+
+def _phone_of(person: Complainant) -> str:
+    return (person.phone or "").strip()
+
+
+def _email_message(invitation: Invitation, token: str, reminder: bool, now: dt.datetime,
+                   builder: MessageBuilder) -> OutgoingMessage:
+    return build_message(invitation, token, reminder=reminder, now=now, builder=builder)
+
+
+def _sms_message(invitation: Invitation, token: str, reminder: bool, now: dt.datetime,
+                 builder: MessageBuilder) -> OutgoingMessage:
+    return build_sms(invitation, token, reminder=reminder)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One way to send an invitation (see the module)."""
+
+    kind: InvitationChannel
+    #: The person's address or number, as compared; "" when they have none.
+    contact_of: Callable[[Complainant], str]
+    #: The SQL expression of a complainant row's contact, comparable with ``contact_of``.
+    contact_column: Callable[[], ColumnElement[Any]]
+    #: Whether this configuration can send by this channel at all.
+    configured: Callable[[Any], bool]
+    #: The invitation's (or its reminder's) message.
+    message: Callable[[Invitation, str, bool, dt.datetime, MessageBuilder], OutgoingMessage]
+    #: The backend that hands messages over, opened for one dispatcher pass.
+    backend: Callable[[Any], MailBackend]
+
+
+EMAIL = Channel(
+    kind=InvitationChannel.EMAIL,
+    contact_of=_email_of,
+    contact_column=lambda: func.lower(Complainant.email),
+    configured=lambda config: True,  # the file backend always works
+    message=_email_message,
+    backend=get_backend,
+)
+SMS = Channel(
+    kind=InvitationChannel.SMS,
+    contact_of=_phone_of,
+    contact_column=lambda: Complainant.phone,
+    configured=sms_configured,
+    message=_sms_message,
+    backend=get_sms_backend,
+)
+
+#: Every channel, in the order the planner prefers them.
+CHANNELS: dict[InvitationChannel, Channel] = {EMAIL.kind: EMAIL, SMS.kind: SMS}
+
+
+def channel(kind: InvitationChannel | str) -> Channel:
+    """The channel an invitation's ``channel`` column names."""
+    return CHANNELS[InvitationChannel(kind)]
+
+
+def reaching(person: Complainant, config: Any) -> InvitationChannel | None:
+    """The first channel that can reach ``person`` with ``config``; None: no contact."""
+    for candidate in CHANNELS.values():
+        if candidate.contact_of(person) and candidate.configured(config):
+            return candidate.kind
+    return None
+
+
+def contact(person: Complainant | None, kind: InvitationChannel | str) -> str:
+    """Where an invitation by ``kind`` goes for ``person``; "" when nowhere (none, or erased)."""
+    if person is None or person.erased_at is not None:
+        return ""
+    return channel(kind).contact_of(person)
+
+
+def same_contact(person: Complainant, kind: InvitationChannel | str) -> ColumnElement[bool]:
+    """Complainant rows reached at the same address (or number) as ``person`` by ``kind``: one
+    human may have many complaints, and each complaint its own complainant row."""
+    chosen = channel(kind)
+    return chosen.contact_column() == chosen.contact_of(person)
+
+
+def reachable(config: Any) -> ColumnElement[bool]:
+    """SQL: the complainant row has a contact that some usable channel can send to."""
+    usable = [c for c in CHANNELS.values() if c.configured(config)]
+    return or_(*(func.coalesce(func.trim(c.contact_column()), "") != "" for c in usable))
