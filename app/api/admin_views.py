@@ -7,29 +7,19 @@ or a redirect, which would keep it in a cookie), with ``no-store`` caching.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from app.api.forms import SCOPE_NAMES, ApiKeyForm
 from app.auth.api_keys import ApiKeyError, list_api_keys, revoke_api_key
 from app.auth.decorators import role_required
+from app.auth.pages import acting_user, no_store
 from app.auth.services import UserError, create_api_key
 from app.forms import ConfirmForm
 from app.models import ApiScope
 
 bp = Blueprint("api_admin", __name__, url_prefix="/admin")
-
-
-def _actor() -> str:
-    return f"user:{current_user.email}"
-
-
-def _no_store(html: str) -> ResponseReturnValue:
-    response = make_response(html)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/integration")
@@ -53,13 +43,13 @@ def api_keys() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             scopes = [ApiScope(scope) for scope in form.scopes.data or []]
-            key, plain = create_api_key(form.name.data or "", scopes, actor=_actor())
+            key, plain = create_api_key(form.name.data or "", scopes, actor=acting_user())
         except UserError as exc:
             form.name.errors = [*form.name.errors, str(exc)]
         else:
             flash(_("API key %(name)s created. Copy it now: it is not shown again.",
                     name=key.name), "info")
-            return _no_store(_api_keys_page(ApiKeyForm(formdata=None), new_key=plain))
+            return no_store(_api_keys_page(ApiKeyForm(formdata=None), new_key=plain))
     return _api_keys_page(form)
 
 
@@ -69,7 +59,7 @@ def revoke_key(key_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        key = revoke_api_key(_actor(), key_id=key_id)
+        key = revoke_api_key(acting_user(), key_id=key_id)
     except ApiKeyError as exc:
         flash(str(exc), "error")
     else:

@@ -6,12 +6,13 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.auth.pages import no_store
 from app.followup import bp
 from app.followup.forms import STATE_NAMES, NoteForm, StateForm
 from app.followup.services import (
@@ -76,9 +77,7 @@ def _detail_page(item: FollowUp, state_form: StateForm, note_form: NoteForm) -> 
         state_form=state_form, note_form=note_form, state_names=STATE_NAMES,
         reason_names=REASON_NAMES, shows_contact=may_see_contact(current_user),
     )
-    response = make_response(html)
-    response.headers["Cache-Control"] = "no-store"  # may hold a complainant's contact data
-    return response
+    return no_store(html)  # may hold a complainant's contact data
 
 
 @bp.route("/<int:follow_up_id>/state", methods=["POST"])

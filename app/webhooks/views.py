@@ -7,12 +7,12 @@ session or a redirect, which would keep it in a cookie), with ``no-store`` cachi
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from app.auth.decorators import role_required
+from app.auth.pages import acting_user, no_store
 from app.forms import ConfirmForm
 from app.webhooks.forms import WebhookForm
 from app.webhooks.outbox import EVENT_TYPES
@@ -25,16 +25,6 @@ from app.webhooks.services import (
 )
 
 bp = Blueprint("webhooks_admin", __name__, url_prefix="/admin")
-
-
-def _actor() -> str:
-    return f"user:{current_user.email}"
-
-
-def _no_store(html: str) -> ResponseReturnValue:
-    response = make_response(html)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _webhooks_page(form: WebhookForm, new_secret: str | None = None) -> str:
@@ -50,12 +40,12 @@ def webhooks() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             webhook, secret = register_webhook(form.url.data or "", form.events.data or [],
-                                               form.secret.data, _actor())
+                                               form.secret.data, acting_user())
         except WebhookError as exc:
             form.url.errors = [*form.url.errors, str(exc)]
         else:
             flash(_("Webhook %(id)s registered.", id=webhook.id), "info")
-            return _no_store(_webhooks_page(WebhookForm(formdata=None), new_secret=secret))
+            return no_store(_webhooks_page(WebhookForm(formdata=None), new_secret=secret))
     return _webhooks_page(form)
 
 
@@ -64,7 +54,7 @@ def webhooks() -> ResponseReturnValue:
 def delete_webhook_view(webhook_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if delete_webhook(webhook_id, _actor()):
+    if delete_webhook(webhook_id, acting_user()):
         flash(_("Webhook %(id)s deleted, with its deliveries.", id=webhook_id), "info")
     else:
         flash(_("There is no such webhook."), "error")
