@@ -20,8 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.analytics.filters import Filters, questionnaire_choices, questionnaire_id_of
-from app.analytics.periods import Grain
-from app.analytics.queries import to_instant
+from app.analytics.periods import Grain, to_instant
 from app.analytics.tree import Tree, category_tree, unit_tree
 from app.models import Channel
 from dashboards.common import (

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from app.analytics import metrics
-from app.analytics.grouped import FIGURE_COUNTS, Segment, grouped_figures, hidden_groups
+from app.analytics.grouped import Segment, grouped_figures
+from app.analytics.suppression import FIGURE_COUNTS, hidden_groups
 from tests.test_intake_support import SurveyData, admin_api, invalid_fields, utc
 
 PERIOD = {"from": "2025-01-01", "to": "2025-03-01"}  # dates: midnight in Europe/Istanbul

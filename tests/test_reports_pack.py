@@ -13,7 +13,8 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from app.analytics.grouped import Segment, grouped_figures
-from app.analytics.queries import overview, to_instant
+from app.analytics.overview import overview
+from app.analytics.periods import to_instant
 from app.extensions import db
 from app.models import ActionStatus, ImprovementAction, Target, Unit
 from app.models.types import utcnow

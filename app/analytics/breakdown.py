@@ -2,10 +2,10 @@
 or period) with small-group suppression and the change against the previous period.
 
 Suppression, for every survey figure (CSAT, mean score, NPS, CES, resolution confirmed), is the
-rule of ``app.analytics.grouped`` (shared with the metrics API, so a figure hidden on a dashboard
-is hidden there too): a group below ``min_group`` responses shows no survey figure; when that
-leaves exactly one non-empty group hidden, the smallest other group is hidden as well, so that
-the shown total minus the visible groups never gives a hidden group's figure away.
+rule of ``app.analytics.suppression`` (shared with the metrics API, so a figure hidden on a
+dashboard is hidden there too): a group below ``min_group`` responses shows no survey figure;
+when that leaves exactly one non-empty group hidden, the smallest other group is hidden as well,
+so that the shown total minus the visible groups never gives a hidden group's figure away.
 
 Complaint and invitation figures describe the organisation, not what a respondent said, and are
 shown whatever the group size.
@@ -15,25 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.analytics.aggregates import AnswerTotals, ComplaintTotals, InvitationTotals
+from app.analytics.changes import SURVEY_CHANGES, count_change, proportion_change
+from app.analytics.figures import Score, plain_proportion
 from app.analytics.filters import Filters
-from app.analytics.grouped import suppress_survey_figures
 from app.analytics.metrics import CountTest, ZTest
 from app.analytics.periods import Grain, Periods
-from app.analytics.queries import (
-    SURVEY_CHANGES,
-    AnswerTotals,
-    ComplaintTotals,
-    InvitationTotals,
-    Score,
-    answer_tally,
-    complaint_tally,
-    count_change,
-    invitation_tally,
-    plain_proportion,
-    proportion_change,
-    response_tally,
-)
 from app.analytics.splits import ByDimension, ByPeriod, Dimension, Key, Split
+from app.analytics.suppression import suppress_survey_figures
+from app.analytics.tallies import answer_tally, complaint_tally, invitation_tally, response_tally
 from app.analytics.tree import Level
 
 

@@ -1,50 +1,36 @@
 """Figures per segment (unit, category, channel or month) under any combination of filters, with
 small-group and complementary suppression; behind ``GET /api/v1/metrics``.
 
-The database does the counting with GROUP BY (as in ``app.analytics.queries``, whose periods,
-months and figure helpers this module uses); ``app.analytics.metrics`` turns the counts into
-estimates. Knows no request.
-
-Suppression, for every survey figure (CSAT, mean score, NPS, CES, resolution confirmed):
-
-1. Primary: a group with fewer than ``min_group`` responses shows no survey figure at all, and a
-   single figure fed by fewer than ``min_group`` answers is not shown either.
-2. Complementary: the figures of a request can always be had for the whole (the same request
-   without ``group_by``). When exactly one non-empty group hides a figure, its counts would be
-   the whole minus the visible groups, so the smallest other non-empty group hides it as well.
-   Two hidden groups give only their sum, which comes from at least ``min_group`` answers.
-
-Complaint and invitation figures (complaints, on-time resolution, response rate) describe the
-organisation, not what a respondent said, and are shown whatever the group size, as on the
-dashboards. What suppression cannot prevent: comparing requests over periods or filters that
-differ by a few responses (any API that answers arbitrary periods allows that); keys that may
-read figures are given to integrators, not to the public.
+The database does the counting with GROUP BY (with the aggregate expressions of
+``app.analytics.aggregates`` and the month periods of ``app.analytics.periods``);
+``app.analytics.metrics`` turns the counts into estimates. Knows no request. Survey figures are
+suppressed by the rule of ``app.analytics.suppression``; keys that may read figures are given to
+integrators, not to the public.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, literal_column, select
 
-from app.analytics.queries import (
+from app.analytics.aggregates import (
+    COUNTED_ANSWER,
     HAS_DUE_TIME,
-    SCORED_TYPES,
     AnswerTotals,
-    Months,
-    Score,
     answer_aggregates,
     invitation_aggregates,
-    plain_proportion,
     received_aggregates,
     resolved_aggregates,
     response_aggregates,
-    survey_figure,
     totals_of,
 )
+from app.analytics.figures import Score, plain_proportion
+from app.analytics.periods import Grain, Periods
+from app.analytics.suppression import suppress_survey_figures
 from app.extensions import db
 from app.models import Answer, Complaint, Invitation, QuestionnaireVersion, Response
 
@@ -104,7 +90,7 @@ def _in(column: Any, ids: Collection[int] | None) -> list[ColumnElement[bool]]:
 class _Grouper:
     """Adds the group column of ``group_by`` to a statement and runs it."""
 
-    def __init__(self, group_by: str | None, months: Months | None) -> None:
+    def __init__(self, group_by: str | None, months: Periods | None) -> None:
         self.group_by = group_by
         self.months = months
 
@@ -122,14 +108,17 @@ class _Grouper:
 
     def run(self, stmt: Select[Any], group: Any) -> dict[Key, dict[str, Any]]:
         if group is not None:
-            labelled = group.label("group_key")
-            stmt = stmt.add_columns(labelled).group_by(labelled)
+            # By the output name: a one-month bucket is a constant, which would read as a
+            # column position.
+            stmt = stmt.add_columns(group.label("group_key")).group_by(
+                literal_column("group_key"))
         result: dict[Key, dict[str, Any]] = {}
         for row in db.session.execute(stmt).mappings():
             values = dict(row)
             key = values.pop("group_key", None)
             if self.group_by == "month":
-                key = Months.key(key)
+                assert self.months is not None
+                key = self.months.decode(key)
             elif self.group_by == "channel" and key is not None:
                 key = getattr(key, "value", key)
             result[key] = values
@@ -170,7 +159,7 @@ def _answer_rows(segment: Segment, grouper: _Grouper) -> dict[Key, dict[str, Any
         select(*answer_aggregates())
         .select_from(Answer)
         .join(Response, Response.id == Answer.response_id)
-        .where(Answer.question_type.in_(SCORED_TYPES), *_response_filters(segment))
+        .where(COUNTED_ANSWER, *_response_filters(segment))
     )
     return grouper.run(stmt, _response_group(grouper))
 
@@ -184,7 +173,7 @@ def _complaint_rows(
     segment: Segment, grouper: _Grouper
 ) -> tuple[dict[Key, dict[str, Any]], dict[Key, dict[str, Any]]]:
     """Complaints received in the period; and those resolved in it, by due time (each counted
-    at its own moment, as in ``queries.complaint_totals``)."""
+    at its own moment, as in ``tallies.complaint_tally``)."""
 
     def group(time: Any) -> Any:
         return grouper.column(Complaint.unit_id, Complaint.category_id, Complaint.channel, time)
@@ -235,7 +224,8 @@ def grouped_figures(
     """
     if group_by not in (None, *GROUPINGS):
         raise ValueError(f"cannot group by {group_by!r}")
-    months = Months.covering(segment.start, segment.end, tz) if group_by == "month" else None
+    months = (Periods.covering(segment.start, segment.end, Grain.MONTH, tz)
+              if group_by == "month" else None)
     grouper = _Grouper(group_by, months)
     answers = _answer_rows(segment, grouper)
     responses = _response_rows(segment, grouper)
@@ -243,7 +233,7 @@ def grouped_figures(
     invitations = _invitation_rows(segment, grouper)
 
     if months is not None:
-        keys: Iterable[Key] = months.firsts
+        keys: Iterable[Key] = months.starts
     elif group_by is None:
         keys = [None]
     else:
@@ -264,52 +254,6 @@ def grouped_figures(
         ))
     _suppress(groups, min_group)
     return groups
-
-
-FIGURE_COUNTS: dict[str, Callable[[AnswerTotals], int]] = {
-    "csat": lambda a: a.csat_n,
-    "mean": lambda a: a.csat_n,
-    "nps": lambda a: a.nps_n,
-    "ces": lambda a: a.ces_n,
-    "resolution_confirmed": lambda a: a.resolution_n,
-}
-
-
-def hidden_groups(
-    counts: dict[Key, int], min_group: int, already_hidden: Collection[Key] = ()
-) -> set[Key]:
-    """The groups whose figure must be hidden, given each group's count of answers.
-
-    Hidden: the non-empty groups below ``min_group`` and those in ``already_hidden``; and when
-    that leaves exactly one non-empty group hidden, also the smallest other non-empty group
-    (ties: the first key in sorted order), so that the whole minus the visible groups tells only
-    the sum of two groups.
-    """
-    hidden = {
-        key for key, n in counts.items() if 0 < n < min_group or key in already_hidden
-    }
-    if sum(1 for key in hidden if counts[key] > 0) == 1:
-        visible = [(n, str(key), key) for key, n in counts.items() if n > 0 and key not in hidden]
-        if visible:
-            hidden.add(min(visible, key=lambda entry: entry[:2])[2])
-    return hidden
-
-
-def suppress_survey_figures(groups: Sequence[Any], min_group: int) -> None:
-    """Set each group's ``suppressed`` and its survey figures (``FIGURE_COUNTS``), hiding what
-    ``hidden_groups`` says, figure by figure. A group has ``key``, ``responses``, ``answers``
-    (``AnswerTotals``), ``suppressed`` and a ``figures`` dict."""
-    group_hidden = hidden_groups({g.key: g.responses for g in groups}, min_group)
-    for group in groups:
-        group.suppressed = group.key in group_hidden or group.responses < min_group
-    for name, count in FIGURE_COUNTS.items():
-        hidden = hidden_groups({g.key: count(g.answers) for g in groups}, min_group,
-                               already_hidden=group_hidden)
-        for group in groups:
-            if group.key in hidden or group.suppressed:
-                group.figures[name] = Score(n=count(group.answers), suppressed=True)
-            else:
-                group.figures[name] = survey_figure(name, group.answers, min_group)
 
 
 def _suppress(groups: list[GroupFigures], min_group: int) -> None:

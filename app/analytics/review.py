@@ -1,4 +1,4 @@
-"""Aggregates for the management-review pack and the alerts, beyond ``app.analytics.queries``.
+"""Aggregates for the management-review pack and the alerts, beyond ``app.analytics.tallies``.
 
 - per unit and month: the counts behind CSAT, NPS, resolution confirmed, response rate, on-time
   resolution and complaint volume, rolled up the unit tree (alerts, control charts);
@@ -8,7 +8,8 @@
 
 As everywhere in analytics, the database counts (GROUP BY) and Python only adds up counts; no
 response or complaint row is loaded to compute a figure. Periods are half-open [start, end) in
-aware datetimes; months are calendar months of the organisation's time zone (``Months``).
+aware datetimes; months are calendar months of the organisation's time zone (``Periods`` of the
+month grain).
 """
 
 from __future__ import annotations
@@ -20,23 +21,23 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, select
 
-from app.analytics.filters import Filters
-from app.analytics.queries import (
+from app.analytics.aggregates import (
+    COUNTED_ANSWER,
     HAS_DUE_TIME,
-    SCORED_TYPES,
     AnswerTotals,
     ComplaintTotals,
     InvitationTotals,
-    Months,
     answer_aggregates,
     invitation_aggregates,
     received_aggregates,
     resolved_aggregates,
-    rollup_covers,
     totals_of,
 )
+from app.analytics.filters import Filters
+from app.analytics.hourly import rollup_covers
+from app.analytics.periods import Periods
 from app.analytics.splits import ByPeriod
 from app.extensions import db
 from app.models import (
@@ -125,35 +126,36 @@ UnitMonth = tuple[int | None, dt.date]
 
 
 def _by_unit_month(stmt: Select[Any], unit: Any, time: Any, start: dt.datetime,
-                   end: dt.datetime, months: Months) -> dict[tuple[int, dt.date], dict[str, Any]]:
+                   end: dt.datetime, months: Periods) -> dict[tuple[int, dt.date], dict[str, Any]]:
     bucket = months.bucket(time, _dialect()).label("bucket")
     unit_label = unit.label("unit_key")
-    stmt = (stmt.where(time >= start, time < end)
-            .add_columns(unit_label, bucket).group_by(unit_label, bucket))
+    # By the output names: a one-month bucket is a constant, which would read as a position.
+    stmt = (stmt.where(time >= start, time < end).add_columns(unit_label, bucket)
+            .group_by(literal_column("unit_key"), literal_column("bucket")))
     result = {}
     for row in db.session.execute(stmt).mappings():
         values = dict(row)
-        key = (values.pop("unit_key"), Months.key(values.pop("bucket")))
+        key = (values.pop("unit_key"), months.decode(values.pop("bucket")))
         result[key] = values
     return result
 
 
-def _answer_rows(start: dt.datetime, end: dt.datetime, months: Months,
+def _answer_rows(start: dt.datetime, end: dt.datetime, months: Periods,
                  unit_ids: Collection[int] | None) -> dict[tuple[int, dt.date], AnswerTotals]:
     stmt = (
         select(*answer_aggregates())
         .select_from(Answer)
         .join(Response, Response.id == Answer.response_id)
-        .where(Answer.question_type.in_(SCORED_TYPES), *_in(Response.unit_id, unit_ids))
+        .where(COUNTED_ANSWER, *_in(Response.unit_id, unit_ids))
     )
     rows = _by_unit_month(stmt, Response.unit_id, Response.submitted_at, start, end, months)
     return {key: totals_of(AnswerTotals, row) for key, row in rows.items()}
 
 
-def _complaint_rows(start: dt.datetime, end: dt.datetime, months: Months,
+def _complaint_rows(start: dt.datetime, end: dt.datetime, months: Periods,
                     unit_ids: Collection[int] | None
                     ) -> dict[tuple[int, dt.date], ComplaintTotals]:
-    # As in queries.complaint_totals: frequency by received_at, timeliness by resolved_at.
+    # As in tallies.complaint_tally: frequency by received_at, timeliness by resolved_at.
     received = _by_unit_month(
         select(*received_aggregates()).where(*_in(Complaint.unit_id, unit_ids)),
         Complaint.unit_id, Complaint.received_at, start, end, months)
@@ -167,7 +169,7 @@ def _complaint_rows(start: dt.datetime, end: dt.datetime, months: Months,
     ) for key in received.keys() | resolved.keys()}
 
 
-def _invitation_rows(start: dt.datetime, end: dt.datetime, months: Months,
+def _invitation_rows(start: dt.datetime, end: dt.datetime, months: Periods,
                      unit_ids: Collection[int] | None
                      ) -> dict[tuple[int, dt.date], InvitationTotals]:
     stmt = (select(*invitation_aggregates())
@@ -180,16 +182,16 @@ def _invitation_rows(start: dt.datetime, end: dt.datetime, months: Months,
             for key, row in rows.items()}
 
 
-def unit_month_totals(start: dt.datetime, end: dt.datetime, months: Months,
+def unit_month_totals(start: dt.datetime, end: dt.datetime, months: Periods,
                       unit_ids: Collection[int] | None = None
                       ) -> dict[tuple[int, dt.date], Totals]:
     """Totals per (unit, month) in [start, end), each unit on its own (not rolled up).
 
     One pass over the hourly rollup when its hours hold the months exactly (see
-    ``queries.rollup_covers``), else four GROUP BY queries over the rows; either way, whatever the
+    ``hourly.rollup_covers``), else four GROUP BY queries over the rows; either way, whatever the
     number of units and months. ``unit_ids`` None: all units.
     """
-    if rollup_covers(Filters(start, end, unit_ids=unit_ids), ByPeriod(months.periods()), False):
+    if rollup_covers(Filters(start, end, unit_ids=unit_ids), ByPeriod(months), False):
         return _rolled_unit_months(start, end, months, unit_ids)
     answers = _answer_rows(start, end, months, unit_ids)
     complaints = _complaint_rows(start, end, months, unit_ids)
@@ -200,7 +202,7 @@ def unit_month_totals(start: dt.datetime, end: dt.datetime, months: Months,
             for key in answers.keys() | complaints.keys() | invitations.keys()}
 
 
-def _rolled_unit_months(start: dt.datetime, end: dt.datetime, months: Months,
+def _rolled_unit_months(start: dt.datetime, end: dt.datetime, months: Periods,
                         unit_ids: Collection[int] | None) -> dict[tuple[int, dt.date], Totals]:
     table = HourlyFigures.__table__
     kinds = (AnswerTotals, ComplaintTotals, InvitationTotals)

@@ -15,8 +15,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.analytics.figures import Score
 from app.analytics.grouped import GroupFigures, Segment, grouped_figures, with_descendants
-from app.analytics.queries import Score, to_instant
+from app.analytics.periods import to_instant
 from app.extensions import db
 from app.intake.documents import iso
 from app.intake.listing import questionnaire_id

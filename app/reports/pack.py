@@ -24,8 +24,11 @@ from sqlalchemy import select
 
 from app.actions.services import ActionRow, actions_for_review
 from app.analytics import metrics
+from app.analytics.figures import Score
+from app.analytics.filters import expand
 from app.analytics.grouped import GroupFigures, Segment, grouped_figures
-from app.analytics.queries import Overview, Score, overview, to_instant, units_with_descendants
+from app.analytics.overview import Overview, overview
+from app.analytics.periods import to_instant
 from app.analytics.review import (
     FollowUpCounts,
     UnitNode,
@@ -37,7 +40,7 @@ from app.analytics.review import (
     unit_tree,
 )
 from app.extensions import db
-from app.models import ActionStatus, Category
+from app.models import ActionStatus, Category, Unit
 from app.reports.alerts import Alert, current_alerts, targets_for
 from app.reports.formatting import METRICS
 
@@ -151,7 +154,7 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
     chosen = None if unit_ids is None else sorted(set(unit_ids))
     end = last + dt.timedelta(days=1)
     start_at, end_at = to_instant(start, tz), to_instant(end, tz)
-    expanded = None if chosen is None else units_with_descendants(chosen)
+    expanded = None if chosen is None else sorted(expand(Unit, chosen))
 
     summary = overview(start, end, chosen, min_group, tz=tz)
     previous = overview(start - (end - start), start, chosen, min_group, tz=tz)

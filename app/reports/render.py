@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from app.actions.services import ActionRow
-from app.analytics.queries import Score
+from app.analytics.figures import Score
 from app.reports import charts
 from app.reports.exports import Table
 from app.reports.formatting import (
