@@ -179,7 +179,7 @@ def grouped_figures(filters: Filters, group_by: str | None, min_group: int,
     As ``breakdown`` counts and suppresses them, without changes. Groups are those with any
     complaint, invitation or response (rows without a unit, category or channel form no group,
     and take no part in suppression); by month, every month of the period is listed, oldest
-    first; otherwise by key.
+    first; otherwise in the order of the keys (unit and category ids, channel values).
     """
     if group_by not in (None, *GROUPINGS):
         raise ValueError(f"cannot group by {group_by!r}")
@@ -189,6 +189,9 @@ def grouped_figures(filters: Filters, group_by: str | None, min_group: int,
         split, keys = _split(filters, Grain.MONTH if group_by == "month" else group_by, None, tz)
     groups = _count(filters, split, keys, None, previous=False)
     if split is not None and not isinstance(split, ByPeriod):
-        groups = [group for group in groups if group.key is not None]
+        # By the key itself, not its text: ids in numeric order ("2" before "10"), close to the
+        # set order the API listed them in before, which was never specified.
+        groups = sorted((group for group in groups if group.key is not None),
+                        key=lambda group: group.key)
     suppress(groups, min_group)
     return [GroupFigures.of(group) for group in groups]
