@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.analytics.aggregates import Tally, totals_of
-from app.analytics.filters import Filters
+from app.analytics.filters import Filters, in_ids
 from app.analytics.splits import Across, ByDimension, ByPeriod, Columns, Dimension, Key, Split, run
 from app.models import HourlyFigures
 
@@ -83,8 +83,7 @@ def rollup_tallies(filters: Filters, split: Split | None, previous: bool,
     names = [f.name for kind in kinds for f in fields(kind)]
     table = HourlyFigures.__table__
     stmt = select(*[func.coalesce(func.sum(table.c[name]), 0).label(name) for name in names])
-    if filters.unit_ids is not None:
-        stmt = stmt.where(HourlyFigures.unit_id.in_(sorted(filters.unit_ids)))
+    stmt = stmt.where(*in_ids(HourlyFigures.unit_id, filters.unit_ids))
     rows = run(stmt, ROLLUP_COLUMNS, filters, split, previous=previous)
 
     def counted(kind: type, side: dict[Key, dict[str, Any]]) -> dict[Key, Any]:

@@ -19,7 +19,6 @@ import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 
@@ -29,9 +28,9 @@ from app.analytics.aggregates import (
     InvitationTotals,
     add,
 )
-from app.analytics.filters import Filters
+from app.analytics.filters import Filters, in_ids
 from app.analytics.periods import Periods
-from app.analytics.splits import Across, ByDimension, ByPeriod, Dimension
+from app.analytics.splits import Across, ByDimension, ByPeriod, Dimension, dialect
 from app.analytics.tallies import all_tallies
 from app.extensions import db
 from app.models import (
@@ -45,14 +44,6 @@ from app.models import (
 
 #: The organisation as a whole, where a unit id is expected.
 ORGANISATION = None
-
-
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
-
-
-def _in(column: Any, ids: Collection[int] | None) -> list[ColumnElement[bool]]:
-    return [] if ids is None else [column.in_(list(ids))]
 
 
 # --- the unit tree -----------------------------------------------------------------------------
@@ -143,7 +134,7 @@ def roll_up(totals: dict[tuple[int, dt.date], Totals], tree: dict[int, UnitNode]
 
 
 def _days_to_resolve() -> ColumnElement[float]:
-    if _dialect() == "postgresql":
+    if dialect() == "postgresql":
         seconds = func.extract("epoch", Complaint.resolved_at - Complaint.received_at)
         return seconds / 86400.0
     return func.julianday(Complaint.resolved_at) - func.julianday(Complaint.received_at)
@@ -157,7 +148,7 @@ def median_days_to_resolve(start: dt.datetime, end: dt.datetime,
     ordered durations (PostgreSQL's percentile_cont does not exist in SQLite). None without data.
     """
     conditions = [Complaint.resolved_at >= start, Complaint.resolved_at < end,
-                  *_in(Complaint.unit_id, unit_ids)]
+                  *in_ids(Complaint.unit_id, unit_ids)]
     n = db.session.scalar(select(func.count(Complaint.id)).where(*conditions)) or 0
     if n == 0:
         return None
@@ -174,7 +165,7 @@ def transactions_by_unit(start: dt.date, end: dt.date,
     """Transactions per unit in the months whose first day falls in [start, end) (dates)."""
     stmt = (select(ServiceVolume.unit_id, func.sum(ServiceVolume.transactions))
             .where(ServiceVolume.period_start >= start, ServiceVolume.period_start < end,
-                   *_in(ServiceVolume.unit_id, unit_ids))
+                   *in_ids(ServiceVolume.unit_id, unit_ids))
             .group_by(ServiceVolume.unit_id))
     return {unit_id: int(total) for unit_id, total in db.session.execute(stmt)}
 
@@ -208,7 +199,7 @@ def follow_up_counts(start: dt.datetime, end: dt.datetime,
     A follow-up with several reasons counts once under each; ``total`` counts it once.
     """
     conditions = [FollowUp.created_at >= start, FollowUp.created_at < end,
-                  *_in(FollowUp.unit_id, unit_ids)]
+                  *in_ids(FollowUp.unit_id, unit_ids)]
     states = dict.fromkeys(FollowUpState, 0)
     for state, count in db.session.execute(
         select(FollowUp.state, func.count(FollowUp.id)).where(*conditions)
