@@ -17,8 +17,8 @@ from flask import current_app, has_request_context
 from flask_babel import format_decimal, format_percent, format_time, get_locale
 from flask_babel import gettext as _gettext
 
+from app.analytics.figures import Score
 from app.analytics.metrics import CountTest, ZTest
-from app.analytics.queries import Score
 from app.reports import charts
 
 #: Longest period a request may ask for (about ten years): bounds the work one callback can cause.

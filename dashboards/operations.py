@@ -11,9 +11,9 @@ from dash.exceptions import PreventUpdate
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.analytics.figures import Score
 from app.analytics.names import CHANNEL_NAMES
 from app.analytics.operations import Funnel, invitation_funnel, response_rates
-from app.analytics.queries import Score
 from app.analytics.splits import Dimension
 from dashboards import scope
 from dashboards.common import (

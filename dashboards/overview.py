@@ -20,10 +20,11 @@ from flask_login import current_user
 from plotly.subplots import make_subplots
 
 from app.analytics import metrics
+from app.analytics.figures import Score
 from app.analytics.linkage import complaint_rates
 from app.analytics.metrics import ZTest
+from app.analytics.overview import Overview, PeriodFigures, overview_and_trend
 from app.analytics.periods import Grain
-from app.analytics.queries import Overview, PeriodFigures, Score, overview_and_trend
 from app.analytics.targets import all_targets, below_target, overview_scores, targets_for
 from dashboards import scope
 from dashboards.common import (
@@ -301,7 +302,7 @@ def _alert_messages(view: scope.View, period_end: dt.date) -> list[str]:
 
 def _targets_missed(view: scope.View) -> list[str]:
     """Fallback: the filtered figures under the targets that hold for the view."""
-    from app.analytics.queries import overview_of
+    from app.analytics.overview import overview_of
 
     figures = overview_of(view.filters, view.min_group)
     known = all_targets()

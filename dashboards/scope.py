@@ -21,8 +21,7 @@ from flask_login import current_user
 
 from app.analytics.filters import Filters, questionnaire_choices, questionnaire_id_of
 from app.analytics.names import CHANNEL_NAMES
-from app.analytics.periods import Grain
-from app.analytics.queries import to_instant
+from app.analytics.periods import Grain, to_instant
 from app.analytics.tree import Tree, category_tree, unit_tree
 from app.auth.scope import may_read_comments as may_read_comments_of
 from app.auth.scope import units_in_scope

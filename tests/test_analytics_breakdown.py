@@ -13,10 +13,10 @@ from statsmodels.stats.proportion import proportions_ztest
 from app.analytics import metrics
 from app.analytics.breakdown import breakdown
 from app.analytics.filters import Filters
-from app.analytics.grouped import hidden_groups
+from app.analytics.overview import overview_and_trend, overview_of
 from app.analytics.periods import Grain, Periods, period_start
-from app.analytics.queries import overview_and_trend, overview_of
 from app.analytics.splits import Dimension
+from app.analytics.suppression import hidden_groups
 from app.analytics.tree import level, unit_tree
 
 try:

@@ -228,7 +228,7 @@ def test_invitation_funnel_and_response_rates(app, data) -> None:
 
 
 def test_targets_fall_back_up_the_tree(app, data) -> None:
-    from app.analytics.queries import Score
+    from app.analytics.figures import Score
     from app.analytics.targets import below_target, targets_for
 
     with app.app_context():

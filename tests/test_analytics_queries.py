@@ -7,14 +7,11 @@ import datetime as dt
 import pytest
 
 from app.analytics import metrics
-from app.analytics.queries import (
-    Months,
-    monthly_series,
-    overview,
-    to_instant,
-    units_with_descendants,
-)
+from app.analytics.filters import expand
+from app.analytics.overview import monthly_series, overview
+from app.analytics.periods import Grain, Periods, to_instant
 from app.extensions import db
+from app.models import Unit
 
 try:  # the dataset module sits next to this one
     from test_analytics_dataset import Builder, at, build_january
@@ -67,7 +64,7 @@ def test_overview_of_all_units_matches_the_hand_counts(app, january) -> None:
 
 def test_a_parent_unit_includes_the_units_below_it(app, january) -> None:
     with app.app_context():
-        assert units_with_descendants([january["city"]]) == sorted(
+        assert sorted(expand(Unit, [january["city"]])) == sorted(
             [january["city"], january["fen"], january["park"]]
         )
         figures = overview(*JANUARY, unit_ids=[january["city"]])
@@ -171,9 +168,9 @@ def test_months_follow_the_local_calendar(app, tz, moments, expected) -> None:
 
 
 def test_months_covering_a_period() -> None:
-    months = Months.covering(to_instant(dt.date(2024, 11, 15)), to_instant(dt.date(2025, 2, 1)),
-                             "UTC")
-    assert months.firsts == (dt.date(2024, 11, 1), dt.date(2024, 12, 1), dt.date(2025, 1, 1))
+    months = Periods.covering(to_instant(dt.date(2024, 11, 15)), to_instant(dt.date(2025, 2, 1)),
+                              Grain.MONTH, "UTC")
+    assert months.starts == (dt.date(2024, 11, 1), dt.date(2024, 12, 1), dt.date(2025, 1, 1))
     assert months.boundaries() == [at(2024, 12, 1, 0), at(2025, 1, 1, 0)]
 
 

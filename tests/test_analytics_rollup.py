@@ -10,22 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select, update
 
+from app.analytics.aggregates import AnswerTotals, ComplaintTotals, InvitationTotals
 from app.analytics.filters import Filters
-from app.analytics.periods import Grain
-from app.analytics.queries import (
-    AnswerTotals,
-    ComplaintTotals,
-    InvitationTotals,
-    answer_tally,
-    complaint_tally,
-    invitation_tally,
-    overview_and_trend,
-    rollup_covers,
-    to_instant,
-    without_rollup,
-)
+from app.analytics.hourly import rollup_covers, without_rollup
+from app.analytics.overview import overview_and_trend
+from app.analytics.periods import Grain, Periods, to_instant
 from app.analytics.rollup import compact, rebuild
 from app.analytics.splits import ByDimension, ByPeriod, Dimension
+from app.analytics.tallies import answer_tally, complaint_tally, invitation_tally
 from app.extensions import db
 from app.models import Answer, Complaint, HourlyFigures, Invitation, Response
 
@@ -197,11 +189,10 @@ def test_concurrent_writers_never_wait_for_each_other_and_compaction_folds_their
 
 def test_the_review_packs_unit_months_from_the_rollup_equal_those_from_the_rows(
         builder: Any) -> None:
-    from app.analytics.queries import Months
     from app.analytics.review import unit_month_totals
 
     start, end = to_instant(dt.date(2024, 12, 1), TZ), to_instant(dt.date(2025, 3, 1), TZ)
-    months = Months.covering(start, end, TZ)
+    months = Periods.covering(start, end, Grain.MONTH, TZ)
     fen = [builder.units["fen"].id]
     for units in (None, fen):
         from_rollup = unit_month_totals(start, end, months, units)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from app.analytics.filters import Filters
-from app.analytics.queries import overview_of
+from app.analytics.overview import overview_of
 from app.analytics.tree import unit_tree
 
 try:

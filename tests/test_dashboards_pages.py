@@ -13,7 +13,7 @@ from flask_login import login_user
 from sqlalchemy import select
 
 from app.analytics.filters import Filters
-from app.analytics.queries import overview_of
+from app.analytics.overview import overview_of
 from app.extensions import db
 from app.models import User
 from dashboards import complaints, drilldown, operations, scope, survey
@@ -449,7 +449,7 @@ def test_the_alerts_say_which_month_they_judge(app, data) -> None:
 
 
 def test_a_hidden_bar_says_too_few_and_labels_sit_inside_the_bars(app) -> None:
-    from app.analytics.queries import Score
+    from app.analytics.figures import Score
 
     shown, hidden = Score(40, 0.8, 0.7, 0.9), Score(3, suppressed=True)
     with app.test_request_context(headers={"Accept-Language": "en"}):
@@ -460,7 +460,8 @@ def test_a_hidden_bar_says_too_few_and_labels_sit_inside_the_bars(app) -> None:
 
 
 def test_a_one_month_trend_still_shows_its_targets(app) -> None:
-    from app.analytics.queries import PeriodFigures, Score
+    from app.analytics.figures import Score
+    from app.analytics.overview import PeriodFigures
     from dashboards.overview import trend_figure
 
     score = Score(30, 0.6, 0.4, 0.8)

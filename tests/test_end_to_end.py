@@ -32,7 +32,7 @@ def _prepare(app, smtp_server) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_complaint_to_dashboard(app, api_key, smtp_server) -> None:  # type: ignore[no-untyped-def]
-    from app.analytics.queries import overview
+    from app.analytics.overview import overview
     from app.distribution.dispatcher import dispatch_due
 
     _prepare(app, smtp_server)

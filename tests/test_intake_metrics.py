@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from app.analytics import metrics
-from app.analytics.grouped import FIGURE_COUNTS, Segment, grouped_figures, hidden_groups
+from app.analytics.breakdown import grouped_figures
+from app.analytics.filters import Filters
+from app.analytics.suppression import FIGURE_COUNTS, hidden_groups
 from tests.test_intake_support import SurveyData, admin_api, invalid_fields, utc
 
 PERIOD = {"from": "2025-01-01", "to": "2025-03-01"}  # dates: midnight in Europe/Istanbul
@@ -136,7 +138,7 @@ def test_no_hidden_figure_can_be_worked_out_from_the_total(app, dataset) -> None
     start, end = utc(2024, 12, 31, 21), utc(2025, 2, 28, 21)
     with app.app_context():
         for group_by in ("unit", "category", "channel", "month"):
-            groups = grouped_figures(Segment(start, end), group_by, 5, "Europe/Istanbul")
+            groups = grouped_figures(Filters(start, end), group_by, 5, "Europe/Istanbul")
             for name, count in FIGURE_COUNTS.items():
                 hidden = [g.key for g in groups
                           if g.figures[name].suppressed and count(g.answers) > 0]

@@ -12,8 +12,10 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from app.analytics.grouped import Segment, grouped_figures
-from app.analytics.queries import overview, to_instant
+from app.analytics.breakdown import grouped_figures
+from app.analytics.filters import Filters
+from app.analytics.overview import overview
+from app.analytics.periods import to_instant
 from app.extensions import db
 from app.models import ActionStatus, ImprovementAction, Target, Unit
 from app.models.types import utcnow
@@ -51,7 +53,7 @@ def test_figures_are_analytics_figures_with_small_groups_suppressed(app, january
     pack, html = _pack(app)
     with app.app_context():
         assert pack.summary == overview(JAN_1, FEB_1, None, 5, tz="UTC")
-        segment = Segment(to_instant(JAN_1), to_instant(FEB_1))
+        segment = Filters(to_instant(JAN_1), to_instant(FEB_1))
         by_unit = {g.key: g for g in grouped_figures(segment, "unit", 5, "UTC")}
     # Hand counts: satisfied 4 (fen) + 1 (park) + 4 (zabita) of 13.
     assert pack.summary.csat.value == pytest.approx(9 / 13)

@@ -1,11 +1,13 @@
 """Figures per group (unit with its tree rolled up, category, channel, language, questionnaire,
-or period) with small-group suppression and the change against the previous period.
+or period) with small-group suppression and the change against the previous period: the
+dashboards' ``breakdown``, and ``grouped_figures`` for the metrics API (``GET /api/v1/metrics``)
+and the review pack, which are the same counts without changes.
 
 Suppression, for every survey figure (CSAT, mean score, NPS, CES, resolution confirmed), is the
-rule of ``app.analytics.grouped`` (shared with the metrics API, so a figure hidden on a dashboard
-is hidden there too): a group below ``min_group`` responses shows no survey figure; when that
-leaves exactly one non-empty group hidden, the smallest other group is hidden as well, so that
-the shown total minus the visible groups never gives a hidden group's figure away.
+rule of ``app.analytics.suppression`` (so a figure hidden on a dashboard is hidden in the API and
+the pack too): a group below ``min_group`` responses shows no survey figure; when that leaves
+exactly one non-empty group hidden, the smallest other group is hidden as well, so that the
+shown total minus the visible groups never gives a hidden group's figure away.
 
 Complaint and invitation figures describe the organisation, not what a respondent said, and are
 shown whatever the group size.
@@ -15,26 +17,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.analytics.aggregates import AnswerTotals, ComplaintTotals, InvitationTotals
+from app.analytics.changes import SURVEY_CHANGES, count_change, proportion_change
+from app.analytics.figures import Score, plain_proportion
 from app.analytics.filters import Filters
-from app.analytics.grouped import suppress_survey_figures
 from app.analytics.metrics import CountTest, ZTest
 from app.analytics.periods import Grain, Periods
-from app.analytics.queries import (
-    SURVEY_CHANGES,
-    AnswerTotals,
-    ComplaintTotals,
-    InvitationTotals,
-    Score,
-    answer_tally,
-    complaint_tally,
-    count_change,
-    invitation_tally,
-    plain_proportion,
-    proportion_change,
-    response_tally,
-)
-from app.analytics.splits import ByDimension, ByPeriod, Dimension, Key, Split
+from app.analytics.splits import WHOLE, ByDimension, ByPeriod, Dimension, Key, Split
+from app.analytics.suppression import suppress_survey_figures
+from app.analytics.tallies import answer_tally, complaint_tally, invitation_tally, response_tally
 from app.analytics.tree import Level
+
+#: What ``grouped_figures`` groups by (None: nothing, one group for the whole).
+GROUPINGS = ("unit", "category", "channel", "month")
 
 
 @dataclass
@@ -75,9 +70,20 @@ def breakdown(filters: Filters, by: Dimension | Grain | str, min_group: int, *,
     """
     split, keys = _split(filters, by, level, tz)
     by_period = isinstance(split, ByPeriod)
-    answers = answer_tally(filters, split, previous=not by_period)
+    groups = _count(filters, split, keys, level, previous=not by_period)
+    suppress(groups, min_group)
+    if not by_period:
+        for group in groups:
+            _changes(group, min_group)
+    return groups
+
+
+def _count(filters: Filters, split: Split | None, keys: list[Key] | None,
+           level: Level | None, *, previous: bool) -> list[Group]:
+    """The groups' counts (no figures yet): ``keys`` in order, or those with data by key."""
+    answers = answer_tally(filters, split, previous=previous)
     responses = response_tally(filters, split)
-    complaints = complaint_tally(filters, split, previous=not by_period)
+    complaints = complaint_tally(filters, split, previous=previous)
     invitations = invitation_tally(filters, split)
     if keys is None:
         found = (answers.keys() | complaints.keys() | invitations.current.keys()
@@ -97,10 +103,6 @@ def breakdown(filters: Filters, by: Dimension | Grain | str, min_group: int, *,
         if level is not None and not group.has_data:
             continue  # e.g. a parent without rows of its own, a unit without complaints
         groups.append(group)
-    suppress(groups, min_group)
-    if not by_period:
-        for group in groups:
-            _changes(group, min_group)
     return groups
 
 
@@ -139,3 +141,57 @@ def _changes(group: Group, min_group: int) -> None:
         now.resolved_on_time, now.resolved_with_due,
         before.resolved_on_time, before.resolved_with_due, 1)
     group.complaints_change = count_change(now.received, before.received)
+
+
+# --- the metrics API's and the review pack's view ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """One group's counts and figures as the metrics API and the review pack name them; a
+    hidden survey figure is a ``Score`` with ``suppressed``."""
+
+    key: Key
+    responses: int
+    answers: AnswerTotals
+    complaints: int
+    resolved_with_due: int
+    resolved_on_time: int
+    invitations: int
+    responded: int
+    suppressed: bool
+    figures: dict[str, Score]
+
+    @classmethod
+    def of(cls, group: Group) -> GroupFigures:
+        return cls(key=group.key, responses=group.responses, answers=group.answers,
+                   complaints=group.complaints.received,
+                   resolved_with_due=group.complaints.resolved_with_due,
+                   resolved_on_time=group.complaints.resolved_on_time,
+                   invitations=group.invitations.sent, responded=group.invitations.responded,
+                   suppressed=group.suppressed, figures=group.figures)
+
+
+def grouped_figures(filters: Filters, group_by: str | None, min_group: int,
+                    tz: str = "UTC") -> list[GroupFigures]:
+    """The figures of ``filters`` per group of ``group_by`` (None: one group, the whole).
+
+    As ``breakdown`` counts and suppresses them, without changes. Groups are those with any
+    complaint, invitation or response (rows without a unit, category or channel form no group,
+    and take no part in suppression); by month, every month of the period is listed, oldest
+    first; otherwise in the order of the keys (unit and category ids, channel values).
+    """
+    if group_by not in (None, *GROUPINGS):
+        raise ValueError(f"cannot group by {group_by!r}")
+    split: Split | None = None
+    keys: list[Key] | None = [WHOLE]
+    if group_by is not None:
+        split, keys = _split(filters, Grain.MONTH if group_by == "month" else group_by, None, tz)
+    groups = _count(filters, split, keys, None, previous=False)
+    if split is not None and not isinstance(split, ByPeriod):
+        # By the key itself, not its text: ids in numeric order ("2" before "10"), close to the
+        # set order the API listed them in before, which was never specified.
+        groups = sorted((group for group in groups if group.key is not None),
+                        key=lambda group: group.key)
+    suppress(groups, min_group)
+    return [GroupFigures.of(group) for group in groups]

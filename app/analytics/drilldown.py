@@ -4,7 +4,7 @@ box) and CSAT (its colour) at every node.
 Two small GROUP BY queries count per (unit, category): complaints received, and the CSAT answers
 and responses of the period. Each node adds up the pairs below it. A node's CSAT is hidden below
 ``min_group`` answers, and among siblings with the complementary rule of
-``app.analytics.grouped.hidden_groups`` (the parent's figure minus the visible children must not
+``app.analytics.suppression.hidden_groups`` (the parent's figure minus the visible children must not
 give a hidden child's figure away).
 """
 
@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select
 
+from app.analytics.aggregates import CSAT_ANSWER
+from app.analytics.figures import Score, survey_proportion
 from app.analytics.filters import Filters, complaint_conditions, in_period, response_conditions
-from app.analytics.grouped import hidden_groups
-from app.analytics.queries import CSAT_ANSWER, Score, survey_proportion
+from app.analytics.suppression import hidden_groups
 from app.analytics.tree import Tree
 from app.extensions import db
 from app.models import Answer, Complaint, Response

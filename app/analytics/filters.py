@@ -82,7 +82,9 @@ def expand(model: Any, ids: Iterable[int]) -> frozenset[int]:
     return frozenset(db.session.scalars(select(tree.c.id)))
 
 
-def _in(column: Any, ids: Collection[int] | None) -> list[ColumnElement[bool]]:
+def in_ids(column: Any, ids: Collection[int] | None) -> list[ColumnElement[bool]]:
+    """``column IN ids`` as a list of conditions, none when ``ids`` is None ("all"). Sorted, so
+    the same ids give the same SQL (and the same cached plan)."""
     return [] if ids is None else [column.in_(sorted(ids))]
 
 
@@ -93,8 +95,8 @@ def in_period(column: Any, filters: Filters) -> list[ColumnElement[bool]]:
 def response_conditions(filters: Filters, *, timed: bool = True) -> list[ColumnElement[bool]]:
     """Conditions on ``Response`` (submitted in the period unless ``timed`` is false)."""
     conditions = in_period(Response.submitted_at, filters) if timed else []
-    conditions += _in(Response.unit_id, filters.unit_ids)
-    conditions += _in(Response.category_id, filters.category_ids)
+    conditions += in_ids(Response.unit_id, filters.unit_ids)
+    conditions += in_ids(Response.category_id, filters.category_ids)
     if filters.channel is not None:
         conditions.append(Response.channel == filters.channel)
     if filters.questionnaire_id is not None:
@@ -107,8 +109,8 @@ def response_conditions(filters: Filters, *, timed: bool = True) -> list[ColumnE
 def complaint_conditions(filters: Filters) -> list[ColumnElement[bool]]:
     """Conditions on ``Complaint``, without time: a complaint has several moments (received,
     resolved) and the caller picks the one its figure belongs to."""
-    conditions = _in(Complaint.unit_id, filters.unit_ids)
-    conditions += _in(Complaint.category_id, filters.category_ids)
+    conditions = in_ids(Complaint.unit_id, filters.unit_ids)
+    conditions += in_ids(Complaint.category_id, filters.category_ids)
     if filters.channel is not None:
         conditions.append(Complaint.channel == filters.channel)
     return conditions

@@ -23,22 +23,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, literal_column, or_, select
 
 from app.analytics import metrics
-from app.analytics.breakdown import Group, breakdown
-from app.analytics.filters import Filters, complaint_conditions, in_period, response_conditions
-from app.analytics.grouped import hidden_groups
-from app.analytics.metrics import Correlation, Estimate, ZTest
-from app.analytics.periods import Grain, local_midnight, next_period, period_start
-from app.analytics.queries import (
+from app.analytics.aggregates import (
     CSAT_ANSWER,
     AnswerTotals,
-    Score,
     answer_aggregates,
     answer_totals_of,
-    complaint_tally,
-    survey_mean,
-    survey_proportion,
 )
+from app.analytics.breakdown import Group, breakdown
+from app.analytics.figures import Score, survey_mean, survey_proportion
+from app.analytics.filters import Filters, complaint_conditions, in_period, response_conditions
+from app.analytics.metrics import Correlation, Estimate, ZTest
+from app.analytics.periods import Grain, local_midnight, next_period, period_start
 from app.analytics.splits import ByDimension, Dimension, Key, dialect, tune_for_aggregates
+from app.analytics.suppression import hidden_groups
+from app.analytics.tallies import complaint_tally
 from app.analytics.tree import Level
 from app.extensions import db
 from app.models import Answer, Complaint, Response, ServiceVolume

@@ -1,6 +1,6 @@
 """Metric definitions as pure functions: counts and sums in, estimates with intervals out.
 
-The database computes the counts and sums (see ``app.analytics.queries``); these functions turn
+The database computes the counts and sums (see ``app.analytics.aggregates``); these functions turn
 them into figures. Nothing here reads the database, a request or a clock, so each formula can be
 checked against scipy/statsmodels on the same numbers (tests/test_analytics_metrics.py).
 

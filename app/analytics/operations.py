@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from app.analytics.figures import Score, plain_proportion
 from app.analytics.filters import Filters, in_period, invitation_conditions, needs_complaint_join
-from app.analytics.queries import Score, invitation_tally, plain_proportion
 from app.analytics.splits import ByDimension, Dimension, Key
+from app.analytics.tallies import invitation_tally
 from app.extensions import db
 from app.models import Complaint, Invitation, InvitationState
 

@@ -9,7 +9,9 @@ which has no time zone database, gives the same answer as PostgreSQL) and the co
 with them in a nested CASE that halves the candidates at each step (log2 of the number of periods
 comparisons per row, not one per period).
 
-Weeks begin on Monday (ISO 8601), quarters in January, April, July and October.
+Weeks begin on Monday (ISO 8601), quarters in January, April, July and October. Periods are
+half-open, [start, end), as aware datetimes; a plain date means local midnight in the
+organisation's time zone (``to_instant``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, case, literal_column
 
+DateLike = dt.date | dt.datetime
 #: More periods than this in one chart are unreadable, and on SQLite make a long CASE.
 MAX_PERIODS = 1000
 
@@ -59,6 +62,15 @@ def next_period(first: dt.date, grain: Grain) -> dt.date:
 def local_midnight(day: dt.date, tz: str) -> dt.datetime:
     """The UTC instant at which ``day`` begins in ``tz``."""
     return dt.datetime.combine(day, dt.time(), ZoneInfo(tz)).astimezone(dt.UTC)
+
+
+def to_instant(value: DateLike, tz: str = "UTC") -> dt.datetime:
+    """An aware UTC datetime: a date is midnight in ``tz``; a naive datetime is refused."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware one or a date")
+        return value.astimezone(dt.UTC)
+    return local_midnight(value, tz)
 
 
 @dataclass(frozen=True)

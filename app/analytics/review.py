@@ -1,4 +1,4 @@
-"""Aggregates for the management-review pack and the alerts, beyond ``app.analytics.queries``.
+"""Aggregates for the management-review pack and the alerts, beyond ``app.analytics.tallies``.
 
 - per unit and month: the counts behind CSAT, NPS, resolution confirmed, response rate, on-time
   resolution and complaint volume, rolled up the unit tree (alerts, control charts);
@@ -8,7 +8,8 @@
 
 As everywhere in analytics, the database counts (GROUP BY) and Python only adds up counts; no
 response or complaint row is loaded to compute a figure. Periods are half-open [start, end) in
-aware datetimes; months are calendar months of the organisation's time zone (``Months``).
+aware datetimes; months are calendar months of the organisation's time zone (``Periods`` of the
+month grain).
 """
 
 from __future__ import annotations
@@ -17,58 +18,32 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, func, select
 
-from app.analytics.filters import Filters
-from app.analytics.queries import (
-    HAS_DUE_TIME,
-    SCORED_TYPES,
+from app.analytics.aggregates import (
     AnswerTotals,
     ComplaintTotals,
     InvitationTotals,
-    Months,
-    answer_aggregates,
-    invitation_aggregates,
-    received_aggregates,
-    resolved_aggregates,
-    rollup_covers,
-    totals_of,
+    add,
 )
-from app.analytics.splits import ByPeriod
+from app.analytics.filters import Filters, in_ids
+from app.analytics.periods import Periods
+from app.analytics.splits import Across, ByDimension, ByPeriod, Dimension, dialect
+from app.analytics.tallies import all_tallies
 from app.extensions import db
 from app.models import (
-    Answer,
     Complaint,
     FollowUp,
     FollowUpReason,
     FollowUpState,
-    HourlyFigures,
-    Invitation,
-    Response,
     ServiceVolume,
     Unit,
 )
 
-T = TypeVar("T", AnswerTotals, ComplaintTotals, InvitationTotals)
 #: The organisation as a whole, where a unit id is expected.
 ORGANISATION = None
-
-
-def add_totals(first: T, second: T) -> T:
-    """Two totals of the same kind added field by field (counts and sums add up)."""
-    return type(first)(**{f.name: getattr(first, f.name) + getattr(second, f.name)
-                          for f in fields(first)})
-
-
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
-
-
-def _in(column: Any, ids: Collection[int] | None) -> list[ColumnElement[bool]]:
-    return [] if ids is None else [column.in_(list(ids))]
 
 
 # --- the unit tree -----------------------------------------------------------------------------
@@ -116,101 +91,32 @@ class Totals:
     invitations: InvitationTotals = field(default_factory=InvitationTotals)
 
     def __add__(self, other: Totals) -> Totals:
-        return Totals(add_totals(self.answers, other.answers),
-                      add_totals(self.complaints, other.complaints),
-                      add_totals(self.invitations, other.invitations))
+        return Totals(add(self.answers, other.answers),
+                      add(self.complaints, other.complaints),
+                      add(self.invitations, other.invitations))
 
 
 UnitMonth = tuple[int | None, dt.date]
 
 
-def _by_unit_month(stmt: Select[Any], unit: Any, time: Any, start: dt.datetime,
-                   end: dt.datetime, months: Months) -> dict[tuple[int, dt.date], dict[str, Any]]:
-    bucket = months.bucket(time, _dialect()).label("bucket")
-    unit_label = unit.label("unit_key")
-    stmt = (stmt.where(time >= start, time < end)
-            .add_columns(unit_label, bucket).group_by(unit_label, bucket))
-    result = {}
-    for row in db.session.execute(stmt).mappings():
-        values = dict(row)
-        key = (values.pop("unit_key"), Months.key(values.pop("bucket")))
-        result[key] = values
-    return result
-
-
-def _answer_rows(start: dt.datetime, end: dt.datetime, months: Months,
-                 unit_ids: Collection[int] | None) -> dict[tuple[int, dt.date], AnswerTotals]:
-    stmt = (
-        select(*answer_aggregates())
-        .select_from(Answer)
-        .join(Response, Response.id == Answer.response_id)
-        .where(Answer.question_type.in_(SCORED_TYPES), *_in(Response.unit_id, unit_ids))
-    )
-    rows = _by_unit_month(stmt, Response.unit_id, Response.submitted_at, start, end, months)
-    return {key: totals_of(AnswerTotals, row) for key, row in rows.items()}
-
-
-def _complaint_rows(start: dt.datetime, end: dt.datetime, months: Months,
-                    unit_ids: Collection[int] | None
-                    ) -> dict[tuple[int, dt.date], ComplaintTotals]:
-    # As in queries.complaint_totals: frequency by received_at, timeliness by resolved_at.
-    received = _by_unit_month(
-        select(*received_aggregates()).where(*_in(Complaint.unit_id, unit_ids)),
-        Complaint.unit_id, Complaint.received_at, start, end, months)
-    resolved = _by_unit_month(
-        select(*resolved_aggregates()).where(HAS_DUE_TIME, *_in(Complaint.unit_id, unit_ids)),
-        Complaint.unit_id, Complaint.resolved_at, start, end, months)
-    return {key: ComplaintTotals(
-        received=int(received.get(key, {}).get("received", 0)),
-        resolved_with_due=int(resolved.get(key, {}).get("resolved_with_due", 0)),
-        resolved_on_time=int(resolved.get(key, {}).get("resolved_on_time", 0)),
-    ) for key in received.keys() | resolved.keys()}
-
-
-def _invitation_rows(start: dt.datetime, end: dt.datetime, months: Months,
-                     unit_ids: Collection[int] | None
-                     ) -> dict[tuple[int, dt.date], InvitationTotals]:
-    stmt = (select(*invitation_aggregates())
-            .select_from(Invitation)
-            .join(Complaint, Complaint.id == Invitation.complaint_id)
-            .outerjoin(Response, Response.invitation_id == Invitation.id)
-            .where(*_in(Complaint.unit_id, unit_ids)))
-    rows = _by_unit_month(stmt, Complaint.unit_id, Invitation.sent_at, start, end, months)
-    return {key: InvitationTotals(sent=int(row["sent"]), responded=int(row["responded"]))
-            for key, row in rows.items()}
-
-
-def unit_month_totals(start: dt.datetime, end: dt.datetime, months: Months,
+def unit_month_totals(start: dt.datetime, end: dt.datetime, months: Periods,
                       unit_ids: Collection[int] | None = None
                       ) -> dict[tuple[int, dt.date], Totals]:
-    """Totals per (unit, month) in [start, end), each unit on its own (not rolled up).
+    """Totals per (unit, month) in [start, end), each unit on its own (not rolled up);
+    ``months``: ``Periods`` of the month grain. ``unit_ids`` None: all units.
 
-    One pass over the hourly rollup when its hours hold the months exactly (see
-    ``queries.rollup_covers``), else four GROUP BY queries over the rows; either way, whatever the
-    number of units and months. ``unit_ids`` None: all units.
+    The tallies of the dashboards, split by unit and month at once: one pass over the hourly
+    rollup when its hours hold the months exactly, else a query per kind of row; either way,
+    whatever the number of units and months.
     """
-    if rollup_covers(Filters(start, end, unit_ids=unit_ids), ByPeriod(months.periods()), False):
-        return _rolled_unit_months(start, end, months, unit_ids)
-    answers = _answer_rows(start, end, months, unit_ids)
-    complaints = _complaint_rows(start, end, months, unit_ids)
-    invitations = _invitation_rows(start, end, months, unit_ids)
+    split = Across((ByDimension(Dimension.UNIT), ByPeriod(months)))
+    counted = all_tallies(Filters(start, end, unit_ids=unit_ids), split, with_responses=False)
+    answers, complaints = counted.answers.current, counted.complaints.current
+    invitations = counted.invitations.current
     return {key: Totals(answers.get(key, AnswerTotals()),
                         complaints.get(key, ComplaintTotals()),
                         invitations.get(key, InvitationTotals()))
             for key in answers.keys() | complaints.keys() | invitations.keys()}
-
-
-def _rolled_unit_months(start: dt.datetime, end: dt.datetime, months: Months,
-                        unit_ids: Collection[int] | None) -> dict[tuple[int, dt.date], Totals]:
-    table = HourlyFigures.__table__
-    kinds = (AnswerTotals, ComplaintTotals, InvitationTotals)
-    names = [f.name for kind in kinds for f in fields(kind)] + ["responses"]
-    stmt = select(*[func.coalesce(func.sum(table.c[name]), 0).label(name) for name in names])
-    rows = _by_unit_month(stmt.where(*_in(HourlyFigures.unit_id, unit_ids)),
-                          HourlyFigures.unit_id, HourlyFigures.hour, start, end, months)
-    # A unit's month with nothing counted is left out, as the queries over the rows leave it.
-    return {key: Totals(*(totals_of(kind, row) for kind in kinds))
-            for key, row in rows.items() if any(row.values())}
 
 
 def roll_up(totals: dict[tuple[int, dt.date], Totals], tree: dict[int, UnitNode]
@@ -228,7 +134,7 @@ def roll_up(totals: dict[tuple[int, dt.date], Totals], tree: dict[int, UnitNode]
 
 
 def _days_to_resolve() -> ColumnElement[float]:
-    if _dialect() == "postgresql":
+    if dialect() == "postgresql":
         seconds = func.extract("epoch", Complaint.resolved_at - Complaint.received_at)
         return seconds / 86400.0
     return func.julianday(Complaint.resolved_at) - func.julianday(Complaint.received_at)
@@ -242,7 +148,7 @@ def median_days_to_resolve(start: dt.datetime, end: dt.datetime,
     ordered durations (PostgreSQL's percentile_cont does not exist in SQLite). None without data.
     """
     conditions = [Complaint.resolved_at >= start, Complaint.resolved_at < end,
-                  *_in(Complaint.unit_id, unit_ids)]
+                  *in_ids(Complaint.unit_id, unit_ids)]
     n = db.session.scalar(select(func.count(Complaint.id)).where(*conditions)) or 0
     if n == 0:
         return None
@@ -259,7 +165,7 @@ def transactions_by_unit(start: dt.date, end: dt.date,
     """Transactions per unit in the months whose first day falls in [start, end) (dates)."""
     stmt = (select(ServiceVolume.unit_id, func.sum(ServiceVolume.transactions))
             .where(ServiceVolume.period_start >= start, ServiceVolume.period_start < end,
-                   *_in(ServiceVolume.unit_id, unit_ids))
+                   *in_ids(ServiceVolume.unit_id, unit_ids))
             .group_by(ServiceVolume.unit_id))
     return {unit_id: int(total) for unit_id, total in db.session.execute(stmt)}
 
@@ -293,7 +199,7 @@ def follow_up_counts(start: dt.datetime, end: dt.datetime,
     A follow-up with several reasons counts once under each; ``total`` counts it once.
     """
     conditions = [FollowUp.created_at >= start, FollowUp.created_at < end,
-                  *_in(FollowUp.unit_id, unit_ids)]
+                  *in_ids(FollowUp.unit_id, unit_ids)]
     states = dict.fromkeys(FollowUpState, 0)
     for state, count in db.session.execute(
         select(FollowUp.state, func.count(FollowUp.id)).where(*conditions)

@@ -1,7 +1,7 @@
 """Keeping ``hourly_figures`` (``app.models.rollup``) exact: its triggers and its rebuild.
 
 Each figure a row of the source tables adds to the rollup is a *contribution*: an aggregate
-SELECT over the source tables (the same aggregate expressions as ``app.analytics.queries``)
+SELECT over the source tables (the same aggregate expressions as ``app.analytics.aggregates``)
 grouped by UTC hour and unit. A trigger runs the contributions of the changed row twice: before
 the change, with the sign reversed (what the row added so far goes away), and after it (what it
 adds now). Reading the tables rather than OLD and NEW makes a change to one row carry along what
@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.analytics.queries import (
+from app.analytics.aggregates import (
     COUNTED_ANSWER,
     HAS_DUE_TIME,
     answer_aggregates,

@@ -9,7 +9,7 @@
 - The false-closure rate per unit is ``LinkageRow.false_closure`` (``app.analytics.linkage``).
 
 Every segment below ``min_group`` responses shows no figure, with the complementary suppression
-of ``app.analytics.grouped.hidden_groups`` among its siblings.
+of ``app.analytics.suppression.hidden_groups`` among its siblings.
 """
 
 from __future__ import annotations
@@ -20,17 +20,15 @@ from sqlalchemy import and_, case, exists, func, literal_column, select
 from sqlalchemy.orm import aliased
 
 from app.analytics import metrics
-from app.analytics.filters import Filters, response_conditions
-from app.analytics.grouped import hidden_groups
-from app.analytics.queries import (
+from app.analytics.aggregates import (
     COUNTED_ANSWER,
     AnswerTotals,
-    Score,
     answer_aggregates,
     answer_totals_of,
-    survey_nps,
-    survey_proportion,
 )
+from app.analytics.figures import Score, survey_nps, survey_proportion
+from app.analytics.filters import Filters, response_conditions
+from app.analytics.suppression import hidden_groups
 from app.extensions import db
 from app.models import Answer, Complaint, Response
 

@@ -1,5 +1,6 @@
 """Splitting aggregate queries into groups: by period, unit, category, channel, language or
-questionnaire, optionally with the previous period counted in the same pass.
+questionnaire (or several of them at once, ``Across``), optionally with the previous period
+counted in the same pass.
 
 An aggregate statement (counts and sums only) is limited to the period, given a GROUP BY on the
 split's column and, when the change against the previous period is wanted, on a "phase" column
@@ -81,6 +82,18 @@ class Split:
     def decode(self, raw: Any) -> Key:
         return raw
 
+    def columns(self, columns: Columns) -> list[ColumnElement[Any]] | None:
+        """Every group expression of the split (one, but for ``Across``)."""
+        group = self.column(columns)
+        return None if group is None else [group]
+
+    def decode_all(self, raws: list[Any]) -> Key:
+        return self.decode(raws[0])
+
+    def dimensions(self) -> set[Dimension]:
+        """The dimensions the split groups by (the rows must have their columns)."""
+        return set()
+
 
 @dataclass(frozen=True)
 class ByPeriod(Split):
@@ -114,6 +127,28 @@ class ByDimension(Split):
             return self.roll_up.get(raw, SKIP)
         return raw
 
+    def dimensions(self) -> set[Dimension]:
+        return {self.dimension}
+
+
+@dataclass(frozen=True)
+class Across(Split):
+    """Group by several splits at once (e.g. unit and month): a key is the tuple of the parts'
+    keys, and a row any part leaves out (``SKIP``) is left out."""
+
+    parts: tuple[Split, ...]
+
+    def columns(self, columns: Columns) -> list[ColumnElement[Any]] | None:
+        found = [part.column(columns) for part in self.parts]
+        return None if any(group is None for group in found) else found
+
+    def decode_all(self, raws: list[Any]) -> Key:
+        keys = tuple(part.decode(raw) for part, raw in zip(self.parts, raws, strict=True))
+        return SKIP if any(key is SKIP for key in keys) else keys
+
+    def dimensions(self) -> set[Dimension]:
+        return set().union(*(part.dimensions() for part in self.parts))
+
 
 @dataclass
 class Table:
@@ -142,19 +177,23 @@ def run(stmt: Select[Any], columns: Columns, filters: Filters, split: Split | No
     if previous:
         phase = case((time < filters.start, literal_column("1")), else_=literal_column("0"))
         stmt = stmt.add_columns(phase.label("phase")).group_by(literal_column("phase"))
+    names: list[str] = []
     if split is not None:
-        group = split.column(columns)
-        if group is None:
+        groups = split.columns(columns)
+        if groups is None:
             return Table()
         # Grouped by the output name: a constant bucket (one period) would otherwise read as a
         # column position, and PostgreSQL need not match bound parameters twice.
-        stmt = stmt.add_columns(group.label("group_key")).group_by(literal_column("group_key"))
+        for index, group in enumerate(groups):
+            names.append(f"group_key_{index}" if index else "group_key")
+            stmt = stmt.add_columns(group.label(names[-1])).group_by(literal_column(names[-1]))
     tune_for_aggregates()
     table = Table()
     for row in db.session.execute(stmt).mappings():
         values = dict(row)
         before = values.pop("phase", 0) == 1
-        key = split.decode(values.pop("group_key")) if split is not None else WHOLE
+        raws = [values.pop(name) for name in names]
+        key = split.decode_all(raws) if split is not None else WHOLE
         if key is SKIP:
             continue
         _accumulate(table.previous if before else table.current, key, values)

@@ -24,9 +24,9 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from app.analytics import metrics
+from app.analytics.figures import Score, survey_mean
 from app.analytics.filters import Filters, response_conditions
 from app.analytics.metrics import Pearson
-from app.analytics.queries import Score, survey_mean
 from app.extensions import db
 from app.models import Answer, Questionnaire, QuestionnaireVersion, Response, VersionStatus
 from app.questionnaires.versions import comparable_versions

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.analytics.queries import Overview, Score
+from app.analytics.figures import Score
+from app.analytics.overview import Overview
 from app.analytics.tree import Tree
 from app.extensions import db
 from app.models import Target

@@ -1,8 +1,9 @@
-"""``GET /metrics``: the query turned into a segment, and the figures into the answer document.
+"""``GET /metrics``: the query turned into filters, and the figures into the answer document.
 
-The figures come from ``app.analytics.grouped`` (which uses the metric definitions of
-``app.analytics.metrics``); this module only names things in the API's words: codes instead of
-ids, ``{value, low, high}`` for a figure, ``null`` for a hidden one.
+The figures come from ``app.analytics.breakdown.grouped_figures`` (the dashboards' counting and
+suppression, with the metric definitions of ``app.analytics.metrics``); this module only names
+things in the API's words: codes instead of ids, ``{value, low, high}`` for a figure, ``null``
+for a hidden one.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.analytics.grouped import GroupFigures, Segment, grouped_figures, with_descendants
+from app.analytics.breakdown import GroupFigures, grouped_figures
+from app.analytics.figures import Score
+from app.analytics.filters import Filters, expand
 from app.analytics.names import CHANNEL_NAMES
-from app.analytics.queries import Score, to_instant
+from app.analytics.periods import to_instant
 from app.documents import iso
 from app.errors import invalid
 from app.extensions import db
@@ -35,27 +38,27 @@ def metrics_document(query: MetricsQuery) -> dict[str, Any]:
     period that is empty or too long."""
     tz = current_app.config["MEMNUN_TIMEZONE"]
     min_group = int(current_app.config.get("MEMNUN_MIN_GROUP_SIZE") or 5)
-    segment = _segment(query, tz)
+    filters = _filters(query, tz)
     group_by = query.group_by.value if query.group_by is not None else None
-    groups = grouped_figures(segment, group_by, min_group, tz)
+    groups = grouped_figures(filters, group_by, min_group, tz)
     labels = _labels(group_by, [group.key for group in groups])
     return {
-        "from": iso(segment.start),
-        "to": iso(segment.end),
+        "from": iso(filters.start),
+        "to": iso(filters.end),
         "group_by": group_by,
         "min_group_size": min_group,
         "groups": [_group_document(group, labels) for group in groups],
     }
 
 
-def _segment(query: MetricsQuery, tz: str) -> Segment:
+def _filters(query: MetricsQuery, tz: str) -> Filters:
     end = to_instant(query.to, tz) if query.to is not None else dt.datetime.now(dt.UTC)
     start = to_instant(query.from_, tz) if query.from_ is not None else end - DEFAULT_PERIOD
     if start >= end:
         raise invalid("from", _("must be before to"), "empty_period")
     if end - start > MAX_PERIOD:
         raise invalid("from", _("the period may be at most ten years long"), "period_too_long")
-    return Segment(
+    return Filters(
         start=start,
         end=end,
         unit_ids=_tree(Unit, "unit", query.unit),
@@ -65,14 +68,15 @@ def _segment(query: MetricsQuery, tz: str) -> Segment:
     )
 
 
-def _tree(model: type[Unit] | type[Category], field: str, code: str | None) -> list[int] | None:
+def _tree(model: type[Unit] | type[Category], field: str,
+          code: str | None) -> frozenset[int] | None:
     if code is None:
         return None
     found = db.session.scalar(select(model.id).where(model.code == code))
     if found is None:
         raise invalid(field, _("no %(kind)s with the code %(code)s", kind=field, code=code),
                       "unknown_code")
-    return with_descendants(model, [found])
+    return expand(model, [found])
 
 
 def _labels(group_by: str | None, keys: list[Any]) -> dict[Any, tuple[str | None, str]]:

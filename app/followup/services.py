@@ -55,7 +55,7 @@ class FollowUpError(ValueError):
 
 def follow_up_reasons(answers: Iterable[Answer]) -> list[FollowUpReason]:
     """Why a response with these answers needs a follow-up (empty: it does not), most serious
-    first. Answers are selected as the metrics select them (``app.analytics.queries``)."""
+    first. Answers are selected as the metrics select them (``app.analytics.aggregates``)."""
     found: set[FollowUpReason] = set()
     for answer in answers:
         value = answer.value_number

@@ -29,10 +29,11 @@ expired) would bias the rate up (or down).
 
 A figure that the dashboards would not show raises no alert: survey figures follow the same
 small-group suppression (fewer than ``MEMNUN_MIN_GROUP_SIZE`` answers, and the complementary
-suppression of ``app.analytics.grouped.hidden_groups`` among sibling units), and a complaint or
-invitation figure needs as many observations before it can raise an alert (one late complaint is
-not a trend). Figures are counted by ``app.analytics.review`` and computed by
-``app.analytics.metrics``; this module only applies the rules.
+suppression of ``app.analytics.suppression.hidden_groups`` among sibling units), and a complaint
+or invitation figure needs as many observations before it can raise an alert (one late complaint
+is not a trend). Figures are counted by ``app.analytics.review`` (per unit and month, with the
+dashboards' tallies) and computed by ``app.analytics.metrics``; this module only applies the
+rules.
 """
 
 from __future__ import annotations
@@ -49,9 +50,8 @@ from sqlalchemy import select
 
 from app.analytics import metrics
 from app.analytics.filters import Filters
-from app.analytics.grouped import hidden_groups
 from app.analytics.names import METRIC_NAMES, METRICS
-from app.analytics.queries import Months, invitation_tally, to_instant
+from app.analytics.periods import Grain, Periods, to_instant
 from app.analytics.review import (
     ORGANISATION,
     Totals,
@@ -65,6 +65,8 @@ from app.analytics.review import (
     unit_tree,
 )
 from app.analytics.splits import ByDimension, Dimension
+from app.analytics.suppression import hidden_groups
+from app.analytics.tallies import invitation_tally
 from app.extensions import db
 from app.models import Target
 from app.reports.formatting import figure, number, percent
@@ -332,8 +334,8 @@ def current_alerts(period_end: dt.date, unit_ids: Iterable[int] | None = None, *
     end_at = to_instant(period_end + dt.timedelta(days=1), tz)
     tree = unit_tree()
     # Every unit is counted, whoever asks, so that suppression is the same for everyone.
-    rolled = roll_up(unit_month_totals(start_at, end_at, Months.covering(start_at, end_at, tz)),
-                     tree)
+    months = Periods.covering(start_at, end_at, Grain.MONTH, tz)
+    rolled = roll_up(unit_month_totals(start_at, end_at, months), tree)
     previous = _month_before(month)
     # On a whole hour (older, never younger) so that the hourly rollup can answer.
     cutoff = min(end_at, (now or dt.datetime.now(dt.UTC)).replace(minute=0, second=0,

@@ -8,7 +8,7 @@ median days to resolve), linkage (complaints against satisfaction per unit, Spea
 causes (top categories), detractor follow-ups (by state and reason), the figures against
 their targets with the alerts of the period's last month, and the improvement actions against
 those targets (ISO 10002 8.7: open ones, and the ones finished in the period). Small groups
-are suppressed as the dashboards and the API suppress them (``app.analytics.grouped``).
+are suppressed as the dashboards and the API suppress them (``app.analytics.suppression``).
 """
 
 from __future__ import annotations
@@ -24,9 +24,12 @@ from sqlalchemy import select
 
 from app.actions.services import ActionRow, actions_for_review
 from app.analytics import metrics
-from app.analytics.grouped import GroupFigures, Segment, grouped_figures
+from app.analytics.breakdown import GroupFigures, grouped_figures
+from app.analytics.figures import Score
+from app.analytics.filters import Filters, expand
 from app.analytics.names import METRICS
-from app.analytics.queries import Overview, Score, overview, to_instant, units_with_descendants
+from app.analytics.overview import Overview, overview
+from app.analytics.periods import to_instant
 from app.analytics.review import (
     FollowUpCounts,
     UnitNode,
@@ -38,7 +41,7 @@ from app.analytics.review import (
     unit_tree,
 )
 from app.extensions import db
-from app.models import ActionStatus, Category
+from app.models import ActionStatus, Category, Unit
 from app.reports.alerts import Alert, current_alerts, targets_for
 
 TOP_CATEGORIES = 10
@@ -151,14 +154,14 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
     chosen = None if unit_ids is None else sorted(set(unit_ids))
     end = last + dt.timedelta(days=1)
     start_at, end_at = to_instant(start, tz), to_instant(end, tz)
-    expanded = None if chosen is None else units_with_descendants(chosen)
+    expanded = None if chosen is None else sorted(expand(Unit, chosen))
 
     summary = overview(start, end, chosen, min_group, tz=tz)
     previous = overview(start - (end - start), start, chosen, min_group, tz=tz)
-    segment = Segment(start=start_at, end=end_at, unit_ids=expanded)
+    filters = Filters(start_at, end_at, unit_ids=expanded)
     volumes = transactions_by_unit(start, end, expanded)
     tree = unit_tree()
-    units = _units(grouped_figures(segment, "unit", min_group, tz), volumes, tree)
+    units = _units(grouped_figures(filters, "unit", min_group, tz), volumes, tree)
     lookup = targets_for(tree)
     owners = [(None, config["MEMNUN_ORGANISATION_NAME"])] if chosen is None else [
         (uid, tree[uid].name) for uid in chosen if uid in tree]
@@ -179,9 +182,9 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
         previous=previous, transactions=known or None,
         complaint_rate=rate_per_1000(sum(u.figures.complaints for u in with_volume), known),
         median_days=median_days_to_resolve(start_at, end_at, expanded),
-        months=grouped_figures(segment, "month", min_group, tz),
+        months=grouped_figures(filters, "month", min_group, tz),
         units=units,
-        categories=_categories(grouped_figures(segment, "category", min_group, tz),
+        categories=_categories(grouped_figures(filters, "category", min_group, tz),
                                summary.complaints),
         linkage=_linkage(units),
         follow_ups=follow_up_counts(start_at, end_at, expanded),

@@ -18,8 +18,8 @@ from markupsafe import Markup
 
 from app.actions.names import ACTION_METRIC_NAMES, ACTION_STATUS_NAMES
 from app.actions.services import ActionRow
+from app.analytics.figures import Score
 from app.analytics.names import METRIC_NAMES
-from app.analytics.queries import Score
 from app.reports import charts
 from app.reports.exports import Table
 from app.reports.formatting import (

@@ -24,11 +24,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.analytics.filters import expand
 from app.analytics.names import METRIC_NAMES
-from app.analytics.queries import to_instant, units_with_descendants
+from app.analytics.periods import to_instant
 from app.auth.decorators import role_required
 from app.auth.scope import unit_choices
-from app.models import Role
+from app.models import Role, Unit
 from app.models.types import utcnow
 from app.reports import bp
 from app.reports.access import NotYourUnit, report_scope
@@ -139,7 +140,7 @@ def responses_export() -> ResponseReturnValue:
     unit_ids, _scope_name = _scope(form)
     tz = current_app.config["MEMNUN_TIMEZONE"]
     start, last = form.start.data, form.last.data
-    units = None if unit_ids is None else units_with_descendants(unit_ids)
+    units = None if unit_ids is None else sorted(expand(Unit, unit_ids))
     table: Table = responses_table(to_instant(start, tz),
                                    to_instant(last + dt.timedelta(days=1), tz), units)
     name = f"memnun-responses-{start.isoformat()}-{last.isoformat()}"

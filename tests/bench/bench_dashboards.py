@@ -409,8 +409,10 @@ def measure(repeat: int) -> None:
     from sqlalchemy import select, text
 
     from app.analytics.filters import Filters
+    from app.analytics.hourly import without_rollup
     from app.analytics.linkage import complaint_rates
-    from app.analytics.queries import overview_and_trend, to_instant, without_rollup
+    from app.analytics.overview import overview_and_trend
+    from app.analytics.periods import to_instant
     from app.analytics.splits import tune_for_aggregates
     from app.analytics.targets import targets_for
     from app.analytics.tree import unit_tree

@@ -87,7 +87,7 @@ def api_text(client: Any, api_key: str) -> str:
 
 
 def figures(app: Any, world: PrivacyWorld) -> Any:
-    from app.analytics.queries import overview
+    from app.analytics.overview import overview
 
     with app.app_context():
         return overview(world.start, world.end)
