@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, func, select
@@ -32,6 +32,7 @@ from app.analytics.filters import Filters, in_ids
 from app.analytics.periods import Periods
 from app.analytics.splits import Across, ByDimension, ByPeriod, Dimension, dialect
 from app.analytics.tallies import all_tallies
+from app.analytics.tree import Tree
 from app.extensions import db
 from app.models import (
     Complaint,
@@ -39,7 +40,6 @@ from app.models import (
     FollowUpReason,
     FollowUpState,
     ServiceVolume,
-    Unit,
 )
 
 #: The organisation as a whole, where a unit id is expected.
@@ -47,36 +47,6 @@ ORGANISATION = None
 
 
 # --- the unit tree -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UnitNode:
-    id: int
-    code: str
-    name: str
-    parent_id: int | None
-
-
-def unit_tree() -> dict[int, UnitNode]:
-    """Every unit (a few hundred at most: the organisation chart, not data)."""
-    rows = db.session.execute(select(Unit.id, Unit.code, Unit.name, Unit.parent_id))
-    return {row.id: UnitNode(row.id, row.code, row.name, row.parent_id) for row in rows}
-
-
-def ancestors(tree: dict[int, UnitNode], unit_id: int) -> list[int]:
-    """The unit's parent, grandparent, ... up to its root (a cycle in bad data ends the walk)."""
-    found: list[int] = []
-    parent = tree[unit_id].parent_id if unit_id in tree else None
-    while parent is not None and parent in tree and parent not in found and parent != unit_id:
-        found.append(parent)
-        parent = tree[parent].parent_id
-    return found
-
-
-def descendants(tree: dict[int, UnitNode], unit_ids: Iterable[int]) -> set[int]:
-    """The given units and every unit below them."""
-    chosen = set(unit_ids)
-    return {uid for uid in tree if uid in chosen or chosen.intersection(ancestors(tree, uid))}
 
 
 # --- per unit and month ------------------------------------------------------------------------
@@ -119,13 +89,13 @@ def unit_month_totals(start: dt.datetime, end: dt.datetime, months: Periods,
             for key in answers.keys() | complaints.keys() | invitations.keys()}
 
 
-def roll_up(totals: dict[tuple[int, dt.date], Totals], tree: dict[int, UnitNode]
+def roll_up(totals: dict[tuple[int, dt.date], Totals], tree: Tree
             ) -> dict[UnitMonth, Totals]:
     """Each unit's totals with those of every unit below it, and the organisation's
     (``ORGANISATION`` as the unit) as the sum of all."""
     rolled: dict[UnitMonth, Totals] = defaultdict(Totals)
     for (unit_id, month), value in totals.items():
-        for owner in (unit_id, *ancestors(tree, unit_id), ORGANISATION):
+        for owner in (unit_id, *tree.ancestors(unit_id), ORGANISATION):
             rolled[(owner, month)] = rolled[(owner, month)] + value
     return dict(rolled)
 

@@ -56,17 +56,15 @@ from app.analytics.review import (
     ORGANISATION,
     Totals,
     UnitMonth,
-    UnitNode,
-    descendants,
     mean_and_sd,
     p_chart_point,
     roll_up,
     unit_month_totals,
-    unit_tree,
 )
 from app.analytics.splits import ByDimension, Dimension
 from app.analytics.suppression import hidden_groups
 from app.analytics.tallies import invitation_tally
+from app.analytics.tree import Tree, unit_tree
 from app.extensions import db
 from app.models import Target
 from app.reports.formatting import figure, number, percent
@@ -181,7 +179,7 @@ def alert_period(period_end: dt.date) -> tuple[dt.date, dt.date]:
     return period_end.replace(day=1), period_end
 
 
-def targets_for(tree: dict[int, UnitNode]) -> Callable[[int | None, str], float | None]:
+def targets_for(tree: Tree) -> Callable[[int | None, str], float | None]:
     """A lookup of the target that applies to a unit (None: the organisation) and metric."""
     stored = {(t.unit_id, t.metric): t.value for t in db.session.scalars(select(Target))}
 
@@ -192,7 +190,7 @@ def targets_for(tree: dict[int, UnitNode]) -> Callable[[int | None, str], float 
         while current is not None and current not in seen:
             chain.append(current)
             seen.add(current)
-            current = tree[current].parent_id if current in tree else None
+            current = tree.nodes[current].parent_id if current in tree else None
         for owner in (*chain, ORGANISATION):
             if (owner, metric) in stored:
                 return stored[(owner, metric)]
@@ -201,13 +199,13 @@ def targets_for(tree: dict[int, UnitNode]) -> Callable[[int | None, str], float 
     return lookup
 
 
-def hidden_units(rolled: dict[tuple[int | None, dt.date], Totals], tree: dict[int, UnitNode],
+def hidden_units(rolled: dict[tuple[int | None, dt.date], Totals], tree: Tree,
                  month: dt.date, count: Callable[[Totals], int], min_group: int) -> set[int]:
     """Units whose survey figure the dashboards would hide this month: too few answers, or the
     second group hidden so that siblings cannot be subtracted from their parent's total (the
     parent's own answers, given to no child, count as one more sibling)."""
     children: dict[int | None, list[int]] = defaultdict(list)
-    for node in tree.values():
+    for node in tree.nodes.values():
         children[node.parent_id if node.parent_id in tree else ORGANISATION].append(node.id)
     empty = Totals()
     hidden: set[int] = set()
@@ -219,7 +217,7 @@ def hidden_units(rolled: dict[tuple[int | None, dt.date], Totals], tree: dict[in
     return hidden
 
 
-def _answerable_invitations(rolled: dict[UnitMonth, Totals], tree: dict[int, UnitNode],
+def _answerable_invitations(rolled: dict[UnitMonth, Totals], tree: Tree,
                             months: Collection[dt.date], tz: str, cutoff: dt.datetime
                             ) -> dict[UnitMonth, Totals]:
     """``rolled`` with the invitations of ``months`` replaced by those sent before ``cutoff``
@@ -348,14 +346,14 @@ def current_alerts(period_end: dt.date, unit_ids: Iterable[int] | None = None, *
         period=alert_period(period_end), min_group=min_group, target=targets_for(tree),
         hidden={(metric, m): hidden_units(rolled, tree, m, _count(metric), min_group)
                 for metric in SURVEY_METRICS for m in (month, previous)},
-        names={node.id: node.name for node in tree.values()},
+        names={node.id: node.name for node in tree.nodes.values()},
     )
     scope: list[int | None]
     if unit_ids is None:
-        scope = [ORGANISATION, *sorted(tree, key=lambda uid: (tree[uid].name, uid))]
+        scope = [ORGANISATION, *sorted(tree.nodes, key=lambda uid: (tree.nodes[uid].name, uid))]
     else:
-        chosen = descendants(tree, unit_ids)
-        scope = sorted(chosen, key=lambda uid: (tree[uid].name, uid))
+        chosen = tree.below(unit_ids)
+        scope = sorted(chosen, key=lambda uid: (tree.nodes[uid].name, uid))
     alerts: list[Alert] = []
     for unit_id in scope:
         alerts.extend(_target_and_drop_alerts(ctx, unit_id))

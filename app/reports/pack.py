@@ -32,14 +32,12 @@ from app.analytics.overview import Overview, overview
 from app.analytics.periods import to_instant
 from app.analytics.review import (
     FollowUpCounts,
-    UnitNode,
-    descendants,
     follow_up_counts,
     median_days_to_resolve,
     rate_per_1000,
     transactions_by_unit,
-    unit_tree,
 )
+from app.analytics.tree import Tree, unit_tree
 from app.extensions import db
 from app.models import ActionStatus, Category, Unit
 from app.reports.alerts import Alert, current_alerts, targets_for
@@ -164,7 +162,7 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
     units = _units(grouped_figures(filters, "unit", min_group, tz), volumes, tree)
     lookup = targets_for(tree)
     owners = [(None, config["MEMNUN_ORGANISATION_NAME"])] if chosen is None else [
-        (uid, tree[uid].name) for uid in chosen if uid in tree]
+        (uid, tree.nodes[uid].name) for uid in chosen if uid in tree]
     targets = []
     for owner_id, owner_name in owners:
         figures = summary if len(owners) == 1 else overview(start, end, [owner_id], min_group,
@@ -196,7 +194,7 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
     )
 
 
-def _actions(targets: list[TargetRow], tree: dict[int, UnitNode], start_at: dt.datetime,
+def _actions(targets: list[TargetRow], tree: Tree, start_at: dt.datetime,
              end_at: dt.datetime, units: list[int] | None,
              today: dt.date) -> ActionsAgainstTargets:
     """Each target with the actions on its metric within its scope (the organisation's
@@ -204,7 +202,7 @@ def _actions(targets: list[TargetRow], tree: dict[int, UnitNode], start_at: dt.d
     rows = actions_for_review(start_at, end_at, None if units is None else set(units), today)
     by_target, matched = [], set()
     for target in targets:
-        scope = None if target.unit_id is None else descendants(tree, [target.unit_id])
+        scope = None if target.unit_id is None else tree.below([target.unit_id])
         found = [row for row in rows if row.action.metric == target.metric and (
             scope is None or row.action.unit_id in scope)]
         matched.update(row.action.id for row in found)
@@ -219,8 +217,8 @@ def _actions(targets: list[TargetRow], tree: dict[int, UnitNode], start_at: dt.d
 
 
 def _units(groups: list[GroupFigures], volumes: dict[int, int],
-           tree: dict[int, UnitNode]) -> list[Segmented]:
-    rows = [Segmented(name=tree[g.key].name if g.key in tree else str(g.key), figures=g,
+           tree: Tree) -> list[Segmented]:
+    rows = [Segmented(name=tree.nodes[g.key].name if g.key in tree else str(g.key), figures=g,
                       rate=rate_per_1000(g.complaints, volumes.get(g.key)))
             for g in groups]
     return sorted(rows, key=lambda row: (-row.figures.complaints, row.name))
