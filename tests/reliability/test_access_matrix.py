@@ -26,7 +26,7 @@ from werkzeug.routing import Rule
 from app.extensions import db
 from app.followup.services import open_follow_up_if_needed
 from tests.conftest import make_user
-from tests.test_reports_dataset import Data, at
+from tests.reports.test_dataset import Data, at
 
 PUBLIC_ENDPOINTS = {"auth.login", "main.health", "main.set_language", "static",
                     "intake.openapi_document", "intake.api_docs"}

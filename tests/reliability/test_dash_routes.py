@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 
 from dashboards.security import CALLBACK_PATH, INPUT_TYPES
 from tests.conftest import login, make_user
-from tests.reliability.helpers_procs import ROOT
+from tests.support.processes import ROOT
 
 PREFIX = "/dashboards/"
 JUNK_SUITES = [

@@ -35,7 +35,7 @@ from app import create_app
 from app.config import ConfigError, load_config
 from app.extensions import db
 from tests.conftest import base_config, csrf_token_from, make_user, serve
-from tests.reliability.helpers_procs import (
+from tests.support.processes import (
     app_env,
     free_port,
     missing,
