@@ -20,7 +20,8 @@ from app.actions.services import (
 )
 from app.extensions import db
 from app.models import ActionStatus, AuditLog, ImprovementAction, Role, Unit, User
-from tests.conftest import csrf_token_from, login, make_user
+from tests.support.factories import make_user
+from tests.support.web import csrf_token_from, login
 
 TODAY = dt.date(2026, 3, 15)
 EN = {"Accept-Language": "en"}

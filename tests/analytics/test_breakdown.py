@@ -18,39 +18,18 @@ from app.analytics.periods import Grain, Periods, period_start
 from app.analytics.queries import overview_and_trend, overview_of
 from app.analytics.splits import Dimension
 from app.analytics.tree import level, unit_tree
-
-try:
-    from test_analytics_random import (
-        END,
-        START,
-        between,
-        build,
-        csat_counts,
-        nps_counts,
-        on_time_counts,
-        resolution_counts,
-        sent_counts,
-    )
-except ImportError:  # pragma: no cover
-    from tests.analytics.test_random import (
-        END,
-        START,
-        between,
-        build,
-        csat_counts,
-        nps_counts,
-        on_time_counts,
-        resolution_counts,
-        sent_counts,
-    )
+from tests.support.datasets.generated import (
+    END,
+    START,
+    between,
+    csat_counts,
+    nps_counts,
+    on_time_counts,
+    resolution_counts,
+    sent_counts,
+)
 
 WHOLE = Filters(START, END)
-
-
-@pytest.fixture
-def data(app):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        return build()
 
 
 def _responses(data, start=START, end=END, **where):  # type: ignore[no-untyped-def]

@@ -25,37 +25,17 @@ from app.analytics.operations import invitation_funnel, response_rates
 from app.analytics.splits import Dimension
 from app.analytics.tree import flat, level, unit_tree
 from app.models import Complaint
-
-try:
-    from test_analytics_random import (
-        END,
-        START,
-        VOLUMES,
-        between,
-        build,
-        csat_counts,
-        resolution_counts,
-        sent_counts,
-    )
-except ImportError:  # pragma: no cover
-    from tests.analytics.test_random import (
-        END,
-        START,
-        VOLUMES,
-        between,
-        build,
-        csat_counts,
-        resolution_counts,
-        sent_counts,
-    )
+from tests.support.datasets.generated import (
+    END,
+    START,
+    VOLUMES,
+    between,
+    csat_counts,
+    resolution_counts,
+    sent_counts,
+)
 
 WHOLE = Filters(START, END)
-
-
-@pytest.fixture
-def data(app):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        return build()
 
 
 def _days(complaint) -> float:  # type: ignore[no-untyped-def]

@@ -15,11 +15,7 @@ from app.analytics.queries import (
     units_with_descendants,
 )
 from app.extensions import db
-
-try:  # the dataset module sits next to this one
-    from test_analytics_dataset import Builder, at, build_january
-except ImportError:  # pragma: no cover - when tests/ is a package
-    from tests.analytics.test_dataset import Builder, at, build_january
+from tests.support.datasets.analytics import Builder, at, build_january
 
 JANUARY = (dt.date(2025, 1, 1), dt.date(2025, 2, 1))
 

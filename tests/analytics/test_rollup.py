@@ -28,11 +28,7 @@ from app.analytics.rollup import compact, rebuild
 from app.analytics.splits import ByDimension, ByPeriod, Dimension
 from app.extensions import db
 from app.models import Answer, Complaint, HourlyFigures, Invitation, Response
-
-try:  # the dataset module sits next to this one
-    from test_analytics_dataset import Builder, at, build_january
-except ImportError:  # pragma: no cover - when tests/ is a package
-    from tests.analytics.test_dataset import Builder, at, build_january
+from tests.support.datasets.analytics import Builder, at, build_january
 
 TZ = "Europe/Istanbul"
 FIELDS = [column.name for column in HourlyFigures.__table__.columns

@@ -10,19 +10,9 @@ from scipy import stats
 
 from app.analytics import metrics, survey
 from app.analytics.filters import Filters
-
-try:
-    from test_analytics_random import END, START, between, build
-except ImportError:  # pragma: no cover
-    from tests.analytics.test_random import END, START, between, build
+from tests.support.datasets.generated import END, START, between
 
 WHOLE = Filters(START, END)
-
-
-@pytest.fixture
-def data(app):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        return build()
 
 
 def _of(data, questionnaire: str, versions=(1, 2)):  # type: ignore[no-untyped-def]

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ApiKey, ApiScope, AuditLog
-from tests.conftest import csrf_token_from
 from tests.support.api import Api, error_of, make_key
+from tests.support.web import csrf_token_from
 
 
 def _prefix(plain: str) -> str:

@@ -17,27 +17,25 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.intake import batch
 from app.models import ApiScope, Complainant, Complaint, ComplaintEvent
-from tests.api.test_errors import COMPLAINT_FIELDS, NASTY, _with
-from tests.api.test_openapi import Contract, document
 from tests.support.api import (
+    COMPLAINT_FIELDS,
+    NASTY,
     RECEIVED,
     Api,
+    Contract,
     admin_api,
     complaint_body,
+    document,
     error_of,
     invalid_fields,
     make_key,
     seed_reference,
+    with_field,
 )
 
 BATCH = "/complaints/batch"
 
 
-@pytest.fixture
-def api(app) -> Api:  # type: ignore[no-untyped-def]
-    api = admin_api(app)
-    seed_reference(api)
-    return api
 
 
 def _count(app, model) -> int:  # type: ignore[no-untyped-def]
@@ -175,7 +173,7 @@ def test_one_transaction_per_item_gives_the_same_results(app, api, monkeypatch) 
 
 
 def test_no_hostile_value_in_any_item_gives_a_500(app, api) -> None:
-    items = [_with(_item(0, external_id=f"N-{field}-{number}"), field, value)
+    items = [with_field(_item(0, external_id=f"N-{field}-{number}"), field, value)
              for field in COMPLAINT_FIELDS for number, value in enumerate(NASTY)]
     response = api.post(BATCH, data=json.dumps({"complaints": items}),
                         content_type="application/json")

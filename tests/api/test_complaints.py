@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -14,20 +13,11 @@ from tests.support.api import (
     TURKISH_NAME,
     TURKISH_TEXT,
     Api,
-    admin_api,
     complaint_body,
     error_of,
     invalid_fields,
     make_key,
-    seed_reference,
 )
-
-
-@pytest.fixture
-def api(app) -> Api:  # type: ignore[no-untyped-def]
-    api = admin_api(app)
-    seed_reference(api)
-    return api
 
 
 def _count(app, model) -> int:  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +11,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import ApiKey, ApiScope, Complaint, ComplaintEvent, Unit
 from tests.support.api import (
+    COMPLAINT_FIELDS,
+    NASTY,
     Api,
     admin_api,
     at,
@@ -20,6 +21,7 @@ from tests.support.api import (
     invalid_fields,
     make_key,
     seed_reference,
+    with_field,
 )
 
 WRITES = [
@@ -40,12 +42,12 @@ MALFORMED = [
 NOT_AN_OBJECT = [b"null", b"[]", b'[{"name": "x"}]', b'"name"', b"42", b"true"]
 
 
-@pytest.fixture
-def api(app) -> Api:  # type: ignore[no-untyped-def]
-    api = admin_api(app)
-    seed_reference(api)
-    assert api.post("/complaints", json=complaint_body(external_id="A-1")).status_code == 201
-    return api
+@pytest.fixture(autouse=True)
+def _complaint(request: pytest.FixtureRequest) -> None:
+    """Where a test uses the api fixture: complaint A-1 posted, after the reference."""
+    if "api" in request.fixturenames:
+        api = request.getfixturevalue("reference")
+        assert api.post("/complaints", json=complaint_body(external_id="A-1")).status_code == 201
 
 
 def _count(app, model) -> int:  # type: ignore[no-untyped-def]
@@ -140,35 +142,12 @@ def test_bodies_over_the_limit_are_413(make_app) -> None:
         assert db.session.scalar(select(Unit).where(Unit.code == "a")) is None
 
 
-NASTY: list[Any] = [
-    None, True, False, 0, -1, 2**70, 1.5, float("nan"), "", " ", "\x00", "\ud800", "\u202e",
-    "İ" * 400, "x" * 30_000, [], {}, [1, {"a": None}], "2026-02-30T00:00:00+03:00",
-    "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+00:00", "2026-01-01T00:00:00+25:00",
-    "ext:../../etc", "<script>alert(1)</script>", "'; DROP TABLE complaint; --",
-]
-COMPLAINT_FIELDS = [
-    "external_id", "received_at", "channel", "category", "unit", "subject", "description",
-    "due_at", "complainant", "complainant.name", "complainant.email", "complainant.phone",
-    "complainant.language", "complainant.survey_consent",
-]
-
-
-def _with(body: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
-    body = json.loads(json.dumps(body))
-    target = body
-    *parents, last = field.split(".")
-    for name in parents:
-        target = target[name]
-    target[last] = value
-    return body
-
-
 def test_no_field_value_gives_a_500(app, api) -> None:
     """Every field of every write, replaced by hostile values: answered, never a server error."""
     outcomes: dict[int, int] = {}
     for field in COMPLAINT_FIELDS:
         for number, value in enumerate(NASTY):
-            body = _with(complaint_body(external_id=f"N-{field}-{number}"), field, value)
+            body = with_field(complaint_body(external_id=f"N-{field}-{number}"), field, value)
             response = api.post("/complaints", data=json.dumps(body),
                                 content_type="application/json")
             outcomes[response.status_code] = outcomes.get(response.status_code, 0) + 1
@@ -177,7 +156,7 @@ def test_no_field_value_gives_a_500(app, api) -> None:
                 error_of(response)
     for field in ("type", "at", "note"):
         for value in NASTY:
-            body = _with({"type": "acknowledged", "at": at(0.5), "note": None}, field, value)
+            body = with_field({"type": "acknowledged", "at": at(0.5), "note": None}, field, value)
             response = api.post("/complaints/ext:A-1/events", data=json.dumps(body),
                                 content_type="application/json")
             assert response.status_code in (200, 201, 409, 422), (field, value)

@@ -21,13 +21,11 @@ from app.models import (
 from tests.support.api import (
     RECEIVED,
     Api,
-    admin_api,
     at,
     complaint_body,
     error_of,
     invalid_fields,
     make_key,
-    seed_reference,
 )
 
 NOTE = "Konteyner değiştirildi; İlçe ekibi ışıklandırmayı da düzeltti. Şikâyetçi bilgilendirildi."
@@ -49,11 +47,6 @@ def _publish_survey_rule(app) -> None:  # type: ignore[no-untyped-def]
         db.session.commit()
 
 
-@pytest.fixture
-def api(app) -> Api:  # type: ignore[no-untyped-def]
-    api = admin_api(app)
-    seed_reference(api)
-    return api
 
 
 @pytest.fixture

@@ -14,28 +14,26 @@ from app.models import ApiScope, Complaint
 from tests.support.api import (
     TURKISH_NAME,
     Api,
-    SurveyData,
     admin_api,
     at,
     complaint_body,
     error_of,
     invalid_fields,
     make_key,
-    seed_reference,
-    utc,
 )
+from tests.support.datasets.survey import SurveyData, utc
 
 COMPLAINTS = 23
 
 
-@pytest.fixture
-def api(app) -> Api:  # type: ignore[no-untyped-def]
-    api = admin_api(app)
-    seed_reference(api)
-    for number in range(COMPLAINTS):
-        body = complaint_body(external_id=f"L-{number:03d}")
-        assert api.post("/complaints", json=body).status_code == 201
-    return api
+@pytest.fixture(autouse=True)
+def _complaints(request: pytest.FixtureRequest) -> None:
+    """Where a test uses the api fixture: COMPLAINTS complaints posted, after the reference."""
+    if "api" in request.fixturenames:
+        api = request.getfixturevalue("reference")
+        for number in range(COMPLAINTS):
+            body = complaint_body(external_id=f"L-{number:03d}")
+            assert api.post("/complaints", json=body).status_code == 201
 
 
 def walk(api: Api, path: str, key: str, **params: Any) -> tuple[list[dict[str, Any]], int]:

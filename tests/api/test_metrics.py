@@ -9,7 +9,8 @@ import pytest
 
 from app.analytics import metrics
 from app.analytics.grouped import FIGURE_COUNTS, Segment, grouped_figures, hidden_groups
-from tests.support.api import SurveyData, admin_api, invalid_fields, utc
+from tests.support.api import admin_api, invalid_fields
+from tests.support.datasets.survey import SurveyData, utc
 
 PERIOD = {"from": "2025-01-01", "to": "2025-03-01"}  # dates: midnight in Europe/Istanbul
 FEN = {"overall": [5, 4, 4, 3, 2, 5], "recommend": [10, 9, 8, 6, 3, 10],

@@ -12,7 +12,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
@@ -21,22 +20,10 @@ from schemathesis.specs.openapi import checks as openapi_checks
 from app.intake.openapi import OPERATIONS, REF_TEMPLATE
 from app.intake.schemas import ComplaintIn, DistributionRuleIn, MetricsQuery
 from app.models import ApiScope, Channel
-from tests.support.api import (
-    Api,
-    SurveyData,
-    admin_api,
-    at,
-    complaint_body,
-    make_key,
-)
+from tests.support.api import Api, Contract, admin_api, at, complaint_body, document, make_key
+from tests.support.datasets.survey import SurveyData
 
 FLASK_VARIABLE = re.compile(r"<(?:\w+:)?(\w+)>")
-
-
-def document(client: Any) -> dict[str, Any]:
-    response = client.get("/api/v1/openapi.json")
-    assert response.status_code == 200 and response.mimetype == "application/json"
-    return response.get_json()
 
 
 def test_the_document_is_valid_openapi_3_1_and_public(app, client) -> None:
@@ -104,22 +91,6 @@ def test_the_docs_page_renders_the_document_without_anything_from_elsewhere(app,
 
 
 # --- every real answer matches the document ------------------------------------------------------
-
-
-class Contract:
-    """Checks answers against the document's schema for their path, method and status."""
-
-    def __init__(self, doc: dict[str, Any]) -> None:
-        self.doc = doc
-
-    def check(self, method: str, path: str, response: Any) -> None:
-        operation = self.doc["paths"][path][method]
-        status = str(response.status_code)
-        assert status in operation["responses"], (method, path, status, response.get_json())
-        schema = operation["responses"][status]["content"]["application/json"]["schema"]
-        root = {**schema, "components": self.doc["components"]}
-        errors = list(Draft202012Validator(root).iter_errors(response.get_json()))
-        assert not errors, (method, path, status, [e.message for e in errors[:3]])
 
 
 def test_real_answers_match_the_document(app) -> None:

@@ -6,14 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ApiScope, AuditLog, Category, Unit
-from tests.support.api import (
-    Api,
-    admin_api,
-    error_of,
-    invalid_fields,
-    make_key,
-    seed_reference,
-)
+from tests.support.api import Api, admin_api, error_of, invalid_fields, make_key, seed_reference
 
 
 def test_put_unit_creates_then_updates_and_lists(app) -> None:

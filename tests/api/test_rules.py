@@ -13,14 +13,13 @@ from app.models import ApiScope, AuditLog, DistributionRule, Invitation, Invitat
 from tests.support.api import (
     RECEIVED,
     Api,
-    SurveyData,
-    admin_api,
     at,
     complaint_body,
     error_of,
     invalid_fields,
     make_key,
 )
+from tests.support.datasets.survey import SurveyData
 
 RULE: dict[str, Any] = {
     "questionnaire": "post-resolution",
@@ -37,11 +36,14 @@ RULE: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def api(app) -> Api:  # type: ignore[no-untyped-def]
+SEED_REFERENCE = False  # tests/api/conftest.py: SurveyData brings the units and categories
+
+
+@pytest.fixture(autouse=True)
+def _survey_data(app) -> None:  # type: ignore[no-untyped-def]
+    """Before the api fixture: units, categories and two published questionnaires."""
     with app.app_context():
-        SurveyData().commit()  # units, categories and two published questionnaires
-    return admin_api(app)
+        SurveyData().commit()
 
 
 def _audits(app) -> int:  # type: ignore[no-untyped-def]

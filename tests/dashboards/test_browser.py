@@ -19,13 +19,9 @@ import pytest
 from app.analytics.filters import Filters
 from app.analytics.queries import overview_of
 from app.analytics.tree import unit_tree
-
-try:
-    from conftest import make_user, serve
-    from test_analytics_random import END, START, build
-except ImportError:  # pragma: no cover
-    from tests.analytics.test_random import END, START, build
-    from tests.conftest import make_user, serve
+from tests.support.datasets.generated import END, START
+from tests.support.factories import make_user
+from tests.support.server import serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -63,12 +59,6 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def app(make_app):  # type: ignore[no-untyped-def]
     return make_app(MEMNUN_TIMEZONE="UTC", MEMNUN_DASHBOARD_REFRESH_SECONDS=2)
-
-
-@pytest.fixture
-def data(app):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        return build()
 
 
 @pytest.fixture

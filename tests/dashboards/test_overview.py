@@ -13,13 +13,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User
 from dashboards.overview import default_period, parse_period, update_overview
-
-try:  # modules next to this one
-    from conftest import login, make_user
-    from test_analytics_dataset import Builder, build_january
-except ImportError:  # pragma: no cover - when tests/ is a package
-    from tests.analytics.test_dataset import Builder, build_january
-    from tests.conftest import login, make_user
+from tests.support.datasets.analytics import Builder, build_january
+from tests.support.factories import make_user
+from tests.support.web import login
 
 CALLBACK = "/dashboards/_dash-update-component"
 
@@ -146,7 +142,7 @@ def test_callback_with_the_cookie_token_gives_the_figures(viewer) -> None:
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
     shown = cards(body)
-    # January 2025 (tests/test_analytics_dataset.py): CSAT 5 of 8, 9 responses, 5 complaints,
+    # January 2025 (tests/support/datasets/analytics.py): CSAT 5 of 8, 9 responses, 5 complaints,
     # 10 of 14 invitations answered, 2 of 3 resolved on time.
     assert shown["kpi-csat"][1] == "62.5%"
     assert shown["kpi-nps"][1] == "+17"

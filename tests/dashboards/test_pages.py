@@ -18,13 +18,9 @@ from app.extensions import db
 from app.models import User
 from dashboards import complaints, drilldown, operations, scope, survey
 from dashboards.overview import update_alerts, update_overview
-
-try:
-    from conftest import login, make_user
-    from test_analytics_random import END, START, between, build, csat_counts
-except ImportError:  # pragma: no cover
-    from tests.analytics.test_random import END, START, between, build, csat_counts
-    from tests.conftest import login, make_user
+from tests.support.datasets.generated import END, START, between, csat_counts
+from tests.support.factories import make_user
+from tests.support.web import login
 
 CALLBACK = "/dashboards/_dash-update-component"
 PERIOD = ("2024-10-01", "2025-03-31")  # START to END, inclusive dates in UTC
@@ -36,12 +32,6 @@ FILTER_INPUTS = [("period", "start_date"), ("period", "end_date"), ("unit", "val
 @pytest.fixture
 def app(make_app):  # type: ignore[no-untyped-def]
     return make_app(MEMNUN_TIMEZONE="UTC", MEMNUN_DASHBOARD_REFRESH_SECONDS=7)
-
-
-@pytest.fixture
-def data(app):  # type: ignore[no-untyped-def]
-    with app.app_context():
-        return build()
 
 
 def as_user(app: Flask, email: str, role: str = "viewer", units: list[str] | None = None,

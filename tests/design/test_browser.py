@@ -19,13 +19,14 @@ from playwright.sync_api import expect
 
 from app.design.services import (
     get_version,
-    install_all_templates,
     new_draft,
     published_version,
 )
 from app.extensions import db
 from app.models import VersionStatus
-from tests.conftest import IN_CI, make_user, serve
+from tests.support.database import IN_CI
+from tests.support.factories import make_user
+from tests.support.server import serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -53,13 +54,6 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
-
-
-@pytest.fixture
-def installed(app: Flask) -> Flask:
-    with app.app_context():
-        install_all_templates()
-    return app
 
 
 def log_in(page: Any, url: str, password: str) -> None:

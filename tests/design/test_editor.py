@@ -18,24 +18,17 @@ from markupsafe import escape
 from app.design.services import (
     comparable_versions,
     get_version,
-    install_all_templates,
     new_draft,
     published_version,
     question_scale_history,
 )
 from app.extensions import db
 from app.models import Questionnaire, VersionStatus
-from tests.conftest import csrf_token_from, login, make_user
+from tests.support.factories import make_user
+from tests.support.web import csrf_token_from, login
 
 BASE = "/admin/questionnaires"
 PR = f"{BASE}/post-resolution"
-
-
-@pytest.fixture
-def installed(app: Flask) -> Flask:
-    with app.app_context():
-        install_all_templates()
-    return app
 
 
 def sign_in(app: Flask, client: FlaskClient, role: str) -> FlaskClient:

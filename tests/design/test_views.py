@@ -9,12 +9,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.design.services import install_all_templates, new_draft, published_version
+from app.design.services import new_draft, published_version
 from app.extensions import db
 from app.models import (
     Category,
     Channel,
     Complaint,
+    ComplaintStatus,
     Invitation,
     InvitationState,
     Questionnaire,
@@ -22,7 +23,8 @@ from app.models import (
     Response,
     Unit,
 )
-from tests.conftest import login, make_user
+from tests.support.factories import make_complaint, make_user
+from tests.support.web import login
 
 LIST = "/admin/questionnaires/"
 VERSION = "/admin/questionnaires/post-resolution/versions/1"
@@ -35,9 +37,10 @@ def add_responses(version: QuestionnaireVersion, how_many: int) -> None:
     db.session.add_all([unit, category])
     start = db.session.query(Complaint).count()
     for n in range(start, start + how_many):
-        complaint = Complaint(
+        complaint = make_complaint(
             external_id=f"C-{n}", received_at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC),
-            channel=Channel.WEB, category=category, unit=unit,
+            channel=Channel.WEB, category=category, unit=unit, with_complainant=False,
+            resolved_at=None, status=ComplaintStatus.RECEIVED, add=False, flush=False,
         )
         invitation = Invitation(complaint=complaint, version=version,
                                 state=InvitationState.RESPONDED)
@@ -54,13 +57,6 @@ def add_responses(version: QuestionnaireVersion, how_many: int) -> None:
 def section_of(html: str, key: str) -> str:
     start = html.index(f'id="q-{key}"')
     return html[start:html.index("</section>", start)]
-
-
-@pytest.fixture
-def installed(app: Flask) -> Flask:
-    with app.app_context():
-        install_all_templates()
-    return app
 
 
 def sign_in(app: Flask, client: FlaskClient, role: str) -> None:

@@ -38,13 +38,8 @@ from app.models import (
     Response,
     SuppressionReason,
 )
-from tests.conftest import free_port
-from tests.support.distribution import (
-    catalogue_text,
-    fetch,
-    planned_invitation,
-    smtp_config,
-)
+from tests.support.distribution import catalogue_text, fetch, planned_invitation, smtp_config
+from tests.support.server import free_port
 
 UTC = dt.UTC
 NOW = dt.datetime(2024, 5, 15, 10, 0, tzinfo=UTC)  # 13:00 in Istanbul, inside the window

@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 from app.distribution.dispatcher import dispatch_due
 from app.extensions import db
 from app.models import AuditLog, Invitation, InvitationState, SuppressionReason
-from tests.conftest import csrf_token_from, login, make_user
 from tests.support.distribution import fetch, in_english, planned_invitation, smtp_config
+from tests.support.factories import make_user
+from tests.support.web import csrf_token_from, login
 
 UTC = dt.UTC
 NOW = dt.datetime(2024, 5, 15, 10, 0, tzinfo=UTC)

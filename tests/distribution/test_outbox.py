@@ -20,8 +20,9 @@ from app.distribution.mail import (
     SmtpBackend,
     get_backend,
 )
-from tests.conftest import csrf_token_from, login, make_user
 from tests.support.distribution import in_english, planned_invitation
+from tests.support.factories import make_user
+from tests.support.web import csrf_token_from, login
 
 UTC = dt.UTC
 NOW = dt.datetime(2024, 5, 15, 10, 0, tzinfo=UTC)

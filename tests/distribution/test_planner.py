@@ -25,12 +25,8 @@ from app.models import (
     SuppressionReason,
     VersionStatus,
 )
-from tests.support.distribution import (
-    DEFINITION,
-    make_complaint,
-    make_questionnaire,
-    make_rule,
-)
+from tests.support.distribution import DEFINITION, make_questionnaire, make_rule
+from tests.support.factories import make_complaint
 
 UTC = dt.UTC
 RESOLVED = dt.datetime(2024, 5, 14, 10, 0, tzinfo=UTC)  # a Tuesday, 13:00 in Istanbul

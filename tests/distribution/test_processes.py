@@ -32,8 +32,9 @@ from sqlalchemy import func, select
 from app.distribution.dispatcher import GROUP_COMMIT
 from app.extensions import db
 from app.models import Invitation, InvitationState
-from tests.conftest import PG_URL, free_port
+from tests.support.database import PG_URL
 from tests.support.distribution import bulk_due_invitations
+from tests.support.server import free_port
 
 # The process-level runs share one pytest-xdist worker, so that no two of them run at once.
 pytestmark = [pytest.mark.postgres_only, pytest.mark.xdist_group("processes")]

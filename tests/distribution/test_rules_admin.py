@@ -15,13 +15,9 @@ from app.distribution.forms import duration_data
 from app.distribution.rules import RuleInvalid, save_rule
 from app.extensions import db
 from app.models import AuditLog, DistributionRule
-from tests.conftest import csrf_token_from, login, make_user
-from tests.support.distribution import (
-    in_english,
-    make_complaint,
-    make_questionnaire,
-    make_rule,
-)
+from tests.support.distribution import in_english, make_questionnaire, make_rule
+from tests.support.factories import make_complaint, make_user
+from tests.support.web import csrf_token_from, login
 
 
 @pytest.fixture

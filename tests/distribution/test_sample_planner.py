@@ -23,12 +23,8 @@ from app.distribution.sample_planner import (
 )
 from app.extensions import db
 from app.models import Answer, DistributionRule, Invitation, InvitationState, Response
-from tests.support.distribution import (
-    bulk_due_invitations,
-    in_english,
-    make_complaint,
-    make_rule,
-)
+from tests.support.distribution import bulk_due_invitations, in_english, make_rule
+from tests.support.factories import make_complaint
 
 UTC = dt.UTC
 NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=UTC)

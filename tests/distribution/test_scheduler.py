@@ -18,7 +18,7 @@ from flask import Flask
 from app.distribution.scheduler import JOB_ID, start_background_scheduler
 from app.extensions import db
 from app.models import Invitation, InvitationState
-from tests.conftest import PG_URL
+from tests.support.database import PG_URL
 from tests.support.distribution import fetch, planned_invitation
 
 UTC = dt.UTC

@@ -23,14 +23,9 @@ from app.distribution.sms import fill_template, scrub_sms
 from app.distribution.tokens import find_invitation
 from app.extensions import db
 from app.models import Complainant, InvitationChannel, InvitationState, SuppressionReason
-from tests.conftest import free_port
-from tests.support.distribution import (
-    fetch,
-    make_complaint,
-    make_rule,
-    planned_invitation,
-    smtp_config,
-)
+from tests.support.distribution import fetch, make_rule, planned_invitation, smtp_config
+from tests.support.factories import make_complaint
+from tests.support.server import free_port
 
 UTC = dt.UTC
 NOW = dt.datetime(2024, 5, 15, 10, 0, tzinfo=UTC)  # 13:00 in Istanbul, inside the window

@@ -20,8 +20,9 @@ from app.models import (
     WebhookDelivery,
 )
 from app.respond.services import submit_response
-from tests.conftest import csrf_token_from, login, make_user
-from tests.reports.test_dataset import Data, at
+from tests.support.datasets.reports import Data, at
+from tests.support.factories import make_user
+from tests.support.web import csrf_token_from, login
 
 EN = {"Accept-Language": "en"}
 

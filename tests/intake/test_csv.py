@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Complaint, ComplaintEvent, Invitation
-from tests.conftest import csrf_token_from
 from tests.support.api import TURKISH_NAME, TURKISH_TEXT, admin_api, seed_reference
+from tests.support.web import csrf_token_from
 
 HEADER = ("external_id,received_at,channel,category,unit,subject,description,due_at,"
           "complainant_name,complainant_email,complainant_phone,complainant_language,"

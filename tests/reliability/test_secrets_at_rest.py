@@ -24,7 +24,9 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
-from tests.conftest import csrf_token_from, make_user, serve
+from tests.support.factories import make_user
+from tests.support.server import serve
+from tests.support.web import csrf_token_from
 
 LINK_RE = re.compile(r"/s/([A-Za-z0-9_-]{43})(?=[\s\"<])")
 RANDOM_TOKENS = 10_000

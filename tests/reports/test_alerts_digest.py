@@ -17,8 +17,9 @@ from app.distribution.alert_digest import (
 from app.distribution.mail import MailServerUnavailable
 from app.extensions import db
 from app.models import AlertDigestRun, Target
-from tests.conftest import free_port, make_user
-from tests.reports.test_dataset import Data, build_january
+from tests.support.datasets.reports import Data, build_january
+from tests.support.factories import make_user
+from tests.support.server import free_port
 
 JAN_31 = dt.date(2025, 1, 31)
 
@@ -33,7 +34,7 @@ def app(make_app, smtp_server):
 @pytest.fixture
 def staff(app):
     """January's data with an 85 % CSAT target: alerts for the organisation, Belediye and
-    Zabıta (see tests/test_alerts_rules.py), and staff of every kind."""
+    Zabıta (see tests/reports/test_alerts_rules.py), and staff of every kind."""
     with app.app_context():
         build_january(Data().setup())
         db.session.add(Target(unit_id=None, metric="csat", value=0.85))

@@ -13,7 +13,7 @@ import pytest
 from app.extensions import db
 from app.models import InvitationState, Target
 from app.reports.alerts import RESPONSE_WINDOW_DAYS, AlertKind, current_alerts
-from tests.reports.test_dataset import Data, at
+from tests.support.datasets.reports import Data, at
 
 
 @pytest.fixture

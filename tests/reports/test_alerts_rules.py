@@ -12,7 +12,7 @@ from app.analytics.review import mean_and_sd, p_chart_point
 from app.extensions import db
 from app.models import Target, Unit
 from app.reports.alerts import AlertKind, current_alerts
-from tests.reports.test_dataset import Data, at, build_january
+from tests.support.datasets.reports import Data, at, build_january
 
 JAN_31 = dt.date(2025, 1, 31)
 LONG_AGO = at(2023, 6, 1)  # where the responses' own complaints are received: out of the window

@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 from app.extensions import db
 from app.reports import responses as responses_module
 from app.reports.exports import Table, csv_stream, neutralise, write_xlsx
-from tests.conftest import csrf_token_from, login, make_user
-from tests.reports.test_dataset import Data, at, build_january
+from tests.support.datasets.reports import Data, at, build_january
+from tests.support.factories import make_user
+from tests.support.web import csrf_token_from, login
 
 EN = {"Accept-Language": "en"}
 DANGEROUS = ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", '=HYPERLINK("x","y")', "-", "="]

@@ -19,8 +19,9 @@ from app.models import ActionStatus, ImprovementAction, Target, Unit
 from app.models.types import utcnow
 from app.reports.pack import build_pack
 from app.reports.render import pack_html
-from tests.conftest import csrf_token_from, login, make_user
-from tests.reports.test_dataset import Data, build_january
+from tests.support.datasets.reports import Data, build_january
+from tests.support.factories import make_user
+from tests.support.web import csrf_token_from, login
 
 JAN_1, JAN_31, FEB_1 = dt.date(2025, 1, 1), dt.date(2025, 1, 31), dt.date(2025, 2, 1)
 EN = {"Accept-Language": "en"}

@@ -7,8 +7,9 @@ import pytest
 from app.extensions import db
 from app.models import AuditLog, Target, Unit
 from app.reports.targets import TargetError, set_target
-from tests.conftest import csrf_token_from, login, make_user
-from tests.reports.test_dataset import Data
+from tests.support.datasets.reports import Data
+from tests.support.factories import make_user
+from tests.support.web import csrf_token_from, login
 
 EN = {"Accept-Language": "en"}
 

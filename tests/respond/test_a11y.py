@@ -17,15 +17,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from app.models import InvitationState
-from tests.conftest import LiveServer
-from tests.respond.test_survey import invite
 from tests.support.browser import (
     axe_source,
-    launch_chromium,
     served_sqlite_app,
     unique_reference,
     watched_page,
 )
+from tests.support.respond import invite
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -50,12 +49,6 @@ SMALL_TARGETS = """() => Array.from(document.querySelectorAll(
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with served_sqlite_app(tmp_path_factory.mktemp("a11y")) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")

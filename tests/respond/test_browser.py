@@ -15,21 +15,9 @@ import pytest
 
 from app.extensions import db
 from app.models import Complainant, InvitationState
-from tests.conftest import LiveServer
-from tests.respond.test_survey import (
-    ANSWERED,
-    CLOSED,
-    answers_of,
-    invitation_of,
-    invite,
-    responses_of,
-)
-from tests.support.browser import (
-    launch_chromium,
-    served_sqlite_app,
-    unique_reference,
-    watched_page,
-)
+from tests.support.browser import served_sqlite_app, unique_reference, watched_page
+from tests.support.respond import ANSWERED, CLOSED, answers_of, invitation_of, invite, responses_of
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -40,12 +28,6 @@ SAVED = "Teşekkür ederiz, yanıtınız kaydedildi."
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with served_sqlite_app(tmp_path_factory.mktemp("browser")) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch_chromium() as chromium:
-        yield chromium
 
 
 def focused_id(page: Any) -> str:

@@ -11,8 +11,8 @@ import pytest
 from babel.messages.pofile import read_po
 
 from app.models import InvitationState
-from tests.respond.test_survey import invite, open_link
-from tests.support.browser import TRANSLATIONS, compiled_catalogues  # noqa: F401  (a fixture)
+from tests.support.catalogues import TRANSLATIONS
+from tests.support.respond import invite, open_link
 
 pytestmark = pytest.mark.usefixtures("compiled_catalogues")
 

@@ -19,7 +19,7 @@ from app.respond.services import (
     save_first_answer,
     submit_response,
 )
-from tests.respond.test_survey import (
+from tests.support.respond import (
     DEFINITION,
     GOOD_ANSWERS,
     form_fields,
@@ -28,7 +28,6 @@ from tests.respond.test_survey import (
     lost_page,
     post_survey,
 )
-from tests.support.browser import compiled_catalogues  # noqa: F401  (a fixture)
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ import pytest
 
 from app.config import load_config
 from app.models import InvitationState
-from tests.respond.test_survey import GOOD_ANSWERS, form_fields, invite, open_link, post_survey
-from tests.support.browser import compiled_catalogues  # noqa: F401  (a fixture)
+from tests.support.respond import GOOD_ANSWERS, form_fields, invite, open_link, post_survey
 
 pytestmark = pytest.mark.usefixtures("compiled_catalogues")
 

@@ -1,12 +1,17 @@
-"""Helpers shared by the intake contract tests (this module holds no tests of its own)."""
+"""The REST API (/api/v1) as the tests use it: a client with a key (``Api``), reference data put
+through the API, request bodies, the error shape, the OpenAPI document and its ``Contract``.
+
+The ``api`` fixture (tests/conftest.py) is ``admin_api(app)``."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
 from werkzeug.test import TestResponse
 
 from app.models import ApiScope
@@ -109,132 +114,50 @@ def invalid_fields(response: TestResponse) -> set[str]:
     return {detail["field"] for detail in error["details"]}
 
 
-# --- survey data inserted as rows (responses come from the respondent pages, not the API) -------
+# --- hostile values (tests/api/test_errors.py, test_batch.py) -----------------------------------
 
-def utc(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC)
+NASTY: list[Any] = [
+    None, True, False, 0, -1, 2**70, 1.5, float("nan"), "", " ", "\x00", "\ud800", "\u202e",
+    "İ" * 400, "x" * 30_000, [], {}, [1, {"a": None}], "2026-02-30T00:00:00+03:00",
+    "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+00:00", "2026-01-01T00:00:00+25:00",
+    "ext:../../etc", "<script>alert(1)</script>", "'; DROP TABLE complaint; --",
+]
+COMPLAINT_FIELDS = [
+    "external_id", "received_at", "channel", "category", "unit", "subject", "description",
+    "due_at", "complainant", "complainant.name", "complainant.email", "complainant.phone",
+    "complainant.language", "complainant.survey_consent",
+]
 
 
-class SurveyData:
-    """Units, categories, a questionnaire, and complaints with invitations and responses.
+def with_field(body: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
+    body = json.loads(json.dumps(body))
+    target = body
+    *parents, last = field.split(".")
+    for name in parents:
+        target = target[name]
+    target[last] = value
+    return body
 
-    Use inside an app context; ``commit()`` at the end.
-    """
 
-    QUESTIONS = [
-        {"key": "overall", "type": "rating", "attribute": "overall"},
-        {"key": "recommend", "type": "nps", "attribute": "loyalty"},
-        {"key": "effort", "type": "effort", "attribute": "effort"},
-        {"key": "resolved", "type": "yes_no", "attribute": "resolution"},
-        {"key": "topics", "type": "multi_choice", "attribute": None},
-        {"key": "comment", "type": "text", "attribute": None},
-    ]
+# --- the OpenAPI document ----------------------------------------------------------------------
 
-    def __init__(self) -> None:
-        from sqlalchemy import func, select
+def document(client: Any) -> dict[str, Any]:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    return response.get_json()
 
-        from app.extensions import db
-        from app.models import (
-            Category,
-            Complaint,
-            Questionnaire,
-            QuestionnaireVersion,
-            Unit,
-            VersionStatus,
-        )
 
-        self.db = db
-        self.number = db.session.scalar(select(func.count()).select_from(Complaint)) or 0
-        if db.session.scalar(select(Unit).where(Unit.code == "fen")) is not None:
-            # Made before in this database: use those rows.
-            self.units = {u.code: u for u in db.session.scalars(select(Unit))}
-            self.categories = {c.code: c for c in db.session.scalars(select(Category))}
-            self.versions = {v.questionnaire.key: v
-                             for v in db.session.scalars(select(QuestionnaireVersion))}
-            return
-        fen = Unit(code="fen", name="Fen İşleri Müdürlüğü")
-        self.units = {
-            "fen": fen,
-            "fen.yol": Unit(code="fen.yol", name="Yol Bakım Şefliği", parent=fen),
-            "park": Unit(code="park", name="Park ve Bahçeler"),
-            "zabita": Unit(code="zabita", name="Zabıta"),
-        }
-        temizlik = Category(code="temizlik", name="Temizlik", committed_response_days=10)
-        self.categories = {
-            "temizlik": temizlik,
-            "cop": Category(code="cop", name="Çöp toplama", parent=temizlik),
-            "yol": Category(code="yol", name="Yol", committed_response_days=5),
-        }
-        self.versions = {}
-        for key in ("post-resolution", "nps-relationship"):
-            questionnaire = Questionnaire(key=key, title=key)
-            self.versions[key] = QuestionnaireVersion(
-                questionnaire=questionnaire, number=1, status=VersionStatus.PUBLISHED,
-                definition={"key": key, "languages": ["tr", "en"], "questions": self.QUESTIONS},
-            )
-        db.session.add_all([*self.units.values(), *self.categories.values(),
-                            *self.versions.values()])
-        db.session.flush()
+class Contract:
+    """Checks answers against the document's schema for their path, method and status."""
 
-    def complaint(self, unit: str, received: dt.datetime, *, category: str = "cop",
-                  channel: str = "web", resolved: dt.datetime | None = None,
-                  due: dt.datetime | None = None) -> Any:
-        from app.models import Channel, Complaint, ComplaintStatus
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
 
-        self.number += 1
-        complaint = Complaint(
-            external_id=f"S-{self.number:04d}", received_at=received, channel=Channel(channel),
-            category=self.categories[category], unit=self.units[unit], resolved_at=resolved,
-            due_at=due, reopen_count=0,
-            status=ComplaintStatus.RESOLVED if resolved else ComplaintStatus.RECEIVED,
-        )
-        self.db.session.add(complaint)
-        return complaint
-
-    def invitation(self, complaint: Any, sent: dt.datetime | None,
-                   questionnaire: str = "post-resolution") -> Any:
-        from app.models import Invitation, InvitationState
-
-        invitation = Invitation(complaint=complaint, version=self.versions[questionnaire],
-                                sent_at=sent, attempts=1 if sent else 0,
-                                state=InvitationState.SENT if sent else InvitationState.PLANNED)
-        self.db.session.add(invitation)
-        return invitation
-
-    def response(self, complaint: Any, submitted: dt.datetime, answers: dict[str, Any],
-                 questionnaire: str = "post-resolution") -> Any:
-        """A response to ``complaint`` (through an invitation sent an hour before) with
-        ``answers`` (question key -> value, as the respondent gave it)."""
-        from app.models import Answer, InvitationState, Response
-
-        invitation = self.invitation(complaint, submitted - dt.timedelta(hours=1), questionnaire)
-        invitation.state = InvitationState.RESPONDED
-        invitation.responded_at = submitted
-        self.db.session.flush()
-        version = self.versions[questionnaire]
-        types = {q["key"]: q for q in self.QUESTIONS}
-        rows = []
-        for key, value in answers.items():
-            question = types[key]
-            base = {"question_key": key, "question_type": question["type"],
-                    "attribute": question["attribute"]}
-            if question["type"] == "multi_choice":
-                rows += [Answer(**base, value_choice=choice) for choice in value]
-            elif question["type"] == "yes_no":
-                rows.append(Answer(**base, value_choice=value,
-                                   value_number=1.0 if value == "yes" else 0.0))
-            elif question["type"] == "text":
-                rows.append(Answer(**base, value_text=value))
-            else:
-                rows.append(Answer(**base, value_number=float(value)))
-        response = Response(
-            invitation_id=invitation.id, version_id=version.id,
-            questionnaire_id=version.questionnaire_id, complaint_id=complaint.id,
-            unit_id=complaint.unit.id, category_id=complaint.category.id,
-            channel=complaint.channel, language="tr", submitted_at=submitted, answers=rows,
-        )
-        self.db.session.add(response)
-        return response
-
-    def commit(self) -> None:
-        self.db.session.commit()
+    def check(self, method: str, path: str, response: Any) -> None:
+        operation = self.doc["paths"][path][method]
+        status = str(response.status_code)
+        assert status in operation["responses"], (method, path, status, response.get_json())
+        schema = operation["responses"][status]["content"]["application/json"]["schema"]
+        root = {**schema, "components": self.doc["components"]}
+        errors = list(Draft202012Validator(root).iter_errors(response.get_json()))
+        assert not errors, (method, path, status, [e.message for e in errors[:3]])

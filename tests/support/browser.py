@@ -1,8 +1,5 @@
-"""Helpers shared by the tests of the respondent's pages (tests/test_respond_*.py).
+"""Browser tests: Chromium through Playwright, watched pages, an app served for a whole module.
 
-- ``compiled_catalogues``: the pages are checked in Turkish, Dutch and Estonian, so the message
-  catalogues must be compiled; `make test` does it, and this fixture does it too when a .mo file
-  is missing or older than its .po, so that `pytest tests/test_respond_x.py` works from a clone.
 - ``launch_chromium``: Debian's Chromium through Playwright. Skips with the reason when Chromium,
   Playwright or axe-core is missing, but fails under CI=true, where they must be there.
 - ``served_sqlite_app``: one app on SQLite over real HTTP for a whole browser module. What a
@@ -14,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,8 +18,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-TRANSLATIONS = ROOT / "app" / "translations"
+from tests.support.catalogues import ROOT, compile_catalogues
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -50,7 +46,8 @@ def served_sqlite_app(instance: Path) -> Iterator[Any]:
     """A fresh app on SQLite under ``instance``, served over real HTTP (a LiveServer)."""
     from app import create_app
     from app.extensions import db
-    from tests.conftest import base_config, serve
+    from tests.support.database import base_config
+    from tests.support.server import serve
 
     compile_catalogues()
     app = create_app(base_config(f"sqlite:///{instance / 'browser.sqlite'}", instance))
@@ -70,28 +67,6 @@ def missing(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: browser tests must run)", pytrace=False)
     pytest.skip(reason)
-
-
-def compile_catalogues() -> None:
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
-        mo = po.with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        with po.open("rb") as source:
-            catalogue = read_po(source, locale=po.parent.parent.name)
-        # Written aside and moved in: another test process may be reading the old file.
-        handle, temporary = tempfile.mkstemp(dir=po.parent, suffix=".mo-tmp")
-        with os.fdopen(handle, "wb") as target:
-            write_mo(target, catalogue)
-        os.replace(temporary, mo)
-
-
-@pytest.fixture(scope="session")
-def compiled_catalogues() -> None:
-    compile_catalogues()
 
 
 @contextmanager

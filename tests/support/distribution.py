@@ -1,13 +1,12 @@
-"""Helpers shared by the distribution tests (this module holds no tests of its own).
+"""Helpers of the distribution tests: a questionnaire, rules, planned invitations, SMTP settings.
 
-Complaints are inserted as models directly: the planner and the dispatcher are tested on their
-own, independent of the intake API.
+Complaints are inserted as models directly (``tests.support.factories.make_complaint``): the
+planner and the dispatcher are tested on their own, independent of the intake API.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from typing import Any
 
 from flask import Flask
@@ -28,9 +27,9 @@ from app.models import (
     Unit,
     VersionStatus,
 )
+from tests.support.factories import make_complaint, next_number, node
 
 UTC = dt.UTC
-_numbers = itertools.count(1)
 
 DEFINITION: dict[str, Any] = {
     "key": "post-resolution",
@@ -98,62 +97,6 @@ def make_rule(key: str = "default", questionnaire: Questionnaire | None = None, 
     return rule
 
 
-def _node(model: type[Unit] | type[Category], code: str | None, parent: str | None = None) -> Any:
-    if code is None:
-        return None
-    node = db.session.scalar(select(model).where(model.code == code))
-    if node is None:
-        node = model(code=code, name=code.title(), parent=_node(model, parent))
-        db.session.add(node)
-        db.session.flush()
-    return node
-
-
-def make_complaint(
-    *,
-    email: str | None = "ayse@example.org",
-    phone: str | None = None,
-    language: str = "tr",
-    consent: bool = True,
-    opted_out: bool = False,
-    with_complainant: bool = True,
-    category: str = "water",
-    category_parent: str | None = None,
-    unit: str = "parks",
-    unit_parent: str | None = None,
-    channel: str = "web",
-    received_at: dt.datetime | None = None,
-    resolved_at: dt.datetime | None = None,
-    external_id: str | None = None,
-) -> Complaint:
-    resolved_at = resolved_at or dt.datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
-    received_at = received_at or resolved_at - dt.timedelta(days=3)
-    complainant = None
-    if with_complainant:
-        complainant = Complainant(
-            name="Ayşe Yılmaz",
-            email=email,
-            phone=phone,
-            language=language,
-            survey_consent=consent,
-            opted_out_at=resolved_at if opted_out else None,
-        )
-        db.session.add(complainant)
-    complaint = Complaint(
-        external_id=external_id or f"CMP-{next(_numbers):05d}",
-        received_at=received_at,
-        channel=Channel(channel),
-        category=_node(Category, category, category_parent),
-        unit=_node(Unit, unit, unit_parent),
-        complainant=complainant,
-        status=ComplaintStatus.RESOLVED,
-        resolved_at=resolved_at,
-    )
-    db.session.add(complaint)
-    db.session.flush()
-    return complaint
-
-
 def planned_invitation(
     app: Flask,
     due_at: dt.datetime,
@@ -210,11 +153,11 @@ def bulk_due_invitations(count: int, due_at: dt.datetime) -> list[int]:
     if rule is None:
         rule = make_rule()
     version = rule.questionnaire.published_version
-    unit, category = _node(Unit, "parks"), _node(Category, "water")
-    first = next(_numbers)
+    unit, category = node(Unit, "parks"), node(Category, "water")
+    first = next_number()
     numbers = range(first, first + count)
     for _ in range(count):
-        next(_numbers)
+        next_number()
     def returning_ids(model: Any) -> Any:
         return insert(model).returning(model.id, sort_by_parameter_order=True)
 

@@ -12,7 +12,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,16 +23,12 @@ from typing import IO, Any
 import pytest
 import requests
 
+from tests.support.server import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SECRET_KEY = "reliability-secret-key-not-for-production"
 BASE_URL = "http://memnun.reliability"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def app_env(database_url: str, scratch: Path, **settings: Any) -> dict[str, str]:

@@ -1,8 +1,9 @@
-"""A real SMTP server (aiosmtpd) on 127.0.0.1 that notes when each message arrived.
+"""Real SMTP servers (aiosmtpd) on 127.0.0.1 that keep what they receive.
 
-Like the ``smtp_server`` fixture of tests/conftest.py, plus the arrival time of every message
-(``time.time()``, taken before the 250 reply), for tests that order a send against something
-else, and usable outside pytest (the benchmarks).
+- ``SmtpSink``: what the ``smtp_server`` fixture of tests/conftest.py serves; it can refuse.
+- ``timed_smtp_server``: also notes the arrival time of every message (``time.time()``, taken
+  before the 250 reply), for tests that order a send against something else, and usable outside
+  pytest (the benchmarks).
 """
 
 from __future__ import annotations
@@ -16,7 +17,23 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from tests.support.processes import free_port
+from tests.support.server import free_port
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server on localhost that keeps what it receives."""
+
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    reply: str | None = None  # set to e.g. "451 try later" to refuse messages
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.reply:
+            return self.reply
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
 
 
 @dataclass

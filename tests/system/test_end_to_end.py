@@ -8,7 +8,8 @@ import re
 import requests
 
 from app.extensions import db
-from tests.conftest import csrf_token_from, serve
+from tests.support.server import serve
+from tests.support.web import csrf_token_from
 
 LINK_RE = re.compile(r"(http://127\.0\.0\.1:\d+/s/[A-Za-z0-9_-]{43})(?=[\s\"<])")
 

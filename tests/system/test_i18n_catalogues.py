@@ -31,7 +31,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 
-from tests.support.browser import ROOT, TRANSLATIONS, compile_catalogues
+from tests.support.catalogues import ROOT, TRANSLATIONS, compile_catalogues
 
 LANGUAGES = ("tr", "en", "nl", "et")
 TRANSLATED = ("tr", "nl", "et")  # English is the source: its msgstr may stay empty

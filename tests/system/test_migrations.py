@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.config import normalise_database_url
 from app.extensions import db
-from tests.conftest import BACKENDS, PG_URL, base_config
+from tests.support.database import BACKENDS, PG_URL, base_config
 
 
 @pytest.fixture(params=BACKENDS)

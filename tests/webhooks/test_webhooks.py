@@ -30,8 +30,11 @@ from app.webhooks import (
     sign,
 )
 from app.webhooks.services import register_webhook
-from tests.conftest import csrf_token_from, free_port, login, make_user
-from tests.support.api import TURKISH_NAME, SurveyData, utc
+from tests.support.api import TURKISH_NAME
+from tests.support.datasets.survey import SurveyData, utc
+from tests.support.factories import make_user
+from tests.support.server import free_port
+from tests.support.web import csrf_token_from, login
 
 SECRET = "çok-gizli-bir-anahtar-0123456789"
 
