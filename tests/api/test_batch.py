@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.intake import batch
@@ -32,15 +32,9 @@ from tests.support.api import (
     seed_reference,
     with_field,
 )
+from tests.support.database import count_rows
 
 BATCH = "/complaints/batch"
-
-
-
-
-def _count(app, model) -> int:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
 
 
 def _person(number: int, **overrides: Any) -> dict[str, Any]:
@@ -96,7 +90,7 @@ def test_each_item_answers_for_itself_in_order(app, api) -> None:
     assert results[4]["error"]["details"] == [{
         "field": "unit", "type": "unknown_code", "message": "no unit with the code yok"}]
     assert all(r["error"] is None for r in results if r["status"] in (200, 201))
-    assert _count(app, Complaint) == 4 and _count(app, ComplaintEvent) == 4
+    assert count_rows(app, Complaint) == 4 and count_rows(app, ComplaintEvent) == 4
 
 
 def test_a_stored_item_is_what_the_single_post_would_have_stored(app, api) -> None:
@@ -157,8 +151,8 @@ def test_sending_a_batch_again_changes_nothing(app, api) -> None:
     assert _statuses(again) == [200] * 30
     assert [r["id"] for r in again.get_json()["results"]] == [
         r["id"] for r in first.get_json()["results"]]
-    assert _count(app, Complaint) == 30 and _count(app, ComplaintEvent) == 30
-    assert _count(app, Complainant) == 30
+    assert count_rows(app, Complaint) == 30 and count_rows(app, ComplaintEvent) == 30
+    assert count_rows(app, Complainant) == 30
 
 
 def test_one_transaction_per_item_gives_the_same_results(app, api, monkeypatch) -> None:
@@ -169,7 +163,7 @@ def test_one_transaction_per_item_gives_the_same_results(app, api, monkeypatch) 
     monkeypatch.setattr(batch, "ROUNDS", 0)
     assert _statuses(api.post(BATCH, json={"complaints": items})) == [
         200, 201, 409, 422, 200, 201]
-    assert _count(app, Complaint) == 3
+    assert count_rows(app, Complaint) == 3
 
 
 def test_no_hostile_value_in_any_item_gives_a_500(app, api) -> None:
@@ -183,7 +177,7 @@ def test_no_hostile_value_in_any_item_gives_a_500(app, api) -> None:
     for result in response.get_json()["results"]:
         if result["status"] == 422:
             assert result["error"]["code"] == "invalid" and result["error"]["details"]
-    assert _count(app, Complaint) == statuses.count(201)
+    assert count_rows(app, Complaint) == statuses.count(201)
 
 
 @pytest.mark.parametrize("body", [
@@ -192,7 +186,7 @@ def test_no_hostile_value_in_any_item_gives_a_500(app, api) -> None:
 ])
 def test_a_body_that_is_not_a_batch_is_422(app, api, body) -> None:
     assert invalid_fields(api.post(BATCH, json=body)) <= {"complaints", "extra", "complaint"}
-    assert _count(app, Complaint) == 0
+    assert count_rows(app, Complaint) == 0
 
 
 def test_malformed_json_is_400(app, api) -> None:
@@ -213,7 +207,7 @@ def test_too_many_items_or_bytes_are_413_and_store_nothing(make_app) -> None:
     response = api.post(BATCH, json={"complaints": big})
     assert response.status_code == 413
     assert error_of(response)["details"] == {"max_bytes": 20_000}
-    assert _count(app, Complaint) == 0
+    assert count_rows(app, Complaint) == 0
     assert _statuses(api.post(BATCH, json={"complaints": [_item(n) for n in range(3)]})) == [
         201] * 3
     maximum = document(api.client)["components"]["schemas"]["ComplaintBatchIn"]
@@ -229,7 +223,7 @@ def test_keys_and_scopes_are_those_of_the_single_post(app, api) -> None:
     reader = Api(api.client, make_key(app, ApiScope.READ, name="okur"))
     refused = reader.post(BATCH, json=body)
     assert refused.status_code == 403 and "intake" in error_of(refused)["message"]
-    assert _count(app, Complaint) == 0
+    assert count_rows(app, Complaint) == 0
     intake = Api(api.client, make_key(app, ApiScope.INTAKE, name="entegrasyon"))
     assert _statuses(intake.post(BATCH, json=body)) == [201]
 
@@ -299,4 +293,4 @@ def test_concurrent_batches_with_the_same_external_ids_store_each_once(app, live
     for n in range(OVERLAP, OVERLAP + 3):
         assert sorted(outcomes[f"B-{n:04d}"]) == [201] + [409] * (BATCHES - 1)
     stored = OVERLAP + 3 + BATCHES * 10
-    assert _count(app, Complaint) == stored and _count(app, ComplaintEvent) == stored
+    assert count_rows(app, Complaint) == stored and count_rows(app, ComplaintEvent) == stored

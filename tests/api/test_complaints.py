@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ApiScope, Complainant, Complaint, ComplaintEvent
@@ -18,11 +18,7 @@ from tests.support.api import (
     invalid_fields,
     make_key,
 )
-
-
-def _count(app, model) -> int:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
+from tests.support.database import count_rows
 
 
 def test_create_answers_201_with_the_stored_complaint(app, api) -> None:
@@ -86,9 +82,9 @@ def test_same_external_id_same_content_is_a_safe_retry(app, api) -> None:
     retry = api.post("/complaints", json=again)
     assert retry.status_code == 200
     assert retry.get_json() == first.get_json()
-    assert _count(app, Complaint) == 1
-    assert _count(app, ComplaintEvent) == 1
-    assert _count(app, Complainant) == 1
+    assert count_rows(app, Complaint) == 1
+    assert count_rows(app, ComplaintEvent) == 1
+    assert count_rows(app, Complainant) == 1
 
 
 def test_same_external_id_other_content_is_409_and_changes_nothing(app, api) -> None:
@@ -108,7 +104,7 @@ def test_same_external_id_other_content_is_409_and_changes_nothing(app, api) -> 
         error = error_of(response)
         assert error["code"] == "conflict"
         assert error["details"] == {"complaint_id": first["id"], "differing_fields": [field]}
-    assert _count(app, Complaint) == 1 and _count(app, ComplaintEvent) == 1
+    assert count_rows(app, Complaint) == 1 and count_rows(app, ComplaintEvent) == 1
     assert api.get(f"/complaints/{first['id']}").get_json() == first
 
 
@@ -125,7 +121,7 @@ def test_naive_times_and_other_invalid_fields_are_422_naming_each_field(app, api
         "received_at", "channel", "due_at", "subject", "complainant.email",
         "complainant.language", "complainant.phone", "complainant.survey_consent",
     }
-    assert _count(app, Complaint) == 0
+    assert count_rows(app, Complaint) == 0
 
 
 INVALID_FIELDS = [
@@ -154,13 +150,13 @@ def test_each_invalid_field_is_named(app, api) -> None:
     for change, field in INVALID_FIELDS:
         response = api.post("/complaints", json=complaint_body(**change))
         assert invalid_fields(response) == {field}, change
-    assert _count(app, Complaint) == 0
+    assert count_rows(app, Complaint) == 0
 
 
 def test_unknown_category_and_unit_are_422_naming_both(app, api) -> None:
     response = api.post("/complaints", json=complaint_body(category="yok", unit="hiç"))
     assert invalid_fields(response) == {"category", "unit"}
-    assert _count(app, Complaint) == 0 and _count(app, Complainant) == 0
+    assert count_rows(app, Complaint) == 0 and count_rows(app, Complainant) == 0
 
 
 def test_complainants_found_by_email_keep_each_complaints_own_data(app, api) -> None:
@@ -169,7 +165,7 @@ def test_complainants_found_by_email_keep_each_complaints_own_data(app, api) -> 
     same_person["complainant"] = {**same_person["complainant"],
                                   "email": "SUKRU.AGAOGLU@example.com.tr"}
     api.post("/complaints", json=same_person)
-    assert _count(app, Complainant) == 1  # same data: one row
+    assert count_rows(app, Complainant) == 1  # same data: one row
 
     changed = complaint_body(external_id="C")
     changed["complainant"] = {**changed["complainant"], "name": "Şükrü A.", "language": "en",
@@ -180,7 +176,7 @@ def test_complainants_found_by_email_keep_each_complaints_own_data(app, api) -> 
     first = api.get("/complaints/ext:A").get_json()
     assert first["complainant"]["name"] == TURKISH_NAME
     assert first["complainant"]["survey_consent"] is True
-    assert _count(app, Complainant) == 2
+    assert count_rows(app, Complainant) == 2
 
 
 def test_a_new_complaint_of_an_opted_out_person_stays_opted_out(app, api) -> None:
@@ -235,7 +231,7 @@ def test_scopes_for_complaints(app, api, client) -> None:
     assert client.get("/api/v1/complaints/1").status_code == 401
     wrong = client.get("/api/v1/complaints/1", headers={"Authorization": "Bearer mk_wrong"})
     assert wrong.status_code == 401 and error_of(wrong)["code"] == "unauthorized"
-    assert _count(app, Complaint) == 1
+    assert count_rows(app, Complaint) == 1
 
 
 def test_unknown_complaints_are_404(app, api) -> None:

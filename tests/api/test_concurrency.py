@@ -6,11 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
-from sqlalchemy import func, select
 
-from app.extensions import db
 from app.models import Complaint, ComplaintEvent, Invitation
 from tests.support.api import admin_api, at, complaint_body, seed_reference
+from tests.support.database import count_rows
 
 PARALLEL = 8
 
@@ -25,11 +24,6 @@ def _post_all(url: str, key: str, body: dict[str, Any]) -> list[int]:
         return sorted(pool.map(post, range(PARALLEL)))
 
 
-def _count(app, model) -> int:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
-
-
 def test_simultaneous_deliveries_are_stored_once(app, live_server) -> None:
     api = admin_api(app)
     seed_reference(api)
@@ -38,10 +32,10 @@ def test_simultaneous_deliveries_are_stored_once(app, live_server) -> None:
 
     statuses = _post_all(f"{base}/complaints", key, complaint_body(external_id="E-1"))
     assert statuses == [200] * (PARALLEL - 1) + [201]
-    assert _count(app, Complaint) == 1 and _count(app, ComplaintEvent) == 1
+    assert count_rows(app, Complaint) == 1 and count_rows(app, ComplaintEvent) == 1
 
     statuses = _post_all(f"{base}/complaints/ext:E-1/events", key,
                          {"type": "resolved", "at": at(1)})
     assert statuses == [200] * (PARALLEL - 1) + [201]
-    assert _count(app, ComplaintEvent) == 2
-    assert _count(app, Invitation) == 1
+    assert count_rows(app, ComplaintEvent) == 2
+    assert count_rows(app, Invitation) == 1

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ApiKey, ApiScope, Complaint, ComplaintEvent, Unit
@@ -23,6 +23,7 @@ from tests.support.api import (
     seed_reference,
     with_field,
 )
+from tests.support.database import count_rows
 
 WRITES = [
     ("PUT", "/units/fen.yeni"),
@@ -50,18 +51,13 @@ def _complaint(request: pytest.FixtureRequest) -> None:
         assert api.post("/complaints", json=complaint_body(external_id="A-1")).status_code == 201
 
 
-def _count(app, model) -> int:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
-
-
 def test_malformed_json_and_non_objects_are_400(app, api) -> None:
     for method, path in WRITES:
         for body in MALFORMED + NOT_AN_OBJECT:
             response = api.open(method, path, data=body, content_type="application/json")
             assert response.status_code == 400, (path, body[:20])
             assert error_of(response)["code"] == "malformed_json"
-    assert _count(app, Complaint) == 1 and _count(app, ComplaintEvent) == 1
+    assert count_rows(app, Complaint) == 1 and count_rows(app, ComplaintEvent) == 1
 
 
 def test_the_body_is_read_as_json_whatever_the_content_type(app, api) -> None:

@@ -90,3 +90,11 @@ def reset_postgres(app: Flask) -> None:
             names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
             db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             db.session.commit()
+
+
+def count_rows(app: Flask, model: Any) -> int:
+    """How many rows ``model``'s table holds now."""
+    from sqlalchemy import func, select
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
