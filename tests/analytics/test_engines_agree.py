@@ -45,8 +45,8 @@ from app.models import (
     VersionStatus,
 )
 from app.reports.pack import build_pack
-from tests.test_intake_support import Api, make_key
-from tests.test_reports_dataset import DEFINITION, Data, at, build_january
+from tests.support.api import Api, make_key
+from tests.support.datasets.reports import DEFINITION, Data, at, build_january
 
 #: Figure names in the API and where the dashboards' overview keeps each.
 OVERVIEW_FIGURES = {"csat": "csat", "mean": "mean_score", "nps": "nps", "ces": "ces",

@@ -97,7 +97,7 @@ def seed(count: int) -> None:
         Unit,
         VersionStatus,
     )
-    from tests.test_distribution_support import DEFINITION
+    from tests.support.distribution import DEFINITION
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(), "SECRET_KEY": SECRET})
     now = dt.datetime.now(dt.UTC)

@@ -5,7 +5,7 @@ Run it by hand (pytest does not collect it)::
     .venv/bin/python tests/bench/bench_faults.py [--count 5000] [--kills 50] [--seed 8]
 
 The long version of tests/reliability/test_faults_dispatcher_kill.py, on its own PostgreSQL
-database (``memnun_bench_faults``, see tests/reliability/helpers_bench.py) and a real SMTP server
+database (``memnun_bench_faults``, see tests/support/bench.py) and a real SMTP server
 on localhost. Dispatcher processes are forked one after another and each but the last is killed
 at a random point (a random moment of its life, or right after a random number of messages left).
 It prints the figures of ``check_kill_run``: invitations, kills, how many went out twice, how
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.reliability.helpers_bench import app_for, fresh_database  # noqa: E402
+from tests.support.bench import app_for, fresh_database  # noqa: E402
 
 
 def main() -> int:
@@ -40,9 +40,9 @@ def main() -> int:
     from app.distribution.dispatcher import GROUP_COMMIT
     from app.extensions import db
     from app.models import Invitation
-    from tests.reliability.helpers_kill import Delivery, KillRun, check_kill_run
-    from tests.reliability.helpers_seed import seed_invitations, seed_reference
-    from tests.reliability.helpers_smtp import timed_smtp_server
+    from tests.support.kill import Delivery, KillRun, check_kill_run
+    from tests.support.seed import seed_invitations, seed_reference
+    from tests.support.smtp import timed_smtp_server
 
     url = fresh_database("faults")
     app = app_for(url)

@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.reliability.helpers_bench import app_for, fresh_database  # noqa: E402
+from tests.support.bench import app_for, fresh_database  # noqa: E402
 
 RECEIVED = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 SINGLE_CONNECTIONS = 16
@@ -175,7 +175,7 @@ def main() -> int:
     from app.auth.services import create_api_key
     from app.extensions import db
     from app.models import ApiScope
-    from tests.reliability.helpers_procs import (
+    from tests.support.processes import (
         app_env,
         free_port,
         start_gunicorn,
@@ -183,7 +183,7 @@ def main() -> int:
         tail,
         wait_for_http,
     )
-    from tests.reliability.helpers_seed import seed_reference
+    from tests.support.seed import seed_reference
 
     url = fresh_database("intake")
     app = app_for(url)

@@ -35,14 +35,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.reliability.helpers_bench import app_for, fresh_database  # noqa: E402
+from tests.support.bench import app_for, fresh_database  # noqa: E402
 
 
 def _seed(url: str, surveys: int, planned: int) -> tuple[list[int], list[int]]:
     from app.extensions import db
     from app.models import InvitationState
-    from tests.reliability.helpers_procs import SECRET_KEY
-    from tests.reliability.helpers_seed import seed_invitations, seed_reference
+    from tests.support.processes import SECRET_KEY
+    from tests.support.seed import seed_invitations, seed_reference
 
     now = dt.datetime.now(dt.UTC)
     app = app_for(url)
@@ -76,7 +76,7 @@ def _stored(url: str) -> Counter[int]:
 def _count_sent(url: str, ids: list[int]) -> int:
     from app.extensions import db
     from app.models import InvitationState
-    from tests.reliability.helpers_seed import states_of
+    from tests.support.seed import states_of
 
     app = app_for(url)
     with app.app_context():
@@ -109,8 +109,8 @@ def _check(label: str, run: object, url: str, logs: list[Path]) -> bool:
 
 
 def submissions(args: argparse.Namespace, scratch: Path) -> bool:
-    from tests.reliability.helpers_http import LoadRun
-    from tests.reliability.helpers_procs import (
+    from tests.support.load import LoadRun
+    from tests.support.processes import (
         app_env,
         free_port,
         start_gunicorn,
@@ -133,8 +133,8 @@ def submissions(args: argparse.Namespace, scratch: Path) -> bool:
 
 
 def sqlite(args: argparse.Namespace, scratch: Path) -> bool:
-    from tests.reliability.helpers_http import LoadRun
-    from tests.reliability.helpers_procs import (
+    from tests.support.load import LoadRun
+    from tests.support.processes import (
         app_env,
         free_port,
         start_gunicorn,
@@ -166,8 +166,8 @@ def sqlite(args: argparse.Namespace, scratch: Path) -> bool:
 
 
 def schedulers(args: argparse.Namespace, scratch: Path) -> bool:
-    from tests.reliability.helpers_http import LoadRun
-    from tests.reliability.helpers_procs import (
+    from tests.support.load import LoadRun
+    from tests.support.processes import (
         app_env,
         free_port,
         start_gunicorn,
@@ -176,7 +176,7 @@ def schedulers(args: argparse.Namespace, scratch: Path) -> bool:
         wait_for_http,
         wait_until,
     )
-    from tests.reliability.helpers_smtp import timed_smtp_server
+    from tests.support.smtp import timed_smtp_server
 
     url = fresh_database("load")
     surveys, planned = _seed(url, 20000, args.invitations)

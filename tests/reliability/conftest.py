@@ -1,5 +1,5 @@
-"""Fixtures of the reliability tests (tests/conftest.py applies here too: app, client, api_key,
-make_user, login...).
+"""Fixtures of the reliability tests (those of tests/conftest.py apply here too: app, client,
+api_key...; the helpers are in tests/support/).
 
 ``privacy_world``: complaints pushed through the real API, resolved, planned, dispatched through
 the file mail backend (real .eml files), answered through the respond service, followed up with
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -20,68 +19,16 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.extensions import db
-
-
-@dataclass(frozen=True)
-class Person:
-    name: str
-    email: str
-    phone: str
-
-    def needles(self) -> list[str]:
-        """What must not be found anywhere once the person is erased (lower case, ASCII)."""
-        digits = "".join(ch for ch in self.phone if ch.isdigit())
-        return [self.name.lower(), *self.name.lower().split(), self.email.lower(),
-                self.phone.lower(), digits[-10:]]
-
-
-TARGET = Person("Zeynep Karaca", "Zeynep.Karaca@Example.org", "+90 532 111 22 33")
-OTHER = Person("Mehmet Ozturk", "mehmet.ozturk@example.net", "+90 533 444 55 66")
-ANONYMOUS = [Person(f"Vatandas No{i}", f"vatandas{i}@example.com", f"+90 534 000 00 0{i}")
-             for i in range(4)]
-
-
-@dataclass
-class PrivacyWorld:
-    start: dt.datetime
-    end: dt.datetime
-    complaint_ids: dict[str, list[int]] = field(default_factory=dict)  # e-mail -> complaints
-    follow_up_id: int | None = None
-    admin_email: str = "admin@example.org"
-    admin_password: str = ""
-
-
-def _api(client: Any, api_key: str, method: str, path: str, body: dict[str, Any]) -> Any:
-    response = client.open(path, method=method, json=body,
-                           headers={"Authorization": f"Bearer {api_key}"})
-    assert response.status_code in (200, 201), response.get_data(as_text=True)
-    return response.get_json()
-
-
-def _complaint(client: Any, api_key: str, reference: str, person: Person, name: str,
-               received: dt.datetime, personal_text: bool) -> int:
-    body: dict[str, Any] = {
-        "external_id": reference, "received_at": received.isoformat(), "channel": "web",
-        "category": "yol", "unit": "fen",
-        "subject": f"{person.name}: cop alinmadi" if personal_text else "Cop alinmadi",
-        "description": (f"Ben {person.name}, {person.email}, telefon {person.phone}"
-                        if personal_text else "Konteyner uc gundur bosaltilmadi."),
-        "complainant": {"name": name, "email": person.email, "phone": person.phone,
-                        "language": "tr", "survey_consent": True},
-    }
-    complaint_id = _api(client, api_key, "POST", "/api/v1/complaints", body)["id"]
-    note = f"{person.name} aradi, {person.phone}" if personal_text else "Konteyner bosaltildi."
-    _api(client, api_key, "POST", f"/api/v1/complaints/{complaint_id}/events",
-         {"type": "resolved", "at": (received + dt.timedelta(hours=20)).isoformat(),
-          "note": note})
-    return complaint_id
-
-
-def _answers(person: Person, overall: int, personal_text: bool) -> dict[str, Any]:
-    comment = (f"Beni arayin: {person.name}, {person.phone}, {person.email}" if personal_text
-               else "Daha hizli olabilirdi.")
-    return {"overall": overall, "resolved": "no" if overall <= 2 else "yes", "timeliness": 3,
-            "courtesy": overall, "clarity": 4, "recommend": overall * 2, "improve": comment}
+from tests.support.factories import make_user
+from tests.support.privacy import (
+    ANONYMOUS,
+    OTHER,
+    TARGET,
+    PrivacyWorld,
+    answers_for,
+    call_api,
+    resolved_complaint,
+)
 
 
 @pytest.fixture
@@ -100,7 +47,6 @@ def privacy_world(app: Flask, client: Any, api_key: str,
     from app.followup.services import add_note
     from app.models import FollowUp, Invitation, User, Webhook
     from app.respond.services import submit_response
-    from tests.conftest import make_user
 
     now = dt.datetime.now(dt.UTC)
     world = PrivacyWorld(start=now - dt.timedelta(days=30), end=now + dt.timedelta(days=1))
@@ -114,15 +60,15 @@ def privacy_world(app: Flask, client: Any, api_key: str,
         db.session.add(Webhook(url="http://127.0.0.1:9/hook", secret="s" * 32,
                                events=["response.created", "response.low_score"]))
         db.session.commit()
-    _api(client, api_key, "PUT", "/api/v1/units/fen", {"name": "Fen Isleri", "parent": None})
-    _api(client, api_key, "PUT", "/api/v1/categories/yol",
+    call_api(client, api_key, "PUT", "/api/v1/units/fen", {"name": "Fen Isleri", "parent": None})
+    call_api(client, api_key, "PUT", "/api/v1/categories/yol",
          {"name": "Yol", "parent": None, "committed_response_days": 10})
     received = now - dt.timedelta(days=3)
     people = [(TARGET, TARGET.name, True), (TARGET, "Z. Karaca", True),
               (OTHER, OTHER.name, True), *((p, p.name, False) for p in ANONYMOUS)]
     for number, (person, name, personal) in enumerate(people, start=1):
-        complaint_id = _complaint(client, api_key, f"CMP-{number:04d}", person, name, received,
-                                  personal)
+        complaint_id = resolved_complaint(client, api_key, f"CMP-{number:04d}", person, name,
+                                          received, personal)
         world.complaint_ids.setdefault(person.email.lower(), []).append(complaint_id)
     with app.app_context():
         assert dispatch_due().sent == len(people)
@@ -133,7 +79,7 @@ def privacy_world(app: Flask, client: Any, api_key: str,
                     select(Invitation).where(Invitation.complaint_id == complaint_id))
                 if invitation.state.value == "responded":
                     continue
-                submit_response(invitation, _answers(
+                submit_response(invitation, answers_for(
                     person, scores.get(person.email.lower(), 4 + complaint_id % 2), personal),
                     "tr")
         # A gateway's refusal quoting the phone (mail errors are scrubbed of addresses, SMS

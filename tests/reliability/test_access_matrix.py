@@ -25,8 +25,8 @@ from werkzeug.routing import Rule
 
 from app.extensions import db
 from app.followup.services import open_follow_up_if_needed
-from tests.conftest import make_user
-from tests.test_reports_dataset import Data, at
+from tests.support.datasets.reports import Data, at
+from tests.support.factories import make_user
 
 PUBLIC_ENDPOINTS = {"auth.login", "main.health", "main.set_language", "static",
                     "api.openapi_document", "api.api_docs"}

@@ -10,8 +10,9 @@ import pytest
 
 from app.extensions import db
 from app.followup.services import open_follow_up_if_needed
-from tests.conftest import csrf_token_from, login, make_user
-from tests.test_reports_dataset import Data, at
+from tests.support.datasets.reports import Data, at
+from tests.support.factories import make_user
+from tests.support.web import csrf_token_from, login
 
 SECRET_UNIT = "Zabita Gizli Birim"  # the other unit's name: seen only by those who may
 CALLBACK = "/dashboards/_dash-update-component"

@@ -22,8 +22,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dashboards.security import CALLBACK_PATH, INPUT_TYPES
-from tests.conftest import login, make_user
-from tests.reliability.helpers_procs import ROOT
+from tests.support.factories import make_user
+from tests.support.processes import ROOT
+from tests.support.web import login
 
 PREFIX = "/dashboards/"
 JUNK_SUITES = [

@@ -23,8 +23,8 @@ from app import create_app
 from app.config import normalise_database_url
 from app.extensions import db
 from app.models import InvitationState, Response
-from tests.reliability.helpers_http import LoadRun
-from tests.reliability.helpers_procs import (
+from tests.support.load import LoadRun
+from tests.support.processes import (
     SECRET_KEY,
     app_env,
     free_port,
@@ -36,7 +36,7 @@ from tests.reliability.helpers_procs import (
     wait_for_http,
     wait_until,
 )
-from tests.reliability.helpers_seed import seed_invitations, seed_reference, states_of
+from tests.support.seed import seed_invitations, seed_reference, states_of
 
 # The process-level runs share one pytest-xdist worker, so that no two of them run at once.
 pytestmark = pytest.mark.xdist_group("processes")

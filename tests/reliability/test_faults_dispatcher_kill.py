@@ -2,7 +2,7 @@
 
 Dispatcher processes are started one after another, as a supervisor would restart them, and each
 but the last is killed with SIGKILL at a random point of its life: while it claims, prepares,
-sends or commits. Afterwards (see ``helpers_kill.check_kill_run``) every invitation was received
+sends or commits. Afterwards (see ``support.kill.check_kill_run``) every invitation was received
 by the real SMTP server and is marked sent, none more than twice, and none twice but for the case
 the guarantee allows (../shared/DESIGN.md, "Contracts inside the code"): the process died after
 the server accepted the message and before the row was marked sent; the copy has the same
@@ -28,8 +28,8 @@ from sqlalchemy import func, select
 from app.distribution.dispatcher import GROUP_COMMIT
 from app.extensions import db
 from app.models import Invitation, InvitationState
-from tests.reliability.helpers_kill import Delivery, KillRun, check_kill_run
-from tests.reliability.helpers_seed import seed_invitations, seed_reference
+from tests.support.kill import Delivery, KillRun, check_kill_run
+from tests.support.seed import seed_invitations, seed_reference
 
 # The process-level runs share one pytest-xdist worker, so that no two of them run at once.
 pytestmark = pytest.mark.xdist_group("processes")

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ComplaintEvent, Invitation
-from tests.reliability.helpers_seed import seed_reference
+from tests.support.seed import seed_reference
 
 COMPLAINTS = 12
 RECEIVED = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from app.distribution.dispatcher import backoff, dispatch_due
 from app.extensions import db
 from app.models import Invitation, InvitationState
-from tests.reliability.helpers_seed import seed_invitations, seed_reference
+from tests.support.seed import seed_invitations, seed_reference
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 COUNT = 150

@@ -30,8 +30,8 @@ from app.distribution.dispatcher import dispatch_due
 from app.extensions import db
 from app.models import Complainant, Complaint, Invitation, InvitationState
 from app.respond.services import AlreadyAnswered, submit_response
-from tests.reliability.helpers_seed import seed_invitations, seed_reference, states_of
-from tests.reliability.helpers_smtp import timed_smtp_server
+from tests.support.seed import seed_invitations, seed_reference, states_of
+from tests.support.smtp import timed_smtp_server
 
 # The process-level runs share one pytest-xdist worker, so that no two of them run at once.
 pytestmark = pytest.mark.xdist_group("processes")

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from app.distribution.dispatcher import dispatch_due
 from app.extensions import db
 from app.models import Invitation, InvitationState
-from tests.reliability.helpers_procs import app_env, start_scheduler, stop, tail, wait_until
-from tests.reliability.helpers_seed import seed_invitations, seed_reference, states_of
+from tests.support.processes import app_env, start_scheduler, stop, tail, wait_until
+from tests.support.seed import seed_invitations, seed_reference, states_of
 
 # The process-level runs share one pytest-xdist worker, so that no two of them run at once.
 pytestmark = pytest.mark.xdist_group("processes")

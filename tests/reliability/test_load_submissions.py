@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Answer, Invitation, InvitationState, Response
-from tests.reliability.helpers_http import LoadRun
-from tests.reliability.helpers_procs import (
+from tests.support.load import LoadRun
+from tests.support.processes import (
     SECRET_KEY,
     app_env,
     free_port,
@@ -31,7 +31,7 @@ from tests.reliability.helpers_procs import (
     wait_for_http,
     wait_until,
 )
-from tests.reliability.helpers_seed import seed_invitations, seed_reference, states_of
+from tests.support.seed import seed_invitations, seed_reference, states_of
 
 # The process-level runs share one pytest-xdist worker, so that no two of them run at once.
 pytestmark = pytest.mark.xdist_group("processes")

@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import InvitationState, Response
-from tests.reliability.helpers_http import LoadRun
-from tests.reliability.helpers_procs import (
+from tests.support.load import LoadRun
+from tests.support.processes import (
     SECRET_KEY,
     app_env,
     free_port,
@@ -33,8 +33,8 @@ from tests.reliability.helpers_procs import (
     wait_for_http,
     wait_until,
 )
-from tests.reliability.helpers_seed import seed_invitations, seed_reference, states_of
-from tests.reliability.helpers_smtp import timed_smtp_server
+from tests.support.seed import seed_invitations, seed_reference, states_of
+from tests.support.smtp import timed_smtp_server
 
 # The process-level runs share one pytest-xdist worker, so that no two of them run at once.
 pytestmark = pytest.mark.xdist_group("processes")

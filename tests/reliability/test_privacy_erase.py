@@ -14,8 +14,8 @@ from sqlalchemy import inspect, select, text
 
 from app.extensions import db
 from app.models import Answer, AuditLog, Complainant, Complaint, FollowUpNote, Response
-from tests.conftest import csrf_token_from, login
-from tests.reliability.conftest import OTHER, TARGET, Person, PrivacyWorld
+from tests.support.privacy import OTHER, TARGET, Person, PrivacyWorld
+from tests.support.web import csrf_token_from, login
 
 
 def database_hits(needles: list[str]) -> list[tuple[str, str, int]]:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog
-from tests.reliability.conftest import OTHER, TARGET, PrivacyWorld
+from tests.support.privacy import OTHER, TARGET, PrivacyWorld
 
 
 def export(app, email: str) -> dict:  # type: ignore[no-untyped-def]

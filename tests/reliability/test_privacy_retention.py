@@ -26,6 +26,7 @@ from app.models import (
 )
 from app.privacy.services import purge_expired_contacts
 from app.scheduler import RETENTION, add_jobs
+from tests.support.factories import make_complaint
 
 # The daily job and the command purge as of the real time, so the data is placed around it.
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -58,14 +59,12 @@ PEOPLE = {
 
 def _complaint(person: Complainant, unit: Unit, category: Category, number: int, status: str,
                closed: int | None) -> Complaint:
-    complaint = Complaint(
+    return make_complaint(
         external_id=f"R-{number}", received_at=days_ago(500), channel=Channel.WEB,
         category=category, unit=unit, complainant=person, status=ComplaintStatus(status),
         resolved_at=days_ago(closed if closed is not None else 450)
         if status in ("resolved", "closed") else None,
-        closed_at=days_ago(closed) if closed is not None else None)
-    db.session.add(complaint)
-    return complaint
+        closed_at=days_ago(closed) if closed is not None else None, flush=False)
 
 
 def _invitation(complaint: Complaint, state: InvitationState, closed: int) -> Invitation:

@@ -34,8 +34,9 @@ from flask import Flask, request
 from app import create_app
 from app.config import ConfigError, load_config
 from app.extensions import db
-from tests.conftest import base_config, csrf_token_from, make_user, serve
-from tests.reliability.helpers_procs import (
+from tests.support.database import base_config
+from tests.support.factories import make_user
+from tests.support.processes import (
     app_env,
     free_port,
     missing,
@@ -45,6 +46,8 @@ from tests.reliability.helpers_procs import (
     wait_for_http,
     wait_until,
 )
+from tests.support.server import serve
+from tests.support.web import csrf_token_from
 
 # The process-level runs share one pytest-xdist worker, so that no two of them run at once.
 pytestmark = pytest.mark.xdist_group("processes")

@@ -24,7 +24,9 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
-from tests.conftest import csrf_token_from, make_user, serve
+from tests.support.factories import make_user
+from tests.support.server import serve
+from tests.support.web import csrf_token_from
 
 LINK_RE = re.compile(r"/s/([A-Za-z0-9_-]{43})(?=[\s\"<])")
 RANDOM_TOKENS = 10_000
@@ -42,7 +44,7 @@ def _random_tokens(count: int) -> list[str]:
 # One backend: the lookup is one indexed query either way, and 10,000 requests take a while.
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_random_tokens_all_get_the_same_answer(app: Flask, client: Any) -> None:
-    from tests.reliability.helpers_seed import seed_invitations, seed_reference
+    from tests.support.seed import seed_invitations, seed_reference
 
     with app.app_context():  # real invitations exist, so a lucky guess would have something
         seed_invitations(seed_reference(), 20, due_at=dt.datetime.now(dt.UTC))

@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import StaffSession
-from tests.conftest import csrf_token_from, login, make_user
+from tests.support.factories import make_user
+from tests.support.web import csrf_token_from, login
 
 EMAIL = "viewer@example.org"
 

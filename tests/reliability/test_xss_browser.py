@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import csrf_token_from, login, make_user
-from tests.respond_support import launch_chromium, served_sqlite_app, watched_page
+from tests.support.browser import launch_chromium, served_sqlite_app, watched_page
+from tests.support.factories import make_user
+from tests.support.web import csrf_token_from, login
 
 pytestmark = pytest.mark.browser
 
@@ -76,7 +77,7 @@ def _fill(app: Any) -> dict[str, int]:
     from app.extensions import db
     from app.followup.services import add_note, open_follow_up_if_needed
     from app.models import Complaint, QuestionnaireVersion, User
-    from tests.test_reports_dataset import Data, at
+    from tests.support.datasets.reports import Data, at
 
     make_user(app, ADMIN, "admin", PASSWORD)
     with app.app_context():

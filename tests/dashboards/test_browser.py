@@ -1,0 +1,213 @@
+"""The dashboards in a real Chromium: log in through the form, open every page, change a filter
+and see the figures change (and the URL follow), live refresh, the language switch, and one
+figure checked against the metrics API and the analytics function for the same filter.
+
+Skips when Chromium is missing, except in CI (CI=true), where that is a failure. One browser for
+the module; each test has its own context (cookies).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from app.analytics.filters import Filters
+from app.analytics.overview import overview_of
+from app.analytics.tree import unit_tree
+from tests.support.datasets.generated import END, START
+from tests.support.factories import make_user
+from tests.support.server import serve
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PERIOD = "from=2024-10-01&to=2025-03-31"  # START to END (UTC)
+PASSWORD = "correct horse battery"
+# Each page, and an element whose text holds its figures.
+PAGES = {
+    "": "#kpis", "drill": "#drill-table", "complaints": "#link-table",
+    "survey": "#survey-summary", "operations": "#ops-funnel",
+}
+
+pytestmark = pytest.mark.browser
+
+
+def _require_chromium() -> None:
+    if os.path.exists(CHROMIUM):
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true but Chromium is missing at {CHROMIUM}: browser tests must run")
+    pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def app(make_app):  # type: ignore[no-untyped-def]
+    return make_app(MEMNUN_TIMEZONE="UTC", MEMNUN_DASHBOARD_REFRESH_SECONDS=2)
+
+
+@pytest.fixture
+def server_errors(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    """Errors the app logs (an exception in a callback) while the test runs."""
+    found: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            found.append(record.getMessage())
+
+    handler = Keep(level=logging.ERROR)
+    app.logger.addHandler(handler)
+    yield found
+    app.logger.removeHandler(handler)
+
+
+@pytest.fixture
+def page(browser, app, server_errors):  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="en-GB", viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    tab.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+           if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    yield tab
+    context.close()
+    assert problems == [], problems
+    assert server_errors == [], server_errors
+
+
+def log_in(page, url: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{url}/auth/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(re.compile(r".*/$"))
+
+
+def choose(page, dropdown: str, label: str) -> None:  # type: ignore[no-untyped-def]
+    """Pick ``label`` in a Dash dropdown, as a person does: open it, click the option."""
+    page.click(f"#{dropdown}")
+    page.locator("[role=option]", has_text=label).first.click()
+
+
+def text_of(page, selector: str) -> str:  # type: ignore[no-untyped-def]
+    return page.locator(selector).text_content() or ""
+
+
+def wait_for_figures(page, selector: str) -> str:  # type: ignore[no-untyped-def]
+    """The text of ``selector`` once a callback has filled it."""
+    page.wait_for_function(
+        "s => (document.querySelector(s)?.textContent || '').trim().length > 0", arg=selector)
+    page.wait_for_load_state("networkidle")
+    return text_of(page, selector)
+
+
+def wait_for_change(page, selector: str, before: str) -> str:  # type: ignore[no-untyped-def]
+    page.wait_for_function(
+        "([s, old]) => (document.querySelector(s)?.textContent || '') !== old",
+        arg=[selector, before])
+    page.wait_for_load_state("networkidle")
+    return text_of(page, selector)
+
+
+def test_every_page_follows_a_filter(app, data, page) -> None:
+    make_user(app, "v@example.org", role="designer", password=PASSWORD)
+    with serve(app) as live:
+        log_in(page, live.url, "v@example.org")
+        for path, figures in PAGES.items():
+            page.goto(f"{live.url}/dashboards/{path}?{PERIOD}")
+            before = wait_for_figures(page, figures)
+            assert page.locator("nav.pages a.current").count() == 1
+            choose(page, "unit", "Unit solo")
+            after = wait_for_change(page, figures, before)
+            assert after != before, path
+            assert "unit=solo" in page.url, path  # the view can be shared by its address
+        # The drill-down: clicking a box narrows the filters (and so every chart).
+        page.goto(f"{live.url}/dashboards/drill?{PERIOD}")
+        wait_for_figures(page, "#drill-table")
+        page.locator("#drill-tree text.slicetext", has_text="Unit org").first.click(force=True)
+        page.wait_for_url(re.compile(r".*unit=org.*"))
+        # Live refresh: the time of the last update moves on by itself.
+        status = wait_for_figures(page, "#drill-status")
+        assert wait_for_change(page, "#drill-status", status) != status
+        # The language switch keeps the view.
+        page.click("form.language button[value=tr]")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("html").get_attribute("lang") == "tr"
+        assert "unit=org" in page.url
+
+
+def test_a_figure_matches_the_metrics_api_and_the_analytics(app, data, page) -> None:
+    from app.auth.services import create_api_key
+    from app.models import ApiScope
+
+    make_user(app, "v@example.org", role="viewer", password=PASSWORD)
+    with app.app_context():
+        _, key = create_api_key("browser-test", [ApiScope.READ])
+    with serve(app) as live:
+        log_in(page, live.url, "v@example.org")
+        page.goto(f"{live.url}/dashboards/?{PERIOD}&unit=a")
+        shown = {"a": _csat_card(page)}
+        choose(page, "unit", "Unit b1")
+        page.wait_for_url(re.compile(r".*unit=b1.*"))
+        shown["b1"] = _csat_card(page, shown["a"])
+        for code, text in shown.items():
+            api = page.request.get(f"{live.url}/api/v1/metrics?from=2024-10-01&to=2025-04-01"
+                                   f"&unit={code}", headers={"Authorization": f"Bearer {key}"})
+            assert api.ok, api.text()
+            csat = api.json()["groups"][0]["csat"]
+            with app.app_context():
+                units = unit_tree()
+                expected = overview_of(Filters(START, END, unit_ids=units.below(
+                    [units.by_code(code)])), 5).csat
+            assert expected.value == pytest.approx(csat["value"])
+            assert text == f"{expected.value * 100:.1f}%", code
+
+
+def _csat_card(page, before: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    selector = "#kpi-csat .kpi-value"
+    if before is None:
+        return wait_for_figures(page, selector)
+    return wait_for_change(page, selector, before)
+
+
+def test_the_review_pack_opens_offline_with_its_charts(app, data, browser, tmp_path) -> None:
+    """The HTML pack, saved to a file and opened with the network off: nothing is fetched,
+    and every chart is drawn (SVG with a size), not a broken placeholder."""
+    import datetime as dt
+
+    from app.models.types import utcnow
+    from app.reports.pack import build_pack
+    from app.reports.render import pack_html
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        html = pack_html(build_pack(dt.date(2024, 10, 1), dt.date(2025, 3, 31), None, "all",
+                                    generated_at=utcnow()))
+    saved = tmp_path / "pack.html"
+    saved.write_text(html, encoding="utf-8")
+    context = browser.new_context(offline=True)
+    try:
+        tab = context.new_page()
+        fetched: list[str] = []
+        tab.on("request", lambda request: fetched.append(request.url))
+        tab.goto(saved.as_uri())
+        sizes = tab.eval_on_selector_all(
+            "svg.chart", "charts => charts.map(c => c.getBoundingClientRect().height)")
+    finally:
+        context.close()
+    assert [url for url in fetched if not url.startswith("file:")] == []
+    assert len(sizes) >= 4 and all(height > 50 for height in sizes)

@@ -1,0 +1,100 @@
+"""The test databases: SQLite always, and PostgreSQL as well when ``MEMNUN_TEST_DATABASE_URL``
+names one (CI sets it; with CI=true a missing one is an error).
+
+The fixtures that use this (``backend``, ``make_app``) are in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.config import normalise_database_url
+from app.extensions import db
+
+PG_URL = os.environ.get("MEMNUN_TEST_DATABASE_URL", "")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+if IN_CI and not PG_URL:
+    raise pytest.UsageError(
+        "CI=true but MEMNUN_TEST_DATABASE_URL is unset: PostgreSQL tests must run"
+    )
+
+
+def _database_of_this_worker(url: str, worker: str) -> str:
+    """Under pytest-xdist each worker truncates tables between tests, so each gets a database
+    of its own beside the one named (``<name>_gw0``, ...), created when missing."""
+    server = make_url(normalise_database_url(url))
+    name = f"{server.database}_{worker}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+# This module is imported once per process (tests/ is a package); the environment is left as it
+# was, so that processes started by the tests name the database they were given.
+if PG_URL and os.environ.get("PYTEST_XDIST_WORKER"):
+    PG_URL = _database_of_this_worker(PG_URL, os.environ["PYTEST_XDIST_WORKER"])
+
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+_pg_schema_ready = False
+
+
+def check_postgres() -> None:
+    engine = create_engine(normalise_database_url(PG_URL))
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001
+        pytest.exit(f"PostgreSQL at {PG_URL} is not reachable: {exc}", returncode=3)
+    finally:
+        engine.dispose()
+
+
+def base_config(database_url: str, instance: Path) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "MEMNUN_BASE_URL": "http://memnun.test",
+        "MEMNUN_MAIL_BACKEND": "file",
+        "MEMNUN_OUTBOX_DIR": str(instance / "outbox"),
+        "RATELIMIT_ENABLED": False,
+        # Staff pages default to Turkish in the product; tests that check Turkish ask for it.
+        "BABEL_DEFAULT_LOCALE": "en",
+    }
+
+
+def reset_postgres(app: Flask) -> None:
+    """Empty the PostgreSQL database: the schema is made once per process, then truncated."""
+    global _pg_schema_ready
+    with app.app_context():
+        if not _pg_schema_ready:
+            db.drop_all()
+            db.create_all()
+            _pg_schema_ready = True
+        else:
+            names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+
+
+def count_rows(app: Flask, model: Any) -> int:
+    """How many rows ``model``'s table holds now."""
+    from sqlalchemy import func, select
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))

@@ -1,0 +1,1 @@
+"""Datasets inserted as models (see tests/support/__init__.py)."""
