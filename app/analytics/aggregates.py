@@ -1,11 +1,11 @@
 """The aggregate SQL expressions every figure starts from, and the totals they fill.
 
 Every figure is computed from counts and sums that the database produces with GROUP BY; no
-response, answer or complaint row is ever loaded into Python (DESIGN.md, "How it scales"). The
+response, answer or complaint row is ever loaded into Python (docs/design.md, "How it scales"). The
 same expressions are compiled into the hourly rollup's triggers (``app.analytics.rollup``), so a
 figure read from the rollup equals one counted over the rows.
 
-Which answers feed which figure (DESIGN.md, "Contracts inside the code"):
+Which answers feed which figure (docs/design.md, "Metric definitions"):
 
 - CSAT and mean score: rating answers to the "overall" attribute; satisfied = 4 or 5;
 - NPS: nps answers; promoters 9-10, detractors 0-6;

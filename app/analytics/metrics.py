@@ -2,7 +2,7 @@
 
 The database computes the counts and sums (see ``app.analytics.aggregates``); these functions turn
 them into figures. Nothing here reads the database, a request or a clock, so each formula can be
-checked against scipy/statsmodels on the same numbers (tests/test_analytics_metrics.py).
+checked against scipy/statsmodels on the same numbers (tests/analytics/test_metrics.py).
 
 Conventions: proportions are fractions in [0, 1] (NPS in [-1, 1]); intervals are two-sided at
 ``confidence`` (default 95 %); invalid input (no observations, more successes than trials) raises

@@ -10,7 +10,7 @@ Needs an application context (the database session), never a request.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from app.analytics.aggregates import (
@@ -38,7 +38,7 @@ from app.analytics.filters import Filters, expand
 from app.analytics.metrics import MIN_GROUP, CountTest, ZTest, suppress_small
 from app.analytics.periods import DateLike, Grain, Periods, to_instant
 from app.analytics.splits import ByPeriod
-from app.analytics.suppression import hidden_groups
+from app.analytics.suppression import hidden_survey_figures
 from app.analytics.tallies import all_tallies
 from app.models import Category, Unit
 
@@ -179,26 +179,22 @@ def _overview(filters: Filters, min_group: int,
     return figures, _complementary(trend, answers, min_group)
 
 
-#: The survey figures of a period and the count each is computed from.
-PERIOD_SURVEY_FIGURES: dict[str, Callable[[AnswerTotals], int]] = {
-    "csat": lambda a: a.csat_n, "mean_score": lambda a: a.csat_n, "nps": lambda a: a.nps_n,
-    "resolution_confirmed": lambda a: a.resolution_n,
-}
+#: The survey figures of a trend's period, by their name in ``FIGURE_COUNTS``.
+PERIOD_SURVEY_FIGURES = {"csat": "csat", "mean_score": "mean", "nps": "nps",
+                         "resolution_confirmed": "resolution_confirmed"}
 
 
 def _complementary(trend: list[PeriodFigures], answers: Tally[AnswerTotals],
                    min_group: int) -> list[PeriodFigures]:
-    """Hide a second period where only one is hidden: the periods add up to the overview's
-    figure, so one hidden period could be worked out from the others (``hidden_groups``)."""
-    hidden_by_figure = {
-        name: hidden_groups({p.start: count(answers.now(p.start)) for p in trend}, min_group)
-        for name, count in PERIOD_SURVEY_FIGURES.items()
-    }
+    """Hide what the grouped results hide (``hidden_survey_figures``): the periods add up to the
+    overview's figure, so one hidden period could be worked out from the others."""
+    _, hidden = hidden_survey_figures({p.start: p.responses for p in trend},
+                                      {p.start: answers.now(p.start) for p in trend}, min_group)
     result = []
     for period in trend:
-        changes = {name: Score(n=getattr(period, name).n, suppressed=True)
-                   for name, hidden in hidden_by_figure.items()
-                   if period.start in hidden and getattr(period, name).shown}
+        changes = {field: Score(n=getattr(period, field).n, suppressed=True)
+                   for field, name in PERIOD_SURVEY_FIGURES.items()
+                   if period.start in hidden[name] and getattr(period, field).shown}
         result.append(replace(period, **changes) if changes else period)
     return result
 

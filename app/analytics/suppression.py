@@ -54,18 +54,36 @@ def hidden_groups(
     return hidden
 
 
+def hidden_survey_figures(responses: dict[Key, int], answers: dict[Key, AnswerTotals],
+                          min_group: int) -> tuple[set[Key], dict[str, set[Key]]]:
+    """Which groups hide which survey figure, given each group's responses and answer totals:
+    the one rule of every grouped result (groups, periods of a trend, units of the pack).
+
+    First the groups whose survey figures are all hidden: fewer than ``min_group`` responses, or
+    hidden with them by ``hidden_groups`` on the response counts. Then, per figure of
+    ``FIGURE_COUNTS``, those groups and what ``hidden_groups`` hides on that figure's counts.
+    """
+    group_hidden = hidden_groups(responses, min_group)
+    suppressed = group_hidden | {key for key, n in responses.items() if n < min_group}
+    per_figure = {
+        name: suppressed | hidden_groups(
+            {key: count(answers.get(key) or AnswerTotals()) for key in responses}, min_group,
+            already_hidden=group_hidden)
+        for name, count in FIGURE_COUNTS.items()
+    }
+    return suppressed, per_figure
+
+
 def suppress_survey_figures(groups: Sequence[Any], min_group: int) -> None:
     """Set each group's ``suppressed`` and its survey figures (``FIGURE_COUNTS``), hiding what
-    ``hidden_groups`` says, figure by figure. A group has ``key``, ``responses``, ``answers``
+    ``hidden_survey_figures`` says. A group has ``key``, ``responses``, ``answers``
     (``AnswerTotals``), ``suppressed`` and a ``figures`` dict."""
-    group_hidden = hidden_groups({g.key: g.responses for g in groups}, min_group)
+    suppressed, hidden = hidden_survey_figures(
+        {g.key: g.responses for g in groups}, {g.key: g.answers for g in groups}, min_group)
     for group in groups:
-        group.suppressed = group.key in group_hidden or group.responses < min_group
-    for name, count in FIGURE_COUNTS.items():
-        hidden = hidden_groups({g.key: count(g.answers) for g in groups}, min_group,
-                               already_hidden=group_hidden)
-        for group in groups:
-            if group.key in hidden or group.suppressed:
+        group.suppressed = group.key in suppressed
+        for name, count in FIGURE_COUNTS.items():
+            if group.key in hidden[name]:
                 group.figures[name] = Score(n=count(group.answers), suppressed=True)
             else:
                 group.figures[name] = survey_figure(name, group.answers, min_group)

@@ -259,3 +259,30 @@ def test_the_api_the_pack_and_the_dashboards_agree(app: Flask, dataset: dict[str
                                  if group["responses"]}
     if choice == GRID[0]:  # the comparison is only worth something if some CSAT is hidden
         assert hidden_and_shown == {True, False}
+
+
+def test_a_month_hidden_for_too_few_responses_is_hidden_with_another_everywhere(
+        app: Flask) -> None:
+    """March: 4 responses, none with a CSAT answer; April 5 and May 6 with one each. March is
+    hidden for its responses, and April with it (else March's counts would be the quarter's
+    minus the other months'). For CSAT, March has no answers, so April would be the only hidden
+    month with any, and the quarter's CSAT minus May's would give it away: May goes too. The
+    trend used to show April and May; now it hides what the API and the pack hide."""
+    with app.app_context():
+        data = Data().setup()
+        for day in range(4):
+            data.response("fen", at(2025, 3, 3 + day), None, 9)
+        data.bulk_responses("fen", at(2025, 4, 10), [5, 4, 4, 2, 5])
+        data.bulk_responses("fen", at(2025, 5, 10), [5, 4, 4, 2, 5, 3])
+        db.session.commit()
+        tz = app.config["MEMNUN_TIMEZONE"]
+        min_group = int(app.config["MEMNUN_MIN_GROUP_SIZE"])
+        first, last = dt.date(2025, 3, 1), dt.date(2025, 5, 31)
+        filters = filters_of(first, last, None, None, None, None, tz)
+        dashboards = dashboard_groups(filters, "month", min_group, tz)
+    api = api_groups(Api(app.test_client(), make_key(app, ApiScope.READ, name="metrics")),
+                     {"from": first.isoformat(), "to": "2025-06-01"}, "month")
+    fields = set(next(iter(dashboards.values())))
+    assert only(api, fields) == dashboards
+    assert [dashboards[month]["csat"] is None for month in ("2025-03", "2025-04", "2025-05")] \
+        == [True, True, True]
