@@ -4,7 +4,7 @@ Dispatcher processes are started one after another, as a supervisor would restar
 but the last is killed with SIGKILL at a random point of its life: while it claims, prepares,
 sends or commits. Afterwards (see ``support.kill.check_kill_run``) every invitation was received
 by the real SMTP server and is marked sent, none more than twice, and none twice but for the case
-the guarantee allows (../shared/DESIGN.md, "Contracts inside the code"): the process died after
+the guarantee allows (docs/design.md, "Sending: the guarantee"): the process died after
 the server accepted the message and before the row was marked sent; the copy has the same
 Message-ID and link, and the process that sent it again logged, before sending, that it took the
 invitation over after an expired lease and that it may be a duplicate.

@@ -1,6 +1,6 @@
 """Load: two ``memnun scheduler`` processes and four gunicorn workers on one PostgreSQL (issue 8).
 
-The production layout of DESIGN.md ("How it scales"): several scheduler processes claim due
+The production layout of docs/design.md ("How it scales"): several scheduler processes claim due
 invitations with ``FOR UPDATE SKIP LOCKED``, and web workers never run a scheduler of their own.
 While both schedulers send 400 due invitations to a real SMTP server, respondents submit
 surveys through the four web workers. Every invitation arrives exactly once, both schedulers
