@@ -1,4 +1,5 @@
-"""Staff login, roles and API keys."""
+"""Staff login, sessions and roles; API keys; ``scope``, the one rule of which units someone
+may see."""
 
 from flask import Blueprint
 

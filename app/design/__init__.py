@@ -1,4 +1,5 @@
-"""Questionnaires, versions and distribution rules; the template loader; the designer UI."""
+"""The designer: questionnaires and their versions (draft, publish, import, templates) and its
+pages. The format itself is ``app.questionnaires``; distribution rules are ``app.distribution``."""
 
 from flask import Blueprint
 

@@ -1,4 +1,6 @@
-"""Planner, dispatcher, mail backends and the scheduler wiring."""
+"""Distribution: rules (and saving them), the planner, the dispatcher and the channels it sends
+by (``channels``: e-mail and SMS), and the admin pages of rules, outbox and operations. The
+clock that runs the dispatcher is ``app.scheduler``."""
 
 from flask import Blueprint
 

@@ -2,7 +2,8 @@
 
 ``pack`` gathers the figures (from ``app.analytics`` only), ``render`` turns them into HTML, PDF,
 CSV and Excel, ``exports`` writes spreadsheets safely and in a stream, ``alerts`` applies the
-alert rules (``current_alerts``), ``targets`` keeps the targets; ``views`` are thin pages.
+alert rules (``current_alerts``), ``digest`` mails them weekly, ``targets`` keeps the targets;
+``views`` are thin pages.
 """
 
 from flask import Blueprint

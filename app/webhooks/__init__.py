@@ -1,11 +1,12 @@
 """Webhooks: signed JSON POSTs to the receivers an admin registered, through an outbox.
 
 Firing an event (``enqueue_webhook``) only writes one ``webhook_delivery`` row per subscribed
-webhook, so it never waits for a receiver; the delivery job (``deliver_due_webhooks``, run by each
-dispatcher pass) POSTs due rows, and retries failures with exponential backoff.
+webhook, so it never waits for a receiver; the delivery job (``deliver_due_webhooks``, on the
+job table of ``app.scheduler``) POSTs due rows, and retries failures with exponential backoff.
+The admin pages are ``views``.
 
 Who fires what: the respond service fires ``response.created`` for every new response
-(``response_created``); analytics fires ``response.low_score``.
+(``response_created``); the follow-up service (``app.followup``) fires ``response.low_score``.
 """
 
 from app.webhooks.delivery import DeliveryResult, deliver_due_webhooks, sign
