@@ -57,7 +57,8 @@ def complaint_document(
     include_personal: bool,
     invitations: list[Invitation] | None = None,
 ) -> dict[str, Any]:
-    """The complaint with its history and survey invitations.
+    """The complaint with its history and survey invitations; its free text (subject,
+    description, event notes) and the complainant only with ``include_personal``.
 
     ``invitations``: the complaint's invitations when the caller loaded them already (a page of
     complaints loads them in one query); otherwise they are read here.
@@ -81,7 +82,8 @@ def complaint_document(
             {
                 "type": event.type.value,
                 "at": iso(event.at),
-                "note": event.note,
+                # Free text: people write names and addresses in it (app.privacy lists it).
+                "note": event.note if include_personal else None,
                 "actor": event.actor,
                 "recorded_at": iso(event.recorded_at),
             }

@@ -252,3 +252,25 @@ def test_consent_refused_suppresses_the_survey(app, api) -> None:
     assert [(i["state"], i["suppression_reason"]) for i in resolved["invitations"]] == [
         ("suppressed", "no_consent"),
     ]
+
+
+def test_event_notes_are_personal_data_for_admin_keys_only(app, api, complaint) -> None:
+    """A note is free text ("the complainant, Ayşe Yılmaz of ..."): the privacy code lists it as
+    personal data, so a read or intake key sees that an event happened, not what was written."""
+    assert _event(api, complaint["id"], "resolved", 1, note=NOTE).status_code == 201
+    for scopes in ((ApiScope.READ,), (ApiScope.INTAKE,), (ApiScope.READ, ApiScope.INTAKE)):
+        other = Api(app.test_client(), make_key(app, *scopes, name="+".join(scopes)))
+        for path in (f"/complaints/{complaint['id']}", "/complaints"):
+            body = other.get(path).get_json()
+            if ApiScope.READ not in scopes:
+                assert body["error"]["code"] == "forbidden"
+                continue
+            document = body if "history" in body else body["complaints"][0]
+            history = document["history"]
+            assert [e["type"] for e in history][:2] == ["received", "resolved"], scopes
+            assert [e["note"] for e in history] == [None] * len(history), scopes
+        if ApiScope.INTAKE in scopes:  # the answer to its own event: the same rule
+            answered = _event(other, complaint["id"], "closed", 2, note=NOTE).get_json()
+            assert all(e["note"] is None for e in answered["history"])
+    body = api.get(f"/complaints/{complaint['id']}").get_json()  # the admin key reads it all
+    assert [e["note"] for e in body["history"]][-2:] == [NOTE, NOTE]
