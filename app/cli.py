@@ -198,7 +198,11 @@ def run_command(host: str, port: int, no_scheduler: bool) -> None:
     # Not app.run(): inside a Flask CLI command it only prints a warning and returns.
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    from app.serving import RedactingRequestHandler
+
+    # Werkzeug's own handler logs survey tokens and one-click answers with every request line.
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False,
+               request_handler=RedactingRequestHandler)
 
 
 @click.command("demo", help="Fill an empty database with a deterministic demo municipality.")

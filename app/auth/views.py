@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -14,6 +13,7 @@ from app.auth.services import authenticate
 from app.auth.sessions import SESSION_KEY, end_session, session_user, start_session
 from app.extensions import db, limiter, login_manager
 from app.models import User
+from app.redirects import local_target
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = None
@@ -37,10 +37,8 @@ def check_staff_session() -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect after login would make phishing easy.
-    if target and not urlsplit(target).netloc and target.startswith("/") and "\\" not in target:
-        return target
-    return url_for("main.index")
+    # Only pages of this app: an open redirect after login would make phishing easy.
+    return local_target(target, url_for("main.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from app.extensions import db
 from app.main import bp
+from app.redirects import local_target
 
 
 @bp.route("/")
@@ -30,7 +31,5 @@ def set_language() -> ResponseReturnValue:
     language = request.form.get("language", "")
     if language in current_app.config["MEMNUN_LANGUAGES"]:
         session["language"] = language
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("main.index")
-    return redirect(target)
+    # Only pages of this app: the switch must not be a way to send someone elsewhere.
+    return redirect(local_target(request.form.get("next"), url_for("main.index")))

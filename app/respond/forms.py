@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 ANSWER_REQUIRED = _l("Please answer this question.")
 ANSWER_SOMETHING = _l("Please answer at least one question before sending.")
+UNSTORABLE = _l("Your answer held characters that cannot be saved; they have been removed. "
+                "Please check your answer and send again.")
 
 
 class OptOutForm(FlaskForm):
@@ -38,6 +40,19 @@ def field_name(question: Question) -> str:
 def _normalise_newlines(value: Any) -> Any:
     # Browsers send CRLF; the limit the respondent sees counts a line break as one character.
     return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+def _storable(char: str) -> bool:
+    # PostgreSQL refuses NUL in text, and a lone surrogate cannot be encoded as UTF-8: either
+    # would fail the whole submission with a 500 and lose every answer typed.
+    return char != "\x00" and not "\ud800" <= char <= "\udfff"
+
+
+def _only_storable_text(form: FlaskForm, field: Field) -> None:
+    """Refuse text the database cannot keep, and show it again without those characters."""
+    if isinstance(field.data, str) and not all(_storable(c) for c in field.data):
+        field.data = "".join(c for c in field.data if _storable(c))
+        raise ValidationError(UNSTORABLE)
 
 
 class _AllOf:
@@ -74,7 +89,7 @@ def _field_for(question: Question) -> Any:
     message = _l("Please shorten your answer to at most %(max)d characters (it has %(length)d).")
     return TextAreaField(
         question.text,
-        validators=[Optional(), Length(max=limit, message=message)],
+        validators=[Optional(), _only_storable_text, Length(max=limit, message=message)],
         filters=[_normalise_newlines],
         **common,
     )

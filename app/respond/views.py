@@ -6,12 +6,16 @@ and posted. The link token is never logged (only the invitation id), pages are n
 no Referer leaves them. A GET never stores anything: mail scanners open every link in a message.
 A one-click answer from the e-mail is kept in the session, shown chosen, and stored by a POST the
 page sends (its script, or a button when scripts are off) - see services.save_first_answer.
+Every route that looks a token up counts against one rate limit first, and only then checks
+CSRF (``token_lookup``): no answer about a token comes past the limit.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from functools import wraps
 
 from flask import current_app, make_response, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -20,7 +24,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as HttpResponse
 
 from app.distribution.tokens import find_invitation
-from app.extensions import db, limiter
+from app.extensions import csrf, db, limiter
 from app.models import Invitation, QuestionnaireVersion
 from app.respond import bp
 from app.respond.forms import (
@@ -79,6 +83,29 @@ def _rate_limit() -> str:
 # Every route that looks a token up shares one budget per address: guessing tokens is slow.
 token_lookup_limit = limiter.shared_limit(_rate_limit, scope="respond-token")
 
+# The app-wide CSRF check runs before any view, so before the limit above, and its error page
+# looks the cookie's token up (to keep what was typed): tokens could be tried there without
+# limit. These pages check CSRF themselves, inside the limit (see ``token_lookup``).
+csrf.exempt(bp)
+
+
+def _check_csrf() -> None:
+    """The check CSRFProtect would have made before the view; raises CSRFError."""
+    config = current_app.config
+    if config.get("WTF_CSRF_ENABLED", True) and config.get("WTF_CSRF_CHECK_DEFAULT", True):
+        csrf.protect()
+
+
+def token_lookup(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    """A route that looks a token up: first the shared rate limit, then CSRF, then the view."""
+
+    @wraps(view)
+    def checked(*args: object, **kwargs: object) -> ResponseReturnValue:
+        _check_csrf()
+        return view(*args, **kwargs)
+
+    return token_lookup_limit(checked)
+
 
 @bp.after_request
 def _private_headers(response: HttpResponse) -> HttpResponse:
@@ -109,7 +136,7 @@ def _clean_redirect(endpoint: str, token: str) -> HttpResponse:
 
 
 @bp.get("/<token>")
-@token_lookup_limit
+@token_lookup
 def link(token: str) -> ResponseReturnValue:
     """The survey link from the e-mail: keep the token in a cookie, go on to the clean address.
 
@@ -131,7 +158,7 @@ def link(token: str) -> ResponseReturnValue:
 
 
 @bp.get("/<token>/opt-out")
-@token_lookup_limit
+@token_lookup
 def opt_out_link(token: str) -> ResponseReturnValue:
     if find_invitation(token) is None:
         return unknown_link()
@@ -204,7 +231,7 @@ def _requested_invitation() -> tuple[str, Invitation] | None:
 
 
 @bp.route("/survey", methods=["GET", "POST"])
-@token_lookup_limit
+@token_lookup
 def survey() -> ResponseReturnValue:
     found = _requested_invitation()
     if found is None:
@@ -286,7 +313,7 @@ def _opt_out_page(
 
 
 @bp.route("/opt-out", methods=["GET", "POST"])
-@token_lookup_limit
+@token_lookup
 def opt_out() -> ResponseReturnValue:
     found = _requested_invitation()
     if found is None:

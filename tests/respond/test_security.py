@@ -123,3 +123,24 @@ def test_the_rate_limit_is_configurable_and_sixty_a_minute_by_default(
     monkeypatch.setenv("MEMNUN_RESPOND_RATE_LIMIT", "10 per minute")
     assert load_config(tmp_path)["MEMNUN_RESPOND_RATE_LIMIT"] == "10 per minute"
     assert load_config(tmp_path)["MEMNUN_RETENTION_DAYS"] == 180
+
+
+@pytest.mark.parametrize("path", ["/s/survey", "/s/opt-out"])
+def test_a_post_without_csrf_token_counts_against_the_limit_before_any_lookup(
+    make_app, path: str
+) -> None:
+    # The CSRF check ran before the limit and looked the cookie's token up to answer: tokens
+    # could be tried there without end, a valid one answering otherwise than a made-up one.
+    app = make_app(RATELIMIT_ENABLED=True, MEMNUN_RESPOND_RATE_LIMIT="3 per minute",
+                   BABEL_DEFAULT_LOCALE="tr")
+    invited = invite(app)
+    valid, made_up = app.test_client(), app.test_client()
+    valid.set_cookie("memnun_survey", invited.token, path="/s")
+    made_up.set_cookie("memnun_survey", "Q" * len(invited.token), path="/s")
+    for _ in range(3):
+        assert valid.post(path, data={"csrf_token": "old"}).status_code == 200
+    for name, client in (("valid", valid), ("made up", made_up)):
+        refused = client.post(path, data={"csrf_token": "old", **GOOD_ANSWERS})
+        assert refused.status_code == 429, name
+        assert "Çok fazla istek" in refused.get_data(as_text=True)
+        assert client.post(path, data={}).status_code == 429  # no token field at all

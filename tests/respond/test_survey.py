@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import re
 import threading
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -566,3 +567,47 @@ def test_fifty_parallel_submissions_store_one_response(app, live_server) -> None
     with app.app_context():
         assert db.session.scalar(select(func.count(Response.id))) == 1
         assert db.session.scalar(select(func.count(Answer.id))) == 8
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\ud800"])
+def test_text_the_database_cannot_keep_is_refused_and_the_answers_kept(app, client, bad) -> None:
+    # PostgreSQL refuses NUL in text: stored as posted, the submission was a 500 that lost
+    # every answer. A lone surrogate cannot be encoded at all.
+    invited = invite(app)
+    page = open_link(client, invited.token).get_data(as_text=True)
+    action, hidden = form_fields(page, "survey")
+    answers = {**GOOD_ANSWERS, "comment": f"Geç{bad} döndünüz"}
+    body = "&".join(
+        f"{quote(key)}={quote(value, errors='surrogatepass')}"
+        for key, values in {**hidden, **answers}.items()
+        for value in (values if isinstance(values, list) else [values])
+    )
+    response = client.post(action, data=body.encode("utf-8", "surrogatepass"),
+                           content_type="application/x-www-form-urlencoded")
+    page = response.get_data(as_text=True)
+    if response.status_code == 302:  # the edge replaced what cannot be decoded: kept as text
+        [saved] = responses_of(app, invited.invitation_id)
+        assert bad not in answers_of(saved)["comment"]
+        return
+    assert response.status_code == 200
+    assert re.search(r'id="q-comment-error"[^>]*>.*kaydedilemeyen karakterler', page, re.S)
+    assert textarea_content(page, "comment") == "Geç döndünüz"
+    assert checked_value(page, "overall") == ["5"]
+    assert checked_value(page, "channels") == ["phone", "visit"]
+    assert responses_of(app, invited.invitation_id) == []
+    assert invitation_of(app, invited.invitation_id).state == InvitationState.SENT
+
+
+def test_a_lone_surrogate_in_a_text_answer_is_refused(app) -> None:
+    from werkzeug.datastructures import MultiDict
+
+    from app.respond.forms import build_form, survey_answers
+    from app.respond.questions import questions_in
+    from tests.support.respond import DEFINITION
+
+    questions = questions_in(DEFINITION, "tr")
+    with app.test_request_context(method="POST"):
+        posted = MultiDict({"overall": "5", "resolved": "yes", "comment": "a\ud800b\x00c"})
+        form = build_form(questions, formdata=posted, meta={"csrf": False})
+        assert survey_answers(form, questions) is None
+        assert form["q_comment"].errors and form["q_comment"].data == "abc"
