@@ -117,6 +117,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         # none, the connection's address is the client's, and the header cannot be forged to
         # escape a rate limit. Behind one load balancer: 1.
         "MEMNUN_TRUSTED_PROXIES": _env_count("TRUSTED_PROXIES", 0),
+        # Webhook receivers on the private network, by name (app.webhooks.addresses).
+        "MEMNUN_WEBHOOK_ALLOWED_PRIVATE_HOSTS": _env("WEBHOOK_ALLOWED_PRIVATE_HOSTS", ""),
         # Off only for load tests on localhost (every request comes from one address).
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,

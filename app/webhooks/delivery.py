@@ -43,6 +43,7 @@ from sqlalchemy import ColumnElement, select, update
 from app.extensions import db
 from app.models import DeliveryState, Webhook, WebhookDelivery
 from app.models.types import utcnow
+from app.webhooks.addresses import ForbiddenAddress, allowed_private_hosts, check_receiver
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +82,25 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # urllib then raises HTTPError with the 3xx status
 
 
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int | None, str]:
-    """POST once; returns (HTTP status or None, a short error text or "")."""
+#: What the admin page says of a receiver that did not answer: one text for a refused
+#: connection, a reset, a timeout or a name that does not resolve, so the page is no port scanner.
+NO_ANSWER = "no answer from the receiver"
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float,
+         allowed: frozenset[str] = frozenset()) -> tuple[int | None, str]:
+    """POST once; returns (HTTP status or None, a short error text or "").
+
+    The host is checked again right before (``check_receiver``): a name re-pointed at a private
+    address since its registration is refused here. ``allowed``: private hosts the operator
+    allows by name.
+    """
     if urlsplit(url).scheme not in ALLOWED_SCHEMES:  # never file:, ftp: or the like
         return None, "the URL is not http or https"
+    try:
+        check_receiver(url, allowed)
+    except ForbiddenAddress:
+        return None, "the receiver's address is not a public one"
     opener = urllib.request.build_opener(_NoRedirect)
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
         url, data=body, method="POST", headers=headers
@@ -95,8 +111,9 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tupl
     except urllib.error.HTTPError as exc:
         return exc.code, f"HTTP {exc.code} {exc.reason}"[:500]
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, f"{type(exc).__name__}: {reason}"[:500]
+        # The kind of failure stays in the server's log (no URL: it may carry a token).
+        log.warning("webhook receiver did not answer: %s", type(exc).__name__)
+        return None, NO_ANSWER
 
 
 def _due(now: dt.datetime) -> list[ColumnElement[bool]]:
@@ -147,7 +164,8 @@ def _attempt(delivery: WebhookDelivery, timeout: float) -> tuple[int | None, str
         "X-Memnun-Timestamp": str(timestamp),
         "X-Memnun-Signature": sign(delivery.webhook.secret, timestamp, body),
     }
-    return post(delivery.webhook.url, body, headers, timeout)
+    return post(delivery.webhook.url, body, headers, timeout,
+                allowed_private_hosts(current_app.config))
 
 
 def _record(delivery_id: int, attempts: int, status: int | None, error: str,

@@ -6,11 +6,13 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditLog, DeliveryState, Webhook, WebhookDelivery
+from app.webhooks.addresses import ForbiddenAddress, allowed_private_hosts, check_receiver
 from app.webhooks.delivery import ALLOWED_SCHEMES
 from app.webhooks.outbox import EVENT_TYPES
 
@@ -32,12 +34,27 @@ class WebhookSummary:
 
 
 def check_url(url: str) -> str:
+    """The URL, stripped, if Memnun may POST to it (``app.webhooks.addresses``); else
+    ``WebhookError`` saying why, in words that tell nothing about the network behind it."""
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ALLOWED_SCHEMES or not parts.hostname:
-        raise WebhookError(_("The URL must start with http:// or https:// and name a host."))
     if len(url) > MAX_URL_LENGTH:
         raise WebhookError(_("The URL is too long."))
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ALLOWED_SCHEMES or not parts.hostname:
+        raise WebhookError(_("The URL must start with http:// or https:// and name a host."))
+    if parts.username is not None or parts.password is not None:
+        # It would be shown on the page and kept in the database; the signature already proves
+        # to the receiver that a message comes from Memnun.
+        raise WebhookError(_("The URL must not hold a user name or password."))
+    try:
+        check_receiver(url, allowed_private_hosts(current_app.config))
+    except ForbiddenAddress:
+        raise WebhookError(_("The URL must name a public host (not a local, private or "
+                             "reserved address).")) from None
     return url
 
 
