@@ -115,7 +115,10 @@ OPERATIONS: tuple[Operation, ...] = (
          201: ("Stored.", out.ComplaintOut)},
         WRITE_ERRORS, body=ComplaintIn,
         description="Without due_at, the due time is received_at plus the category's "
-        "committed response days (or its nearest ancestor's).",
+        "committed response days (or its nearest ancestor's). Sent again under a stored "
+        "external_id, the complaint is compared with what is stored: a key without the admin "
+        "scope is compared on everything but the personal data (subject, description, "
+        "complainant), which it may not read and so is not told about either.",
     ),
     Operation(
         "post", "/complaints/batch", "api.create_complaints", "Take in many complaints at once",

@@ -107,7 +107,8 @@ def list_categories() -> ResponseReturnValue:
 @bp.post("/complaints")
 @api_key_required(ApiScope.INTAKE)
 def create_complaint() -> ResponseReturnValue:
-    complaint, created = services.receive_complaint(parse_body(ComplaintIn), actor())
+    complaint, created = services.receive_complaint(parse_body(ComplaintIn), actor(),
+                                                    with_personal=may_see_personal_data())
     # A complaint just received has no survey yet: no need to ask the database.
     document = complaint_document(complaint, include_personal=may_see_personal_data(),
                                   invitations=[] if created else None)
@@ -124,7 +125,7 @@ def create_complaints() -> ResponseReturnValue:
                        _("A batch may hold at most %(max)s complaints; this one holds %(count)s.",
                          max=most, count=len(items)),
                        {"max_items": most, "items": len(items)})
-    outcomes = batch.receive_complaints(items, actor())
+    outcomes = batch.receive_complaints(items, actor(), with_personal=may_see_personal_data())
     counts = Counter(outcome.status for outcome in outcomes)
     return jsonify({"results": [outcome.document() for outcome in outcomes],
                     "created": counts[201], "unchanged": counts[200],

@@ -53,10 +53,12 @@ class Outcome:
                 "id": self.complaint_id, "error": self.error}
 
 
-def receive_complaints(items: Sequence[Any], actor: str) -> list[Outcome]:
+def receive_complaints(items: Sequence[Any], actor: str, *,
+                       with_personal: bool = True) -> list[Outcome]:
     """Take in ``items`` (the raw JSON objects of the batch); one ``Outcome`` per item, in order.
 
     The items are validated here, one by one, so that an invalid one answers for itself.
+    ``with_personal``: as for ``services.same_complaint``.
     """
     outcomes: dict[int, Outcome] = {}
     valid: list[tuple[int, ComplaintIn]] = []
@@ -67,10 +69,10 @@ def receive_complaints(items: Sequence[Any], actor: str) -> list[Outcome]:
             outcomes[index] = Outcome(index, 422, _raw_external_id(item), error=_error(
                 "invalid", InvalidFields(field_errors(exc))))
     first, again = _first_occurrences(valid)
-    outcomes |= _receive_distinct(first, actor)
+    outcomes |= _receive_distinct(first, actor, with_personal)
     # A repeated external_id is judged against what its first occurrence left stored, as if it
     # had been sent after it: the same content 200, other content 409.
-    outcomes |= _one_by_one(again, actor)
+    outcomes |= _one_by_one(again, actor, with_personal)
     return [outcomes[index] for index in range(len(items))]
 
 
@@ -102,12 +104,13 @@ def _first_occurrences(
     return first, again
 
 
-def _receive_distinct(items: list[tuple[int, ComplaintIn]], actor: str) -> dict[int, Outcome]:
+def _receive_distinct(items: list[tuple[int, ComplaintIn]], actor: str,
+                      with_personal: bool) -> dict[int, Outcome]:
     """Items with distinct external_ids, in one transaction; retried whole after a race."""
     if not items:
         return {}
     for _ in range(ROUNDS):
-        outcomes, created = _judge(items, actor)
+        outcomes, created = _judge(items, actor, with_personal)
         try:
             _reserve_ids([complaint for _, complaint in created])
             db.session.flush()
@@ -120,11 +123,11 @@ def _receive_distinct(items: list[tuple[int, ComplaintIn]], actor: str) -> dict[
             if isinstance(exc, OperationalError) and not _retryable(exc):
                 raise
             # Another request stored one of these external_ids first: judge everything again.
-    return _one_by_one(items, actor)
+    return _one_by_one(items, actor, with_personal)
 
 
 def _judge(
-    items: list[tuple[int, ComplaintIn]], actor: str
+    items: list[tuple[int, ComplaintIn]], actor: str, with_personal: bool
 ) -> tuple[dict[int, Outcome], list[tuple[int, Complaint]]]:
     """Each item's outcome against what is stored now; new complaints added to the session."""
     stored = _stored_complaints([data.external_id for _, data in items])
@@ -142,7 +145,7 @@ def _judge(
             try:
                 existing = stored.get(data.external_id)
                 if existing is not None:
-                    services.same_complaint(existing, data)
+                    services.same_complaint(existing, data, with_personal=with_personal)
                     outcomes[index] = Outcome(index, 200, data.external_id, existing.id)
                     continue
                 email = data.complainant.email
@@ -194,12 +197,14 @@ def _reserve_ids(complaints: list[Complaint]) -> None:
                 row.id = new_id
 
 
-def _one_by_one(items: list[tuple[int, ComplaintIn]], actor: str) -> dict[int, Outcome]:
+def _one_by_one(items: list[tuple[int, ComplaintIn]], actor: str,
+                with_personal: bool) -> dict[int, Outcome]:
     """Each item through the single-complaint path, in its own transaction."""
     outcomes = {}
     for index, data in items:
         try:
-            complaint, created = services.receive_complaint(data, actor)
+            complaint, created = services.receive_complaint(data, actor,
+                                                            with_personal=with_personal)
         except ServiceError as exc:
             db.session.rollback()
             outcomes[index] = _failure(index, data, exc)

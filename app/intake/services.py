@@ -131,15 +131,17 @@ def _is_ancestor(node: Unit | Category, candidate: Unit | Category | None) -> bo
 # --- complaints -----------------------------------------------------------------------------
 
 
-def receive_complaint(data: ComplaintIn, actor: str) -> tuple[Complaint, bool]:
+def receive_complaint(data: ComplaintIn, actor: str, *,
+                      with_personal: bool = True) -> tuple[Complaint, bool]:
     """Store a new complaint; returns it and whether it was created.
 
     A complaint already stored under the same ``external_id`` is returned as it is when the
-    content is the same (a safe retry), and refused with ``Conflict`` when it differs.
+    content is the same (a safe retry), and refused with ``Conflict`` when it differs;
+    ``with_personal``: as for ``same_complaint``.
     """
     existing = find_by_external_id(data.external_id)
     if existing is not None:
-        return same_complaint(existing, data), False
+        return same_complaint(existing, data, with_personal=with_personal), False
     category = db.session.scalar(select(Category).where(Category.code == data.category))
     unit = db.session.scalar(select(Unit).where(Unit.code == data.unit))
     complaint = new_complaint(data, category, unit, actor)
@@ -152,7 +154,7 @@ def receive_complaint(data: ComplaintIn, actor: str) -> tuple[Complaint, bool]:
         existing = find_by_external_id(data.external_id)
         if existing is None:
             raise
-        return same_complaint(existing, data), False
+        return same_complaint(existing, data, with_personal=with_personal), False
     return complaint, True
 
 
@@ -323,8 +325,15 @@ def people_by_email(emails: list[str]) -> dict[str, list[Complainant]]:
     return found
 
 
-def same_complaint(stored: Complaint, data: ComplaintIn) -> Complaint:
-    """``stored`` when ``data`` says the same; otherwise a ``Conflict`` naming what differs."""
+def same_complaint(stored: Complaint, data: ComplaintIn, *,
+                   with_personal: bool = True) -> Complaint:
+    """``stored`` when ``data`` says the same; otherwise a ``Conflict`` naming what differs.
+
+    Without ``with_personal`` (a sender that may not read personal data: an intake key) the
+    personal fields (subject, description, the complainant) are not compared at all: whether a
+    guessed phone number or name matches what is stored would otherwise show in the answer, one
+    guess per request (or 500 per batch). Such a sender's retry is judged on the rest.
+    """
     differing = [
         name
         for name, same in (
@@ -332,8 +341,8 @@ def same_complaint(stored: Complaint, data: ComplaintIn) -> Complaint:
             ("channel", stored.channel == data.channel),
             ("category", stored.category.code == data.category),
             ("unit", stored.unit.code == data.unit),
-            ("subject", stored.subject == data.subject),
-            ("description", stored.description == data.description),
+            ("subject", not with_personal or stored.subject == data.subject),
+            ("description", not with_personal or stored.description == data.description),
             # Without due_at the sender left it to us; a retry must not fail because a
             # category's committed days changed since the first delivery.
             ("due_at", data.due_at is None or stored.due_at == data.due_at),
@@ -341,7 +350,7 @@ def same_complaint(stored: Complaint, data: ComplaintIn) -> Complaint:
         if not same
     ]
     person = stored.complainant
-    if person is not None and person.erased_at is None:
+    if with_personal and person is not None and person.erased_at is None:
         for name, value in _complainant_values(data.complainant).items():
             if getattr(person, name) != value:
                 differing.append(f"complainant.{name}")

@@ -241,3 +241,34 @@ def test_unknown_complaints_are_404(app, api) -> None:
         response = api.get(f"/complaints/{ref}")
         assert response.status_code == 404, ref
         assert error_of(response)["code"] == "not_found"
+
+
+def test_an_intake_key_cannot_confirm_personal_data_by_guessing(app, api) -> None:
+    """Issue 15, finding 3: re-sending a stored external_id with a guessed phone, name, e-mail,
+    subject or description must answer the same whether the guess is right or wrong."""
+    assert api.post("/complaints", json=complaint_body()).status_code == 201
+    intake = Api(app.test_client(), make_key(app, ApiScope.INTAKE, name="tahmin"))
+    person = complaint_body()["complainant"]
+    guesses = [
+        {"complainant": {**person, "phone": "+90 532 000 00 01"}},  # wrong
+        {"complainant": {**person, "phone": "+90 532 000 00 00"}},  # right
+        {"complainant": {**person, "name": "Ayşe Yılmaz"}},
+        {"complainant": {**person, "email": "someone.else@example.com.tr"}},
+        {"subject": "Bir tahmin"},
+        {"description": "Başka bir metin"},
+    ]
+    answers = [intake.post("/complaints", json=complaint_body(**guess)) for guess in guesses]
+    assert [(a.status_code, "error" in a.get_json()) for a in answers] == [(200, False)] * 6
+    batch = intake.post("/complaints/batch", json={"complaints": [
+        complaint_body(**guess) for guess in guesses]}).get_json()
+    assert [r["status"] for r in batch["results"]] == [200] * 6
+    # What it may know is still compared, and only that is named.
+    other_channel = intake.post("/complaints", json=complaint_body(
+        channel="phone", complainant={**person, "phone": "+90 555 111 11 11"}))
+    assert other_channel.status_code == 409
+    assert error_of(other_channel)["details"]["differing_fields"] == ["channel"]
+    # Nothing changed, and the admin key still sees the whole difference.
+    stored = api.get("/complaints").get_json()["complaints"]
+    assert len(stored) == 1 and stored[0]["complainant"]["phone"] == "+90 532 000 00 00"
+    admin = api.post("/complaints", json=complaint_body(**guesses[0]))
+    assert error_of(admin)["details"]["differing_fields"] == ["complainant.phone"]
