@@ -124,6 +124,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(followup_bp)
     app.register_blueprint(actions_bp)
 
+    from app.auth.decorators import inside_own_units
+
+    app.before_request(inside_own_units)  # the unit scope of app.auth.scope, for every page
+
 
 # Staff pages: scripts, styles and everything else only from this server, no inline script, no
 # plugins, no framing; images may also be data: URLs (the questionnaire preview shows the

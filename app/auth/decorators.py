@@ -10,6 +10,7 @@ from flask import abort, g, request
 from flask_login import current_user, login_required
 
 from app.api_errors import ApiError
+from app.auth.scope import WHOLE_ORGANISATION, works_inside_units
 from app.auth.services import find_api_key
 from app.extensions import db
 from app.models import ApiScope, Role
@@ -31,6 +32,16 @@ def role_required(*roles: Role) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def inside_own_units() -> None:
+    """Before every request: a user given units is refused the pages that show or change the
+    whole organisation (``app.auth.scope.WHOLE_ORGANISATION``), whatever their role. Anonymous
+    requests go on to the view, whose login check sends them to the login page."""
+    endpoint = request.endpoint or ""
+    if (endpoint.startswith(WHOLE_ORGANISATION) and current_user.is_authenticated
+            and works_inside_units(current_user)):
+        abort(403)
 
 
 def api_key_required(scope: ApiScope) -> Callable[[F], F]:

@@ -5,12 +5,27 @@ their role: the units limit even an admin, who then works as that unit's manager
 units see the whole organisation. Decided from the signed-in user on the server, never from what
 the browser sends. What a role may see at all (comments, contact data, follow-ups) is the
 business of each area; this module says only where.
+
+Pages that show or change the whole organisation at once (the integration: API keys, webhooks,
+CSV import; the outbox and the operations page; distribution rules; questionnaires; targets)
+cannot be cut down to some units: a user given units is refused them (403), whatever the role.
+``WHOLE_ORGANISATION`` lists them, and ``app.auth.decorators.inside_own_units`` enforces it for
+every request.
 """
 
 from __future__ import annotations
 
 from app.analytics.tree import Tree, unit_tree
 from app.models import Role, User
+
+#: Endpoint prefixes of the pages that show or change the whole organisation (see the module).
+WHOLE_ORGANISATION = ("api_admin.", "webhooks_admin.", "intake_admin.", "distribution.",
+                      "design.", "reports.targets", "reports.delete_target_view")
+
+
+def works_inside_units(user: User) -> bool:
+    """Whether ``user`` was given units, and so sees and changes only those."""
+    return bool(user.units)
 
 
 def units_in_scope(user: User, units: Tree | None = None) -> frozenset[int] | None:

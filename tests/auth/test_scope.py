@@ -101,3 +101,28 @@ def test_comments_are_for_the_satisfaction_team(app: Flask) -> None:
         assert not may_read_comments(_user(app, "viewer@example.org"))
         assert may_read_comments(_user(app, "team@example.org"))
         assert may_read_comments(_user(app, "admin@example.org"))
+
+
+def test_an_admin_given_a_unit_cannot_reach_the_whole_organisation(app: Flask) -> None:
+    """Issue 15, finding 2: an admin limited to a unit read another unit's outbox message and
+    made an admin-scope API key that reads every unit's complaints with personal data."""
+    from app.models import ApiKey
+    from tests.support.web import csrf_token_from, login
+
+    _organisation(app)
+    client = app.test_client()
+    login(client, "north-admin@example.org",
+          make_user(app, "north-admin@example.org", "admin", units=["north"]))
+    for path in ("/admin/api-keys", "/admin/webhooks", "/admin/import", "/admin/outbox",
+                 "/admin/outbox/x.eml", "/admin/operations", "/admin/rules",
+                 "/admin/questionnaires/", "/reports/targets"):
+        assert client.get(path).status_code == 403, path
+    token = csrf_token_from(client.get("/reports/").get_data(as_text=True))  # any page's will do
+    made = client.post("/admin/api-keys", data={"csrf_token": token, "name": "all of it",
+                                                 "scopes": ["admin"]})
+    assert made.status_code == 403
+    with app.app_context():
+        assert db.session.scalar(select(ApiKey.id)) is None
+    # Inside their unit they work as before.
+    assert client.get("/reports/").status_code == 200
+    assert client.get("/follow-ups/").status_code == 200

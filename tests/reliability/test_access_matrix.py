@@ -1,5 +1,6 @@
 """Every route the app registers (Dash's internal ones included), every method, against every
-role: anonymous, viewer, unit manager (a viewer with a unit), designer, admin.
+role: anonymous, viewer, unit manager (a viewer with a unit), designer, admin, and a designer
+and an admin given a unit.
 
 - Anonymous: nothing but the respondent's pages, the login page (and its language switch and
   static files), the health check and the API's public contract.
@@ -9,6 +10,8 @@ role: anonymous, viewer, unit manager (a viewer with a unit), designer, admin.
   session (language, logout). A unit manager may work on their own units' follow-ups and
   change the status of their own units' improvement actions, nothing else.
 - Designers cannot reach the admins' pages; nobody gets a server error.
+- Anyone given units (whatever the role) is refused the pages that show or change the whole
+  organisation, and finds another unit's follow-ups and actions missing (404).
 
 CSRF is off here so that the check reached is the permission one (CSRF has its own tests).
 """
@@ -109,7 +112,13 @@ def world(make_app) -> tuple[Flask, dict[str, str]]:  # type: ignore[no-untyped-
 
 
 ROLES = {"viewer": ("viewer", None), "manager": ("viewer", ["fen"]),
-         "designer": ("designer", None), "admin": ("admin", None)}
+         "designer": ("designer", None), "admin": ("admin", None),
+         "unit designer": ("designer", ["fen"]), "unit admin": ("admin", ["fen"])}
+#: Pages that show or change the whole organisation: refused to anyone given units.
+WHOLE_ORGANISATION = ("api_admin.", "webhooks_admin.", "intake_admin.", "distribution.",
+                      "design.", "reports.targets", "reports.delete_target_view")
+#: The sample follow-up and action belong to another unit (zabita) than the unit users' (fen).
+ANOTHER_UNITS = {"actions.action", "actions.edit_action", "actions.set_status"}
 
 
 def _expected(route: Route, role: str) -> set[int] | None:
@@ -117,6 +126,8 @@ def _expected(route: Route, role: str) -> set[int] | None:
     if route.api:
         return {401}  # a session is no API key
     endpoint = route.endpoint
+    if role.startswith("unit "):
+        return _expected_inside_units(route)
     if role == "admin":
         return None
     team = endpoint.startswith(TEAM_PREFIXES)
@@ -134,6 +145,18 @@ def _expected(route: Route, role: str) -> set[int] | None:
         return None
     if team or route.write:
         return {403}
+    return None
+
+
+def _expected_inside_units(route: Route) -> set[int] | None:
+    """A designer or admin given units: their role's pages, inside their units only."""
+    endpoint = route.endpoint
+    if endpoint.startswith(WHOLE_ORGANISATION):
+        return {403}
+    if endpoint.startswith(FOLLOW_UP_PREFIX):
+        return None if endpoint == "followup.follow_ups" else {404}
+    if endpoint in ANOTHER_UNITS:
+        return {404}
     return None
 
 
@@ -159,7 +182,7 @@ def test_every_route_against_every_role(world) -> None:  # type: ignore[no-untyp
 
     for role, (kind, units) in ROLES.items():
         client = app.test_client()
-        email = f"{role}@example.org"
+        email = f"{role.replace(' ', '-')}@example.org"
         password = make_user(app, email, kind, units=units)
         signed_in = client.post("/auth/login", data={"email": email, "password": password})
         assert signed_in.status_code == 302, signed_in.get_data(as_text=True)
