@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -24,8 +25,12 @@ def create_user(
     email: str, password: str, role: Role, unit_codes: list[str] | None = None
 ) -> User:
     email = email.strip().lower()
-    if "@" not in email:
-        raise UserError(f"not an e-mail address: {email!r}")
+    try:
+        # The login form's own check (WTForms' Email uses email-validator the same way): an
+        # account it would refuse could never log in.
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise UserError(f"not an e-mail address the login form accepts: {exc}") from None
     if len(password) < 10:
         raise UserError("the password must have at least 10 characters")
     if db.session.scalar(select(User).where(User.email == email)):

@@ -126,3 +126,26 @@ def test_an_admin_given_a_unit_cannot_reach_the_whole_organisation(app: Flask) -
     # Inside their unit they work as before.
     assert client.get("/reports/").status_code == 200
     assert client.get("/follow-ups/").status_code == 200
+
+
+def test_the_cli_makes_no_account_the_login_form_would_refuse(app: Flask) -> None:
+    """Issue 15, finding 12: ``memnun user create`` took ``@x.test`` addresses that the login
+    form then refused, so the account could never be used."""
+    runner = app.test_cli_runner()
+    for email in ("team@x.test", "admin@localhost", "not-an-address"):
+        result = runner.invoke(args=["user", "create", "--email", email, "--role", "admin",
+                                     "--password", "correct horse battery"])
+        assert result.exit_code != 0 and "login form" in result.output, (email, result.output)
+    with app.app_context():
+        assert db.session.scalar(select(User.id)) is None
+    made = runner.invoke(args=["user", "create", "--email", "Team@Example.org", "--role", "admin",
+                               "--password", "correct horse battery"])
+    assert made.exit_code == 0, made.output
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    from tests.support.web import csrf_token_from
+
+    signed_in = client.post("/auth/login", data={
+        "csrf_token": csrf_token_from(page), "email": "team@example.org",
+        "password": "correct horse battery"})
+    assert signed_in.status_code == 302
