@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
 from app.extensions import babel, csrf, db, init_rate_limits, login_manager, migrate
+from app.routing import register_converters
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config(instance_path))
     if config:
         app.config.update(config)
+    register_converters(app)  # before any route: each rule takes its converters when added
     _trust_proxies(app)
 
     db.init_app(app)
