@@ -7,13 +7,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import NumberRange, Optional
 
 from app.auth.decorators import role_required
 from app.distribution import bp
 from app.distribution.operations import operations_summary, retry_failed
+from app.forms import StaffForm
 from app.models import InvitationChannel, InvitationState, SuppressionReason
 from app.routing import MAX_INTEGER
 
@@ -38,7 +38,7 @@ REASON_NAMES = {
 SENT_BY = {InvitationChannel.EMAIL: _l("E-mail"), InvitationChannel.SMS: _l("SMS")}
 
 
-class RetryForm(FlaskForm):
+class RetryForm(StaffForm):
     """A button: the CSRF token, and the invitation's id when one invitation is retried (none:
     every failed one). An id beyond the column's range is refused, not looked up (500)."""
 
