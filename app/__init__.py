@@ -152,6 +152,9 @@ def _content_security_policy(app: Flask, path: str) -> str:
     return policy
 
 
+SERVER_NAME = "Memnun"
+
+
 def _register_security_headers(app: Flask) -> None:
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
@@ -160,4 +163,7 @@ def _register_security_headers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Content-Security-Policy",
                                     _content_security_policy(app, request.path))
+        # Werkzeug's server writes "Werkzeug/x.y Python/x.y" when the answer has no Server
+        # header: a list of versions to look flaws up for. A neutral name replaces it.
+        response.headers["Server"] = SERVER_NAME
         return response

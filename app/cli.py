@@ -198,7 +198,25 @@ def run_command(host: str, port: int, no_scheduler: bool) -> None:
     # Not app.run(): inside a Flask CLI command it only prints a warning and returns.
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False,
+               request_handler=neutral_request_handler())
+
+
+def neutral_request_handler() -> type:
+    """Werkzeug's request handler, without the software and versions in its ``Server`` header.
+
+    http.server writes "Werkzeug/x.y Python/x.y" into every answer before the app's own headers,
+    so the app's neutral ``Server`` (app/__init__.py) would come second: the handler says the
+    same neutral name instead."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    from app import SERVER_NAME
+
+    class NeutralRequestHandler(WSGIRequestHandler):
+        def version_string(self) -> str:
+            return SERVER_NAME
+
+    return NeutralRequestHandler
 
 
 @click.command("demo", help="Fill an empty database with a deterministic demo municipality.")
