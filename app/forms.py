@@ -21,7 +21,7 @@ from wtforms.validators import ValidationError
 
 from app.storable import storable
 
-UNSTORABLE_MESSAGE = _l("Remove the control characters (such as NUL) from this text.")
+UNSTORABLE_MESSAGE = _l("must not contain control characters")  # NUL included
 
 
 def select_choices(pairs: Iterable[tuple[Any, Any]]) -> list[Any]:

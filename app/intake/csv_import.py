@@ -171,7 +171,7 @@ def _names(names: list[str]) -> str:
                       for name in names[:NAMES_SHOWN])
     if len(names) <= NAMES_SHOWN:
         return shown
-    return _("%(names)s and %(count)s more", names=shown, count=len(names) - NAMES_SHOWN)
+    return f"{shown} " + _("… and %(n)s more.", n=len(names) - NAMES_SHOWN)
 
 
 def _check_header(header: list[str], kind: str) -> None:
