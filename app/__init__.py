@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
 from app.extensions import babel, csrf, db, init_rate_limits, login_manager, migrate
+from app.routing import register_converters
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config(instance_path))
     if config:
         app.config.update(config)
+    register_converters(app)  # before any route: each rule takes its converters when added
     _trust_proxies(app)
 
     db.init_app(app)
@@ -154,6 +156,9 @@ def _content_security_policy(app: Flask, path: str) -> str:
     return policy
 
 
+SERVER_NAME = "Memnun"
+
+
 def _register_security_headers(app: Flask) -> None:
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
@@ -162,4 +167,7 @@ def _register_security_headers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Content-Security-Policy",
                                     _content_security_policy(app, request.path))
+        # Werkzeug's server writes "Werkzeug/x.y Python/x.y" when the answer has no Server
+        # header: a list of versions to look flaws up for. A neutral name replaces it.
+        response.headers["Server"] = SERVER_NAME
         return response

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, widgets
+from wtforms import (
+    Field,
+    FieldList,
+    FormField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.form import BaseForm
 from wtforms.validators import ValidationError
+
+from app.storable import storable
+
+UNSTORABLE_MESSAGE = _l("must not contain control characters")  # NUL included
 
 
 def select_choices(pairs: Iterable[tuple[Any, Any]]) -> list[Any]:
@@ -33,5 +46,38 @@ def at_least_one(form: FlaskForm, field: SelectMultipleField) -> None:
         raise ValidationError(_l("Choose at least one."))
 
 
-class ConfirmForm(FlaskForm):
+def _text_fields(fields: Iterable[Field]) -> Iterator[StringField]:
+    """Every text field, those inside FormField and FieldList included."""
+    for field in fields:
+        if isinstance(field, FormField):
+            yield from _text_fields(field.form)
+        elif isinstance(field, FieldList):
+            yield from _text_fields(field.entries)
+        elif isinstance(field, StringField):
+            yield field
+
+
+def refuse_unstorable(form: BaseForm) -> bool:
+    """Give every text field holding NUL, another control character (line breaks and tabs
+    allowed in a text area) or a lone surrogate an error; False when one did. PostgreSQL refuses
+    NUL in text and no driver encodes a lone surrogate: stored, they would be 500s."""
+    clean = True
+    for field in _text_fields(form):
+        if isinstance(field.data, str) and not storable(
+                field.data, multiline=isinstance(field, TextAreaField)):
+            field.errors = [*field.errors, UNSTORABLE_MESSAGE]
+            clean = False
+    return clean
+
+
+class StaffForm(FlaskForm):
+    """The base of every staff form: CSRF, and no text that cannot be stored (see
+    ``refuse_unstorable``), checked for every text field without each form listing it."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        return refuse_unstorable(self) and valid
+
+
+class ConfirmForm(StaffForm):
     """A button that changes something: only the CSRF token."""

@@ -15,6 +15,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, RequestRedirect
 from werkzeug.serving import WSGIRequestHandler
 
+from app import SERVER_NAME
+
 SECRET_ARGUMENTS = frozenset({"token"})  # route arguments never written to a log
 
 
@@ -51,7 +53,12 @@ def logged_path(target: str, url_map: Map | None) -> str:
 
 
 class RedactingRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler, logging ``logged_path`` instead of the address as requested."""
+    """Werkzeug's handler, logging ``logged_path`` instead of the address as requested, and
+    naming no server software or version (http.server writes its ``Server`` header before the
+    app's neutral one)."""
+
+    def version_string(self) -> str:
+        return SERVER_NAME
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         full = getattr(self, "path", None)

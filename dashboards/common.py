@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -200,11 +201,20 @@ def styled(figure: go.Figure, title: str, **layout: Any) -> go.Figure:
     return figure
 
 
+def label(text: Any) -> str:
+    """``text`` safe inside a figure. Plotly renders a subset of HTML in labels, titles and
+    hover texts (``<a href>``, ``<b>``): a unit, category or questionnaire name, a question
+    text or an option label comes from outside and could carry a link that looks like ours.
+    Escaped, it shows as the plain text it is (Plotly turns the entities back into characters).
+    Every figure builder passes such names through here."""
+    return escape(str(text), quote=False)
+
+
 def wrapped(text: str, width: int = 48, max_lines: int = 3) -> str:
     """Text broken into lines of about ``width`` characters for Plotly (which does not wrap
-    titles or annotations itself)."""
+    titles or annotations itself), escaped (``label``): only the line breaks are markup."""
     lines: list[str] = []
-    for word in text.split():
+    for word in label(text).split():
         if lines and len(lines[-1]) + len(word) < width:
             lines[-1] += " " + word
         else:

@@ -33,6 +33,7 @@ from dashboards.common import (
     decimal,
     empty_figure,
     graph,
+    label,
     nps_points,
     number,
     p_text,
@@ -81,7 +82,7 @@ def scatter_figure(rows: list[LinkageRow], units: Tree) -> go.Figure:
     figure = go.Figure(go.Scatter(
         x=[r.complaint_rate.value for r in points],  # type: ignore[union-attr]
         y=[r.csat.value * 100 for r in points],  # type: ignore[operator]
-        mode="markers+text", text=[_unit_name(units, r) for r in points],
+        mode="markers+text", text=[label(_unit_name(units, r)) for r in points],
         textposition="top center", textfont={"size": 12}, cliponaxis=False,
         customdata=[[number(r.complaints), shown_or_dash(r.csat)] for r in points],
         marker={"size": [12 + 38 * (r.complaints / largest) ** 0.5 for r in points],
@@ -104,7 +105,7 @@ def _bar(names: list[str], scores: list[Any], title: str, note: str | None = Non
     # A hidden figure is a bar of 0 with "too few" above it, so that its absence is explained.
     y = [s.value * 100 if s.shown else 0 for s in shown]
     figure = go.Figure(go.Bar(
-        x=names, y=y,
+        x=[label(name) for name in names], y=y,
         marker_color=[satisfaction_colour(s.value if s.shown else None) for s in shown],
         error_y={"type": "data", "visible": True,
                  "array": [((s.high or 0) - s.value) * 100 if s.shown else 0 for s in shown],

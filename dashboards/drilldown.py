@@ -27,6 +27,7 @@ from dashboards.common import (
     count_change_text,
     empty_figure,
     graph,
+    label,
     nps_points,
     number,
     satisfaction_colour,
@@ -90,7 +91,7 @@ def tree_figure(nodes: dict[str, DrillNode], view: scope.View) -> go.Figure:
     ]
     figure = go.Figure(go.Treemap(
         ids=[node.id for node in shown], parents=[node.parent for node in shown],
-        labels=[_label(node, view) for node in shown],
+        labels=[label(_label(node, view)) for node in shown],
         values=[node.complaints for node in shown], branchvalues="total",
         marker={"colors": [satisfaction_colour(node.csat.value if node.csat.shown else None)
                            for node in shown], "line": {"color": "#ffffff", "width": 2}},

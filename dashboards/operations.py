@@ -22,6 +22,7 @@ from dashboards.common import (
     _,
     empty_figure,
     graph,
+    label,
     number,
     percent,
     styled,
@@ -78,7 +79,7 @@ def rates_figure(rates: dict[Any, Score], names: dict[Any, str], title: str) -> 
     keys = sorted(rates, key=lambda k: -(rates[k].n))
     scores = [rates[k] for k in keys]
     figure = go.Figure(go.Bar(
-        x=[names.get(k, str(k)) for k in keys], y=[(s.value or 0) * 100 for s in scores],
+        x=[label(names.get(k, k)) for k in keys], y=[(s.value or 0) * 100 for s in scores],
         marker_color=SERIES_COLOURS[0],
         error_y={"type": "data", "visible": True,
                  "array": [((s.high or 0) - (s.value or 0)) * 100 for s in scores],

@@ -25,6 +25,7 @@ from app.analytics.periods import Grain, to_instant
 from app.analytics.tree import Tree, category_tree, unit_tree
 from app.auth.scope import may_read_comments as may_read_comments_of
 from app.auth.scope import units_in_scope
+from app.storable import storable
 from dashboards.common import (
     _,
     default_period,
@@ -56,9 +57,12 @@ class Choice:
 
 
 def from_query(search: str | None) -> Choice:
-    """The choice in a query string ('?from=2025-01-01&unit=fen'); unknown keys are ignored."""
+    """The choice in a query string ('?from=2025-01-01&unit=fen'); unknown keys are ignored,
+    and so are values no code or key can hold (NUL, control characters: a crafted link)."""
     values = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
-    return Choice(**{name: (values.get(key) or [None])[0] for name, key in QUERY_KEYS.items()})
+    firsts = {name: (values.get(key) or [None])[0] for name, key in QUERY_KEYS.items()}
+    return Choice(**{name: value if value is None or storable(value) else None
+                     for name, value in firsts.items()})
 
 
 def to_query(choice: Choice) -> str:

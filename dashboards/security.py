@@ -21,11 +21,13 @@ from flask import Flask, Response, current_app, jsonify, redirect, request, url_
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from werkzeug.exceptions import NotFound
 
 PREFIX = "/dashboards/"
 CSRF_COOKIE = "_csrf_token"
 CSRF_HEADER = "X-CSRFToken"
 CALLBACK_PATH = PREFIX + "_dash-update-component"
+COMPONENT_SUITES = PREFIX + "_dash-component-suites/"
 NO_MATCH = "the request does not match the dashboard's callbacks"
 
 #: What a callback input may hold, by the property it reads (None always may): what the
@@ -151,6 +153,16 @@ def unknown_component_file(error: DependencyException) -> ResponseReturnValue:
     return _error(404, "not_found", "no such dashboard file")
 
 
+def refused_component_path() -> ResponseReturnValue | None:
+    """A component-suite path the URL converters refused (NUL, control characters: see
+    app/routing.py) answers as Dash's unknown file does, JSON without the list of files.
+    Runs before the view, where the routing error would otherwise become an HTML page."""
+    if (request.path.startswith(COMPONENT_SUITES)
+            and isinstance(request.routing_exception, NotFound)):
+        return unknown_component_file(DependencyException())
+    return None
+
+
 def bad_callback(error: CallbackException) -> ResponseReturnValue:
     """A callback request that does not match any callback (hand-made or from a stale page) is
     the client's mistake: 400, not a server error. Subclasses (a callback returning something
@@ -183,6 +195,7 @@ def protect(app: Flask) -> None:
     # anonymous callback would get a CSRF 400 instead of the 401 that tells it to log in.
     app.before_request_funcs.setdefault(None, []).insert(0, guard_dashboards)
     app.before_request_funcs[None].insert(1, check_callback_request)
+    app.before_request_funcs[None].insert(2, refused_component_path)
     app.after_request(set_csrf_cookie)
     app.register_error_handler(CallbackException, bad_callback)
     app.register_error_handler(DependencyException, unknown_component_file)

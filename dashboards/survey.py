@@ -29,6 +29,7 @@ from dashboards.common import (
     _,
     empty_figure,
     graph,
+    label,
     mean_score,
     nps_points,
     number,
@@ -124,7 +125,7 @@ def distribution_figure(cat: Catalogue, d: Distribution) -> go.Figure:
     values = sorted(counts, key=lambda v: (isinstance(v, str), v))
     total = sum(counts.values()) or 1
     figure = go.Figure(go.Bar(
-        x=[_option_label(cat, d.key, v) for v in values], y=[counts[v] for v in values],
+        x=[label(_option_label(cat, d.key, v)) for v in values], y=[counts[v] for v in values],
         marker_color=[_bar_colour(d.type, v) for v in values],
         text=[percent(counts[v] / total) for v in values],
         textposition="outside", hovertemplate="%{x}: %{y} (%{text})<extra></extra>",
@@ -174,7 +175,7 @@ def ipa_figure(ipa: ImportancePerformance) -> go.Figure:
                                      "few people answered them."))
     figure = go.Figure(go.Scatter(
         x=[p.performance.value for p in points], y=[p.importance.value for p in points],
-        mode="markers+text", text=[p.attribute.replace("_", " ") for p in points],
+        mode="markers+text", text=[label(p.attribute.replace("_", " ")) for p in points],
         textposition="top center",
         customdata=[str(QUADRANT_NAMES[p.quadrant]) for p in points],  # type: ignore[index]
         marker={"size": 16, "color": SERIES_COLOURS[0]},
@@ -202,7 +203,7 @@ def drivers_figure(cat: Catalogue, drivers: list[Driver]) -> go.Figure:
     figure = go.Figure(go.Bar(
         x=[d.correlation.r for d in shown],  # type: ignore[union-attr]
         y=[wrapped(_question_text(cat, d.key), 30) for d in shown], orientation="h",
-        customdata=[_question_text(cat, d.key) for d in shown],
+        customdata=[label(_question_text(cat, d.key)) for d in shown],
         marker_color=SATISFACTION_COLOUR,
         error_x={"type": "data", "visible": True,
                  "array": [d.correlation.high - d.correlation.r for d in shown],  # type: ignore[union-attr]

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.actions.names import ACTION_METRIC_NAMES, ACTION_STATUS_NAMES
 from app.actions.services import OWNER_MAX_LENGTH, TEXT_MAX_LENGTH, TITLE_MAX_LENGTH
+from app.forms import StaffForm
 from app.models import ActionStatus
 
 ORGANISATION = 0  # the "whole organisation" choice of the unit field
@@ -14,7 +14,7 @@ ORGANISATION = 0  # the "whole organisation" choice of the unit field
 STATUS_CHOICES = [(status.value, ACTION_STATUS_NAMES[status.value]) for status in ActionStatus]
 
 
-class StatusForm(FlaskForm):
+class StatusForm(StaffForm):
     status = SelectField(_l("Status"), choices=STATUS_CHOICES, validators=[DataRequired()])
     outcome = TextAreaField(_l("Outcome"), validators=[Optional(), Length(max=TEXT_MAX_LENGTH)])
     submit = SubmitField(_l("Save the status"))
@@ -33,7 +33,7 @@ class ActionForm(StatusForm):
     submit = SubmitField(_l("Save the action"))
 
 
-class FilterForm(FlaskForm):
+class FilterForm(StaffForm):
     """The list's filters, read from the query string (a GET: no CSRF token to check)."""
 
     class Meta:

@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, Select, select
 
 from app.extensions import db
 from app.models import Complaint, Invitation, Questionnaire, QuestionnaireVersion, Response
+from app.storable import storable
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,10 @@ def join_complaint_if_needed(stmt: Select[Any], filters: Filters,
 
 
 def questionnaire_id_of(key: str | None) -> int | None:
-    """The questionnaire a filter's key names, or None (no key, or no such questionnaire)."""
-    if not key:
+    """The questionnaire a filter's key names, or None (no key, or no such questionnaire).
+    A key no questionnaire can have (NUL, a lone surrogate: a callback's crafted value) is not
+    looked up: the database would refuse it with an error."""
+    if not key or not storable(key):
         return None
     return db.session.scalar(select(Questionnaire.id).where(Questionnaire.key == key))
 

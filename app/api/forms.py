@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from app.forms import CheckboxesField, at_least_one, select_choices
+from app.forms import CheckboxesField, StaffForm, at_least_one, select_choices
 from app.models import ApiScope
 
 SCOPE_NAMES = {
@@ -17,7 +16,7 @@ SCOPE_NAMES = {
 }
 
 
-class ApiKeyForm(FlaskForm):
+class ApiKeyForm(StaffForm):
     name = StringField(_l("Name (who uses it)"), validators=[DataRequired(), Length(max=100)])
     scopes = CheckboxesField(
         _l("Scopes"),

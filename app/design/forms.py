@@ -29,7 +29,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
-from app.forms import select_choices
+from app.forms import StaffForm, select_choices
 from app.questionnaires.documents import (
     CHOICE_TYPES,
     KEY_RE,
@@ -83,15 +83,15 @@ def language_name(code: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(StaffForm):
     """Only the CSRF token: for buttons that act (move, remove, publish, start a draft)."""
 
 
-class PublishForm(FlaskForm):
+class PublishForm(StaffForm):
     publish = SubmitField(_l("Publish"))
 
 
-class NewQuestionnaireForm(FlaskForm):
+class NewQuestionnaireForm(StaffForm):
     template = SelectField(_l("Start from the template"), choices=[])
     key = StringField(
         _l("Key"),
@@ -111,7 +111,7 @@ class NewQuestionnaireForm(FlaskForm):
     create = SubmitField(_l("Create the draft"))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(StaffForm):
     document = FileField(
         _l("Questionnaire file (YAML or JSON)"),
         validators=[
@@ -126,7 +126,7 @@ class ImportForm(FlaskForm):
 # --- questionnaire texts (title, intro, thanks) -----------------------------------------------
 
 def texts_form(languages: list[str], **arguments: Any) -> FlaskForm:
-    class TextsForm(FlaskForm):
+    class TextsForm(StaffForm):
         save = SubmitField(_l("Save texts"))
 
     for group in TEXT_GROUPS:
@@ -150,7 +150,7 @@ def texts_from_form(form: FlaskForm, languages: list[str]) -> dict[str, dict[str
 
 # --- one question ---------------------------------------------------------------------------
 
-class QuestionFormBase(FlaskForm):
+class QuestionFormBase(StaffForm):
     key = StringField(
         _l("Key"),
         filters=[_strip],

@@ -13,7 +13,6 @@ import zoneinfo
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -26,6 +25,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, NumberRange, Regexp, ValidationError
 
+from app.forms import StaffForm
 from app.models import Channel
 
 KEY_PATTERN = r"^\w[\w.\-]{0,63}$"  # the API's code rule
@@ -107,7 +107,7 @@ def duration_data(minutes: int) -> dict[str, Any]:
     return {"amount": minutes, "unit": "minutes"}
 
 
-class RuleForm(FlaskForm):
+class RuleForm(StaffForm):
     key = StringField(
         _l("Key"),
         description=_l("Letters, digits, '.', '-' and '_'; it cannot be changed later."),

@@ -7,12 +7,15 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from wtforms import IntegerField
+from wtforms.validators import NumberRange, Optional
 
 from app.auth.decorators import role_required
 from app.distribution import bp
 from app.distribution.operations import operations_summary, retry_failed
+from app.forms import StaffForm
 from app.models import InvitationChannel, InvitationState, SuppressionReason
+from app.routing import MAX_INTEGER
 
 STATE_NAMES = {
     InvitationState.PLANNED: _l("planned"),
@@ -35,8 +38,11 @@ REASON_NAMES = {
 SENT_BY = {InvitationChannel.EMAIL: _l("E-mail"), InvitationChannel.SMS: _l("SMS")}
 
 
-class RetryForm(FlaskForm):
-    """A button: nothing to fill in, only the CSRF token to check."""
+class RetryForm(StaffForm):
+    """A button: the CSRF token, and the invitation's id when one invitation is retried (none:
+    every failed one). An id beyond the column's range is refused, not looked up (500)."""
+
+    invitation = IntegerField(validators=[Optional(), NumberRange(min=1, max=MAX_INTEGER)])
 
 
 @bp.route("/operations")
@@ -51,15 +57,17 @@ def operations() -> ResponseReturnValue:
 @bp.route("/operations/retry", methods=["POST"])
 @role_required()
 def retry() -> ResponseReturnValue:
-    if not RetryForm().validate_on_submit():
+    form = RetryForm()
+    if not form.validate_on_submit():
         abort(400)
+    invitation_id = form.invitation.data
     raw = request.form.get("invitation")
-    if raw is not None and not raw.isdigit():
-        abort(400)
-    invitation_id = int(raw) if raw is not None else None
+    if raw is not None and invitation_id is None:
+        abort(400)  # given but empty
     count = retry_failed(f"user:{current_user.id}", invitation_id)
     if invitation_id is not None and count == 0:
-        flash(_("Invitation %(id)s is not failed (any more): nothing to retry.", id=raw), "info")
+        flash(_("Invitation %(id)s is not failed (any more): nothing to retry.",
+                id=invitation_id), "info")
     else:
         flash(_("%(count)s failed invitations are planned again.", count=count), "info")
     return redirect(url_for("distribution.operations"))

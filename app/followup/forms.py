@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.followup.services import NOTE_MAX_LENGTH
+from app.forms import StaffForm
 from app.models import FollowUpState
 
 STATE_NAMES = {
@@ -13,12 +13,12 @@ STATE_NAMES = {
 }
 
 
-class StateForm(FlaskForm):
+class StateForm(StaffForm):
     state = SelectField(_l("State"), choices=[(s.value, label) for s, label in STATE_NAMES.items()],
                         validators=[DataRequired()])
     submit = SubmitField(_l("Change the state"))
 
 
-class NoteForm(FlaskForm):
+class NoteForm(StaffForm):
     text = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=NOTE_MAX_LENGTH)])
     submit = SubmitField(_l("Add the note"))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,19 @@ NO = {"no", "n", "false", "0", "hayır", "hayir", "h"}
 
 class CsvFileError(ValueError):
     """The file as a whole cannot be read (encoding, header); nothing was stored."""
+
+
+class UnreadableLine(CsvFileError):
+    """A line the csv module refuses, most often a cell over its field size limit (131,072
+    characters, a guard against memory exhaustion kept as it is). Reading stops there."""
+
+    def __init__(self, line: int, error: csv.Error) -> None:
+        limit = csv.field_size_limit()
+        reason = (_("a cell is longer than %(limit)s characters", limit=limit)
+                  if "field limit" in str(error) else str(error))
+        super().__init__(_("Line %(line)s cannot be read: %(reason)s.", line=line,
+                           reason=reason))
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -116,17 +130,26 @@ class CsvRow:
 
 def read_rows(text: str, kind: str) -> Iterator[CsvRow]:
     """Every non-empty row after the header; ``CsvFileError`` for a header with unknown,
-    missing or repeated columns."""
+    missing or repeated columns, ``UnreadableLine`` for a line the csv module cannot read."""
     first_line = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first_line))
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
         raise CsvFileError(_("The file is empty.")) from None
+    except csv.Error as exc:
+        raise UnreadableLine(1, exc) from None
     _check_header(header, kind)
     previous_end = reader.line_num
-    for cells in reader:
-        line, previous_end = previous_end + 1, reader.line_num
+    while True:
+        line = previous_end + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise UnreadableLine(line, exc) from None
+        previous_end = reader.line_num
         if not any(cell.strip() for cell in cells):
             continue  # spreadsheets leave empty rows (";;;;") at the end
         yield CsvRow(
@@ -137,18 +160,34 @@ def read_rows(text: str, kind: str) -> Iterator[CsvRow]:
         )
 
 
+# Error messages name at most this many columns, each cut to NAME_SHOWN characters: a header
+# of 100,000 names would otherwise be echoed whole on the page.
+NAMES_SHOWN = 10
+NAME_SHOWN = 40
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(name if len(name) <= NAME_SHOWN else name[:NAME_SHOWN] + "…"
+                      for name in names[:NAMES_SHOWN])
+    if len(names) <= NAMES_SHOWN:
+        return shown
+    return f"{shown} " + _("… and %(n)s more.", n=len(names) - NAMES_SHOWN)
+
+
 def _check_header(header: list[str], kind: str) -> None:
+    # Sets and a Counter: linear in the number of columns (a crafted header has 100,000).
     known = set(REQUIRED[kind]) | set(OPTIONAL[kind])
+    given = set(header)
     unknown = [name for name in header if name not in known]
-    missing = [name for name in REQUIRED[kind] if name not in header]
-    duplicated = sorted({name for name in header if header.count(name) > 1})
+    missing = [name for name in REQUIRED[kind] if name not in given]
+    duplicated = sorted(name for name, count in Counter(header).items() if count > 1)
     problems = []
     if unknown:
-        problems.append(_("unknown columns: %(names)s", names=", ".join(unknown)))
+        problems.append(_("unknown columns: %(names)s", names=_names(unknown)))
     if missing:
-        problems.append(_("missing columns: %(names)s", names=", ".join(missing)))
+        problems.append(_("missing columns: %(names)s", names=_names(missing)))
     if duplicated:
-        problems.append(_("columns given twice: %(names)s", names=", ".join(duplicated)))
+        problems.append(_("columns given twice: %(names)s", names=_names(duplicated)))
     if problems:
         raise CsvFileError(_("The header line does not fit a %(kind)s file: %(problems)s.",
                              kind=kind, problems="; ".join(problems)))
@@ -206,25 +245,36 @@ def import_csv(kind: str, data: bytes, actor: str, encoding: str = "utf-8") -> I
     if kind not in REQUIRED:
         raise CsvFileError(_("Unknown kind of file %(kind)s.", kind=kind))
     report = ImportReport(kind=kind)
-    for row in read_rows(decode(data, encoding), kind):
-        report.rows += 1
-        try:
-            created = _import_row(kind, row, actor)
-        except ServiceError as exc:
-            db.session.rollback()
-            # Field by field when the problem is in fields, else what the service said.
-            report.problems.append(RowProblem(row.line, _explain(exc.details) or exc.message))
-            continue
-        except SQLAlchemyError:
-            db.session.rollback()
-            log.exception("CSV import: line %s could not be stored", row.line)
-            report.problems.append(RowProblem(row.line, _("The database refused this row.")))
-            continue
-        if created:
-            report.stored += 1
-        else:
-            report.unchanged += 1
+    try:
+        for row in read_rows(decode(data, encoding), kind):
+            _import_into(report, kind, row, actor)
+    except UnreadableLine as exc:
+        if not report.rows:
+            raise  # nothing read yet: the file as a whole is refused
+        # The rows before it are stored; this line, and the rest (not read), are reported.
+        report.problems.append(RowProblem(exc.line, str(exc)))
     return report
+
+
+def _import_into(report: ImportReport, kind: str, row: CsvRow, actor: str) -> None:
+    """Import one row, counting it in ``report``: a refused row rolls back and is listed."""
+    report.rows += 1
+    try:
+        created = _import_row(kind, row, actor)
+    except ServiceError as exc:
+        db.session.rollback()
+        # Field by field when the problem is in fields, else what the service said.
+        report.problems.append(RowProblem(row.line, _explain(exc.details) or exc.message))
+        return
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("CSV import: line %s could not be stored", row.line)
+        report.problems.append(RowProblem(row.line, _("The database refused this row.")))
+        return
+    if created:
+        report.stored += 1
+    else:
+        report.unchanged += 1
 
 
 def _import_row(kind: str, row: CsvRow, actor: str) -> bool:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, SubmitField
 
-from app.forms import select_choices
+from app.forms import StaffForm, select_choices
 from app.intake.csv_import import ENCODINGS, KINDS
 
 
-class ImportForm(FlaskForm):
+class ImportForm(StaffForm):
     kind = SelectField(_l("What the file holds"), choices=select_choices(KINDS.items()))
     encoding = SelectField(_l("Encoding"), choices=select_choices(ENCODINGS.items()))
     file = FileField(_l("CSV file"), validators=[FileRequired()])

@@ -1,7 +1,8 @@
 """CSV and Excel exports: neutralised against formula injection, streamed when large.
 
 Formula injection: a spreadsheet runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a
-formula (and a leading tab or carriage return can hide such a start), so a unit name such as
+formula (and so do LibreOffice for their full-width forms, and some for ``|``, DDE's pipe; blanks
+and line breaks before them can hide such a start), so a unit name such as
 ``=HYPERLINK(...)`` from an integrator would run on a manager's machine. ``neutralise`` prefixes
 such text, in cells and headers alike, with a single quote, so the spreadsheet shows it as text.
 Numbers stay numbers (-3 is a number, not a formula).
@@ -25,7 +26,11 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "|", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # ＝＋－＠
+# Looked past before the first sign (" =1"); a cell starting with a tab or a line break is
+# neutralised whatever follows, as the sign may be on the next line.
+LEADING_BLANKS = " \u3000\t\r\n"
+CONTROL_STARTS = ("\t", "\r", "\n")
 CSV_CHUNK_ROWS = 500
 FILE_CHUNK_BYTES = 64 * 1024
 BOM = "\ufeff"  # Excel reads a CSV as UTF-8 only with it (Turkish letters would break)
@@ -34,7 +39,8 @@ BOM = "\ufeff"  # Excel reads a CSV as UTF-8 only with it (Turkish letters would
 def neutralise(value: Any) -> Any:
     """``value`` made safe for a spreadsheet cell: text that a spreadsheet would run as a formula
     gets a leading single quote; everything else comes back unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and (value.startswith(CONTROL_STARTS)
+                                   or value.lstrip(LEADING_BLANKS).startswith(FORMULA_STARTS)):
         return "'" + value
     return value
 

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, SelectField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, ValidationError
 
 from app.analytics.names import METRIC_NAMES
+from app.forms import StaffForm
 
 ALL = 0  # the "whole organisation" (or "all my units") choice of a unit field
 
@@ -14,7 +14,7 @@ PACK_FORMATS = [("html", _l("HTML (opens offline)")), ("pdf", _l("PDF")),
 EXPORT_FORMATS = [("csv", _l("CSV")), ("xlsx", _l("Excel"))]
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(StaffForm):
     start = DateField(_l("From"), validators=[DataRequired()])
     last = DateField(_l("To (included)"), validators=[DataRequired()])
     unit = SelectField(_l("Unit"), coerce=int, default=ALL)
@@ -36,7 +36,7 @@ class ResponsesExportForm(PeriodForm):
     submit = SubmitField(_l("Download the responses"))
 
 
-class TargetForm(FlaskForm):
+class TargetForm(StaffForm):
     unit = SelectField(_l("For"), coerce=int, default=ALL)
     metric = SelectField(_l("Figure"), choices=list(METRIC_NAMES.items()))
     value = DecimalField(_l("Target (percent; NPS in points from -100 to 100)"), places=None,
@@ -48,5 +48,5 @@ class TargetForm(FlaskForm):
             raise ValidationError(_l("Only an NPS target can be below zero."))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(StaffForm):
     submit = SubmitField(_l("Delete"))

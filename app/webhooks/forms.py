@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.forms import CheckboxesField, at_least_one, select_choices
+from app.forms import CheckboxesField, StaffForm, at_least_one, select_choices
 from app.webhooks.outbox import EVENT_TYPES
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(StaffForm):
     # A text input (the service checks the URL): the browser's own URL check would reject
     # addresses such as http://intranet:8080/hook with its own message.
     url = StringField(_l("URL that receives the POSTs"),

@@ -339,3 +339,17 @@ def test_text_is_escaped(app, client, units) -> None:
 def test_anonymous_users_are_sent_to_login(client) -> None:
     response = client.get("/actions/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login")
+
+
+@pytest.mark.parametrize("field", ["title", "owner", "description", "outcome"])
+def test_an_action_with_nul_in_a_field_is_refused_with_a_message(app, client, units,
+                                                                 field: str) -> None:
+    # PostgreSQL refuses NUL in text (a 500 when stored); refused at the form, nothing stored.
+    _signed_in(app, client, "admin")
+    token = _form(client, "/actions/new")
+    sent = client.post("/actions/new", headers=EN,
+                       data=_valid(token, unit=units["fen"], **{field: "Eği\x00tim"}))
+    assert sent.status_code == 400
+    assert "control characters" in sent.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ImprovementAction.id))) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -103,5 +104,17 @@ def test_admin_page_refuses_a_key_without_name_or_scope(app, admin_client) -> No
         response = admin_client.post("/admin/api-keys", data={"csrf_token": token, **data})
         assert response.status_code == 200 and 'class="error"' in response.get_data(
             as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(ApiKey)) is None
+
+
+@pytest.mark.parametrize("name", ["Çözüm\x00Merkezi", "Çözüm\x1fMerkezi"])
+def test_an_api_key_name_with_nul_is_refused_with_a_message(app, admin_client, name: str) -> None:
+    # PostgreSQL refuses NUL in text (a 500 when stored); refused at the form, nothing stored.
+    token = csrf_token_from(admin_client.get("/admin/api-keys").get_data(as_text=True))
+    sent = admin_client.post("/admin/api-keys", headers={"Accept-Language": "en"}, data={
+        "csrf_token": token, "name": name, "scopes": ["read"]})
+    assert sent.status_code < 500
+    assert "control characters" in sent.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(ApiKey)) is None

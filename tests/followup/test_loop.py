@@ -5,12 +5,14 @@ role what it may see."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.followup.services import follow_up_reasons, open_follow_up_if_needed
 from app.models import (
     Answer,
     FollowUp,
+    FollowUpNote,
     FollowUpReason,
     FollowUpState,
     Invitation,
@@ -187,3 +189,17 @@ def test_the_pack_counts_follow_ups_by_state(app, client, follow_ups) -> None:
     assert counts.by_state == {FollowUpState.OPEN: 1, FollowUpState.CONTACTED: 0,
                                FollowUpState.CLOSED: 1}
     assert counts.by_reason[FollowUpReason.LOW_SCORE] == 2
+
+
+@pytest.mark.parametrize("text", ["Aradım\x00", "bell\x07"])
+def test_a_note_with_nul_or_a_control_character_is_refused_with_a_message(
+        app, client, follow_ups, text: str) -> None:
+    # PostgreSQL refuses NUL in text (a 500 when stored); refused at the form, nothing stored.
+    manager = _as(app, client, "fen@example.org", "viewer", units=["fen"])
+    url = f"/follow-ups/{follow_ups['fen']}"
+    token = csrf_token_from(manager.get(url).get_data(as_text=True))
+    added = manager.post(f"{url}/notes", data={"text": text, "csrf_token": token}, headers=EN)
+    assert added.status_code == 400
+    assert "control characters" in added.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(FollowUpNote.id))) == 0

@@ -18,8 +18,12 @@ from tests.support.factories import make_user
 from tests.support.web import csrf_token_from, login
 
 EN = {"Accept-Language": "en"}
-DANGEROUS = ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", '=HYPERLINK("x","y")', "-", "="]
-HARMLESS = ["safe", "", "a=b", " =1", "1-1", "Ş@ir"]
+DANGEROUS = ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", '=HYPERLINK("x","y")', "-", "=",
+             # What spreadsheets also run, or what hides a start they run: blanks before a
+             # formula, a line break, full-width signs (LibreOffice), DDE's pipe.
+             " =1", "  +1", "\n=1", "\n", "\t", "\r", "＝1+1", "＋1", "－1", "＠SUM(A1)",
+             "|calc'!A0", " |x", "\u3000=1"]
+HARMLESS = ["safe", "", "a=b", "1-1", "Ş@ir", "a|b", " safe"]
 
 
 @pytest.mark.parametrize("value", DANGEROUS)

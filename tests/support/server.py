@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from flask import Flask
 from werkzeug.serving import make_server
 
+from app.serving import RedactingRequestHandler
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -27,7 +29,9 @@ class LiveServer:
 @contextmanager
 def serve(app: Flask) -> Iterator[LiveServer]:
     """Serve ``app`` over real HTTP on a free localhost port, in a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    # The request handler `memnun run` serves with (a neutral Server header).
+    server = make_server("127.0.0.1", 0, app, threaded=True,
+                         request_handler=RedactingRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

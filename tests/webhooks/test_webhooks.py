@@ -344,3 +344,15 @@ def test_the_invitation_state_after_an_answer(app, receiver) -> None:
     answer(app, invitation_id)
     with app.app_context():
         assert db.session.get(Invitation, invitation_id).state == InvitationState.RESPONDED
+
+
+@pytest.mark.parametrize("url", ["https://example.org/\x00hook", "https://example.org/\x1bhook"])
+def test_a_webhook_url_with_nul_is_refused_with_a_message(app, admin_client, url: str) -> None:
+    # PostgreSQL refuses NUL in text (a 500 when stored); refused at the form, nothing stored.
+    token = csrf_token_from(admin_client.get("/admin/webhooks").get_data(as_text=True))
+    sent = admin_client.post("/admin/webhooks", headers={"Accept-Language": "en"}, data={
+        "csrf_token": token, "url": url, "secret": "", "events": [RESPONSE_CREATED]})
+    assert sent.status_code < 500
+    assert "control characters" in sent.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Webhook.id))) == 0
