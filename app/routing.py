@@ -45,9 +45,14 @@ class StorablePathConverter(PathConverter):
         return value
 
 
+class SentCodeConverter(UnicodeConverter):
+    """``<sent:code>``: a code the REST API names in its path and checks itself, so that a bad
+    one is a 422 naming the field (the API's contract), not a 404. Its view must check it."""
+
+
 def register_converters(app: Flask) -> None:
     """Replace Werkzeug's converters; before any route is added, as rules bind them then."""
     app.url_map.converters.update(
         int=BoundedIntegerConverter, default=StorableStringConverter,
-        string=StorableStringConverter, path=StorablePathConverter,
+        string=StorableStringConverter, path=StorablePathConverter, sent=SentCodeConverter,
     )

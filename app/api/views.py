@@ -75,7 +75,7 @@ def intake_error(exc: ServiceError) -> ResponseReturnValue:
     return error_response(409, "conflict", exc.message, exc.details)
 
 
-@bp.put("/units/<code>")
+@bp.put("/units/<sent:code>")
 @api_key_required(ApiScope.INTAKE)
 def put_unit(code: str) -> ResponseReturnValue:
     _valid_code(code)
@@ -89,7 +89,7 @@ def list_units() -> ResponseReturnValue:
     return jsonify({"units": [unit_document(unit) for unit in services.list_units()]})
 
 
-@bp.put("/categories/<code>")
+@bp.put("/categories/<sent:code>")
 @api_key_required(ApiScope.INTAKE)
 def put_category(code: str) -> ResponseReturnValue:
     _valid_code(code)
@@ -188,7 +188,7 @@ def metrics() -> ResponseReturnValue:
 # --- distribution rules --------------------------------------------------------------------------
 
 
-@bp.put("/distribution-rules/<key>")
+@bp.put("/distribution-rules/<sent:key>")
 @api_key_required(ApiScope.ADMIN)
 def put_distribution_rule(key: str) -> ResponseReturnValue:
     _valid_code(key, field="key")

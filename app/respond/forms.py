@@ -20,6 +20,7 @@ from wtforms.validators import AnyOf, Length, Optional, ValidationError
 
 from app.questionnaires.expressions import ExpressionError, evaluate
 from app.respond.questions import Question
+from app.storable import storable
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +43,12 @@ def _normalise_newlines(value: Any) -> Any:
     return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
-def _storable(char: str) -> bool:
-    # PostgreSQL refuses NUL in text, and a lone surrogate cannot be encoded as UTF-8: either
-    # would fail the whole submission with a 500 and lose every answer typed.
-    return char != "\x00" and not "\ud800" <= char <= "\udfff"
-
-
 def _only_storable_text(form: FlaskForm, field: Field) -> None:
-    """Refuse text the database cannot keep, and show it again without those characters."""
-    if isinstance(field.data, str) and not all(_storable(c) for c in field.data):
-        field.data = "".join(c for c in field.data if _storable(c))
+    """Refuse text the database cannot keep (``app.storable``: PostgreSQL refuses NUL and no
+    driver encodes a lone surrogate; either would fail the whole submission with a 500 and lose
+    every answer typed), and show it again without those characters."""
+    if isinstance(field.data, str) and not storable(field.data, multiline=True):
+        field.data = "".join(c for c in field.data if storable(c, multiline=True))
         raise ValidationError(UNSTORABLE)
 
 

@@ -21,7 +21,7 @@ from app.extensions import db
 from tests.support.factories import make_user
 
 CRAFTED = (str(10**20), "-1", "%00", "%ED%A0%80", "a%01b")
-CONVERTERS = {"int", "default", "string", "path"}
+CONVERTERS = {"int", "default", "string", "path", "sent"}
 NOT_CALLED = {"auth.logout", "auth.login"}  # would end or replace the session under test
 VARIABLE = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
