@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, select
 
 from app.extensions import db
 from app.models import Complaint, Invitation, Questionnaire, QuestionnaireVersion, Response
@@ -135,14 +135,6 @@ def invitation_conditions(filters: Filters) -> list[ColumnElement[bool]]:
     if filters.language is not None:
         conditions.append(Invitation.language == filters.language)
     return conditions
-
-
-def join_complaint_if_needed(stmt: Select[Any], filters: Filters,
-                             needed: bool = False) -> Select[Any]:
-    """Join the invitation's complaint when a filter (or the grouping) needs it."""
-    if needed or needs_complaint_join(filters):
-        return stmt.join(Complaint, Complaint.id == Invitation.complaint_id)
-    return stmt
 
 
 def questionnaire_id_of(key: str | None) -> int | None:

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from app.analytics import metrics
-from app.analytics.filters import expand
-from app.analytics.overview import monthly_series, overview
+from app.analytics.filters import Filters, expand
+from app.analytics.overview import overview, overview_and_trend
 from app.analytics.periods import Grain, Periods, to_instant
 from app.extensions import db
 from app.models import Unit
@@ -109,11 +109,17 @@ def test_change_against_the_previous_period(app) -> None:
     assert figures.csat_change.significant()
 
 
-def test_monthly_series_counts_each_month(app, january) -> None:
+def monthly_trend(start: dt.date, end: dt.date, tz: str = "UTC") -> list:  # type: ignore[type-arg]
+    """The dashboards' monthly trend over [start, end), every group at least one response."""
+    filters = Filters(to_instant(start, tz), to_instant(end, tz))
+    return overview_and_trend(filters, Grain.MONTH, 1, tz)[1]
+
+
+def test_the_monthly_trend_counts_each_month(app, january) -> None:
     with app.app_context():
-        series = monthly_series(dt.date(2024, 10, 1), dt.date(2025, 3, 1), min_group=1)
+        series = monthly_trend(dt.date(2024, 10, 1), dt.date(2025, 3, 1))
         whole = overview(*JANUARY, min_group=1)
-    assert [m.month for m in series] == [
+    assert [m.start for m in series] == [
         dt.date(2024, 10, 1), dt.date(2024, 11, 1), dt.date(2024, 12, 1),
         dt.date(2025, 1, 1), dt.date(2025, 2, 1),
     ]
@@ -158,9 +164,9 @@ def test_months_follow_the_local_calendar(app, tz, moments, expected) -> None:
         db.session.commit()
         first, last = min(expected), max(expected)
         end = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1)
-        series = monthly_series(first, end, min_group=1, tz=tz)
-    assert {m.month: m.responses for m in series} == expected
-    assert {m.month: m.csat.n for m in series} == expected
+        series = monthly_trend(first, end, tz)
+    assert {m.start: m.responses for m in series} == expected
+    assert {m.start: m.csat.n for m in series} == expected
 
 
 def test_months_covering_a_period() -> None:
