@@ -15,7 +15,9 @@ class LoginForm(FlaskForm):
 class LoginCodeForm(StaffForm):
     """The second step of a login: a code of the app, or a recovery code."""
 
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
+    code = StringField(
+        _l("Code from the app, or a recovery code"), validators=[DataRequired(), Length(max=40)]
+    )
     submit = SubmitField(_l("Continue"))
 
 
