@@ -84,7 +84,7 @@ def login() -> ResponseReturnValue:
         if user is not None and user.two_factor_on:
             # The failure count is kept until the code is right too: a known password must
             # not reset it between guesses of the code.
-            session.clear()
+            _fresh_session()
             session[SECOND_STEP_KEY] = {
                 "user": user.id,
                 "since": int(time.time()),
@@ -98,10 +98,19 @@ def login() -> ResponseReturnValue:
     return render_template("auth/login.html", form=form)
 
 
+def _fresh_session() -> None:
+    """A fresh session at each step of a login: nothing from before carries over but the
+    language picked on the login page."""
+    language = session.get("language")
+    session.clear()
+    if language:
+        session["language"] = language
+
+
 def _complete_login(user: User, target: str) -> ResponseReturnValue:
     throttle.clear_failures(user.email)
     token = start_session(user)
-    session.clear()  # a fresh session at login: nothing from before carries over
+    _fresh_session()
     login_user(user)
     session[SESSION_KEY] = token
     user.last_login_at = dt.datetime.now(dt.UTC)
@@ -136,15 +145,17 @@ def _waiting_login() -> User | None:
 def login_code() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
+    was_waiting = SECOND_STEP_KEY in session
     user = _waiting_login()
     if user is None:
-        flash(
-            _(
-                "Log in again: the code was not entered within %(minutes)s minutes.",
-                minutes=SECOND_STEP_MINUTES,
-            ),
-            "error",
-        )
+        if was_waiting:
+            flash(
+                _(
+                    "Log in again: the code was not entered within %(minutes)s minutes.",
+                    minutes=SECOND_STEP_MINUTES,
+                ),
+                "error",
+            )
         return redirect(url_for("auth.login"))
     form = LoginCodeForm()
     if not form.validate_on_submit():

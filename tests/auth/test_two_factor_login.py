@@ -199,3 +199,13 @@ def test_the_wait_between_the_steps_is_not_extended_by_use(app, enrolled: TwoFac
     code_step(client, "000000")
     with client.session_transaction() as session:
         assert session[SECOND_STEP_KEY]["since"] == since <= time.time()
+
+
+def test_the_language_picked_on_the_login_page_is_kept(app, enrolled: TwoFactorUser) -> None:
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["language"] = "nl"
+    password_step(client, enrolled.email, enrolled.password)
+    assert '<html lang="nl">' in client.get("/auth/login/code").get_data(as_text=True)
+    code_step(client, app_code(enrolled.enrolled.secret))
+    assert '<html lang="nl">' in client.get("/").get_data(as_text=True)
