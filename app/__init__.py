@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.config import load_config
+from app.config import load_config, require_2fa_setting
 from app.extensions import babel, csrf, db, init_rate_limits, login_manager, migrate
 from app.routing import register_converters
 
@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config(instance_path))
     if config:
         app.config.update(config)
+    app.config["MEMNUN_REQUIRE_2FA"] = require_2fa_setting(app.config.get("MEMNUN_REQUIRE_2FA"))
     register_converters(app)  # before any route: each rule takes its converters when added
     _trust_proxies(app)
 
@@ -82,7 +83,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from dashboards import init_dashboards
 
     init_dashboards(app)
+    _two_factor_first(app)
     return app
+
+
+def _two_factor_first(app: Flask) -> None:
+    """Whoever must set up two-factor login first (``MEMNUN_REQUIRE_2FA``) is stopped before any
+    check that reads the request runs, a Dash callback's included: right after the dashboards'
+    login guard, the first of the ``before_request`` functions (dashboards/security.py)."""
+    from app.auth.two_factor_views import enrol_first
+
+    app.before_request_funcs.setdefault(None, []).insert(1, enrol_first)
 
 
 def _trust_proxies(app: Flask) -> None:

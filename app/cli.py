@@ -80,6 +80,23 @@ def create_user_command(email: str, role: str, units: tuple[str, ...], password:
     click.echo(f"Created {user.role.value} {user.email}.")
 
 
+@user_group.command("reset-2fa")
+@click.option("--email", required=True)
+@with_appcontext
+def reset_two_factor_command(email: str) -> None:
+    """Switch a user's two-factor login off (lost phone and recovery codes); audited."""
+    from app.auth.two_factor import TwoFactorError, reset
+
+    try:
+        user = reset(email, actor="cli")
+    except TwoFactorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Two-factor login of {user.email} is off and their sessions are ended; they log "
+        "in with the password alone and enrol again (at once if MEMNUN_REQUIRE_2FA asks)."
+    )
+
+
 @click.group("api-key", help="Manage integrators' API keys.")
 def api_key_group() -> None:
     pass

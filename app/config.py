@@ -48,6 +48,21 @@ def _env_count(name: str, default: int) -> int:
     return number
 
 
+#: Who must use two-factor login (``MEMNUN_REQUIRE_2FA``): nobody is forced (``off``), admins
+#: (``admin``), or every member of staff (``all``). Anyone may switch it on for themselves.
+REQUIRE_2FA_VALUES = ("off", "admin", "all")
+
+
+def require_2fa_setting(value: object) -> str:
+    """The ``MEMNUN_REQUIRE_2FA`` value, checked: one of ``REQUIRE_2FA_VALUES``, any case."""
+    word = str(value if value is not None else "off").strip().lower()
+    if word not in REQUIRE_2FA_VALUES:
+        raise ConfigError(
+            f"MEMNUN_REQUIRE_2FA must be one of {', '.join(REQUIRE_2FA_VALUES)} (got {value!r})"
+        )
+    return word
+
+
 def secret_key_from_instance(instance_path: Path) -> str:
     """Return the instance's generated secret key, creating it (mode 0600) on first use."""
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -109,6 +124,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         # Per-account login throttle, on top of the per-address limit on POST /auth/login.
         "MEMNUN_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
         "MEMNUN_LOGIN_LOCK_MINUTES": _env_int("LOGIN_LOCK_MINUTES", 15),
+        # Two-factor login: who must have it (checked again in create_app, overrides included).
+        "MEMNUN_REQUIRE_2FA": require_2fa_setting(_env("REQUIRE_2FA", "off")),
         "MEMNUN_RESPOND_RATE_LIMIT": _env("RESPOND_RATE_LIMIT", "60 per minute"),
         "MEMNUN_RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         # Prepended to every key in Redis, so that installations sharing one Redis never mix.

@@ -19,7 +19,14 @@ from app import create_app
 from app.extensions import db
 from tests.support.api import Api, admin_api
 from tests.support.catalogues import compile_catalogues
-from tests.support.database import BACKENDS, PG_URL, base_config, check_postgres, reset_postgres
+from tests.support.database import (
+    BACKENDS,
+    PG_URL,
+    base_config,
+    check_postgres,
+    reset_postgres,
+    scratch_database,
+)
 from tests.support.factories import make_user
 from tests.support.server import LiveServer, free_port, serve
 from tests.support.smtp import SmtpSink
@@ -55,6 +62,14 @@ def make_app(backend: str, tmp_path: Path) -> Iterator[Any]:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def empty_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it (for the migrations), made for this test and dropped
+    after it."""
+    with scratch_database(backend, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

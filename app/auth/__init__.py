@@ -1,8 +1,8 @@
-"""Staff login, sessions and roles; API keys; ``scope``, the one rule of which units someone
-may see."""
+"""Staff login (with two-factor login), sessions and roles; API keys; ``scope``, the one rule
+of which units someone may see."""
 
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-from app.auth import views  # noqa: E402,F401
+from app.auth import two_factor_views, views  # noqa: E402,F401

@@ -102,3 +102,16 @@ def end_session(token: object, now: dt.datetime | None = None) -> None:
     )
     db.session.commit()
 
+
+
+def end_other_sessions(user: User, keep_token: object, now: dt.datetime | None = None) -> int:
+    """End every open session of ``user`` but the one ``keep_token`` names (None: all of them),
+    after a change to how they log in: a cookie stolen before it is worthless after it."""
+    stmt = update(StaffSession).where(
+        StaffSession.user_id == user.id, StaffSession.ended_at.is_(None)
+    )
+    if isinstance(keep_token, str) and keep_token:
+        stmt = stmt.where(StaffSession.token_hash != hash_secret(keep_token))
+    ended = db.session.execute(stmt.values(ended_at=now or utcnow())).rowcount
+    db.session.commit()
+    return ended

@@ -1,7 +1,15 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from app.models.actions import ACTION_METRICS, ActionStatus, ImprovementAction
-from app.models.auth import ApiKey, ApiScope, AuditLog, Role, StaffSession, User
+from app.models.auth import (
+    ApiKey,
+    ApiScope,
+    AuditLog,
+    RecoveryCode,
+    Role,
+    StaffSession,
+    User,
+)
 from app.models.complaint import (
     Complainant,
     Complaint,
@@ -58,6 +66,7 @@ __all__ = [
     "InvitationState",
     "Questionnaire",
     "QuestionnaireVersion",
+    "RecoveryCode",
     "Response",
     "Role",
     "ServiceVolume",

@@ -7,7 +7,7 @@ import enum
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Column, ForeignKey, String, Table
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -42,6 +42,12 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Two-factor login (app.auth.two_factor). The TOTP secret is kept encrypted (Fernet), never
+    # in clear; it is set at the start of enrolment and counts only once ``totp_enabled_at`` is.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The last 30-second time step whose code was accepted: a code is never taken twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     units: Mapped[list[Unit]] = relationship(secondary=user_unit)
 
@@ -57,6 +63,11 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *roles: Role) -> bool:
         return self.role == Role.ADMIN or self.role in roles
+
+    @property
+    def two_factor_on(self) -> bool:
+        """Whether logging in asks for a code after the password."""
+        return self.totp_enabled_at is not None and self.totp_secret is not None
 
 
 class StaffSession(db.Model):
@@ -79,6 +90,24 @@ class StaffSession(db.Model):
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """One single-use recovery code of a user with two-factor login, for a lost phone.
+
+    Only a SHA-256 of the code (salted with the user's id) is kept; a used code keeps its row
+    with ``used_at`` set, so the page can say how many are left.
+    """
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiScope(enum.StrEnum):

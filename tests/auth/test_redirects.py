@@ -66,8 +66,9 @@ def test_the_language_switch_never_sends_anyone_to_another_host(
     client: FlaskClient, target: str
 ) -> None:
     token = csrf_token_from(client.get("/auth/login").get_data(as_text=True))
-    response = client.post("/language", data={"language": "en", "next": target,
-                                              "csrf_token": token})
+    response = client.post(
+        "/language", data={"language": "en", "next": target, "csrf_token": token}
+    )
     assert response.status_code == 302
     assert_local(response.headers["Location"])
 
@@ -76,6 +77,7 @@ def test_local_targets_still_work(admin_client: FlaskClient) -> None:
     response = admin_client.get("/auth/login", query_string={"next": "/reports?unit=3"})
     assert response.headers["Location"] == "/reports?unit=3"
     token = csrf_token_from(admin_client.get("/").get_data(as_text=True))
-    switched = admin_client.post("/language", data={"language": "tr", "next": "/auth/login",
-                                                    "csrf_token": token})
+    switched = admin_client.post(
+        "/language", data={"language": "tr", "next": "/auth/login", "csrf_token": token}
+    )
     assert switched.headers["Location"] == "/auth/login"

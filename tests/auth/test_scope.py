@@ -51,7 +51,9 @@ def test_every_unit_picker_offers_the_scope_by_name(app: Flask) -> None:
     make_user(app, "everyone@example.org", "designer")
     with app.app_context():
         assert unit_choices(_user(app, "north@example.org")) == [
-            (ids["north"], "North"), (ids["park"], "Park")]
+            (ids["north"], "North"),
+            (ids["park"], "Park"),
+        ]
         everything = unit_choices(_user(app, "everyone@example.org"))
         assert [name for _, name in everything] == ["City", "North", "Park", "Port", "South"]
 
@@ -77,8 +79,15 @@ def test_actions_and_the_digest_follow_the_same_rule(app: Flask) -> None:
     with app.app_context():
         admin = _user(app, "admin@example.org")
         for unit in ("park", "south"):
-            create_action(admin, title=f"Fix {unit}", metric="csat", unit_id=ids[unit],
-                          description="", owner="Team", due_on=None)
+            create_action(
+                admin,
+                title=f"Fix {unit}",
+                metric="csat",
+                unit_id=ids[unit],
+                description="",
+                owner="Team",
+                due_on=None,
+            )
         manager = _user(app, "north@example.org")
         seen = {row.action.unit_id for row in list_actions(manager, dt.date(2026, 1, 1))}
         assert seen == {ids["park"]} and seen <= units_in_scope(manager)
@@ -111,15 +120,27 @@ def test_an_admin_given_a_unit_cannot_reach_the_whole_organisation(app: Flask) -
 
     _organisation(app)
     client = app.test_client()
-    login(client, "north-admin@example.org",
-          make_user(app, "north-admin@example.org", "admin", units=["north"]))
-    for path in ("/admin/api-keys", "/admin/webhooks", "/admin/import", "/admin/outbox",
-                 "/admin/outbox/x.eml", "/admin/operations", "/admin/rules",
-                 "/admin/questionnaires/", "/reports/targets"):
+    login(
+        client,
+        "north-admin@example.org",
+        make_user(app, "north-admin@example.org", "admin", units=["north"]),
+    )
+    for path in (
+        "/admin/api-keys",
+        "/admin/webhooks",
+        "/admin/import",
+        "/admin/outbox",
+        "/admin/outbox/x.eml",
+        "/admin/operations",
+        "/admin/rules",
+        "/admin/questionnaires/",
+        "/reports/targets",
+    ):
         assert client.get(path).status_code == 403, path
     token = csrf_token_from(client.get("/reports/").get_data(as_text=True))  # any page's will do
-    made = client.post("/admin/api-keys", data={"csrf_token": token, "name": "all of it",
-                                                 "scopes": ["admin"]})
+    made = client.post(
+        "/admin/api-keys", data={"csrf_token": token, "name": "all of it", "scopes": ["admin"]}
+    )
     assert made.status_code == 403
     with app.app_context():
         assert db.session.scalar(select(ApiKey.id)) is None
@@ -133,19 +154,44 @@ def test_the_cli_makes_no_account_the_login_form_would_refuse(app: Flask) -> Non
     form then refused, so the account could never be used."""
     runner = app.test_cli_runner()
     for email in ("team@x.test", "admin@localhost", "not-an-address"):
-        result = runner.invoke(args=["user", "create", "--email", email, "--role", "admin",
-                                     "--password", "correct horse battery"])
+        result = runner.invoke(
+            args=[
+                "user",
+                "create",
+                "--email",
+                email,
+                "--role",
+                "admin",
+                "--password",
+                "correct horse battery",
+            ]
+        )
         assert result.exit_code != 0 and "login form" in result.output, (email, result.output)
     with app.app_context():
         assert db.session.scalar(select(User.id)) is None
-    made = runner.invoke(args=["user", "create", "--email", "Team@Example.org", "--role", "admin",
-                               "--password", "correct horse battery"])
+    made = runner.invoke(
+        args=[
+            "user",
+            "create",
+            "--email",
+            "Team@Example.org",
+            "--role",
+            "admin",
+            "--password",
+            "correct horse battery",
+        ]
+    )
     assert made.exit_code == 0, made.output
     client = app.test_client()
     page = client.get("/auth/login").get_data(as_text=True)
     from tests.support.web import csrf_token_from
 
-    signed_in = client.post("/auth/login", data={
-        "csrf_token": csrf_token_from(page), "email": "team@example.org",
-        "password": "correct horse battery"})
+    signed_in = client.post(
+        "/auth/login",
+        data={
+            "csrf_token": csrf_token_from(page),
+            "email": "team@example.org",
+            "password": "correct horse battery",
+        },
+    )
     assert signed_in.status_code == 302

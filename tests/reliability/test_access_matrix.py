@@ -7,8 +7,9 @@ and an admin given a unit.
 - The REST API answers to API keys only: a staff session opens none of it.
 - A viewer writes nothing: every POST/PUT/DELETE that changes data answers 403, except the ones
   that only read (the review pack download, dashboard callbacks) or touch only the caller's own
-  session (language, logout). A unit manager may work on their own units' follow-ups and
-  change the status of their own units' improvement actions, nothing else.
+  session or login (language, logout, their own two-factor login). A unit manager may work on
+  their own units' follow-ups and change the status of their own units' improvement actions,
+  nothing else.
 - Designers cannot reach the admins' pages; nobody gets a server error.
 - Anyone given units (whatever the role) is refused the pages that show or change the whole
   organisation, and finds another unit's follow-ups and actions missing (404).
@@ -35,9 +36,10 @@ PUBLIC_ENDPOINTS = {"auth.login", "main.health", "main.set_language", "static",
                     "api.openapi_document", "api.api_docs"}
 PUBLIC_PREFIXES = ("respond.",)
 # POSTs that change no shared data: downloads and callbacks that only read, and the caller's
-# own session. Every other POST/PUT/DELETE is a write.
+# own session or login. Every other POST/PUT/DELETE is a write.
 READS_BY_POST = {"reports.pack", "/dashboards/_dash-update-component", "main.set_language",
-                 "auth.logout", "auth.login"}
+                 "auth.logout", "auth.login", "auth.login_code", "auth.two_factor_enable",
+                 "auth.two_factor_recovery_codes", "auth.two_factor_off"}
 NOT_CALLED = {"auth.logout", "auth.login"}  # would end or replace the session under test
 # The policy. Everything under /admin/ is the admins' (integration, outbox, operations...),
 # except what the satisfaction team (designers, and admins) works with: questionnaires,

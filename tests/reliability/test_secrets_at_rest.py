@@ -1,4 +1,5 @@
-"""Survey tokens, API keys and staff sessions: guessing tells nothing, and a dump holds no secret.
+"""Survey tokens, API keys, staff sessions and two-factor secrets: guessing tells nothing, and a
+dump holds no secret.
 
 Issue 8: 10,000 random tokens give the same status and body as one another, and a database dump
 holds no token in clear. The secrets are made for real (an invitation dispatched to a real SMTP
@@ -21,12 +22,14 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
 from tests.support.factories import make_user
 from tests.support.server import serve
-from tests.support.web import csrf_token_from
+from tests.support.two_factor import Enrolled, enrol
+from tests.support.web import csrf_token_from, login
 
 LINK_RE = re.compile(r"/s/([A-Za-z0-9_-]{43})(?=[\s\"<])")
 RANDOM_TOKENS = 10_000
@@ -134,6 +137,7 @@ def test_a_database_dump_holds_no_secret_in_clear(app: Flask, backend: str, smtp
     assert app.test_client().get(f"/s/{token}").status_code in (200, 302)  # a working link
     session_cookie = _staff_session_cookie(app)
     assert session_cookie
+    enrolled, stored_secret = _two_factor_enrolled(app)
 
     dump = _dump(app, backend)
     assert hash_token(token) in dump, "the dump does not cover the invitations"
@@ -147,6 +151,26 @@ def test_a_database_dump_holds_no_secret_in_clear(app: Flask, backend: str, smtp
     for session_id in session_ids:
         assert hash_secret(session_id) in dump
         assert session_id not in dump
+    # Two-factor login: the TOTP secret only encrypted, the recovery codes only hashed.
+    assert stored_secret in dump, "the dump does not cover the two-factor secrets"
+    for secret in (enrolled.secret, *enrolled.recovery_codes,
+                   *(code.replace("-", "") for code in enrolled.recovery_codes)):
+        assert secret not in dump
+
+
+def _two_factor_enrolled(app: Flask) -> tuple[Enrolled, str]:
+    """A designer who switched two-factor login on through the pages, and the secret's column
+    as stored."""
+    from app.models import User
+
+    password = make_user(app, "designer@example.org", "designer")
+    client = app.test_client()
+    login(client, "designer@example.org", password)
+    enrolled = enrol(client)
+    with app.app_context():
+        stored = db.session.scalar(
+            select(User.totp_secret).where(User.email == "designer@example.org"))
+    return enrolled, stored
 
 
 def _session_ids(app: Flask, cookie: str) -> list[str]:

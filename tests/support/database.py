@@ -7,6 +7,9 @@ The fixtures that use this (``backend``, ``make_app``) are in tests/conftest.py.
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +101,23 @@ def count_rows(app: Flask, model: Any) -> int:
 
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model))
+
+
+@contextmanager
+def scratch_database(backend: str, folder: Path) -> Iterator[str]:
+    """The URL of a database with nothing in it, dropped afterwards: a SQLite file in
+    ``folder``, or a new database on the PostgreSQL server of ``MEMNUN_TEST_DATABASE_URL``."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'migrated.sqlite'}"
+        return
+    server = make_url(normalise_database_url(PG_URL))
+    name = f"memnun_migrations_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
