@@ -40,6 +40,7 @@ from app.models import (
     InvitationState,
     Response,
     Role,
+    SuppressionReason,
     Unit,
     User,
 )
@@ -81,6 +82,7 @@ class FoundComplaint:
     invitation_id: int | None
     invitation_state: InvitationState | None
     due_at: dt.datetime | None
+    suppression_reason: SuppressionReason | None
 
 
 def _scope(user: User) -> list[ColumnElement[bool]]:
@@ -145,6 +147,7 @@ def find_complaints(
             latest.c.id,
             latest.c.state,
             latest.c.due_at,
+            latest.c.suppression_reason,
         )
         .join(Unit, Unit.id == Complaint.unit_id)
         .join(Category, Category.id == Complaint.category_id)
