@@ -41,6 +41,7 @@ class OutsideSendingHours(Conflict):
 class SendOutcome(enum.StrEnum):
     SENT = "sent"  # this request sent it
     SENT_ELSEWHERE = "sent_elsewhere"  # a scheduler's pass claimed it first and sent it
+    IN_FLIGHT = "in_flight"  # a scheduler's pass claimed it first and is sending it
     RETRYING = "retrying"  # a temporary failure: the dispatcher tries again later
     FAILED = "failed"
     NOT_SENT = "not_sent"  # cancelled meanwhile (opt-out, erased contact), or expired
@@ -52,10 +53,16 @@ class SendResult:
     state: InvitationState
 
 
-def _audit(actor: str, action: str, invitation_id: int, **detail: object) -> None:
+def _audit(
+    actor: str, action: str, invitation_id: int, at: dt.datetime | None = None, **detail: object
+) -> None:
     db.session.add(
         AuditLog(
-            actor=actor, action=action, target=f"invitation:{invitation_id}", detail=detail or None
+            at=at or utcnow(),
+            actor=actor,
+            action=action,
+            target=f"invitation:{invitation_id}",
+            detail=detail or None,
         )
     )
 
@@ -100,6 +107,7 @@ def send_now(
         actor,
         "invitation.send_now",
         invitation_id,
+        now,
         outside_hours=not in_send_window(now, invitation.rule),
     )
     db.session.commit()
@@ -113,6 +121,8 @@ def send_now(
         outcome = SendOutcome.SENT_ELSEWHERE
     elif row.state == InvitationState.FAILED:
         outcome = SendOutcome.FAILED
+    elif row.state == InvitationState.PLANNED and row.claimed_until and row.claimed_until > now:
+        outcome = SendOutcome.IN_FLIGHT
     elif row.state == InvitationState.PLANNED:
         outcome = SendOutcome.RETRYING
     else:

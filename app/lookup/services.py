@@ -262,7 +262,8 @@ class ComplaintStory:
         moments = [Moment(event.at, "event", event=event) for event in self.events]
         for story in self.invitations:
             moments += _invitation_moments(story, now)
-        return sorted(moments, key=lambda moment: moment.at)
+        # What staff did comes before what it caused at the same moment (send now, then sent).
+        return sorted(moments, key=lambda moment: (moment.at, moment.kind != "staff"))
 
 
 def complaint_story(

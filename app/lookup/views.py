@@ -213,7 +213,12 @@ def send_now(invitation_id: int) -> ResponseReturnValue:
     flash(
         SEND_MESSAGES[result.outcome](),
         "info"
-        if result.outcome in (manual.SendOutcome.SENT, manual.SendOutcome.SENT_ELSEWHERE)
+        if result.outcome
+        in (
+            manual.SendOutcome.SENT,
+            manual.SendOutcome.SENT_ELSEWHERE,
+            manual.SendOutcome.IN_FLIGHT,
+        )
         else "error",
     )
     return _back(invitation)
@@ -223,6 +228,9 @@ SEND_MESSAGES = {
     manual.SendOutcome.SENT: lambda: _("The invitation was sent."),
     manual.SendOutcome.SENT_ELSEWHERE: lambda: _(
         "The invitation went out: the scheduler sent it at the same moment."
+    ),
+    manual.SendOutcome.IN_FLIGHT: lambda: _(
+        "The scheduler is sending this invitation at this very moment."
     ),
     manual.SendOutcome.RETRYING: lambda: _(
         "Not sent yet: the mail server did not take it. The dispatcher tries again shortly."

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
 from app.distribution.windows import organisation_zone
 from app.extensions import db
@@ -41,6 +41,15 @@ def _page(client: object, path: str, status: int = 200) -> str:
     response = client.get(path)  # type: ignore[attr-defined]
     assert response.status_code == status, (path, response.status_code)
     return response.get_data(as_text=True)
+
+
+def _audited(invitation_id: int) -> list[str]:
+    """What the audit log says staff did to the invitation (call inside the app context)."""
+    return list(
+        db.session.scalars(
+            select(AuditLog.action).where(AuditLog.target == f"invitation:{invitation_id}")
+        )
+    )
 
 
 def _local(app: Flask, moment: dt.datetime) -> str:
@@ -130,10 +139,7 @@ def test_send_now_sends_once_and_is_audited(world: Flask, tmp_path: Path) -> Non
     assert len(outbox) == 1
     with world.app_context():
         assert fetch(invitation_id).state == InvitationState.SENT
-        audit = db.session.scalars(
-            select(AuditLog.action).where(AuditLog.target == f"invitation:{invitation_id}")
-        ).all()
-        assert audit == ["invitation.send_now"]
+        assert _audited(invitation_id) == ["invitation.send_now"]
     # A second click (the button of a page loaded before) sends nothing more.
     again = designer.post(
         f"/invitations/{invitation_id}/send",  # type: ignore[attr-defined]
@@ -235,14 +241,7 @@ def test_who_may_act(world: Flask) -> None:
             assert response.status_code == status, (role, action, response.status_code)
     with world.app_context():
         assert fetch(invitation_id).state == InvitationState.PLANNED
-        assert (
-            db.session.scalar(
-                select(func.count())
-                .select_from(AuditLog)
-                .where(AuditLog.target == f"invitation:{invitation_id}")
-            )
-            == 0
-        )
+        assert _audited(invitation_id) == []
 
 
 def test_the_list_costs_the_same_statements_for_many_rows(world: Flask) -> None:
@@ -341,3 +340,26 @@ def test_a_follow_up_reads_as_the_survey_asked_it(world: Flask) -> None:
     # A unit manager works the follow-up too, without the subject.
     manager = _page(signed_in(world, "manager"), follow_up.group(1))
     assert "Çöp toplama" in manager and "Su kesildi" not in manager
+
+
+def test_send_now_leaves_a_row_a_dispatcher_holds_alone(world: Flask, tmp_path: Path) -> None:
+    """A row claimed by a dispatcher (its lease runs) is that dispatcher's: the button changes
+    nothing and sends nothing, so the guarantee's one owner per row holds."""
+    resolve_through_api(admin_api(world), "FEN-8")
+    complaint_id, invitation_id = ids_of(world, "FEN-8")
+    lease = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    with world.app_context():
+        row = db.session.get(Invitation, invitation_id)
+        assert row is not None
+        due = row.due_at
+        row.claimed_until = lease
+        db.session.commit()
+    admin = signed_in(world, "admin")
+    refused = _post(admin, complaint_id, f"/invitations/{invitation_id}/send", "send-")
+    assert refused.status_code == 302
+    assert "being sent right now" in _page(admin, f"/complaints/{complaint_id}")
+    assert not list((tmp_path / "outbox").glob(f"*-inv{invitation_id}-*.eml"))
+    with world.app_context():
+        row = fetch(invitation_id)
+        assert (row.state, row.due_at, row.claimed_until) == (InvitationState.PLANNED, due, lease)
+        assert _audited(invitation_id) == []
