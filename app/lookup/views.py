@@ -7,7 +7,7 @@ import datetime as dt
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -177,7 +177,7 @@ def _back(invitation: Invitation) -> ResponseReturnValue:
 
 
 def _when(moment: dt.datetime) -> str:
-    return format_datetime(moment.astimezone(organisation_zone()), "short")
+    return moment.astimezone(organisation_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.route("/invitations/<int:invitation_id>/send", methods=["POST"])
