@@ -119,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.distribution import bp as distribution_bp
     from app.followup import bp as followup_bp
     from app.intake.views import bp as intake_admin_bp
+    from app.lookup import bp as lookup_bp
     from app.main import bp as main_bp
     from app.reports import bp as reports_bp
     from app.respond import bp as respond_bp
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(followup_bp)
     app.register_blueprint(actions_bp)
+    app.register_blueprint(lookup_bp)
 
     from app.auth.decorators import inside_own_units
 

@@ -154,6 +154,7 @@ class _Pass:
     builder: MessageBuilder = field(default_factory=MessageBuilder)  # templates rendered once
     # Rows of the current batch taken over after an expired lease, with that lease.
     taken_over: dict[int, dt.datetime] = field(default_factory=dict)
+    only: int | None = None  # a pass for one invitation (staff's "send now")
 
     def backend(self, channel: InvitationChannel) -> MailBackend:
         """The channel's backend, opened on first use (a pass of e-mails needs no SMS gateway)."""
@@ -235,10 +236,13 @@ def _claim(
     lease_until: dt.datetime,
     limit: int,
     skip_channels: set[InvitationChannel] | None,
+    only: int | None = None,
 ) -> dict[int, dt.datetime | None]:
     """Claim and commit as ``claim_batch`` does; maps each claimed id to the lease it had: None,
     or a lease that ran out, left by a claim that died (its message may be out already)."""
     conditions = _due_conditions(kind, now)
+    if only is not None:
+        conditions.append(Invitation.id == only)
     if skip_channels:
         conditions.append(Invitation.channel.not_in(sorted(skip_channels)))
     candidates = (
@@ -817,7 +821,7 @@ def _run_batches(p: _Pass, kind: str) -> None:
     while not p.should_stop():
         now = p.clock()
         started = time.monotonic()  # the lease runs from here
-        claimed = _claim(kind, now, now + p.lease, p.batch_size, p.down)
+        claimed = _claim(kind, now, now + p.lease, p.batch_size, p.down, p.only)
         if not claimed:
             return
         p.taken_over = {i: lease for i, lease in claimed.items() if lease is not None}
@@ -868,11 +872,14 @@ def dispatch_due(
     batch_size: int | None = None,
     *,
     should_stop: Callable[[], bool] | None = None,
+    invitation_id: int | None = None,
 ) -> DispatchResult:
     """One pass: expire, send due invitations, then due reminders. Needs an app context.
 
     ``now`` fixes the clock (tests); otherwise each step reads the real time. ``should_stop``
     lets a scheduler that is shutting down end the pass between two messages.
+    ``invitation_id``: send only that invitation if it is due (no reminders); it is claimed,
+    re-checked and recorded exactly as in a full pass, so the guarantee holds for it too.
     """
     config = current_app.config
     lease_seconds = int(config.get("MEMNUN_DISPATCH_LEASE_SECONDS") or 300)
@@ -887,11 +894,13 @@ def dispatch_due(
         send_budget=max(lease_seconds - 2 * timeout, lease_seconds / 2),
         should_stop=should_stop or (lambda: False),
         commit_every=GROUP_COMMIT.get(db.session.get_bind().dialect.name, 1),
+        only=invitation_id,
     )
     try:
         p.result.expired += expire_overdue(clock())
         _run_batches(p, INVITATION)
-        _run_batches(p, REMINDER)
+        if invitation_id is None:
+            _run_batches(p, REMINDER)
     finally:
         p.close()
     if p.result.total:

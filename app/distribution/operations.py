@@ -1,5 +1,5 @@
-"""The admins' operations view of the outbox: invitations by state, why surveys were suppressed,
-what failed and why, and retrying failed invitations.
+"""The operations view of the outbox: invitations by state, why surveys were suppressed, what
+failed and why, retrying failed invitations, and the queue (what goes out today and tomorrow).
 
 Counts come from the database (``GROUP BY``). Failures are listed with the invitation id, the
 complaint reference, the channel and the stored error, which the dispatcher already scrubbed of
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Select, case, func, select, update
 
 from app.distribution.windows import into_send_window
 from app.extensions import db
@@ -23,6 +23,7 @@ from app.models import (
     InvitationChannel,
     InvitationState,
     SuppressionReason,
+    Unit,
 )
 from app.models.types import utcnow
 
@@ -30,13 +31,139 @@ FAILURES_SHOWN = 200
 
 
 @dataclass(frozen=True)
-class Failure:
+class QueuedInvitation:
+    """One invitation in the queue (planned or failed), with what staff need to recognise it:
+    ids, codes and names, never contact data. ``error`` is the stored one, already scrubbed."""
+
     invitation_id: int
+    complaint_id: int
     reference: str
+    unit_name: str
+    rule_key: str | None
+    state: InvitationState
     channel: InvitationChannel
     attempts: int
     error: str
     due_at: dt.datetime | None
+    claimed_until: dt.datetime | None
+
+    def in_flight(self, now: dt.datetime) -> bool:
+        """A dispatcher holds it right now (its lease has not run out)."""
+        return self.claimed_until is not None and self.claimed_until > now
+
+
+Failure = QueuedInvitation  # the operations page's name for a failed one
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    """Per rule and unit: how many are planned today, tomorrow, overdue, and failed."""
+
+    rule_key: str | None
+    unit_name: str
+    overdue: int
+    today: int
+    tomorrow: int
+    failed: int
+
+
+def _in_units(units: frozenset[int] | None) -> list[ColumnElement[bool]]:
+    return [] if units is None else [Complaint.unit_id.in_(units)]
+
+
+def _queue_rows(*where: ColumnElement[bool]) -> Select:  # type: ignore[type-arg]
+    return (
+        select(Invitation.id, Invitation.complaint_id, Complaint.external_id, Unit.name,
+               DistributionRule.key, Invitation.state, Invitation.channel, Invitation.attempts,
+               Invitation.last_error, Invitation.due_at, Invitation.claimed_until)
+        .join(Complaint, Complaint.id == Invitation.complaint_id)
+        .join(Unit, Unit.id == Complaint.unit_id)
+        .outerjoin(DistributionRule, DistributionRule.id == Invitation.rule_id)
+        .where(*where)
+    )
+
+
+def _queued(rows: list) -> list[QueuedInvitation]:  # type: ignore[type-arg]
+    return [QueuedInvitation(i, cid, ref, unit, rule, state, channel, attempts or 0, error or "",
+                             due, claimed)
+            for i, cid, ref, unit, rule, state, channel, attempts, error, due, claimed in rows]
+
+
+def failed_invitations(units: frozenset[int] | None = None, limit: int = FAILURES_SHOWN,
+                       rule_id: int | None = None, unit_id: int | None = None
+                       ) -> list[QueuedInvitation]:
+    """The newest ``limit`` failed invitations of ``units`` (None: all)."""
+    where = [Invitation.state == InvitationState.FAILED, *_in_units(units),
+             *_narrowed(rule_id, unit_id)]
+    rows = db.session.execute(_queue_rows(*where).order_by(Invitation.id.desc()).limit(limit))
+    return _queued(rows.all())
+
+
+def _narrowed(rule_id: int | None, unit_id: int | None) -> list[ColumnElement[bool]]:
+    where = []
+    if rule_id is not None:
+        where.append(Invitation.rule_id == rule_id)
+    if unit_id is not None:
+        where.append(Complaint.unit_id == unit_id)
+    return where
+
+
+def planned_until(until: dt.datetime, units: frozenset[int] | None = None, limit: int = 500,
+                  rule_id: int | None = None, unit_id: int | None = None
+                  ) -> list[QueuedInvitation]:
+    """Planned invitations of ``units`` due before ``until`` (overdue ones included: the
+    dispatcher has not reached them yet), soonest first; at most ``limit``."""
+    where = [Invitation.state == InvitationState.PLANNED, Invitation.due_at < until,
+             *_in_units(units), *_narrowed(rule_id, unit_id)]
+    rows = db.session.execute(
+        _queue_rows(*where).order_by(Invitation.due_at, Invitation.id).limit(limit))
+    return _queued(rows.all())
+
+
+def queue_counts(now: dt.datetime, today_end: dt.datetime, tomorrow_end: dt.datetime,
+                 units: frozenset[int] | None = None) -> list[QueueCount]:
+    """Per rule and unit (one GROUP BY): planned overdue, due the rest of today, due tomorrow,
+    and failed invitations. Groups with none of these are left out."""
+    planned = Invitation.state == InvitationState.PLANNED
+
+    def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.sum(case((condition, 1), else_=0))
+
+    rows = db.session.execute(
+        select(DistributionRule.key, Unit.name,
+               counted(planned & (Invitation.due_at <= now)),
+               counted(planned & (Invitation.due_at > now) & (Invitation.due_at < today_end)),
+               counted(planned & (Invitation.due_at >= today_end)
+                       & (Invitation.due_at < tomorrow_end)),
+               counted(Invitation.state == InvitationState.FAILED))
+        .join(Complaint, Complaint.id == Invitation.complaint_id)
+        .join(Unit, Unit.id == Complaint.unit_id)
+        .outerjoin(DistributionRule, DistributionRule.id == Invitation.rule_id)
+        .where(Invitation.state.in_([InvitationState.PLANNED, InvitationState.FAILED]),
+               (Invitation.state == InvitationState.FAILED) | (Invitation.due_at < tomorrow_end),
+               *_in_units(units))
+        .group_by(DistributionRule.key, Unit.name)
+        .order_by(DistributionRule.key, Unit.name)
+    ).all()
+    return [QueueCount(rule, unit, int(a or 0), int(b or 0), int(c or 0), int(d or 0))
+            for rule, unit, a, b, c, d in rows]
+
+
+@dataclass(frozen=True)
+class NextUp:
+    """What the dispatcher will send next: how many are planned, and the first due time."""
+
+    planned: int
+    first_due_at: dt.datetime | None
+
+
+def next_up(units: frozenset[int] | None = None) -> NextUp:
+    count, first = db.session.execute(
+        select(func.count(), func.min(Invitation.due_at))
+        .join(Complaint, Complaint.id == Invitation.complaint_id)
+        .where(Invitation.state == InvitationState.PLANNED, *_in_units(units))
+    ).one()
+    return NextUp(int(count or 0), first)
 
 
 @dataclass(frozen=True)
@@ -67,20 +194,11 @@ def operations_summary(limit: int = FAILURES_SHOWN) -> Operations:
         .group_by(Invitation.suppression_reason)
         .order_by(func.count().desc())
     ).all()
-    rows = db.session.execute(
-        select(Invitation.id, Complaint.external_id, Invitation.channel, Invitation.attempts,
-               Invitation.last_error, Invitation.due_at)
-        .join(Complaint, Complaint.id == Invitation.complaint_id)
-        .where(Invitation.state == InvitationState.FAILED)
-        .order_by(Invitation.id.desc())
-        .limit(limit)
-    ).all()
     return Operations(
         by_state=[(state, states.get(state, 0)) for state in InvitationState],
         by_channel=[(channel, channels.get(channel, 0)) for channel in InvitationChannel],
         suppressions=[(reason, count) for reason, count in reasons],
-        failures=[Failure(i, ref, channel, attempts or 0, error or "", due)
-                  for i, ref, channel, attempts, error, due in rows],
+        failures=failed_invitations(limit=limit),
         failed_total=states.get(InvitationState.FAILED, 0),
     )
 

@@ -1,4 +1,6 @@
-"""The operations page for admins: invitations by state, suppression reasons, failures, retry."""
+"""The operations page for admins and the satisfaction team (designers, whose rules are every
+rule: docs/design.md, "Staff pages"): invitations by state, suppression reasons, failures,
+retry."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from app.auth.decorators import role_required
 from app.distribution import bp
 from app.distribution.operations import operations_summary, retry_failed
 from app.forms import StaffForm
-from app.models import InvitationChannel, InvitationState, SuppressionReason
+from app.models import InvitationChannel, InvitationState, Role, SuppressionReason
 from app.routing import MAX_INTEGER
 
 STATE_NAMES = {
@@ -46,7 +48,7 @@ class RetryForm(StaffForm):
 
 
 @bp.route("/operations")
-@role_required()
+@role_required(Role.DESIGNER)
 def operations() -> ResponseReturnValue:
     return render_template(
         "distribution/operations.html", ops=operations_summary(), form=RetryForm(),
@@ -55,7 +57,7 @@ def operations() -> ResponseReturnValue:
 
 
 @bp.route("/operations/retry", methods=["POST"])
-@role_required()
+@role_required(Role.DESIGNER)
 def retry() -> ResponseReturnValue:
     form = RetryForm()
     if not form.validate_on_submit():

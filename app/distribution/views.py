@@ -7,10 +7,14 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from app.auth.decorators import role_required
 from app.distribution import bp
 from app.distribution.outbox import list_outbox, preview_document, read_outbox_message
+from app.distribution.windows import organisation_zone
+from app.followup.services import may_see_contact
+from app.models import Role
 
 PAGE_SIZE = 50
 
@@ -23,11 +27,11 @@ MESSAGE_PAGE_CSP = (
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["MEMNUN_TIMEZONE"])
+    return organisation_zone()
 
 
 @bp.route("/outbox")
-@role_required()
+@role_required(Role.DESIGNER)
 def outbox() -> ResponseReturnValue:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     entries, total = list_outbox(
@@ -45,11 +49,13 @@ def outbox() -> ResponseReturnValue:
 
 
 @bp.route("/outbox/<name>")
-@role_required()
+@role_required(Role.DESIGNER)
 def outbox_message(name: str) -> ResponseReturnValue:
     message = read_outbox_message(current_app.config["MEMNUN_OUTBOX_DIR"], name)
     if message is None:
         abort(404)
+    if not may_see_contact(current_user):  # the address is personal data: admins only
+        message.headers = [(name, value) for name, value in message.headers if name != "To"]
     response = current_app.make_response(
         render_template(
             "distribution/outbox_message.html",
@@ -63,10 +69,12 @@ def outbox_message(name: str) -> ResponseReturnValue:
 
 
 @bp.route("/outbox/dispatch", methods=["POST"])
-@role_required()
+@role_required(Role.DESIGNER)
 def dispatch_now() -> ResponseReturnValue:
-    """Run one dispatcher pass now instead of waiting for the scheduler's next tick."""
+    """Run one dispatcher pass now instead of waiting for the scheduler's next tick, and say
+    what it did and what is planned next."""
     from app.distribution.dispatcher import dispatch_due
+    from app.distribution.operations import next_up
 
     result = dispatch_due()
     flash(
@@ -80,4 +88,18 @@ def dispatch_now() -> ResponseReturnValue:
         ),
         "info",
     )
+    upcoming = next_up()
+    if upcoming.first_due_at is None:
+        flash(_("Nothing else is planned."), "info")
+    else:
+        flash(
+            _(
+                "Still planned: %(count)s; the next is due %(when)s (%(zone)s). See the survey "
+                "queue for each one.",
+                count=upcoming.planned,
+                when=upcoming.first_due_at.astimezone(_zone()).strftime("%Y-%m-%d %H:%M"),
+                zone=_zone().key,
+            ),
+            "info",
+        )
     return redirect(url_for("distribution.outbox"))

@@ -8,11 +8,18 @@ low overall score (1-2 of 5), a detractor's NPS (0-6, where the questionnaire as
 Who sees what (the views enforce it, these functions take the decisions):
 
 - admins: every follow-up, and the complainant's name, e-mail and phone, so that they can call
-  back (unless the person's data was erased), and the free-text answers;
+  back (unless the person's data was erased);
+- designers (the satisfaction team): every follow-up, to see what their surveys bring back, but
+  not the contact data;
 - unit managers (staff with units, any role): the follow-ups of their units and the units below
-  them, with the complaint reference (``external_id``), the scores and the notes, but never the
-  complainant's contact data or free text (people write names and numbers there);
+  them, with the complaint reference (``external_id``), the scores and the notes;
+- free text (the complaint's subject, text answers) only for those who read comments
+  (``app.auth.scope.may_read_comments``: admins and designers; people write names and numbers
+  there), never the contact data for anyone but admins;
 - everyone else: nothing.
+
+Answers are shown as the question's wording in the reader's language and the answer's label
+(``app.questionnaires.questions.answer_lines``), not as keys and stored values.
 """
 
 from __future__ import annotations
@@ -24,23 +31,26 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
-from app.auth.scope import units_in_scope
+from app.auth.scope import may_read_comments, units_in_scope
 from app.extensions import db
 from app.models import (
     Answer,
     AuditLog,
+    Category,
     Complainant,
     Complaint,
     FollowUp,
     FollowUpNote,
     FollowUpReason,
     FollowUpState,
+    QuestionnaireVersion,
     Response,
     Role,
     Unit,
     User,
 )
 from app.models.types import utcnow
+from app.questionnaires.questions import AnswerLine, answer_lines
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +148,7 @@ def is_unit_manager(user: User) -> bool:
 
 
 def may_use_follow_ups(user: User) -> bool:
-    return user.role == Role.ADMIN or is_unit_manager(user)
+    return user.has_role(Role.DESIGNER) or is_unit_manager(user)
 
 
 def may_see_contact(user: User) -> bool:
@@ -149,11 +159,11 @@ def may_see_contact(user: User) -> bool:
 def follow_up_units(user: User) -> frozenset[int] | None:
     """Units whose follow-ups ``user`` may see (``units_in_scope``); None: all of them.
 
-    Follow-ups hold what complainants said and how to reach them: staff without units see them
-    only as admins (a viewer without units sees none).
+    Follow-ups hold what complainants said: staff without units see them only as admins or
+    designers (a viewer without units sees none).
     """
     scope = units_in_scope(user)
-    if scope is None and user.role != Role.ADMIN:
+    if scope is None and not user.has_role(Role.DESIGNER):
         return frozenset()
     return scope
 
@@ -171,6 +181,7 @@ class FollowUpRow:
     follow_up: FollowUp
     reference: str
     unit_name: str
+    category_name: str
     submitted_at: object
 
 
@@ -178,16 +189,17 @@ def list_follow_ups(user: User, state: FollowUpState | None = None,
                     limit: int = 200) -> list[FollowUpRow]:
     """The follow-ups ``user`` may see, open ones first, newest first within a state."""
     stmt = _visible(
-        select(FollowUp, Complaint.external_id, Unit.name, Response.submitted_at)
+        select(FollowUp, Complaint.external_id, Unit.name, Category.name, Response.submitted_at)
         .join(Complaint, Complaint.id == FollowUp.complaint_id)
         .join(Unit, Unit.id == FollowUp.unit_id)
+        .join(Category, Category.id == Complaint.category_id)
         .join(Response, Response.id == FollowUp.response_id), user)
     if state is not None:
         stmt = stmt.where(FollowUp.state == state)
     order = {FollowUpState.OPEN: 0, FollowUpState.CONTACTED: 1, FollowUpState.CLOSED: 2}
     rows = db.session.execute(stmt.order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
                               .limit(limit)).all()
-    result = [FollowUpRow(f, ref, name, at) for f, ref, name, at in rows]
+    result = [FollowUpRow(f, ref, unit, category, at) for f, ref, unit, category, at in rows]
     return sorted(result, key=lambda row: order[row.follow_up.state])
 
 
@@ -199,35 +211,53 @@ def get_follow_up(user: User, follow_up_id: int) -> FollowUp | None:
 @dataclass(frozen=True)
 class FollowUpDetail:
     follow_up: FollowUp
+    complaint: Complaint
     reference: str
     unit_name: str
+    category_name: str
+    subject: str | None  # None unless the user reads comments
     response: Response
-    scores: list[Answer]
-    free_text: list[Answer]  # empty unless the user may see contact data
+    answers: list[AnswerLine]  # text answers only for those who read comments
     contact: Complainant | None  # None unless the user may see it and it was not erased
     authors: dict[int, str]
 
 
-def follow_up_detail(user: User, follow_up: FollowUp) -> FollowUpDetail:
+def follow_up_detail(user: User, follow_up: FollowUp, language: str) -> FollowUpDetail:
+    """What the follow-up page shows ``user``, the answers worded in ``language``."""
     complaint = db.session.get(Complaint, follow_up.complaint_id)
     response = db.session.get(Response, follow_up.response_id)
     assert complaint is not None and response is not None  # foreign keys
-    answers = sorted(response.answers, key=lambda answer: answer.id)
-    admin = may_see_contact(user)
-    contact = complaint.complainant if admin else None
-    if contact is not None and contact.erased_at is not None:
-        contact = None
-    author_ids = {note.author_id for note in follow_up.notes if note.author_id is not None}
-    authors = dict(db.session.execute(select(User.id, User.email).where(User.id.in_(author_ids)))
-                   .all()) if author_ids else {}
     return FollowUpDetail(
-        follow_up=follow_up, reference=complaint.external_id,
-        unit_name=db.session.get(Unit, follow_up.unit_id).name,  # type: ignore[union-attr]
-        response=response,
-        scores=[a for a in answers if a.value_number is not None],
-        free_text=[a for a in answers if admin and a.value_text],
-        contact=contact, authors=authors,
+        follow_up=follow_up, complaint=complaint, reference=complaint.external_id,
+        unit_name=complaint.unit.name, category_name=complaint.category.name,
+        subject=complaint.subject if may_read_comments(user) else None,
+        response=response, answers=worded_answers(user, response, language),
+        contact=_contact(user, complaint), authors=_authors(follow_up),
     )
+
+
+def worded_answers(user: User, response: Response, language: str) -> list[AnswerLine]:
+    """The response's answers as ``user`` may read them: worded in ``language``, text answers
+    only for those who read comments."""
+    version = db.session.get(QuestionnaireVersion, response.version_id)
+    rows = [a for a in sorted(response.answers, key=lambda answer: answer.id)
+            if a.value_text is None or may_read_comments(user)]
+    return answer_lines(version.definition if version else {}, rows, language)
+
+
+def _contact(user: User, complaint: Complaint) -> Complainant | None:
+    contact = complaint.complainant if may_see_contact(user) else None
+    if contact is not None and contact.erased_at is not None:
+        return None
+    return contact
+
+
+def _authors(follow_up: FollowUp) -> dict[int, str]:
+    author_ids = {note.author_id for note in follow_up.notes if note.author_id is not None}
+    if not author_ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.email).where(User.id.in_(author_ids)))
+                .all())
 
 
 def change_state(follow_up: FollowUp, state: FollowUpState, user: User) -> None:

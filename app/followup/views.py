@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -35,7 +36,7 @@ REASON_NAMES = {
 
 
 def follow_up_access(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Logged in, and an admin or a unit manager."""
+    """Logged in, and an admin, a designer or a unit manager."""
 
     @functools.wraps(view)
     @login_required
@@ -59,8 +60,13 @@ def _visible_or_404(follow_up_id: int) -> FollowUp:
 def follow_ups() -> ResponseReturnValue:
     state_value = request.args.get("state", "")
     state = FollowUpState(state_value) if state_value in FollowUpState._value2member_map_ else None
-    return render_template("followup/list.html", rows=list_follow_ups(current_user, state),
-                           state=state, state_names=STATE_NAMES, reason_names=REASON_NAMES)
+    return render_template(
+        "followup/list.html",
+        rows=list_follow_ups(current_user, state),
+        state=state,
+        state_names=STATE_NAMES,
+        reason_names=REASON_NAMES,
+    )
 
 
 @bp.route("/<int:follow_up_id>")
@@ -73,9 +79,13 @@ def _detail_page(item: FollowUp, state_form: StateForm, note_form: NoteForm) -> 
     if not state_form.is_submitted():
         state_form.state.data = item.state.value
     html = render_template(
-        "followup/detail.html", detail=follow_up_detail(current_user, item),
-        state_form=state_form, note_form=note_form, state_names=STATE_NAMES,
-        reason_names=REASON_NAMES, shows_contact=may_see_contact(current_user),
+        "followup/detail.html",
+        detail=follow_up_detail(current_user, item, str(get_locale() or "tr")),
+        state_form=state_form,
+        note_form=note_form,
+        state_names=STATE_NAMES,
+        reason_names=REASON_NAMES,
+        shows_contact=may_see_contact(current_user),
     )
     return no_store(html)  # may hold a complainant's contact data
 

@@ -142,10 +142,22 @@ def test_a_unit_manager_sees_their_units_without_contact_data(app, client, follo
     assert manager.get(f"/follow-ups/{follow_ups['zabita']}").status_code == 404
 
 
-def test_staff_without_units_who_are_not_admins_are_refused(app, client, follow_ups) -> None:
-    viewer = _as(app, client, "viewer@example.org", "designer")
+def test_viewers_without_units_are_refused(app, client, follow_ups) -> None:
+    viewer = _as(app, client, "viewer@example.org", "viewer")
     assert viewer.get("/follow-ups/").status_code == 403
     assert viewer.get(f"/follow-ups/{follow_ups['fen']}").status_code == 403
+
+
+def test_the_satisfaction_team_sees_what_its_surveys_bring_back(app, client,
+                                                                follow_ups) -> None:
+    """Designers see every follow-up (every rule is theirs) with the comments, never the
+    contact data."""
+    designer = _as(app, client, "team@example.org", "designer")
+    listing = designer.get("/follow-ups/", headers=EN).get_data(as_text=True)
+    assert "Fen İşleri" in listing and "Zabıta" in listing
+    html = designer.get(f"/follow-ups/{follow_ups['fen']}", headers=EN).get_data(as_text=True)
+    assert "Kötüydü" in html
+    assert "ayse@example.org" not in html and "+90 555" not in html
 
 
 def test_a_manager_changes_the_state_and_adds_notes(app, client, follow_ups) -> None:

@@ -10,7 +10,10 @@ and an admin given a unit.
   session or login (language, logout, their own two-factor login). A unit manager may work on
   their own units' follow-ups and change the status of their own units' improvement actions,
   nothing else.
-- Designers cannot reach the admins' pages; nobody gets a server error.
+- Designers cannot reach the admins' pages; nobody gets a server error. The satisfaction team
+  (designers) sees the outbox, the operations page and the follow-ups (every rule is theirs).
+- Everyone signed in finds complaints and sees the survey queue, inside their units; only
+  designers and admins act on an invitation (send now, cancel, plan again, retry).
 - Anyone given units (whatever the role) is refused the pages that show or change the whole
   organisation, and finds another unit's follow-ups and actions missing (404).
 
@@ -47,7 +50,11 @@ NOT_CALLED = {"auth.logout", "auth.login"}  # would end or replace the session u
 ADMIN_PATH = "/admin/"
 ADMIN_ENDPOINT_PREFIXES = ("reports.targets", "reports.delete_target_view")
 TEAM_PREFIXES = ("design.", "distribution.rule", "distribution.new_rule",
+                 "distribution.operations", "distribution.retry", "distribution.outbox",
+                 "distribution.dispatch_now",
                  "reports.responses_export", "actions.new_action", "actions.edit_action")
+#: Acting on one invitation (the lookup's buttons): designers and admins, inside their units.
+INVITATION_ACTIONS = {"lookup.send_now", "lookup.cancel", "lookup.replan", "lookup.retry"}
 FOLLOW_UP_PREFIX = "followup."
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 VARIABLE = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
@@ -105,6 +112,8 @@ def world(make_app) -> tuple[Flask, dict[str, str]]:  # type: ignore[no-untyped-
         db.session.add(action)
         db.session.commit()
         values = {"follow_up_id": str(follow_up.id), "action_id": str(action.id),
+                  "complaint_id": str(theirs.complaint_id),
+                  "invitation_id": str(theirs.invitation_id),
                   "key": "ces", "number": "1",
                   "question_key": "effort", "code": "fen", "ref": str(theirs.complaint_id),
                   "target_id": "1", "key_id": "1", "webhook_id": "1", "token": "x" * 43,
@@ -120,7 +129,8 @@ ROLES = {"viewer": ("viewer", None), "manager": ("viewer", ["fen"]),
 WHOLE_ORGANISATION = ("api_admin.", "webhooks_admin.", "intake_admin.", "distribution.",
                       "design.", "reports.targets", "reports.delete_target_view")
 #: The sample follow-up and action belong to another unit (zabita) than the unit users' (fen).
-ANOTHER_UNITS = {"actions.action", "actions.edit_action", "actions.set_status"}
+ANOTHER_UNITS = {"actions.action", "actions.edit_action", "actions.set_status",
+                 "lookup.complaint", *INVITATION_ACTIONS}
 
 
 def _expected(route: Route, role: str) -> set[int] | None:
@@ -136,7 +146,11 @@ def _expected(route: Route, role: str) -> set[int] | None:
     if (route.path.startswith(ADMIN_PATH) and not team) or endpoint.startswith(
             ADMIN_ENDPOINT_PREFIXES):
         return {403}
-    if endpoint.startswith(FOLLOW_UP_PREFIX):
+    if endpoint in INVITATION_ACTIONS and role in ("viewer", "manager"):
+        return {403}
+    if endpoint == "lookup.complaint" and role == "manager":
+        return {404}  # the sample complaint is another unit's
+    if endpoint.startswith(FOLLOW_UP_PREFIX) and role != "designer":
         # Unit managers work on their units' follow-ups; the sample one is another unit's.
         if role != "manager":
             return {403}
