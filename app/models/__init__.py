@@ -1,7 +1,16 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from app.models.actions import ACTION_METRICS, ActionStatus, ImprovementAction
-from app.models.auth import ApiKey, ApiScope, AuditLog, Role, StaffSession, User
+from app.models.auth import (
+    ApiKey,
+    ApiScope,
+    AuditLog,
+    PasswordLink,
+    PasswordLinkPurpose,
+    Role,
+    StaffSession,
+    User,
+)
 from app.models.complaint import (
     Complainant,
     Complaint,
@@ -23,7 +32,7 @@ from app.models.followup import (
     FollowUpReason,
     FollowUpState,
 )
-from app.models.organisation import Category, Channel, Unit
+from app.models.organisation import Category, Channel, OrganisationSettings, Unit
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion, VersionStatus
 from app.models.response import Answer, Response
 from app.models.rollup import HourlyFigures
@@ -56,6 +65,9 @@ __all__ = [
     "Invitation",
     "InvitationChannel",
     "InvitationState",
+    "OrganisationSettings",
+    "PasswordLink",
+    "PasswordLinkPurpose",
     "Questionnaire",
     "QuestionnaireVersion",
     "Response",
