@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.auth.forms import staff_address
 from app.auth.services import MIN_PASSWORD_LENGTH
-from app.forms import CheckboxesField, StaffForm
+from app.forms import CheckboxesField, StaffForm, select_choices
 from app.models import Role
 
 ROLE_NAMES = {
@@ -22,8 +22,8 @@ SHORT_ROLE_NAMES = {Role.ADMIN: _l("Admin"), Role.DESIGNER: _l("Satisfaction tea
 
 
 class AccessForm(StaffForm):
-    role = RadioField(_l("Role"), choices=[(role.value, label) for role, label in
-                                           ROLE_NAMES.items()], default=Role.VIEWER.value)
+    role = RadioField(_l("Role"), choices=select_choices(
+        (role.value, label) for role, label in ROLE_NAMES.items()), default=Role.VIEWER.value)
     units = CheckboxesField(_l("Units (none: the whole organisation)"), coerce=int)
     submit = SubmitField(_l("Save"))
 

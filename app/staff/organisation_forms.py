@@ -7,7 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from app.forms import StaffForm
+from app.forms import StaffForm, select_choices
 
 LANGUAGE_NAMES = {"tr": "Türkçe", "en": "English", "nl": "Nederlands", "et": "Eesti"}
 
@@ -22,7 +22,7 @@ class SettingsForm(StaffForm):
     sender_address = EmailField(_l("Sender address of e-mails"),
                                 validators=[DataRequired(), Email(), Length(max=320)])
     default_language = SelectField(_l("Default language"),
-                                   choices=list(LANGUAGE_NAMES.items()))
+                                   choices=select_choices(LANGUAGE_NAMES.items()))
     timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)],
                            description=_l("As the IANA database names it, e.g. Europe/Istanbul."))
     controller_name = StringField(_l("Data controller (named in the privacy notice)"),
