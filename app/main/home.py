@@ -101,17 +101,23 @@ def headline(user: User, today: dt.date) -> Headline:
     focus = own[0] if own and len(own) == 1 else None
     targets = {} if own and focus is None else targets_for(focus, unit_tree(), all_targets())
     scores = overview_scores(figures)
-    return Headline(start, today - dt.timedelta(days=1), figures,
-                    {metric: scores[metric] for metric in HEADLINE_METRICS},
-                    {metric: value for metric, value in targets.items()
-                     if metric in HEADLINE_METRICS})
+    return Headline(
+        start,
+        today - dt.timedelta(days=1),
+        figures,
+        {metric: scores[metric] for metric in HEADLINE_METRICS},
+        {metric: value for metric, value in targets.items() if metric in HEADLINE_METRICS},
+    )
 
 
 def alerts(user: User, today: dt.date) -> list[Alert]:
     own = [unit.id for unit in user.units] or None
-    return current_alerts(today - dt.timedelta(days=1), own,
-                          tz=organisation_settings().timezone,
-                          min_group=current_app.config["MEMNUN_MIN_GROUP_SIZE"])
+    return current_alerts(
+        today - dt.timedelta(days=1),
+        own,
+        tz=organisation_settings().timezone,
+        min_group=current_app.config["MEMNUN_MIN_GROUP_SIZE"],
+    )
 
 
 def operations(today: dt.date) -> Operations:
@@ -142,8 +148,9 @@ def drafts() -> list[Draft]:
 def home_for(user: User) -> Home:
     """The sections of ``user``'s home page (see the module)."""
     today = _today()
-    home = Home(administers=user.role == Role.ADMIN,
-                unit_names=sorted(unit.name for unit in user.units))
+    home = Home(
+        administers=user.role == Role.ADMIN, unit_names=sorted(unit.name for unit in user.units)
+    )
     limited = units_in_scope(user) is not None
     if user.role != Role.DESIGNER or limited:
         home.headline = headline(user, today)
@@ -156,7 +163,9 @@ def home_for(user: User) -> Home:
             open_rows = list_follow_ups(user, FollowUpState.OPEN, limit=LISTED + 1)
             home.open_follow_ups = len(open_rows)
             home.follow_ups = open_rows[:LISTED]
-        home.actions = [row for row in list_actions(user, today, limit=100)
-                        if row.action.status in (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
-                        ][:LISTED]
+        home.actions = [
+            row
+            for row in list_actions(user, today, limit=100)
+            if row.action.status in (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
+        ][:LISTED]
     return home

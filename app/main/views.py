@@ -18,9 +18,15 @@ from app.reports.formatting import figure, percent
 @bp.route("/")
 @login_required
 def index() -> ResponseReturnValue:
-    return render_template("main/index.html", home=home_for(current_user), figure=figure,
-                           percent=percent, metric_names=METRIC_NAMES,
-                           reason_names=REASON_NAMES, status_names=ACTION_STATUS_NAMES)
+    return render_template(
+        "main/index.html",
+        home=home_for(current_user),
+        figure=figure,
+        percent=percent,
+        metric_names=METRIC_NAMES,
+        reason_names=REASON_NAMES,
+        status_names=ACTION_STATUS_NAMES,
+    )
 
 
 @bp.route("/healthz")

@@ -99,7 +99,8 @@ class PasswordLink(db.Model):
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     purpose: Mapped[PasswordLinkPurpose] = mapped_column(
-        str_enum(PasswordLinkPurpose, "password_link_purpose"))
+        str_enum(PasswordLinkPurpose, "password_link_purpose")
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

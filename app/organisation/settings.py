@@ -34,8 +34,16 @@ _CACHE = "_memnun_organisation_settings"
 LOGO_MAX_BYTES = 200 * 1024
 LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
-TEXT_FIELDS = ("name", "short_name", "sender_name", "sender_address", "default_language",
-               "timezone", "controller_name", "controller_contact")
+TEXT_FIELDS = (
+    "name",
+    "short_name",
+    "sender_name",
+    "sender_address",
+    "default_language",
+    "timezone",
+    "controller_name",
+    "controller_contact",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,8 +94,14 @@ def configured_defaults(config: Any) -> Settings:
 def _stored() -> OrganisationSettings | None:
     return db.session.scalar(
         select(OrganisationSettings)
-        .options(load_only(*(getattr(OrganisationSettings, f) for f in
-                             (*TEXT_FIELDS, "logo_sha256", "logo_type"))))
+        .options(
+            load_only(
+                *(
+                    getattr(OrganisationSettings, f)
+                    for f in (*TEXT_FIELDS, "logo_sha256", "logo_type")
+                )
+            )
+        )
         .where(OrganisationSettings.id == ROW_ID)
     )
 
@@ -103,8 +117,9 @@ def _merge(defaults: Settings, row: OrganisationSettings | None) -> Settings:
             chosen.setdefault(follower, row.name)
         if not row.sender_name and defaults.sender_name == defaults.name:
             chosen["sender_name"] = row.name
-    return dataclasses.replace(defaults, **chosen, logo_sha256=row.logo_sha256,
-                               logo_type=row.logo_type)
+    return dataclasses.replace(
+        defaults, **chosen, logo_sha256=row.logo_sha256, logo_type=row.logo_type
+    )
 
 
 def organisation_settings() -> Settings:
@@ -138,12 +153,22 @@ def save_settings(actor: str, changes: dict[str, str | None]) -> Settings:
     problems: list[dict[str, str]] = []
     zone = (changes.get("timezone") or "").strip()
     if zone and not check_timezone(zone):
-        problems.append({"field": "timezone", "type": "unknown_timezone",
-                         "message": _("Not a time zone (for example Europe/Istanbul).")})
+        problems.append(
+            {
+                "field": "timezone",
+                "type": "unknown_timezone",
+                "message": _("Not a time zone (for example Europe/Istanbul)."),
+            }
+        )
     language = (changes.get("default_language") or "").strip()
     if language and language not in current_app.config["MEMNUN_LANGUAGES"]:
-        problems.append({"field": "default_language", "type": "unknown_language",
-                         "message": _("Not one of the languages Memnun speaks.")})
+        problems.append(
+            {
+                "field": "default_language",
+                "type": "unknown_language",
+                "message": _("Not one of the languages Memnun speaks."),
+            }
+        )
     if problems:
         raise InvalidFields(problems)
     row = db.session.get(OrganisationSettings, ROW_ID) or OrganisationSettings(id=ROW_ID)
@@ -157,8 +182,14 @@ def save_settings(actor: str, changes: dict[str, str | None]) -> Settings:
             changed.append(field)
     row.updated_at = utcnow()
     db.session.add(row)
-    db.session.add(AuditLog(actor=actor[:200], action="organisation.update",
-                            target="organisation", detail={"fields": changed}))
+    db.session.add(
+        AuditLog(
+            actor=actor[:200],
+            action="organisation.update",
+            target="organisation",
+            detail={"fields": changed},
+        )
+    )
     db.session.commit()
     forget_cached_settings()
     return organisation_settings()
@@ -180,8 +211,11 @@ def save_logo(actor: str, data: bytes | None) -> Settings:
     media_type = None
     if data is not None:
         if len(data) > LOGO_MAX_BYTES:
-            raise invalid("logo", _("The logo may have at most %(kb)s KB.",
-                                    kb=LOGO_MAX_BYTES // 1024), "too_large")
+            raise invalid(
+                "logo",
+                _("The logo may have at most %(kb)s KB.", kb=LOGO_MAX_BYTES // 1024),
+                "too_large",
+            )
         media_type = logo_type(data)
         if media_type is None:
             raise invalid("logo", _("The logo must be a PNG, JPEG or WebP image."), "not_image")
@@ -191,9 +225,14 @@ def save_logo(actor: str, data: bytes | None) -> Settings:
     row.logo_sha256 = hashlib.sha256(data).hexdigest() if data is not None else None
     row.updated_at = utcnow()
     db.session.add(row)
-    db.session.add(AuditLog(actor=actor[:200], action="organisation.logo",
-                            target="organisation",
-                            detail={"removed": data is None, "bytes": len(data or b"")}))
+    db.session.add(
+        AuditLog(
+            actor=actor[:200],
+            action="organisation.logo",
+            target="organisation",
+            detail={"removed": data is None, "bytes": len(data or b"")},
+        )
+    )
     db.session.commit()
     forget_cached_settings()
     return organisation_settings()

@@ -25,6 +25,7 @@ def logo(version: str) -> ResponseReturnValue:
     response.headers["Content-Disposition"] = 'inline; filename="logo"'
     response.headers["Content-Security-Policy"] = LOGO_CSP
     current = version == organisation_settings().logo_sha256
-    response.headers["Cache-Control"] = ("public, max-age=31536000, immutable" if current
-                                         else "no-cache")
+    response.headers["Cache-Control"] = (
+        "public, max-age=31536000, immutable" if current else "no-cache"
+    )
     return response

@@ -49,9 +49,14 @@ def render_page(
 ) -> ResponseReturnValue:
     settings = organisation_settings()
     with speaking(language):
-        body = render_template(template, lang=language, organisation=settings.name,
-                               controller=settings.controller_name,
-                               controller_contact=settings.controller_contact, **context)
+        body = render_template(
+            template,
+            lang=language,
+            organisation=settings.name,
+            controller=settings.controller_name,
+            controller_contact=settings.controller_contact,
+            **context,
+        )
     return body, status
 
 

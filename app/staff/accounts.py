@@ -64,8 +64,11 @@ def _actor_name(actor: User | None) -> str:
 
 
 def _audit(actor: User | None, action: str, user: User, **detail: object) -> None:
-    db.session.add(AuditLog(actor=_actor_name(actor), action=action, target=f"user:{user.id}",
-                            detail=detail or None))
+    db.session.add(
+        AuditLog(
+            actor=_actor_name(actor), action=action, target=f"user:{user.id}", detail=detail or None
+        )
+    )
 
 
 def may_manage(actor: User | None, user: User) -> bool:
@@ -81,22 +84,26 @@ def may_manage(actor: User | None, user: User) -> bool:
 def list_accounts(actor: User | None) -> list[Account]:
     """The accounts ``actor`` may manage, by e-mail address, with their open sessions."""
     now = utcnow()
-    open_counts = dict(db.session.execute(
-        select(StaffSession.user_id, func.count())
-        .where(StaffSession.ended_at.is_(None),
-               StaffSession.last_seen_at > now - idle_limit(),
-               StaffSession.created_at > now - absolute_limit())
-        .group_by(StaffSession.user_id)
-    ).all())
+    open_counts = dict(
+        db.session.execute(
+            select(StaffSession.user_id, func.count())
+            .where(
+                StaffSession.ended_at.is_(None),
+                StaffSession.last_seen_at > now - idle_limit(),
+                StaffSession.created_at > now - absolute_limit(),
+            )
+            .group_by(StaffSession.user_id)
+        ).all()
+    )
     users = db.session.scalars(
         select(User).options(selectinload(User.units)).order_by(User.email)
     ).all()
-    return [Account(user, open_counts.get(user.id, 0)) for user in users
-            if may_manage(actor, user)]
+    return [Account(user, open_counts.get(user.id, 0)) for user in users if may_manage(actor, user)]
 
 
-def find_account(actor: User | None, *, user_id: int | None = None,
-                 email: str | None = None) -> User:
+def find_account(
+    actor: User | None, *, user_id: int | None = None, email: str | None = None
+) -> User:
     """The account named by id or e-mail address, if ``actor`` may manage it."""
     if user_id is not None:
         user = db.session.get(User, user_id)
@@ -130,40 +137,60 @@ def units_by_code(codes: list[str]) -> list[int]:
 
 def _whole_organisation_admins(excluding: User) -> int:
     """Active admins without units, other than ``excluding``."""
-    return sum(1 for user in db.session.scalars(
-        select(User).options(selectinload(User.units))
-        .where(User.role == Role.ADMIN, User.active.is_(True), User.id != excluding.id)
-    ) if not user.units)
+    return sum(
+        1
+        for user in db.session.scalars(
+            select(User)
+            .options(selectinload(User.units))
+            .where(User.role == Role.ADMIN, User.active.is_(True), User.id != excluding.id)
+        )
+        if not user.units
+    )
 
 
 def _keeps_an_admin(user: User, *, role: Role, has_units: bool, active: bool) -> None:
     was = user.active and user.role == Role.ADMIN and not user.units
     stays = active and role == Role.ADMIN and not has_units
     if was and not stays and _whole_organisation_admins(user) == 0:
-        raise NotAllowed(_("This is the last active admin of the whole organisation: make "
-                           "another one first, or nobody could run Memnun."))
+        raise NotAllowed(
+            _(
+                "This is the last active admin of the whole organisation: make "
+                "another one first, or nobody could run Memnun."
+            )
+        )
 
 
 def _not_self(actor: User | None, user: User) -> None:
     if actor is not None and actor.id == user.id:
-        raise NotAllowed(_("You cannot change your own role or units, or disable yourself: "
-                           "ask another admin."))
+        raise NotAllowed(
+            _("You cannot change your own role or units, or disable yourself: ask another admin.")
+        )
 
 
 # --- password links --------------------------------------------------------------------------
 
 
-def issue_password_link(user: User, purpose: PasswordLinkPurpose,
-                        now: dt.datetime | None = None) -> str:
+def issue_password_link(
+    user: User, purpose: PasswordLinkPurpose, now: dt.datetime | None = None
+) -> str:
     """A new link for ``user`` (earlier unused ones stop working); returns the plain token,
     which goes into the e-mail and is never stored. The caller commits."""
     now = now or utcnow()
-    db.session.execute(update(PasswordLink)
-                       .where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
-                       .values(used_at=now))
+    db.session.execute(
+        update(PasswordLink)
+        .where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
+        .values(used_at=now)
+    )
     token = secrets.token_urlsafe(32)
-    db.session.add(PasswordLink(user_id=user.id, token_hash=hash_secret(token), purpose=purpose,
-                                created_at=now, expires_at=now + dt.timedelta(hours=LINK_HOURS)))
+    db.session.add(
+        PasswordLink(
+            user_id=user.id,
+            token_hash=hash_secret(token),
+            purpose=purpose,
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=LINK_HOURS),
+        )
+    )
     return token
 
 
@@ -175,8 +202,9 @@ def valid_link(token: str, now: dt.datetime | None = None) -> PasswordLink | Non
     """The unused, unexpired link of an active account that ``token`` opens, or None."""
     if not token or len(token) > 100:
         return None
-    link = db.session.scalar(select(PasswordLink).where(
-        PasswordLink.token_hash == hash_secret(token)))
+    link = db.session.scalar(
+        select(PasswordLink).where(PasswordLink.token_hash == hash_secret(token))
+    )
     now = now or utcnow()
     if link is None or link.used_at is not None or link.expires_at <= now:
         return None
@@ -190,24 +218,30 @@ def set_password_with_link(token: str, password: str) -> User:
     the account ends (whoever had it before is out). Raises ``UserError``."""
     link = valid_link(token)
     if link is None:
-        raise UserError(_("This link has expired or was used already. Ask an admin for a new "
-                          "one."))
+        raise UserError(_("This link has expired or was used already. Ask an admin for a new one."))
     check_new_password(password)
     now = utcnow()
     link.used_at = now
     link.user.set_password(password)
     _end_sessions(link.user, now)
-    db.session.add(AuditLog(actor=f"user:{link.user_id}", action="user.set_password",
-                            target=f"user:{link.user_id}", detail={"link": link.purpose.value}))
+    db.session.add(
+        AuditLog(
+            actor=f"user:{link.user_id}",
+            action="user.set_password",
+            target=f"user:{link.user_id}",
+            detail={"link": link.purpose.value},
+        )
+    )
     db.session.commit()
     return link.user
 
 
 def _end_sessions(user: User, now: dt.datetime) -> int:
-    result = db.session.execute(update(StaffSession)
-                                .where(StaffSession.user_id == user.id,
-                                       StaffSession.ended_at.is_(None))
-                                .values(ended_at=now))
+    result = db.session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -218,8 +252,9 @@ def _unusable_password(user: User) -> None:
 # --- changes -------------------------------------------------------------------------------
 
 
-def invite_user(actor: User | None, email: str, role: Role,
-                unit_ids: list[int]) -> tuple[User, str]:
+def invite_user(
+    actor: User | None, email: str, role: Role, unit_ids: list[int]
+) -> tuple[User, str]:
     """Make an account without a usable password; returns it and the token of its welcome link
     (mail it with ``app.staff.mail.send_password_link``)."""
     email = staff_email(email)
@@ -247,8 +282,13 @@ def change_access(actor: User | None, user: User, role: Role, unit_ids: list[int
     before = {"role": user.role.value, "units": sorted(u.id for u in user.units)}
     user.role = role
     user.units = units
-    _audit(actor, "user.change", user, before=before,
-           after={"role": role.value, "units": sorted(u.id for u in units)})
+    _audit(
+        actor,
+        "user.change",
+        user,
+        before=before,
+        after={"role": role.value, "units": sorted(u.id for u in units)},
+    )
     db.session.commit()
     return user
 

@@ -34,11 +34,12 @@ def list_users_command() -> None:
     for account in list_accounts(None):
         user = account.user
         units = ",".join(sorted(unit.code for unit in user.units)) or "*"
-        login = (user.last_login_at.isoformat(timespec="seconds") if user.last_login_at
-                 else "never")
+        login = user.last_login_at.isoformat(timespec="seconds") if user.last_login_at else "never"
         state = "active" if user.active else "disabled"
-        click.echo(f"{user.email}\t{user.role.value}\tunits={units}\tlast_login={login}\t"
-                   f"sessions={account.open_sessions}\t{state}")
+        click.echo(
+            f"{user.email}\t{user.role.value}\tunits={units}\tlast_login={login}\t"
+            f"sessions={account.open_sessions}\t{state}"
+        )
 
 
 @click.command("disable")
@@ -71,8 +72,12 @@ def enable_user_command(email: str) -> None:
 @click.command("set-role")
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.option("--unit", "units", multiple=True,
-              help="Limit the user to this unit code (repeatable); none: the whole organisation.")
+@click.option(
+    "--unit",
+    "units",
+    multiple=True,
+    help="Limit the user to this unit code (repeatable); none: the whole organisation.",
+)
 @with_appcontext
 def set_role_command(email: str, role: str, units: tuple[str, ...]) -> None:
     """Give an account a role and units (what is not given is taken away)."""
@@ -90,8 +95,11 @@ def set_role_command(email: str, role: str, units: tuple[str, ...]) -> None:
 
 @click.command("reset-password")
 @click.option("--email", required=True)
-@click.option("--print-link", is_flag=True,
-              help="Print the link instead of e-mailing it (give it to the person yourself).")
+@click.option(
+    "--print-link",
+    is_flag=True,
+    help="Print the link instead of e-mailing it (give it to the person yourself).",
+)
 @with_appcontext
 def reset_password_command(email: str, print_link: bool) -> None:
     """The old password stops working, the sessions end, and a single-use link is made."""
@@ -112,7 +120,8 @@ def reset_password_command(email: str, print_link: bool) -> None:
         send_password_link(user, token, PasswordLinkPurpose.RESET)
     except LinkNotSent as exc:
         raise click.ClickException(
-            f"the e-mail could not be sent ({exc}); run again with --print-link") from exc
+            f"the e-mail could not be sent ({exc}); run again with --print-link"
+        ) from exc
     click.echo(f"A password link went to {user.email}.")
 
 
@@ -126,5 +135,11 @@ def end_sessions_command(email: str) -> None:
     click.echo(f"Ended {end_sessions(None, user)} session(s) of {user.email}.")
 
 
-COMMANDS = (list_users_command, disable_user_command, enable_user_command, set_role_command,
-            reset_password_command, end_sessions_command)
+COMMANDS = (
+    list_users_command,
+    disable_user_command,
+    enable_user_command,
+    set_role_command,
+    reset_password_command,
+    end_sessions_command,
+)

@@ -17,13 +17,19 @@ ROLE_NAMES = {
     Role.DESIGNER: _l("Satisfaction team: questionnaires, sending, comments"),
     Role.VIEWER: _l("Viewer: figures, reports and actions"),
 }
-SHORT_ROLE_NAMES = {Role.ADMIN: _l("Admin"), Role.DESIGNER: _l("Satisfaction team"),
-                    Role.VIEWER: _l("Viewer")}
+SHORT_ROLE_NAMES = {
+    Role.ADMIN: _l("Admin"),
+    Role.DESIGNER: _l("Satisfaction team"),
+    Role.VIEWER: _l("Viewer"),
+}
 
 
 class AccessForm(StaffForm):
-    role = RadioField(_l("Role"), choices=select_choices(
-        (role.value, label) for role, label in ROLE_NAMES.items()), default=Role.VIEWER.value)
+    role = RadioField(
+        _l("Role"),
+        choices=select_choices((role.value, label) for role, label in ROLE_NAMES.items()),
+        default=Role.VIEWER.value,
+    )
     units = CheckboxesField(_l("Units (none: the whole organisation)"), coerce=int)
     submit = SubmitField(_l("Save"))
 
@@ -37,8 +43,10 @@ class SetPasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
-        description=_l("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH))
-    again = PasswordField(_l("The same password again"),
-                          validators=[DataRequired(), EqualTo("password",
-                                                              _l("The two passwords differ."))])
+        description=_l("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH),
+    )
+    again = PasswordField(
+        _l("The same password again"),
+        validators=[DataRequired(), EqualTo("password", _l("The two passwords differ."))],
+    )
     submit = SubmitField(_l("Set the password"))

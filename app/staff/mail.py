@@ -36,9 +36,14 @@ def _charset() -> Charset:
 def password_link_message(user: User, token: str, purpose: PasswordLinkPurpose) -> Message:
     settings = organisation_settings()
     with force_locale(settings.default_language):
-        context = {"organisation": settings.name, "url": password_link_url(token),
-                   "hours": LINK_HOURS, "welcome": purpose == PasswordLinkPurpose.WELCOME,
-                   "email": user.email, "sender": settings.sender_name}
+        context = {
+            "organisation": settings.name,
+            "url": password_link_url(token),
+            "hours": LINK_HOURS,
+            "welcome": purpose == PasswordLinkPurpose.WELCOME,
+            "email": user.email,
+            "sender": settings.sender_name,
+        }
         if purpose == PasswordLinkPurpose.WELCOME:
             subject = _("%(organisation)s: your Memnun account", organisation=settings.name)
         else:

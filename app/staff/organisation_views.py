@@ -22,8 +22,9 @@ from app.staff.organisation_forms import LogoForm, SettingsForm
 
 
 def _page(form: SettingsForm, logo_form: LogoForm, status: int = 200) -> ResponseReturnValue:
-    return render_template("staff/organisation.html", form=form, logo_form=logo_form,
-                           settings=organisation_settings()), status
+    return render_template(
+        "staff/organisation.html", form=form, logo_form=logo_form, settings=organisation_settings()
+    ), status
 
 
 def _show_problems(form: SettingsForm | LogoForm, problems: InvalidFields) -> None:
@@ -45,8 +46,9 @@ def organisation() -> ResponseReturnValue:
             form.timezone.errors = [_("Not a time zone (for example Europe/Istanbul).")]
             return _page(form, LogoForm(formdata=None), 400)
         try:
-            save_settings(acting_user(), {field: getattr(form, field).data
-                                          for field in TEXT_FIELDS})
+            save_settings(
+                acting_user(), {field: getattr(form, field).data for field in TEXT_FIELDS}
+            )
         except InvalidFields as exc:
             _show_problems(form, exc)
             return _page(form, LogoForm(formdata=None), 400)
@@ -60,8 +62,9 @@ def organisation() -> ResponseReturnValue:
 def organisation_logo() -> ResponseReturnValue:
     logo_form = LogoForm()
     settings = organisation_settings()
-    form = SettingsForm(formdata=None,
-                        data={field: getattr(settings, field) for field in TEXT_FIELDS})
+    form = SettingsForm(
+        formdata=None, data={field: getattr(settings, field) for field in TEXT_FIELDS}
+    )
     if not logo_form.validate_on_submit():
         return _page(form, logo_form, 400)
     upload = logo_form.logo.data

@@ -48,18 +48,32 @@ def _mail_link(user: User, token: str, purpose: PasswordLinkPurpose) -> None:
     try:
         send_password_link(user, token, purpose)
     except LinkNotSent:
-        flash(_("The e-mail to %(email)s could not be sent: check the mail settings, then use "
-                "“Send a new password link”.", email=user.email), "error")
+        flash(
+            _(
+                "The e-mail to %(email)s could not be sent: check the mail settings, then use "
+                "“Send a new password link”.",
+                email=user.email,
+            ),
+            "error",
+        )
     else:
-        flash(_("An e-mail with a password link went to %(email)s. The link works once, for "
-                "%(hours)s hours.", email=user.email, hours=LINK_HOURS), "info")
+        flash(
+            _(
+                "An e-mail with a password link went to %(email)s. The link works once, for "
+                "%(hours)s hours.",
+                email=user.email,
+                hours=LINK_HOURS,
+            ),
+            "info",
+        )
 
 
 @bp.route("/admin/users")
 @role_required()
 def users() -> ResponseReturnValue:
-    return render_template("staff/users.html", accounts=list_accounts(current_user),
-                           role_names=SHORT_ROLE_NAMES)
+    return render_template(
+        "staff/users.html", accounts=list_accounts(current_user), role_names=SHORT_ROLE_NAMES
+    )
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -68,8 +82,12 @@ def new_user() -> ResponseReturnValue:
     form = _with_units(NewAccountForm())
     if form.validate_on_submit():
         try:
-            user, token = invite_user(current_user, form.email.data or "",
-                                      Role(form.role.data), list(form.units.data or []))
+            user, token = invite_user(
+                current_user,
+                form.email.data or "",
+                Role(form.role.data),
+                list(form.units.data or []),
+            )
         except UserError as exc:
             form.email.errors = [*form.email.errors, str(exc)]
         else:
@@ -83,24 +101,33 @@ def new_user() -> ResponseReturnValue:
 @role_required()
 def user(user_id: int) -> ResponseReturnValue:
     account = _account(user_id)
-    form = _with_units(AccessForm(data={"role": account.role.value,
-                                        "units": [unit.id for unit in account.units]}))
+    form = _with_units(
+        AccessForm(data={"role": account.role.value, "units": [unit.id for unit in account.units]})
+    )
     status = 200
     if form.is_submitted():
         status = 400
         if form.validate():
             try:
-                change_access(current_user, account, Role(form.role.data),
-                              list(form.units.data or []))
+                change_access(
+                    current_user, account, Role(form.role.data), list(form.units.data or [])
+                )
             except UserError as exc:
                 flash(str(exc), "error")
             else:
                 flash(_("The access of %(email)s is saved.", email=account.email), "info")
                 return redirect(url_for("staff.user", user_id=account.id))
-    sessions = next((a.open_sessions for a in list_accounts(current_user)
-                     if a.user.id == account.id), 0)
-    return render_template("staff/user.html", account=account, form=form, confirm=ConfirmForm(),
-                           open_sessions=sessions, role_names=SHORT_ROLE_NAMES), status
+    sessions = next(
+        (a.open_sessions for a in list_accounts(current_user) if a.user.id == account.id), 0
+    )
+    return render_template(
+        "staff/user.html",
+        account=account,
+        form=form,
+        confirm=ConfirmForm(),
+        open_sessions=sessions,
+        role_names=SHORT_ROLE_NAMES,
+    ), status
 
 
 def _confirmed() -> None:
@@ -118,8 +145,10 @@ def disable(user_id: int) -> ResponseReturnValue:
     except UserError as exc:
         flash(str(exc), "error")
     else:
-        flash(_("%(email)s is disabled: every session of theirs has ended.",
-                email=account.email), "info")
+        flash(
+            _("%(email)s is disabled: every session of theirs has ended.", email=account.email),
+            "info",
+        )
     return redirect(url_for("staff.user", user_id=user_id))
 
 
@@ -153,8 +182,7 @@ def end_user_sessions(user_id: int) -> ResponseReturnValue:
     _confirmed()
     account = _account(user_id)
     ended = end_sessions(current_user, account)
-    flash(_("%(count)s session(s) of %(email)s ended.", count=ended, email=account.email),
-          "info")
+    flash(_("%(count)s session(s) of %(email)s ended.", count=ended, email=account.email), "info")
     if account.id == current_user.id:
         return redirect(url_for("auth.login"))
     return redirect(url_for("staff.user", user_id=user_id))
@@ -176,8 +204,9 @@ def set_password(token: str) -> ResponseReturnValue:
             flash(_("Your password is set. Log in with it."), "info")
             return redirect(url_for("auth.login"))
     status = 400 if form.is_submitted() else 200
-    response = no_store(render_template("staff/set_password.html", form=form,
-                                        email=link.user.email))
+    response = no_store(
+        render_template("staff/set_password.html", form=form, email=link.user.email)
+    )
     response.status_code = status
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the address
     return response

@@ -24,9 +24,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.routing import Rule
-
 from sqlalchemy import select
+from werkzeug.routing import Rule
 
 from app.extensions import db
 from app.followup.services import open_follow_up_if_needed
@@ -109,7 +108,8 @@ def world(make_app) -> tuple[Flask, dict[str, str]]:  # type: ignore[no-untyped-
         make_user(app, "zabita-viewer@example.org", "viewer", units=["zabita"])
         account = db.session.scalar(select(User.id).where(
             User.email == "zabita-viewer@example.org"))
-        values = {"user_id": str(account),"follow_up_id": str(follow_up.id), "action_id": str(action.id),
+        values = {"user_id": str(account), "follow_up_id": str(follow_up.id),
+                  "action_id": str(action.id),
                   "key": "ces", "number": "1",
                   "question_key": "effort", "code": "fen", "ref": str(theirs.complaint_id),
                   "target_id": "1", "key_id": "1", "webhook_id": "1", "token": "x" * 43,

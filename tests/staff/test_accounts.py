@@ -56,8 +56,11 @@ def test_an_invited_user_sets_a_password_once_and_logs_in(units: Flask) -> None:
         actions = db.session.scalars(select(AuditLog.action)).all()
         assert "user.create" in actions and "user.set_password" in actions
         # ids only: no e-mail address in the audit trail
-        assert not [entry for entry in db.session.scalars(select(AuditLog))
-                    if "new.person" in f"{entry.actor}{entry.target}{entry.detail}"]
+        assert not [
+            entry
+            for entry in db.session.scalars(select(AuditLog))
+            if "new.person" in f"{entry.actor}{entry.target}{entry.detail}"
+        ]
 
 
 def test_a_link_expires_and_a_newer_one_replaces_it(units: Flask) -> None:
@@ -166,8 +169,15 @@ def test_ending_sessions_is_counted_and_audited(units: Flask) -> None:
         start_session(user)
         start_session(user)
         assert end_sessions(None, user) == 2
-        assert db.session.scalar(select(StaffSession.id).where(
-            StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))) is None
-        entry = db.session.scalars(select(AuditLog).where(
-            AuditLog.action == "user.end_sessions")).one()
+        assert (
+            db.session.scalar(
+                select(StaffSession.id).where(
+                    StaffSession.user_id == user.id, StaffSession.ended_at.is_(None)
+                )
+            )
+            is None
+        )
+        entry = db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "user.end_sessions")
+        ).one()
         assert entry.target == f"user:{user.id}" and entry.detail == {"sessions_ended": 2}

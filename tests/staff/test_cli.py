@@ -34,9 +34,11 @@ def test_list_set_role_disable_enable(units: Flask) -> None:
     listed = _run(units, "list")
     assert listed.exit_code == 0
     assert "person@example.org\tviewer\tunits=*\tlast_login=never\tsessions=0\tactive" in (
-        listed.output)
-    moved = _run(units, "set-role", "--email", "PERSON@example.org ", "--role", "designer",
-                 "--unit", "fen")
+        listed.output
+    )
+    moved = _run(
+        units, "set-role", "--email", "PERSON@example.org ", "--role", "designer", "--unit", "fen"
+    )
     assert moved.exit_code == 0, moved.output
     assert "person@example.org\tdesigner\tunits=fen" in _run(units, "list").output
     with units.app_context():
@@ -61,8 +63,9 @@ def test_the_cli_keeps_the_last_admin_and_refuses_unknowns(units: Flask) -> None
     assert missing.exit_code != 0 and "no such account" in missing.output
     bad = _run(units, "disable", "--email", "not an address")
     assert bad.exit_code != 0 and "e-mail address" in bad.output
-    unknown_unit = _run(units, "set-role", "--email", "admin@example.org", "--role", "admin",
-                        "--unit", "nowhere")
+    unknown_unit = _run(
+        units, "set-role", "--email", "admin@example.org", "--role", "admin", "--unit", "nowhere"
+    )
     assert unknown_unit.exit_code != 0 and "nowhere" in unknown_unit.output
 
 
@@ -90,4 +93,3 @@ def test_end_sessions(units: Flask) -> None:
         start_session(user)
     ended = _run(units, "end-sessions", "--email", "laptop@example.org")
     assert ended.exit_code == 0 and "Ended 1 session(s)" in ended.output
-

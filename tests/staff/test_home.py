@@ -38,9 +38,14 @@ def world(app: Flask) -> Flask:
         data.bulk_responses("fen", _recent(10), [5, 4, 4, 5, 3, 5, 4])
         unhappy = data.response("zabita", _recent(5), overall=1, email="zeynep@example.org")
         draft = Questionnaire(key="draft-one", title="Draft one")
-        db.session.add(QuestionnaireVersion(questionnaire=draft, number=1,
-                                            status=VersionStatus.DRAFT,
-                                            definition={"title": {"en": "A new survey"}}))
+        db.session.add(
+            QuestionnaireVersion(
+                questionnaire=draft,
+                number=1,
+                status=VersionStatus.DRAFT,
+                definition={"title": {"en": "A new survey"}},
+            )
+        )
         db.session.add(Target(unit_id=None, metric="csat", value=0.95))
         db.session.commit()
         open_follow_up_if_needed(unhappy)
@@ -61,8 +66,14 @@ def test_a_viewer_sees_headline_figures_targets_and_alerts_only(world: Flask) ->
     page = _home(world, "viewer")
     assert "CSAT" in page and "Under its target of 95.0%" in page
     assert "Alerts this month" in page
-    for absent in ("Sending today", "Questionnaires in draft", "Open follow-ups",
-                   "Staff accounts", "zeynep", "Ayşe"):
+    for absent in (
+        "Sending today",
+        "Questionnaires in draft",
+        "Open follow-ups",
+        "Staff accounts",
+        "zeynep",
+        "Ayşe",
+    ):
         assert absent not in page
 
 
@@ -90,9 +101,16 @@ def test_small_groups_show_no_score(world: Flask) -> None:
 
 def test_an_admin_sees_everything_and_what_they_administer(world: Flask) -> None:
     page = _home(world, "admin")
-    for section in ("CSAT", "Alerts this month", "Sending today", "Questionnaires in draft",
-                    "Open follow-ups", "What you administer", "/admin/users",
-                    "/admin/organisation"):
+    for section in (
+        "CSAT",
+        "Alerts this month",
+        "Sending today",
+        "Questionnaires in draft",
+        "Open follow-ups",
+        "What you administer",
+        "/admin/users",
+        "/admin/organisation",
+    ):
         assert section in page, section
 
 
@@ -122,8 +140,11 @@ def test_the_statement_count_is_bounded_and_does_not_grow_with_data(world: Flask
         data = Data(_numbers=itertools.count(100))  # the world's numbers are 1, 2, ...
         data.units = {u.code: u for u in db.session.scalars(select(Unit))}
         data.categories = {c.code: c for c in db.session.scalars(select(Category))}
-        data.version = db.session.scalars(select(QuestionnaireVersion).where(
-            QuestionnaireVersion.status == VersionStatus.PUBLISHED)).first()
+        data.version = db.session.scalars(
+            select(QuestionnaireVersion).where(
+                QuestionnaireVersion.status == VersionStatus.PUBLISHED
+            )
+        ).first()
         data.bulk_responses("park", _recent(3), [1, 2, 5, 4, 3] * 10)
         after = _statements(world, client)
     assert before <= 45, before

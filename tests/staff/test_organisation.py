@@ -20,22 +20,35 @@ from tests.support.respond import invite
 from tests.support.web import csrf_token_from, login
 
 SETTINGS = {
-    "name": "Örnek Belediyesi", "short_name": "Örnek Bld.",
+    "name": "Örnek Belediyesi",
+    "short_name": "Örnek Bld.",
     "sender_name": "Örnek Belediyesi Çözüm Merkezi",
-    "sender_address": "cozum@ornekbelediyesi.example", "default_language": "tr",
-    "timezone": "Europe/Istanbul", "controller_name": "Örnek Belediyesi Başkanlığı",
+    "sender_address": "cozum@ornekbelediyesi.example",
+    "default_language": "tr",
+    "timezone": "Europe/Istanbul",
+    "controller_name": "Örnek Belediyesi Başkanlığı",
     "controller_contact": "KVKK Birimi, kvkk@ornekbelediyesi.example",
 }
 
 
 def png() -> bytes:
     """A real 1 x 1 PNG."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _admin(app: Flask):  # type: ignore[no-untyped-def]
@@ -46,8 +59,11 @@ def _admin(app: Flask):  # type: ignore[no-untyped-def]
 
 
 def test_defaults_come_from_the_configuration(make_app) -> None:  # type: ignore[no-untyped-def]
-    app = make_app(MEMNUN_ORGANISATION_NAME="Kadıköy Belediyesi", MEMNUN_TIMEZONE="UTC",
-                   MEMNUN_MAIL_FROM="Kadıköy <no-reply@kadikoy.example>")
+    app = make_app(
+        MEMNUN_ORGANISATION_NAME="Kadıköy Belediyesi",
+        MEMNUN_TIMEZONE="UTC",
+        MEMNUN_MAIL_FROM="Kadıköy <no-reply@kadikoy.example>",
+    )
     with app.app_context():
         settings = organisation_settings()
     assert settings.name == "Kadıköy Belediyesi" == settings.controller_name
@@ -59,35 +75,44 @@ def test_the_page_saves_and_refuses_bad_values(app: Flask) -> None:
     admin = _admin(app)
     page = admin.get("/admin/organisation").get_data(as_text=True)
     assert 'value="Memnun"' in page
-    bad = admin.post("/admin/organisation", data={**SETTINGS, "timezone": "Mars/Olympus",
-                                                   "csrf_token": csrf_token_from(page)})
+    bad = admin.post(
+        "/admin/organisation",
+        data={**SETTINGS, "timezone": "Mars/Olympus", "csrf_token": csrf_token_from(page)},
+    )
     assert bad.status_code == 400 and "Not a time zone" in bad.get_data(as_text=True)
     with app.app_context():
         assert organisation_settings().name == "Memnun"  # nothing stored
-    saved = admin.post("/admin/organisation", data={**SETTINGS,
-                                                     "csrf_token": csrf_token_from(page)})
+    saved = admin.post(
+        "/admin/organisation", data={**SETTINGS, "csrf_token": csrf_token_from(page)}
+    )
     assert saved.status_code == 302
     with app.app_context():
         settings = organisation_settings()
         assert settings.name == "Örnek Belediyesi" and settings.timezone == "Europe/Istanbul"
         assert settings.mail_from.endswith("<cozum@ornekbelediyesi.example>")
-        entry = db.session.scalars(select(AuditLog).where(
-            AuditLog.action == "organisation.update")).one()
+        entry = db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "organisation.update")
+        ).one()
         assert "name" in entry.detail["fields"]
     assert "Örnek Bld." in admin.get("/").get_data(as_text=True)  # the top bar
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", 400),
-    (b"GIF89a" + b"\x00" * 20, 400),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * (201 * 1024), 400),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", 400),
+        (b"GIF89a" + b"\x00" * 20, 400),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * (201 * 1024), 400),
+    ],
+)
 def test_only_small_png_jpeg_or_webp_logos(app: Flask, data: bytes, expected: int) -> None:
     admin = _admin(app)
     token = csrf_token_from(admin.get("/admin/organisation").get_data(as_text=True))
-    answer = admin.post("/admin/organisation/logo", data={
-        "logo": (io.BytesIO(data), "logo.png"), "csrf_token": token},
-        content_type="multipart/form-data")
+    answer = admin.post(
+        "/admin/organisation/logo",
+        data={"logo": (io.BytesIO(data), "logo.png"), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
     assert answer.status_code == expected
     with app.app_context():
         assert not organisation_settings().has_logo
@@ -96,9 +121,11 @@ def test_only_small_png_jpeg_or_webp_logos(app: Flask, data: bytes, expected: in
 def test_a_logo_is_served_as_an_image_that_runs_nothing(app: Flask) -> None:
     admin = _admin(app)
     token = csrf_token_from(admin.get("/admin/organisation").get_data(as_text=True))
-    saved = admin.post("/admin/organisation/logo", data={
-        "logo": (io.BytesIO(png()), "logo.png"), "csrf_token": token},
-        content_type="multipart/form-data")
+    saved = admin.post(
+        "/admin/organisation/logo",
+        data={"logo": (io.BytesIO(png()), "logo.png"), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
     assert saved.status_code == 302
     with app.app_context():
         version = organisation_settings().logo_sha256
@@ -162,8 +189,13 @@ def test_the_pack_and_the_dashboards_are_titled_with_the_organisation(app: Flask
     with app.app_context():
         save_settings("test", SETTINGS)
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        pack = build_pack(dt.date(2026, 1, 1), dt.date(2026, 1, 31), None, "Örnek Belediyesi",
-                          generated_at=utcnow())
+        pack = build_pack(
+            dt.date(2026, 1, 1),
+            dt.date(2026, 1, 31),
+            None,
+            "Örnek Belediyesi",
+            generated_at=utcnow(),
+        )
         html = pack_html(pack)
     assert pack.organisation == "Örnek Belediyesi"
     assert "<title>" in html and "Örnek Belediyesi" in html.split("</title>")[0]

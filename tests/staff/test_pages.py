@@ -19,8 +19,12 @@ def _post(client, path: str, data: dict[str, object] | None = None, page: str | 
     return client.post(path, data={**(data or {}), "csrf_token": token})
 
 
-def _signed_in(app: Flask, email: str = "admin@example.org", role: str = "admin",
-               units: list[str] | None = None):  # type: ignore[no-untyped-def]
+def _signed_in(
+    app: Flask,
+    email: str = "admin@example.org",
+    role: str = "admin",
+    units: list[str] | None = None,
+):  # type: ignore[no-untyped-def]
     password = make_user(app, email, role, units=units)
     client = app.test_client()
     login(client, email, password)
@@ -34,8 +38,11 @@ def test_invitation_by_smtp_then_password_then_login(make_app, smtp_server) -> N
         db.session.commit()
         fen = db.session.scalar(select(Unit.id).where(Unit.code == "fen"))
     admin = _signed_in(app)
-    created = _post(admin, "/admin/users/new", {"email": "Ayse@Example.org", "role": "viewer",
-                                                 "units": [str(fen)]})
+    created = _post(
+        admin,
+        "/admin/users/new",
+        {"email": "Ayse@Example.org", "role": "viewer", "units": [str(fen)]},
+    )
     assert created.status_code == 302
     assert len(smtp_server.messages) == 1
     message = smtp_server.messages[0]
@@ -49,12 +56,19 @@ def test_invitation_by_smtp_then_password_then_login(make_app, smtp_server) -> N
     assert opened.status_code == 200 and opened.headers["Cache-Control"] == "no-store"
     assert person.get(f"/auth/password/{token}").status_code == 200
     form = csrf_token_from(opened.get_data(as_text=True))
-    differ = person.post(f"/auth/password/{token}", data={
-        "password": "ayse's long password", "again": "something else", "csrf_token": form})
+    differ = person.post(
+        f"/auth/password/{token}",
+        data={"password": "ayse's long password", "again": "something else", "csrf_token": form},
+    )
     assert differ.status_code == 400
-    done = person.post(f"/auth/password/{token}", data={
-        "password": "ayse's long password", "again": "ayse's long password",
-        "csrf_token": form})
+    done = person.post(
+        f"/auth/password/{token}",
+        data={
+            "password": "ayse's long password",
+            "again": "ayse's long password",
+            "csrf_token": form,
+        },
+    )
     assert done.status_code == 302 and done.headers["Location"].startswith("/auth/login")
     assert person.get(f"/auth/password/{token}").status_code == 410  # used up
     login(person, "ayse@example.org", "ayse's long password")
@@ -87,10 +101,16 @@ def test_role_units_disable_reset_from_the_pages_are_audited(units: Flask) -> No
     with units.app_context():
         user = db.session.get(User, person)
         assert user.role.value == "designer" and [u.code for u in user.units] == ["zabita"]
-        actions = set(db.session.scalars(select(AuditLog.action).where(
-            AuditLog.target == f"user:{person}")))
-    assert {"user.change", "user.disable", "user.enable", "user.reset_password",
-            "user.end_sessions"} <= actions
+        actions = set(
+            db.session.scalars(select(AuditLog.action).where(AuditLog.target == f"user:{person}"))
+        )
+    assert {
+        "user.change",
+        "user.disable",
+        "user.enable",
+        "user.reset_password",
+        "user.end_sessions",
+    } <= actions
 
 
 def test_an_admin_cannot_lock_themselves_out_from_the_page(units: Flask) -> None:
@@ -115,8 +135,10 @@ def test_a_unit_admin_sees_and_changes_only_their_units_accounts(units: Flask) -
     other = user_id(units, "zabita-viewer@example.org")
     assert unit_admin.get(f"/admin/users/{other}").status_code == 404
     page = f"/admin/users/{user_id(units, 'fen-viewer@example.org')}"
-    refused = unit_admin.post(f"/admin/users/{other}/disable", data={
-        "csrf_token": csrf_token_from(unit_admin.get(page).get_data(as_text=True))})
+    refused = unit_admin.post(
+        f"/admin/users/{other}/disable",
+        data={"csrf_token": csrf_token_from(unit_admin.get(page).get_data(as_text=True))},
+    )
     assert refused.status_code == 404
     assert unit_admin.get("/admin/organisation").status_code == 403  # the whole organisation's
     form = unit_admin.get("/admin/users/new").get_data(as_text=True)

@@ -89,8 +89,13 @@ def test_a_target_or_action_for_the_root_is_the_organisations(one_tree: Flask) -
         stored = db.session.scalars(select(Target)).one()
         assert stored.unit_id is None
         designer = _user(one_tree, "designer@example.org", "designer")
-        action = create_action(designer, unit_id=_id("city"), metric="csat", title="Training",
-                               owner="Head of the complaints office")
+        action = create_action(
+            designer,
+            unit_id=_id("city"),
+            metric="csat",
+            title="Training",
+            owner="Head of the complaints office",
+        )
         assert db.session.get(ImprovementAction, action.id).unit_id is None
 
 
@@ -100,8 +105,9 @@ def test_a_target_stored_on_the_root_holds_for_the_organisation(one_tree: Flask)
         db.session.commit()
         tree = unit_tree()
         known = all_targets()
-        assert targets_for(None, tree, known) == targets_for(_id("city"), tree, known) == {
-            "nps": 0.2}
+        assert (
+            targets_for(None, tree, known) == targets_for(_id("city"), tree, known) == {"nps": 0.2}
+        )
         assert targets_for(_id("fen"), tree, known) == {"nps": 0.2}
 
 
@@ -109,7 +115,8 @@ def test_alerts_name_the_organisation_once(one_tree: Flask) -> None:
     with one_tree.app_context():
         db.session.add(Target(unit_id=None, metric="csat", value=0.99))
         db.session.commit()
-        alerts = current_alerts(dt.date(2025, 1, 31), tz="UTC", min_group=5,
-                                now=dt.datetime(2025, 3, 1, tzinfo=dt.UTC))
+        alerts = current_alerts(
+            dt.date(2025, 1, 31), tz="UTC", min_group=5, now=dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+        )
         assert alerts and not [a for a in alerts if a.unit_id == _id("city")]
         assert any(a.unit_id is None for a in alerts)

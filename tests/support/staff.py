@@ -12,7 +12,7 @@ LINK_RE = re.compile(r"(https?://[^\s\"<>]+/auth/password/([A-Za-z0-9_-]+))")
 
 def link_in(message: Message) -> tuple[str, str]:
     """The password link of a password e-mail and its token (from the text part)."""
-    body = (message.get_body(("plain",)) if isinstance(message, EmailMessage) else None)
+    body = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None
     text = body.get_content() if body is not None else message.as_string()
     match = LINK_RE.search(text)
     assert match, "no password link in the e-mail"
@@ -25,8 +25,10 @@ def outbox_messages(outbox: str | Path) -> list[EmailMessage]:
     from email.parser import BytesParser
 
     files = sorted(Path(outbox).glob("*.eml"))
-    return [BytesParser(policy=policy.default).parsebytes(path.read_bytes())  # type: ignore[misc]
-            for path in files]
+    return [
+        BytesParser(policy=policy.default).parsebytes(path.read_bytes())  # type: ignore[misc]
+        for path in files
+    ]
 
 
 def user_id(app: Any, email: str) -> int:
