@@ -7,7 +7,8 @@ the browser sends. What a role may see at all (comments, contact data, follow-up
 business of each area; this module says only where.
 
 Pages that show or change the whole organisation at once (the integration: API keys, webhooks,
-CSV import; the outbox and the operations page; distribution rules; questionnaires; targets)
+CSV import; the outbox and the operations page; distribution rules; questionnaires; targets;
+the organisation settings)
 cannot be cut down to some units: a user given units is refused them (403), whatever the role.
 ``WHOLE_ORGANISATION`` lists them, and ``app.auth.decorators.inside_own_units`` enforces it for
 every request.
