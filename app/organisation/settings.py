@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 from email.utils import formataddr, parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app, g, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import load_only
 
 from app.errors import InvalidFields, invalid
@@ -28,6 +30,7 @@ from app.models import AuditLog, OrganisationSettings
 from app.models.types import utcnow
 
 ROW_ID = 1
+log = logging.getLogger(__name__)
 _CACHE = "_memnun_organisation_settings"
 
 #: Logo files: PNG, JPEG or WebP (never SVG, which can carry script), at most this many bytes.
@@ -127,7 +130,16 @@ def organisation_settings() -> Settings:
     cached = g.get(_CACHE) if has_app_context() else None
     if cached is not None:
         return cached
-    settings = _merge(configured_defaults(current_app.config), _stored())
+    defaults = configured_defaults(current_app.config)
+    try:
+        stored = _stored()
+    except (OperationalError, ProgrammingError):
+        # The database is down or not migrated yet: a page that only names the organisation
+        # (a survey's "busy" page, the login page) still works, with the configured name.
+        db.session.rollback()
+        log.warning("organisation settings unreadable; using the configuration's")
+        return defaults
+    settings = _merge(defaults, stored)
     g.setdefault(_CACHE, settings)
     return settings
 

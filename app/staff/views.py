@@ -17,6 +17,7 @@ from app.models import PasswordLinkPurpose, Role, User
 from app.staff import bp
 from app.staff.accounts import (
     LINK_HOURS,
+    NotAllowed,
     change_access,
     disable_user,
     enable_user,
@@ -88,6 +89,8 @@ def new_user() -> ResponseReturnValue:
                 Role(form.role.data),
                 list(form.units.data or []),
             )
+        except NotAllowed as exc:  # a guard rail on units: said next to them
+            form.units.errors = [*form.units.errors, str(exc)]
         except UserError as exc:
             form.email.errors = [*form.email.errors, str(exc)]
         else:

@@ -202,3 +202,15 @@ def test_the_pack_and_the_dashboards_are_titled_with_the_organisation(app: Flask
     admin = _admin(app)
     dashboards = admin.get("/dashboards/").get_data(as_text=True)
     assert "Örnek Bld.</title>" in dashboards
+
+
+def test_a_database_without_the_settings_table_still_names_the_organisation(
+    app: Flask,
+) -> None:
+    from sqlalchemy import text
+
+    with app.app_context():
+        db.session.execute(text("DROP TABLE organisation_settings"))
+        db.session.commit()
+        assert organisation_settings().name == "Memnun"
+    assert app.test_client().get("/auth/login").status_code == 200

@@ -159,3 +159,19 @@ def test_an_expired_or_unknown_link_says_so(client) -> None:  # type: ignore[no-
     page = client.get("/auth/password/" + "x" * 43)
     assert page.status_code == 410
     assert "no longer works" in page.get_data(as_text=True)
+
+
+def test_a_unit_admin_cannot_invite_outside_their_units(units: Flask) -> None:
+    unit_admin = _signed_in(units, "fen-admin@example.org", "admin", units=["fen"])
+    with units.app_context():
+        zabita = db.session.scalar(select(Unit.id).where(Unit.code == "zabita"))
+    refused = _post(unit_admin, "/admin/users/new",
+                    {"email": "outsider@example.org", "role": "viewer", "units": [str(zabita)]})
+    assert refused.status_code == 400
+    nobody = _post(unit_admin, "/admin/users/new",
+                   {"email": "wide@example.org", "role": "viewer"})
+    assert nobody.status_code == 400
+    assert "inside your own" in nobody.get_data(as_text=True)
+    with units.app_context():
+        assert db.session.scalar(select(User.id).where(
+            User.email.in_(["outsider@example.org", "wide@example.org"]))) is None
