@@ -34,9 +34,10 @@ def select_locale() -> str:
     chosen = session.get("language")
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or current_app.config[
-        "BABEL_DEFAULT_LOCALE"
-    ]
+    from app.organisation.settings import organisation_settings
+
+    return (request.accept_languages.best_match(languages)
+            or organisation_settings().default_language)
 
 
 @event.listens_for(Engine, "connect")
@@ -121,8 +122,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.intake.views import bp as intake_admin_bp
     from app.lookup import bp as lookup_bp
     from app.main import bp as main_bp
+    from app.organisation import bp as organisation_bp
     from app.reports import bp as reports_bp
     from app.respond import bp as respond_bp
+    from app.staff import bp as staff_bp
     from app.webhooks.views import bp as webhooks_admin_bp
 
     app.register_blueprint(main_bp)
@@ -138,6 +141,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(followup_bp)
     app.register_blueprint(actions_bp)
     app.register_blueprint(lookup_bp)
+    app.register_blueprint(organisation_bp)
+    app.register_blueprint(staff_bp)
+
+    from app.organisation.settings import organisation_settings
+
+    # Every template may name the organisation as its settings say (read once per request).
+    app.context_processor(lambda: {"org": organisation_settings()})
 
     from app.auth.decorators import inside_own_units
 

@@ -1,7 +1,7 @@
 """The ``memnun`` command: a Flask CLI group bound to the app factory.
 
-Contract (docs/design.md, "Contracts"): run, scheduler, dispatch, demo, db upgrade, user create,
-api-key create.
+Contract (docs/design.md, "Contracts"): run, scheduler, dispatch, demo, db upgrade,
+user create|list|disable|enable|set-role|reset-password|end-sessions, api-key create.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ def main() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from app.staff.cli import COMMANDS as USER_COMMANDS
+
+    for command in USER_COMMANDS:
+        user_group.add_command(command)
     app.cli.add_command(user_group)
     app.cli.add_command(api_key_group)
     app.cli.add_command(run_command)

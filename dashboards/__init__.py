@@ -15,6 +15,7 @@ from dash import Dash
 from flask import Flask, has_request_context
 from flask_babel import get_locale
 
+from app.organisation.settings import organisation_settings
 from dashboards import complaints, drilldown, operations, overview, security, shell, survey
 from dashboards.common import _
 
@@ -27,7 +28,7 @@ class MemnunDash(Dash):
     def interpolate_index(self, **kwargs: Any) -> str:
         if not has_request_context():
             return super().interpolate_index(**kwargs)
-        kwargs["title"] = _("Dashboards") + " – Memnun"
+        kwargs["title"] = _("Dashboards") + " – " + organisation_settings().short_name
         page = super().interpolate_index(**kwargs)
         return page.replace("<html>", f'<html lang="{get_locale()}">', 1)
 

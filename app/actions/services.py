@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 
-from app.auth.scope import units_in_scope
+from app.auth.scope import organisation_unit, units_in_scope
 from app.extensions import db
 from app.models import ACTION_METRICS, ActionStatus, AuditLog, ImprovementAction, Role, Unit, User
 from app.models.types import utcnow
@@ -130,8 +130,11 @@ def _apply(action: ImprovementAction, user: User, fields: dict[str, Any]) -> Non
     metric = fields.get("metric")
     if metric not in ACTION_METRICS:
         raise ActionError(f"unknown metric {metric!r}")
-    _check_unit(user, fields.get("unit_id"))
-    action.unit_id = fields.get("unit_id")
+    unit_id = fields.get("unit_id")
+    _check_unit(user, unit_id)
+    # The single root unit is the organisation (app.auth.scope.organisation_unit); someone given
+    # units keeps their unit's id, which is how their own list finds the action.
+    action.unit_id = organisation_unit(unit_id) if units_in_scope(user) is None else unit_id
     action.metric = metric
     action.title = _text(fields.get("title"), "title", TITLE_MAX_LENGTH, required=True)
     action.owner = _text(fields.get("owner"), "owner", OWNER_MAX_LENGTH, required=True)

@@ -26,6 +26,7 @@ from app.actions.services import (
 from app.auth.decorators import role_required
 from app.auth.scope import unit_choices, units_in_scope
 from app.models import ActionStatus, ImprovementAction, Role
+from app.organisation.settings import organisation_settings
 
 
 def _today() -> dt.date:
@@ -79,7 +80,7 @@ def _form_page(form: ActionForm, action: ImprovementAction | None) -> ResponseRe
 @role_required(Role.DESIGNER)
 def new_action() -> ResponseReturnValue:
     form = ActionForm()
-    _unit_field_choices(form, _("The whole organisation"))
+    _unit_field_choices(form, organisation_settings().name)
     if form.validate_on_submit():
         try:
             action = create_action(current_user, **_fields(form))
@@ -96,7 +97,7 @@ def new_action() -> ResponseReturnValue:
 def edit_action(action_id: int) -> ResponseReturnValue:
     action = _visible_or_404(action_id)
     form = ActionForm(obj=None if request.method == "POST" else action)
-    _unit_field_choices(form, _("The whole organisation"))
+    _unit_field_choices(form, organisation_settings().name)
     if not form.is_submitted():
         form.unit.data = action.unit_id or ORGANISATION
         form.status.data = action.status.value

@@ -9,8 +9,9 @@ answered, and are shown whatever their size.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app.analytics.figures import Score, plain_proportion
 from app.analytics.filters import Filters, in_period, invitation_conditions, needs_complaint_join
@@ -76,3 +77,35 @@ def response_rates(filters: Filters, by: Dimension | str) -> dict[Key, Score]:
     tally = invitation_tally(filters, ByDimension(Dimension(by)))
     return {key: plain_proportion(t.responded, t.sent) for key, t in tally.current.items()
             if t.sent > 0}
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the sending did in a period (a day, for the satisfaction team's home page)."""
+
+    due: int = 0  # planned, due in the period, not sent yet
+    sent: int = 0  # first sent in the period
+    responded: int = 0  # answered in the period
+    failed: int = 0  # failed and not retried, whenever they failed: work waiting for someone
+
+
+def activity(filters: Filters) -> Activity:
+    """The sending's day in one statement (complaint filters are not applied: this is the
+    organisation's process as a whole)."""
+    def in_range(column: Any) -> Any:
+        return (column >= filters.start) & (column < filters.end)
+
+    planned = (Invitation.state == InvitationState.PLANNED) & in_range(Invitation.due_at)
+    row = db.session.execute(select(
+        func.count(case((planned, 1))),
+        func.count(case((in_range(Invitation.sent_at), 1))),
+        func.count(case((in_range(Invitation.responded_at), 1))),
+        func.count(case((Invitation.state == InvitationState.FAILED, 1))),
+    )).one()
+    return Activity(*(int(value or 0) for value in row))
+
+
+def response_rate(filters: Filters) -> Score:
+    """Responses per invitation sent in the period, with its Wilson interval."""
+    totals = invitation_tally(filters).total_now()
+    return plain_proportion(totals.responded, totals.sent)

@@ -30,14 +30,23 @@ def all_targets() -> dict[tuple[int | None, str], float]:
     return {(unit_id, metric): float(value) for unit_id, metric, value in rows}
 
 
+def owner_chain(unit_id: int | None, tree: Tree | None) -> list[int | None]:
+    """Whose targets hold for ``unit_id`` (None: the organisation), nearest first: the unit,
+    its ancestors, the organisation. The single root unit *is* the organisation: a target
+    stored on it and one stored for the organisation are one (the organisation's wins)."""
+    chain: list[int | None] = []
+    if unit_id is not None:
+        chain = [unit_id, *(tree.ancestors(unit_id) if tree is not None else [])]
+    root = tree.single_root() if tree is not None else None
+    return [owner for owner in chain if owner != root] + [None] + (
+        [root] if root is not None else [])
+
+
 def targets_for(unit_id: int | None, tree: Tree | None = None,
                 known: dict[tuple[int | None, str], float] | None = None) -> dict[str, float]:
     """The targets that hold for ``unit_id`` (None: the organisation), metric by metric."""
     known = all_targets() if known is None else known
-    chain: list[int | None] = []
-    if unit_id is not None:
-        chain = [unit_id, *(tree.ancestors(unit_id) if tree is not None else [])]
-    chain.append(None)
+    chain = owner_chain(unit_id, tree)
     result = {}
     for metric in TARGET_METRICS:
         for owner in chain:

@@ -47,6 +47,11 @@ class Tree:
         """Children by name; ``None``: the roots."""
         return list(self._children.get(node_id, []))
 
+    def single_root(self) -> int | None:
+        """The one top node, when there is exactly one: for units, the organisation itself."""
+        tops = self.children(None)
+        return tops[0] if len(tops) == 1 else None
+
     def ancestors(self, node_id: int) -> list[int]:
         """Parent, grandparent, ... (a cycle in bad data ends the walk)."""
         found: list[int] = []

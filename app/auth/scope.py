@@ -7,7 +7,8 @@ the browser sends. What a role may see at all (comments, contact data, follow-up
 business of each area; this module says only where.
 
 Pages that show or change the whole organisation at once (the integration: API keys, webhooks,
-CSV import; the outbox and the operations page; distribution rules; questionnaires; targets)
+CSV import; the outbox and the operations page; distribution rules; questionnaires; targets;
+the organisation settings)
 cannot be cut down to some units: a user given units is refused them (403), whatever the role.
 ``WHOLE_ORGANISATION`` lists them, and ``app.auth.decorators.inside_own_units`` enforces it for
 every request.
@@ -20,7 +21,8 @@ from app.models import Role, User
 
 #: Endpoint prefixes of the pages that show or change the whole organisation (see the module).
 WHOLE_ORGANISATION = ("api_admin.", "webhooks_admin.", "intake_admin.", "distribution.",
-                      "design.", "reports.targets", "reports.delete_target_view")
+                      "design.", "reports.targets", "reports.delete_target_view",
+                      "staff.organisation")
 
 
 def works_inside_units(user: User) -> bool:
@@ -39,11 +41,22 @@ def units_in_scope(user: User, units: Tree | None = None) -> frozenset[int] | No
     return frozenset((units or unit_tree()).below(own))
 
 
+def organisation_unit(unit_id: int | None, units: Tree | None = None) -> int | None:
+    """``unit_id`` as stored for targets and actions: None (the organisation) for the single
+    root unit, which *is* the organisation, so the two are never told apart."""
+    if unit_id is None:
+        return None
+    return None if unit_id == (units or unit_tree()).single_root() else unit_id
+
+
 def unit_choices(user: User) -> list[tuple[int, str]]:
-    """(id, name) of the units ``user`` may pick in a form, by name."""
+    """(id, name) of the units ``user`` may pick in a form, by name. For staff without units
+    the single root unit is left out: the form's own "whole organisation" choice (named as the
+    organisation settings say) stands for it."""
     tree = unit_tree()
     allowed = units_in_scope(user, tree)
-    ids = tree.nodes if allowed is None else allowed
+    ids = ([uid for uid in tree.nodes if uid != tree.single_root()] if allowed is None
+           else allowed)
     return sorted(((uid, tree.nodes[uid].name) for uid in ids), key=lambda item: (item[1], item[0]))
 
 

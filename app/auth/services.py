@@ -21,18 +21,32 @@ class UserError(ValueError):
     """A user cannot be created as asked; the message says why."""
 
 
-def create_user(
-    email: str, password: str, role: Role, unit_codes: list[str] | None = None
-) -> User:
-    email = email.strip().lower()
+MIN_PASSWORD_LENGTH = 10
+
+
+def staff_email(email: str) -> str:
+    """A member of staff's e-mail address as stored and looked up: trimmed, lower case, and
+    one that email-validator accepts. The one rule for the login form, the admin pages and the
+    CLI, so that no account is made that could never log in. Raises ``UserError``."""
+    email = (email or "").strip().lower()
     try:
-        # The login form's own check (WTForms' Email uses email-validator the same way): an
-        # account it would refuse could never log in.
         validate_email(email, check_deliverability=False)
     except EmailNotValidError as exc:
         raise UserError(f"not an e-mail address the login form accepts: {exc}") from None
-    if len(password) < 10:
-        raise UserError("the password must have at least 10 characters")
+    return email
+
+
+def check_new_password(password: str) -> None:
+    """The rule for a new password, wherever it is set; raises ``UserError``."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def create_user(
+    email: str, password: str, role: Role, unit_codes: list[str] | None = None
+) -> User:
+    email = staff_email(email)
+    check_new_password(password)
     if db.session.scalar(select(User).where(User.email == email)):
         raise UserError(f"a user with the e-mail {email} already exists")
     user = User(email=email, role=role)

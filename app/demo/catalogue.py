@@ -46,6 +46,20 @@ class UnitProfile:
 
 ROOT = "ornek-belediyesi"
 
+#: The organisation settings page of the demo (``app.organisation.settings``). Addresses use the
+#: reserved .example domain, so nothing can reach a real mailbox.
+ORGANISATION_SETTINGS = {
+    "name": ORGANISATION,
+    "short_name": "Örnek Bld.",
+    "sender_name": "Örnek Belediyesi Çözüm Merkezi",
+    "sender_address": "cozum-merkezi@ornekbelediyesi.example",
+    "default_language": "tr",
+    "timezone": "Europe/Istanbul",
+    "controller_name": "Örnek Belediyesi Başkanlığı",
+    "controller_contact": "KVKK Birimi, Cumhuriyet Meydanı No: 1, Örnek; "
+                          "kvkk@ornekbelediyesi.example",
+}
+
 UNITS: tuple[UnitProfile, ...] = (
     UnitProfile(ROOT, ORGANISATION, None),
     UnitProfile("altyapi-hizmetleri", "Altyapı Hizmetleri", ROOT),

@@ -45,6 +45,7 @@ from app.models import (
     Target,
     Unit,
 )
+from app.organisation.settings import save_settings
 
 COMPLAINTS_PER_YEAR = 3000
 ACTOR = "demo"
@@ -82,6 +83,7 @@ def load_demo(
     except BaseException:
         db.session.rollback()
         raise
+    save_settings("demo", cat.ORGANISATION_SETTINGS)
     # After the commit: the follow-up service commits each follow-up it opens.
     follow_ups = open_follow_ups(clock, unhappy)
     return f"{summary}; {follow_ups} follow-ups"

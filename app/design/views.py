@@ -56,6 +56,7 @@ from app.design.forms import (
 )
 from app.design.services import VersionError
 from app.models import QuestionnaireVersion, Role, VersionStatus
+from app.organisation.settings import organisation_settings
 from app.questionnaires.documents import (
     CHOICE_TYPES,
     QUESTION_TYPES,
@@ -429,7 +430,7 @@ def preview(key: str, number: int) -> ResponseReturnValue:
         return render_template(
             "design/preview.html",
             lang=language,
-            organisation=current_app.config["MEMNUN_ORGANISATION_NAME"],
+            organisation=organisation_settings().name,
             version=found,
             questionnaire=found.questionnaire,
             staff=staff,

@@ -20,7 +20,7 @@ from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import Compat32
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -32,6 +32,7 @@ from markupsafe import escape
 from app.distribution.windows import rule_zone
 from app.models import Invitation
 from app.models.types import utcnow
+from app.organisation.settings import organisation_settings
 
 # The numeric scales of the design contract; a question embedded in the e-mail uses one of them.
 SCALES: dict[str, tuple[int, int]] = {
@@ -143,7 +144,8 @@ def _context(invitation: Invitation, values: PerMessage, reminder: bool) -> dict
     definition = invitation.version.definition if invitation.version else {}
     language = invitation.language
     default_language = (definition.get("languages") or [language])[0]
-    organisation = current_app.config["MEMNUN_ORGANISATION_NAME"]
+    settings = organisation_settings()
+    organisation = settings.name
     title = translated(definition.get("title"), language, default_language)
     if not title:
         title = _("How did we handle your complaint?")
@@ -154,6 +156,7 @@ def _context(invitation: Invitation, values: PerMessage, reminder: bool) -> dict
         "language": language,
         "reminder": reminder,
         "organisation": organisation,
+        "sender": settings.sender_name,
         "subject": subject,
         "title": title,
         "intro": translated(definition.get("intro"), language, default_language),
@@ -232,8 +235,8 @@ class MessageBuilder:
         key = (invitation.version_id, invitation.language, invitation.rule_id, reminder)
         if key not in self._rendered:
             definition = invitation.version.definition if invitation.version else {}
-            organisation = current_app.config["MEMNUN_ORGANISATION_NAME"]
-            usable = MARKER_START not in f"{definition}{organisation}"
+            settings = organisation_settings()
+            usable = MARKER_START not in f"{definition}{settings.name}{settings.sender_name}"
             self._rendered[key] = _render(invitation, MARKERS, reminder) if usable else None
         return self._rendered[key]
 
@@ -331,8 +334,7 @@ def build_message(
     message.attach(MIMEText(rendered.text, "plain", _charset()))
     message.attach(MIMEText(rendered.html, "html", _charset()))
     message["Subject"] = Header(rendered.subject, "utf-8")
-    name, address = parseaddr(current_app.config["MEMNUN_MAIL_FROM"])
-    message["From"] = formataddr((name, address), charset="utf-8")
+    message["From"] = organisation_settings().mail_from
     message["To"] = complainant.email
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id(invitation.id, reminder)

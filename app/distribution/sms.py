@@ -44,6 +44,7 @@ from app.distribution.mail import (
 )
 from app.distribution.messages import base_url, survey_url
 from app.models import Invitation
+from app.organisation.settings import organisation_settings
 
 PHONE_IN_TEXT_RE = re.compile(r"\+?\d[\d ()./-]{5,}\d")
 PLACEHOLDERS = ("organisation", "reference", "link")
@@ -92,7 +93,7 @@ def build_sms(invitation: Invitation, token: str, *, reminder: bool = False) -> 
     if not phone:
         raise ValueError(f"invitation {invitation.id} has no phone number")
     values = {
-        "organisation": current_app.config["MEMNUN_ORGANISATION_NAME"],
+        "organisation": organisation_settings().short_name,
         "reference": invitation.complaint.external_id,
         "link": survey_url(token),
     }

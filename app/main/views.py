@@ -2,18 +2,31 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import text
 
+from app.actions.names import ACTION_STATUS_NAMES
+from app.analytics.names import METRIC_NAMES
 from app.extensions import db
+from app.followup.views import REASON_NAMES
 from app.main import bp
+from app.main.home import home_for
 from app.redirects import local_target
+from app.reports.formatting import figure, percent
 
 
 @bp.route("/")
 @login_required
 def index() -> ResponseReturnValue:
-    return render_template("main/index.html")
+    return render_template(
+        "main/index.html",
+        home=home_for(current_user),
+        figure=figure,
+        percent=percent,
+        metric_names=METRIC_NAMES,
+        reason_names=REASON_NAMES,
+        status_names=ACTION_STATUS_NAMES,
+    )
 
 
 @bp.route("/healthz")

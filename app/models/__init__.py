@@ -5,6 +5,8 @@ from app.models.auth import (
     ApiKey,
     ApiScope,
     AuditLog,
+    PasswordLink,
+    PasswordLinkPurpose,
     RecoveryCode,
     Role,
     StaffSession,
@@ -31,7 +33,7 @@ from app.models.followup import (
     FollowUpReason,
     FollowUpState,
 )
-from app.models.organisation import Category, Channel, Unit
+from app.models.organisation import Category, Channel, OrganisationSettings, Unit
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion, VersionStatus
 from app.models.response import Answer, Response
 from app.models.rollup import HourlyFigures
@@ -64,6 +66,9 @@ __all__ = [
     "Invitation",
     "InvitationChannel",
     "InvitationState",
+    "OrganisationSettings",
+    "PasswordLink",
+    "PasswordLinkPurpose",
     "Questionnaire",
     "QuestionnaireVersion",
     "RecoveryCode",

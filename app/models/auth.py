@@ -110,6 +110,33 @@ class RecoveryCode(db.Model):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class PasswordLinkPurpose(enum.StrEnum):
+    WELCOME = "welcome"  # a new account: the person chooses a first password
+    RESET = "reset"  # an admin asked for a new password
+
+
+class PasswordLink(db.Model):
+    """A single-use, expiring link that lets a member of staff set a password
+    (``app.auth.accounts``). Only the SHA-256 of its token is stored; a used, expired or
+    superseded link sets nothing."""
+
+    __tablename__ = "password_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[PasswordLinkPurpose] = mapped_column(
+        str_enum(PasswordLinkPurpose, "password_link_purpose")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
 class ApiScope(enum.StrEnum):
     INTAKE = "intake"
     READ = "read"

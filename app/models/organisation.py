@@ -1,13 +1,15 @@
-"""Organisation units, complaint categories and channels."""
+"""Organisation units, complaint categories and channels; the organisation's settings."""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.types import UTCDateTime
 
 
 class Channel(enum.StrEnum):
@@ -58,3 +60,31 @@ class Category(db.Model):
 
     def __repr__(self) -> str:
         return f"<Category {self.code}>"
+
+
+class OrganisationSettings(db.Model):
+    """What the organisation is called and how it speaks to people: one row (id 1).
+
+    Every column may be null, meaning "what the configuration says" (``MEMNUN_ORGANISATION_NAME``,
+    ``MEMNUN_MAIL_FROM``, ``MEMNUN_TIMEZONE``, ``MEMNUN_DEFAULT_LANGUAGE``), so an install that
+    never opened the settings page keeps working as before. Read it only through
+    ``app.organisation.settings.organisation_settings``, which merges the two.
+    """
+
+    __tablename__ = "organisation_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    short_name: Mapped[str | None] = mapped_column(String(60))
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    sender_address: Mapped[str | None] = mapped_column(String(320))
+    default_language: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    controller_name: Mapped[str | None] = mapped_column(String(200))
+    controller_contact: Mapped[str | None] = mapped_column(String(500))
+    # The logo is small (bounded on upload) and lives in the database so that every web host
+    # serves the same one; it is loaded only by the logo's own URL.
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_type: Mapped[str | None] = mapped_column(String(32))
+    logo_sha256: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -64,9 +64,11 @@ from app.analytics.review import (
 from app.analytics.splits import ByDimension, Dimension
 from app.analytics.suppression import hidden_groups
 from app.analytics.tallies import invitation_tally
+from app.analytics.targets import owner_chain
 from app.analytics.tree import Tree, unit_tree
 from app.extensions import db
 from app.models import Target
+from app.organisation.settings import organisation_settings
 from app.reports.formatting import figure, number, percent
 
 SIGNIFICANCE = 0.05
@@ -107,7 +109,7 @@ class Alert:
 
     def message(self) -> str:
         """The alert in a sentence, in the current language."""
-        where = self.unit_name or _("The organisation")
+        where = self.unit_name or organisation_settings().name
         name = str(METRIC_NAMES.get(self.metric, self.metric))
         value = figure(self.metric, self.value)
         if self.kind == AlertKind.BELOW_TARGET:
@@ -184,14 +186,7 @@ def targets_for(tree: Tree) -> Callable[[int | None, str], float | None]:
     stored = {(t.unit_id, t.metric): t.value for t in db.session.scalars(select(Target))}
 
     def lookup(unit_id: int | None, metric: str) -> float | None:
-        chain: list[int | None] = []
-        seen: set[int] = set()
-        current = unit_id
-        while current is not None and current not in seen:
-            chain.append(current)
-            seen.add(current)
-            current = tree.nodes[current].parent_id if current in tree else None
-        for owner in (*chain, ORGANISATION):
+        for owner in owner_chain(unit_id, tree):
             if (owner, metric) in stored:
                 return stored[(owner, metric)]
         return None
@@ -350,7 +345,9 @@ def current_alerts(period_end: dt.date, unit_ids: Iterable[int] | None = None, *
     )
     scope: list[int | None]
     if unit_ids is None:
-        scope = [ORGANISATION, *sorted(tree.nodes, key=lambda uid: (tree.nodes[uid].name, uid))]
+        # The single root unit is the organisation: its alerts are the organisation's.
+        units = [uid for uid in tree.nodes if uid != tree.single_root()]
+        scope = [ORGANISATION, *sorted(units, key=lambda uid: (tree.nodes[uid].name, uid))]
     else:
         chosen = tree.below(unit_ids)
         scope = sorted(chosen, key=lambda uid: (tree.nodes[uid].name, uid))

@@ -29,7 +29,7 @@ from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -46,6 +46,7 @@ from app.distribution.mail import MailError, MailServerUnavailable, get_backend
 from app.extensions import db
 from app.models import AlertDigestRun, Role, User
 from app.models.types import utcnow
+from app.organisation.settings import organisation_settings
 from app.reports.alerts import Alert, current_alerts
 
 log = logging.getLogger(__name__)
@@ -106,11 +107,12 @@ def build_digest_message(user: User, alerts: list[Alert], period_end: dt.date, k
     for the same week and person, so a mail system can drop a copy."""
     now = now or utcnow()
     config = current_app.config
-    organisation = config["MEMNUN_ORGANISATION_NAME"]
-    with force_locale(config["BABEL_DEFAULT_LOCALE"]):
+    settings = organisation_settings()
+    organisation = settings.name
+    with force_locale(settings.default_language):
         grouped: dict[str, list[str]] = defaultdict(list)
         for alert in alerts:
-            grouped[alert.unit_name or _("The organisation")].append(alert.message())
+            grouped[alert.unit_name or organisation].append(alert.message())
         context: dict[str, Any] = {
             "organisation": organisation,
             "period_start": period_end.replace(day=1).isoformat(),
@@ -128,8 +130,7 @@ def build_digest_message(user: User, alerts: list[Alert], period_end: dt.date, k
     message.attach(MIMEText(text, "plain", _charset()))
     message.attach(MIMEText(html, "html", _charset()))
     message["Subject"] = Header(subject, "utf-8")
-    name, address = parseaddr(config["MEMNUN_MAIL_FROM"])
-    message["From"] = formataddr((name, address), charset="utf-8")
+    message["From"] = settings.mail_from
     message["To"] = user.email
     message["Date"] = format_datetime(now)
     message["Message-ID"] = _message_id(f"{key}.{user.id}")

@@ -40,6 +40,7 @@ from app.analytics.review import (
 from app.analytics.tree import Tree, unit_tree
 from app.extensions import db
 from app.models import ActionStatus, Category, Unit
+from app.organisation.settings import organisation_settings
 from app.reports.alerts import Alert, current_alerts, targets_for
 
 TOP_CATEGORIES = 10
@@ -161,7 +162,8 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
     tree = unit_tree()
     units = _units(grouped_figures(filters, "unit", min_group, tz), volumes, tree)
     lookup = targets_for(tree)
-    owners = [(None, config["MEMNUN_ORGANISATION_NAME"])] if chosen is None else [
+    organisation = organisation_settings().name
+    owners = [(None, organisation)] if chosen is None else [
         (uid, tree.nodes[uid].name) for uid in chosen if uid in tree]
     targets = []
     for owner_id, owner_name in owners:
@@ -175,7 +177,7 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
     with_volume = [u for u in units if u.rate is not None]
     known = sum(volumes.get(u.figures.key, 0) for u in with_volume)
     return ReviewPack(
-        organisation=config["MEMNUN_ORGANISATION_NAME"], scope=scope, start=start, last=last,
+        organisation=organisation, scope=scope, start=start, last=last,
         generated_at=generated_at, min_group=min_group, tz=tz, summary=summary,
         previous=previous, transactions=known or None,
         complaint_rate=rate_per_1000(sum(u.figures.complaints for u in with_volume), known),

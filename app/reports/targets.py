@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.analytics.names import METRICS
+from app.auth.scope import organisation_unit
 from app.extensions import db
 from app.models import AuditLog, Target, Unit
 
@@ -40,6 +41,7 @@ def list_targets() -> list[TargetRow]:
 
 def set_target(unit_id: int | None, metric: str, value: float, actor: str) -> Target:
     """Create or change the target of ``unit_id`` (None: the organisation) for ``metric``."""
+    unit_id = organisation_unit(unit_id)
     if metric not in METRICS:
         raise TargetError(f"unknown metric {metric!r}")
     low, high = value_range(metric)

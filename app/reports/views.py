@@ -31,6 +31,7 @@ from app.auth.decorators import role_required
 from app.auth.scope import unit_choices
 from app.models import Role, Unit
 from app.models.types import utcnow
+from app.organisation.settings import organisation_settings
 from app.reports import bp
 from app.reports.access import NotYourUnit, report_scope
 from app.reports.exports import Table, csv_stream, long_rows, xlsx_bytes, xlsx_stream
@@ -65,7 +66,7 @@ def _default_period() -> tuple[dt.date, dt.date]:
 
 
 def _prepare(form: PackForm | ResponsesExportForm) -> None:
-    everything = _("All my units") if current_user.units else _("The whole organisation")
+    everything = _("All my units") if current_user.units else organisation_settings().name
     form.unit.choices = [(ALL, everything), *unit_choices(current_user)]
     if not form.is_submitted():
         form.start.data, form.last.data = _default_period()
@@ -74,7 +75,7 @@ def _prepare(form: PackForm | ResponsesExportForm) -> None:
 def _scope(form: PackForm | ResponsesExportForm) -> tuple[list[int] | None, str]:
     try:
         return report_scope(current_user, form.unit.data or None,
-                            current_app.config["MEMNUN_ORGANISATION_NAME"])
+                            organisation_settings().name)
     except NotYourUnit:
         abort(403)
 
@@ -154,7 +155,7 @@ def responses_export() -> ResponseReturnValue:
 
 def _target_form() -> TargetForm:
     form = TargetForm()
-    form.unit.choices = [(ALL, _("The whole organisation")), *unit_choices(current_user)]
+    form.unit.choices = [(ALL, organisation_settings().name), *unit_choices(current_user)]
     return form
 
 

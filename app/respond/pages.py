@@ -20,6 +20,7 @@ from flask_babel import force_locale, format_date, get_locale
 from flask_wtf import FlaskForm
 
 from app.models import Invitation, QuestionnaireVersion
+from app.organisation.settings import organisation_settings
 from app.respond.forms import field_name
 from app.respond.links import fingerprint
 from app.respond.questions import (
@@ -38,7 +39,7 @@ DEFAULT_RETENTION_DAYS = 180
 def speaking(language: str) -> Iterator[None]:
     """Our own words in the page's language when we have a catalogue for it."""
     if language not in current_app.config["MEMNUN_LANGUAGES"]:
-        language = current_app.config["BABEL_DEFAULT_LOCALE"]
+        language = organisation_settings().default_language
     with force_locale(language):
         yield
 
@@ -46,9 +47,16 @@ def speaking(language: str) -> Iterator[None]:
 def render_page(
     template: str, language: str, status: int = 200, **context: Any
 ) -> ResponseReturnValue:
-    organisation = current_app.config["MEMNUN_ORGANISATION_NAME"]
+    settings = organisation_settings()
     with speaking(language):
-        body = render_template(template, lang=language, organisation=organisation, **context)
+        body = render_template(
+            template,
+            lang=language,
+            organisation=settings.name,
+            controller=settings.controller_name,
+            controller_contact=settings.controller_contact,
+            **context,
+        )
     return body, status
 
 

@@ -28,15 +28,18 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from app.extensions import db
 from app.followup.services import open_follow_up_if_needed
+from app.models import User
 from tests.support.datasets.reports import Data, at
 from tests.support.factories import make_user
 
 PUBLIC_ENDPOINTS = {"auth.login", "main.health", "main.set_language", "static",
-                    "api.openapi_document", "api.api_docs"}
+                    "api.openapi_document", "api.api_docs", "organisation.logo",
+                    "staff.set_password"}
 PUBLIC_PREFIXES = ("respond.",)
 # POSTs that change no shared data: downloads and callbacks that only read, and the caller's
 # own session or login. Every other POST/PUT/DELETE is a write.
@@ -111,8 +114,11 @@ def world(make_app) -> tuple[Flask, dict[str, str]]:  # type: ignore[no-untyped-
                                    owner="Head of unit")
         db.session.add(action)
         db.session.commit()
-        values = {"follow_up_id": str(follow_up.id), "action_id": str(action.id),
-                  "complaint_id": str(theirs.complaint_id),
+        make_user(app, "zabita-viewer@example.org", "viewer", units=["zabita"])
+        account = db.session.scalar(select(User.id).where(
+            User.email == "zabita-viewer@example.org"))
+        values = {"user_id": str(account), "follow_up_id": str(follow_up.id),
+                  "action_id": str(action.id), "complaint_id": str(theirs.complaint_id),
                   "invitation_id": str(theirs.invitation_id),
                   "key": "ces", "number": "1",
                   "question_key": "effort", "code": "fen", "ref": str(theirs.complaint_id),
@@ -127,7 +133,12 @@ ROLES = {"viewer": ("viewer", None), "manager": ("viewer", ["fen"]),
          "unit designer": ("designer", ["fen"]), "unit admin": ("admin", ["fen"])}
 #: Pages that show or change the whole organisation: refused to anyone given units.
 WHOLE_ORGANISATION = ("api_admin.", "webhooks_admin.", "intake_admin.", "distribution.",
-                      "design.", "reports.targets", "reports.delete_target_view")
+                      "design.", "reports.targets", "reports.delete_target_view",
+                      "staff.organisation")
+#: The staff account pages of the sample account, which belongs to another unit (zabita): an
+#: admin given units finds it missing.
+ANOTHER_UNITS_ACCOUNT = {"staff.user", "staff.disable", "staff.enable", "staff.reset",
+                         "staff.end_user_sessions"}
 #: The sample follow-up and action belong to another unit (zabita) than the unit users' (fen).
 ANOTHER_UNITS = {"actions.action", "actions.edit_action", "actions.set_status",
                  "lookup.complaint", *INVITATION_ACTIONS}
@@ -139,6 +150,8 @@ def _expected(route: Route, role: str) -> set[int] | None:
         return {401}  # a session is no API key
     endpoint = route.endpoint
     if role.startswith("unit "):
+        if route.path.startswith("/admin/users") and role != "unit admin":
+            return {403}  # accounts are the admins'
         return _expected_inside_units(route)
     if role == "admin":
         return None
@@ -171,7 +184,7 @@ def _expected_inside_units(route: Route) -> set[int] | None:
         return {403}
     if endpoint.startswith(FOLLOW_UP_PREFIX):
         return None if endpoint == "followup.follow_ups" else {404}
-    if endpoint in ANOTHER_UNITS:
+    if endpoint in ANOTHER_UNITS or endpoint in ANOTHER_UNITS_ACCOUNT:
         return {404}
     return None
 

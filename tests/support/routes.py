@@ -10,7 +10,8 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 # Public on purpose: the respondent's pages (reached by token), login, health, language switch,
-# and the API's contract (the OpenAPI document and its docs page describe no data).
+# the API's contract (the OpenAPI document and its docs page describe no data), the organisation's
+# logo (shown on the survey pages) and the page of a password link (the token is the key).
 PUBLIC_ENDPOINTS = {
     "static",
     "auth.login",
@@ -18,6 +19,8 @@ PUBLIC_ENDPOINTS = {
     "main.set_language",
     "api.openapi_document",
     "api.api_docs",
+    "organisation.logo",
+    "staff.set_password",
 }
 PUBLIC_PREFIXES = ("respond.",)
 SAMPLE_ARGUMENTS = {"int": "1", "default": "x", "path": "x/y", "string": "x"}
