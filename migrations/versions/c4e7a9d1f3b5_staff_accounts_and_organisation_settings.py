@@ -2,7 +2,7 @@
 organisation settings (null columns fall back to the MEMNUN_* configuration)
 
 Revision ID: c4e7a9d1f3b5
-Revises: b3d5f1a8c6e2
+Revises: c4e2a7d9f1b3
 Create Date: 2026-12-07 08:13:57.395247
 
 """
@@ -15,7 +15,7 @@ import app.models.types
 
 # revision identifiers, used by Alembic.
 revision = "c4e7a9d1f3b5"
-down_revision = "b3d5f1a8c6e2"
+down_revision = "c4e2a7d9f1b3"
 branch_labels = None
 depends_on = None
 
