@@ -16,10 +16,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app.distribution.tokens import find_invitation
 from app.extensions import db
-from app.models import FollowUp, Webhook, WebhookDelivery
+from app.models import FollowUp, Invitation, InvitationState, Response, Webhook, WebhookDelivery
+from app.respond.services import save_first_answer, submit_response
+from app.respond.views import SURVEY_LOADS
 from tests.support.respond import GOOD_ANSWERS, answers_of, form_fields, invite, responses_of
-from tests.support.statements import Counted, counting
+from tests.support.statements import ROLLBACK, Counted, counting
 
 pytestmark = pytest.mark.usefixtures("compiled_catalogues")
 
@@ -95,3 +98,24 @@ def test_hooks_get_their_data_before_the_commit_and_only_write_after_it(app: Fla
     answers = {a["question"]: a["value"] for a in created["answers"]}
     assert answers == {"overall": 1, "resolved": "no"}  # free text is never sent
     assert deliveries["response.low_score"]["data"]["reasons"] == ["low_score", "not_resolved"]
+
+
+def test_a_one_click_answer_stored_after_the_lookup_is_completed_not_refused(app: Flask) -> None:
+    """The POST trusts the partial response read with the invitation; one stored by the page's
+    script between that read and the claim is caught by the unique invitation_id, and the
+    submission completes it: one response, with the answers sent."""
+    invited = invite(app)
+    with app.app_context():
+        invitation = find_invitation(invited.token, *SURVEY_LOADS)  # as the POST reads it
+        assert invitation is not None and invitation.response is None
+        with app.app_context():  # the one-click POST, on another connection, in between
+            save_first_answer(db.session.get(Invitation, invited.invitation_id),
+                              {"overall": 2}, "tr")
+        with counting(db.engine) as counted:
+            complete = submit_response(invitation, {"overall": 4, "resolved": "yes"}, "en")
+        assert counted.log.count(ROLLBACK) == 1, counted  # the refused INSERT, then done
+        (stored,) = db.session.scalars(select(Response)).all()
+        assert stored.id == complete.id and stored.language == "en"
+        assert db.session.get(Invitation, invited.invitation_id).state == InvitationState.RESPONDED
+    (response,) = responses_of(app, invited.invitation_id)
+    assert answers_of(response) == {"overall": 4.0, "resolved": "yes"}
