@@ -168,7 +168,8 @@ def _print_ratios(memnun: Side, bare: Side, target: float) -> None:
     print(f"  ratio to the bare baseline: throughput {throughput:.2f}, CPU per visit "
           f"{cpu:.2f} (baseline ms / Memnun ms); target {target}: "
           f"{'met' if min(throughput, cpu) >= target else 'NOT met'}")
-    print(f"  load average at the end: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"  load average at the end: {load}")
 
 
 def submissions(args: argparse.Namespace, scratch: Path) -> bool:

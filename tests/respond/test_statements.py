@@ -72,8 +72,13 @@ def test_a_visit_takes_one_statement_per_page_and_five_to_store_the_answers(app:
 
 def test_hooks_get_their_data_before_the_commit_and_only_write_after_it(app: Flask) -> None:
     with app.app_context():
-        db.session.add(Webhook(url="https://hooks.example.org/memnun", secret="s" * 32,
-                               events=["response.created", "response.low_score"]))
+        db.session.add(
+            Webhook(
+                url="https://hooks.example.org/memnun",
+                secret="s" * 32,
+                events=["response.created", "response.low_score"],
+            )
+        )
         db.session.commit()
     warm, invited = invite(app, external_id="CMP-1"), invite(app, external_id="CMP-2")
     _visit(app, warm.token, GOOD_ANSWERS)
@@ -88,9 +93,14 @@ def test_hooks_get_their_data_before_the_commit_and_only_write_after_it(app: Fla
     with app.app_context():
         follow_up = db.session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
         assert follow_up is not None and follow_up.reason == "low_score,not_resolved"
-        deliveries = {d.event_type: d.payload for d in db.session.scalars(
-            select(WebhookDelivery).where(WebhookDelivery.payload["data"]["id"].as_integer()
-                                          == response.id))}
+        deliveries = {
+            d.event_type: d.payload
+            for d in db.session.scalars(
+                select(WebhookDelivery).where(
+                    WebhookDelivery.payload["data"]["id"].as_integer() == response.id
+                )
+            )
+        }
     assert set(deliveries) == {"response.created", "response.low_score"}
     created = deliveries["response.created"]["data"]
     assert created["id"] == response.id and created["unit"] == "fen"
@@ -109,8 +119,9 @@ def test_a_one_click_answer_stored_after_the_lookup_is_completed_not_refused(app
         invitation = find_invitation(invited.token, *SURVEY_LOADS)  # as the POST reads it
         assert invitation is not None and invitation.response is None
         with app.app_context():  # the one-click POST, on another connection, in between
-            save_first_answer(db.session.get(Invitation, invited.invitation_id),
-                              {"overall": 2}, "tr")
+            save_first_answer(
+                db.session.get(Invitation, invited.invitation_id), {"overall": 2}, "tr"
+            )
         with counting(db.engine) as counted:
             complete = submit_response(invitation, {"overall": 4, "resolved": "yes"}, "en")
         assert counted.log.count(ROLLBACK) == 1, counted  # the refused INSERT, then done

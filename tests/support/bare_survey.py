@@ -25,7 +25,8 @@ ANSWERS_PER_VISIT = 10
 COOKIE = "bare_survey"
 metadata = MetaData()
 bare_answer = Table(
-    "bare_answer", metadata,
+    "bare_answer",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("link", String(64), nullable=False),
     Column("question_key", String(64), nullable=False),
@@ -60,7 +61,8 @@ def stored_visits(url: str) -> tuple[int, int]:
     engine = engine_for(url)
     with engine.connect() as connection:
         links, rows = connection.execute(
-            select(func.count(bare_answer.c.link.distinct()), func.count())).one()
+            select(func.count(bare_answer.c.link.distinct()), func.count())
+        ).one()
     engine.dispose()
     return int(links), int(rows)
 
@@ -88,9 +90,15 @@ def create_app() -> Flask:
             return render_template_string(PAGE, form=form)
         overall = float(request.form.get("overall") or 0)
         comment = request.form.get("comment") or ""
-        rows = [{"link": link_token[:64], "question_key": f"q{n}", "value_number": overall,
-                 "value_text": comment if n == 1 else None}
-                for n in range(ANSWERS_PER_VISIT)]
+        rows = [
+            {
+                "link": link_token[:64],
+                "question_key": f"q{n}",
+                "value_number": overall,
+                "value_text": comment if n == 1 else None,
+            }
+            for n in range(ANSWERS_PER_VISIT)
+        ]
         with engine.begin() as connection:
             connection.execute(insert(bare_answer), rows)
         return redirect("/s/thanks")

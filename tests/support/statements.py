@@ -36,8 +36,9 @@ class Counted:
         """The statements sent after the first commit (nothing is read again there)."""
         if COMMIT not in self.log:
             return []
-        return [line for line in self.log[self.log.index(COMMIT) + 1:]
-                if not line.startswith("-- ")]
+        return [
+            line for line in self.log[self.log.index(COMMIT) + 1 :] if not line.startswith("-- ")
+        ]
 
     def touching(self, table: str) -> list[str]:
         """Statements that read or write ``table`` (by its name after FROM/INTO/UPDATE/JOIN)."""
@@ -69,8 +70,12 @@ def counting(engine: Engine) -> Iterator[Counted]:
     def rollback(conn: Any) -> None:
         counted.log.append(ROLLBACK)
 
-    listeners = [(engine, "before_cursor_execute", statement), (engine.pool, "checkout", checkout),
-                 (engine, "commit", commit), (engine, "rollback", rollback)]
+    listeners = [
+        (engine, "before_cursor_execute", statement),
+        (engine.pool, "checkout", checkout),
+        (engine, "commit", commit),
+        (engine, "rollback", rollback),
+    ]
     for target, name, listener in listeners:
         event.listen(target, name, listener)
     try:
