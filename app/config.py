@@ -90,7 +90,13 @@ def load_config(instance_path: Path) -> dict[str, Any]:
     return {
         "SECRET_KEY": _env("SECRET_KEY") or secret_key_from_instance(instance_path),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping on every checkout (a round trip per request): connections are renewed after
+        # POOL_RECYCLE_SECONDS, and a database restart is noticed by the first statement that
+        # fails, which renews the whole pool (app.respond retries its token lookup once then).
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": False,
+            "pool_recycle": _env_int("POOL_RECYCLE_SECONDS", 1800),
+        },
         "MEMNUN_BASE_URL": (_env("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
         "MEMNUN_TIMEZONE": _env("TIMEZONE", "Europe/Istanbul"),
         "MEMNUN_ORGANISATION_NAME": _env("ORGANISATION_NAME", "Memnun"),

@@ -182,7 +182,8 @@ def response_document(
     is one answer whose value is the list of options, in the order they were stored.
     """
     answers: dict[str, dict[str, Any]] = {}
-    for row in sorted(response.answers, key=lambda answer: answer.id):
+    # Answers just stored and not read back have no id yet; they are in the order stored.
+    for row in sorted(response.answers, key=lambda answer: answer.id or 0):
         if row.question_type in FREE_TEXT_TYPES and not include_free_text:
             continue
         value = _answer_value(row)

@@ -8,11 +8,13 @@ invitation by it, so a database dump gives nobody a working link.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from app.extensions import db
 from app.models import Invitation
@@ -37,8 +39,19 @@ def assign_token(invitation: Invitation) -> str:
     return token
 
 
-def find_invitation(token: str) -> Invitation | None:
-    """The invitation a link token belongs to, or None for anything malformed or unknown."""
+def find_invitation(token: str, *loads: Any) -> Invitation | None:
+    """The invitation a link token belongs to, or None for anything malformed or unknown.
+
+    ``loads`` are loader options (``joinedload(Invitation.complaint)``...) for what the caller
+    will read, so that it comes in the same statement.
+    """
     if len(token) != TOKEN_LENGTH or not token.replace("-", "").replace("_", "").isalnum():
         return None
-    return db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    return db.session.scalar(_lookup(loads), {"token_hash": hash_token(token)})
+
+
+@functools.lru_cache(maxsize=16)
+def _lookup(loads: tuple[Any, ...]) -> Select[tuple[Invitation]]:
+    # Built once per set of loader options: a survey visit looks a token up on every request.
+    return select(Invitation).options(*loads).where(
+        Invitation.token_hash == bindparam("token_hash"))

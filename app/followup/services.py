@@ -27,10 +27,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
+from app import webhooks
 from app.auth.scope import may_read_comments, units_in_scope
 from app.extensions import db
 from app.models import (
@@ -51,12 +53,14 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.questionnaires.questions import AnswerLine, answer_lines
+from app.webhooks import PendingEvent
 
 log = logging.getLogger(__name__)
 
 LOW_SCORE_MAX = 2  # overall satisfaction 1-5: 1 and 2 are low
 DETRACTOR_MAX = 6  # NPS 0-10: 0 to 6 are detractors
 NOTE_MAX_LENGTH = 4000
+LOOK_UP = object()  # open_follow_up_if_needed: the low-score event is to be worked out there
 
 
 class FollowUpError(ValueError):
@@ -81,20 +85,31 @@ def follow_up_reasons(answers: Iterable[Answer]) -> list[FollowUpReason]:
     return [reason for reason in FollowUpReason if reason in found]
 
 
-def open_follow_up_if_needed(response: Response) -> FollowUp | None:
+def open_follow_up_if_needed(
+    response: Response,
+    reasons: list[FollowUpReason] | None = None,
+    low_score: PendingEvent | None | object = LOOK_UP,
+) -> FollowUp | None:
     """Put a just-committed response on its unit's follow-up list when its answers call for it,
     and fire ``response.low_score``; returns the follow-up (the existing one if the response is
     on the list already) or None.
+
+    The respond service passes ``reasons`` and the ``low_score`` event (None: nobody listens),
+    built before the response's commit, so that nothing is read again here; other callers leave
+    them out and they are worked out from the response.
 
     Never raises: the respondent's answer is stored already, and a problem here must not turn
     their thank-you page into an error. A failure is logged (ids only) and rolled back.
     """
     response_id = response.id
     try:
-        reasons = follow_up_reasons(response.answers)
+        prepared = reasons is not None
+        reasons = follow_up_reasons(response.answers) if reasons is None else reasons
         if not reasons:
             return None
-        existing = _follow_up_of(response_id)
+        # A response the respond service has just completed cannot be on the list yet; the
+        # unique response_id below still catches a second call at the same moment.
+        existing = None if prepared else _follow_up_of(response_id)
         if existing is not None:
             return existing
         follow_up = FollowUp(response_id=response_id, complaint_id=response.complaint_id,
@@ -108,7 +123,10 @@ def open_follow_up_if_needed(response: Response) -> FollowUp | None:
             return _follow_up_of(response_id)
         log.info("follow-up %s opened for response %s (%s)", follow_up.id, response_id,
                  follow_up.reason)
-        _fire_low_score(response_id, reasons)
+        if low_score is LOOK_UP:
+            _fire_low_score(response_id, reasons)
+        else:
+            webhooks.queue_safely(low_score, f"response {response_id}")  # type: ignore[arg-type]
         return follow_up
     except Exception:  # noqa: BLE001 - see the docstring
         log.exception("could not open the follow-up of response %s", response_id)
@@ -116,25 +134,33 @@ def open_follow_up_if_needed(response: Response) -> FollowUp | None:
         return None
 
 
+def low_score_event(document: dict[str, Any], reasons: list[FollowUpReason],
+                    webhook_ids: tuple[int, ...]) -> PendingEvent | None:
+    """``response.low_score``: the response as ``response.created`` sends it (codes and scores,
+    no free text, no personal data) plus ``reasons``; None when no webhook listens."""
+    return PendingEvent.of(webhooks.LOW_SCORE, webhook_ids,
+                           {**document, "reasons": [reason.value for reason in reasons]})
+
+
 def _follow_up_of(response_id: int) -> FollowUp | None:
     return db.session.scalar(select(FollowUp).where(FollowUp.response_id == response_id))
 
 
 def _fire_low_score(response_id: int, reasons: list[FollowUpReason]) -> None:
-    """Queue the ``response.low_score`` webhook: the response as ``response.created`` sends it
-    (codes and scores, no free text, no personal data) plus ``reasons``."""
-    from app import webhooks
+    """Queue ``response.low_score`` for a response read again from the database."""
     from app.documents import response_document, response_with_context
 
     try:
-        if not webhooks.outbox.subscribers(webhooks.LOW_SCORE):
+        webhook_ids = webhooks.subscribed(webhooks.LOW_SCORE)[webhooks.LOW_SCORE]
+        if not webhook_ids:
             return
         found = response_with_context(response_id)
         if found is None:
             return
-        document = response_document(*found, include_free_text=False)
-        document["reasons"] = [reason.value for reason in reasons]
-        webhooks.enqueue_webhook(webhooks.LOW_SCORE, document)
+        event = low_score_event(response_document(*found, include_free_text=False), reasons,
+                                webhook_ids)
+        if event is not None:
+            webhooks.queue_event(event)
     except Exception:  # noqa: BLE001 - the follow-up is stored; the webhook is a courtesy
         log.exception("could not queue response.low_score for response %s", response_id)
         db.session.rollback()

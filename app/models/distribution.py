@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +13,9 @@ from app.extensions import db
 from app.models.complaint import Complaint
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion
 from app.models.types import UTCDateTime, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from app.models.response import Response
 
 
 class DistributionRule(db.Model):
@@ -115,3 +119,8 @@ class Invitation(db.Model):
     complaint: Mapped[Complaint] = relationship()
     rule: Mapped[DistributionRule | None] = relationship()
     version: Mapped[QuestionnaireVersion | None] = relationship()
+    # Read only: the survey pages load an invitation with its (perhaps partial) response in one
+    # query; the respond service writes responses through ``Response.invitation_id``.
+    response: Mapped[Response | None] = relationship(
+        "Response", viewonly=True, uselist=False, lazy="raise_on_sql"
+    )

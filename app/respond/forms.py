@@ -10,7 +10,9 @@ Whether a question must be answered depends on ``show_if`` over the other answer
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -92,19 +94,24 @@ def _field_for(question: Question) -> Any:
     )
 
 
-def build_form(questions: list[Question], **form_arguments: Any) -> FlaskForm:
-    """A form class for these questions, instantiated with ``form_arguments``.
+def build_form(questions: Sequence[Question], **form_arguments: Any) -> FlaskForm:
+    """A form for these questions, instantiated with ``form_arguments``.
 
     Without arguments the form reads the posted data; ``formdata=None, data={...}`` gives an
     unsubmitted form with some answers chosen in advance.
     """
+    return _form_class(tuple(questions))(**form_arguments)
 
+
+@functools.lru_cache(maxsize=256)
+def _form_class(questions: tuple[Question, ...]) -> type[FlaskForm]:
+    # One class per version and language, made once per process: questions are immutable.
     class SurveyForm(FlaskForm):
         pass
 
     for question in questions:
         setattr(SurveyForm, field_name(question), _field_for(question))
-    return SurveyForm(**form_arguments)
+    return SurveyForm
 
 
 def chosen_in_link(questions: list[Question], arguments: Any) -> dict[str, str]:

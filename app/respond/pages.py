@@ -19,18 +19,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, format_date, get_locale
 from flask_wtf import FlaskForm
 
-from app.models import Invitation, QuestionnaireVersion
+from app.models import Invitation
 from app.organisation.settings import organisation_settings
 from app.respond.forms import field_name
 from app.respond.links import fingerprint
-from app.respond.questions import (
-    Question,
-    describe_condition,
-    questions_in,
-    translated,
-    version_languages,
-)
-from app.respond.services import LinkState, link_state, survey_version
+from app.respond.questions import Question, describe_condition, translated
+from app.respond.services import LinkState, SurveyVersion, link_state, survey_version
 
 DEFAULT_RETENTION_DAYS = 180
 
@@ -84,7 +78,7 @@ def invitation_language(invitation: Invitation | None, asked: str | None = None)
         return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
     version = survey_version(invitation)
     if version is not None:
-        languages = version_languages(version.definition)
+        languages = version.languages
     else:
         languages = list(current_app.config["MEMNUN_LANGUAGES"])
     return _pick_language(languages, asked, invitation)
@@ -117,15 +111,14 @@ class SurveyPage:
 
     invitation: Invitation
     token: str
-    version: QuestionnaireVersion
+    version: SurveyVersion
     language: str
 
     @classmethod
     def open(cls, invitation: Invitation, token: str, asked_language: str | None) -> SurveyPage:
         version = survey_version(invitation)
         assert version is not None  # link_state said the link is open
-        languages = version_languages(version.definition)
-        language = _pick_language(languages, asked_language, invitation)
+        language = _pick_language(version.languages, asked_language, invitation)
         return cls(invitation, token, version, language)
 
     @property
@@ -139,12 +132,11 @@ class SurveyPage:
     @cached_property
     def questions(self) -> list[Question]:
         with speaking(self.language):
-            return questions_in(self.definition, self.language)
+            return self.version.questions(self.language)
 
     def text(self, name: str) -> str:
         """title, intro or thanks in the page's language."""
-        fallback = version_languages(self.definition)[0]
-        return translated(self.definition.get(name), self.language, fallback)
+        return translated(self.definition.get(name), self.language, self.version.languages[0])
 
     def received_on(self) -> str:
         zone = ZoneInfo(current_app.config["MEMNUN_TIMEZONE"])
@@ -160,7 +152,7 @@ class SurveyPage:
                 "url": url_for(".survey", lang=code),
                 "current": code == self.language,
             }
-            for code in version_languages(self.definition)
+            for code in self.version.languages
         ]
 
 

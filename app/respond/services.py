@@ -12,30 +12,52 @@ uses the link up. The dispatcher sends no reminder and expires nothing that has 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import enum
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from flask import current_app
+from flask_babel import get_locale
+from sqlalchemy import delete, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import QueryableAttribute, set_committed_value
+from sqlalchemy.sql import ClauseElement
 
 from app import webhooks
+from app.documents import ResponseContext, response_document
 from app.extensions import db
-from app.followup.services import open_follow_up_if_needed
+from app.followup.services import follow_up_reasons, low_score_event, open_follow_up_if_needed
 from app.models import (
     Answer,
     AuditLog,
+    Category,
     Complainant,
     Complaint,
     Invitation,
     InvitationState,
+    Questionnaire,
     QuestionnaireVersion,
     Response,
     SuppressionReason,
+    Unit,
+    VersionStatus,
 )
 from app.models.types import utcnow
-from app.respond.questions import MULTI_CHOICE, SCALES, SINGLE_CHOICE, TEXT, YES_NO
+from app.respond.questions import (
+    MULTI_CHOICE,
+    SCALES,
+    SINGLE_CHOICE,
+    TEXT,
+    YES_NO,
+    Question,
+    questions_in,
+    version_languages,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +87,74 @@ class LinkState(enum.StrEnum):
     CLOSED = "closed"
 
 
-def survey_version(invitation: Invitation) -> QuestionnaireVersion | None:
+@dataclass(frozen=True)
+class SurveyVersion:
+    """A questionnaire version as the survey pages read it.
+
+    A published version never changes, so each process reads one once (``survey_version``) and
+    keeps it, with its questions in each language asked for: a survey visit reads no version.
+    """
+
+    id: int
+    questionnaire_id: int
+    questionnaire_key: str
+    number: int
+    definition: dict[str, Any]
+    _questions: dict[tuple[str, str], tuple[Question, ...]] = field(
+        default_factory=dict, compare=False, repr=False)
+
+    @property
+    def languages(self) -> list[str]:
+        return version_languages(self.definition)
+
+    def questions(self, language: str) -> list[Question]:
+        """``questions_in`` this version, kept per language and catalogue; call it inside
+        ``force_locale`` as ``questions_in`` wants (the locale is part of the key)."""
+        key = (language, str(get_locale()))
+        found = self._questions.get(key)
+        if found is None:
+            found = self._questions[key] = tuple(questions_in(self.definition, language))
+        return list(found)
+
+
+MAX_KEPT_VERSIONS = 500
+
+
+def _kept_versions() -> dict[int, SurveyVersion]:
+    return current_app.extensions.setdefault("memnun_survey_versions", {})  # type: ignore[no-any-return]
+
+
+def version_by_id(version_id: int) -> SurveyVersion | None:
+    """The version with this id: from this process's copy when it is published (it cannot
+    change), else read now."""
+    kept = _kept_versions()
+    found = kept.get(version_id)
+    if found is not None:
+        return found
+    row = db.session.execute(
+        select(QuestionnaireVersion, Questionnaire.key)
+        .join(Questionnaire, Questionnaire.id == QuestionnaireVersion.questionnaire_id)
+        .where(QuestionnaireVersion.id == version_id)
+    ).first()
+    if row is None:
+        return None
+    version, key = row
+    found = SurveyVersion(version.id, version.questionnaire_id, key, version.number,
+                          copy.deepcopy(version.definition))
+    if version.status == VersionStatus.PUBLISHED:
+        if len(kept) >= MAX_KEPT_VERSIONS:
+            kept.clear()
+        kept[version_id] = found
+    return found
+
+
+def survey_version(invitation: Invitation) -> SurveyVersion | None:
     """The version this invitation asks about: its own, else its rule's published one."""
-    if invitation.version is not None:
-        return invitation.version
+    if invitation.version_id is not None:
+        return version_by_id(invitation.version_id)
     if invitation.rule is not None:
-        return invitation.rule.questionnaire.published_version
+        published = invitation.rule.questionnaire.published_version
+        return version_by_id(published.id) if published is not None else None
     return None
 
 
@@ -144,6 +228,9 @@ def _claim_while_answerable(invitation: Invitation, now: dt.datetime, **values: 
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed == 1:
+        for name, value in values.items():  # the object says what the row now holds
+            if not isinstance(value, ClauseElement | QueryableAttribute):
+                set_committed_value(invitation, name, value)
         return
     db.session.rollback()
     db.session.refresh(invitation)
@@ -153,6 +240,9 @@ def _claim_while_answerable(invitation: Invitation, now: dt.datetime, **values: 
 
 
 def _response_of(invitation: Invitation) -> Response | None:
+    """The invitation's response: as loaded with it (``Invitation.response``), else read now."""
+    if "response" not in inspect(invitation).unloaded:
+        return invitation.response
     return db.session.scalar(select(Response).where(Response.invitation_id == invitation.id))
 
 
@@ -165,7 +255,8 @@ def partial_answers(invitation: Invitation) -> dict[str, Any]:
     if response is None:
         return {}
     answers: dict[str, Any] = {}
-    for answer in response.answers:
+    stored = db.session.scalars(select(Answer).where(Answer.response_id == response.id))
+    for answer in stored:
         if answer.value_choice is not None:
             answers[answer.question_key] = answer.value_choice
         elif answer.value_number is not None:
@@ -173,20 +264,26 @@ def partial_answers(invitation: Invitation) -> dict[str, Any]:
     return answers
 
 
-def _replace_answers(response: Response, rows: list[Answer]) -> None:
-    db.session.execute(
-        delete(Answer)
-        .where(Answer.response_id == response.id)
-        .execution_options(synchronize_session=False)
-    )
+ANSWER_COLUMNS = ("question_key", "question_type", "attribute", "value_number", "value_choice",
+                  "value_text")
+
+
+def _insert_answers(response: Response, rows: list[Answer]) -> None:
+    """Store ``rows`` as the answers of ``response`` in one statement. The rows stay in memory
+    as its answers (for the hooks): nothing is read back, so they have no ids."""
     for row in rows:
         row.response_id = response.id
-    db.session.add_all(rows)
-    db.session.expire(response, ["answers"])
+    if rows:
+        # Core, every column given: the ORM's bulk insert would split rows by the columns set.
+        db.session.execute(insert(Answer.__table__), [
+            {"response_id": response.id, **{name: getattr(row, name) for name in ANSWER_COLUMNS}}
+            for row in rows
+        ])
+    set_committed_value(response, "answers", rows)
 
 
-def _new_response(invitation: Invitation, version: QuestionnaireVersion, language: str,
-                  now: dt.datetime, rows: list[Answer]) -> Response:
+def _new_response(invitation: Invitation, version: SurveyVersion, language: str,
+                  now: dt.datetime) -> Response:
     complaint = invitation.complaint
     response = Response(
         invitation_id=invitation.id,
@@ -198,34 +295,66 @@ def _new_response(invitation: Invitation, version: QuestionnaireVersion, languag
         channel=complaint.channel,
         language=language,
         submitted_at=now,
-        answers=rows,
     )
     db.session.add(response)
+    db.session.flush()  # the unique invitation_id decides a race here
     return response
 
 
-def _store(invitation: Invitation, version: QuestionnaireVersion, rows: list[Answer],
-           language: str, now: dt.datetime) -> Response:
-    """Add the response with ``rows``, or put ``rows`` in place of a partial one, and commit.
+def _store(invitation: Invitation, version: SurveyVersion, answers: dict[str, Any],
+           language: str, now: dt.datetime, **claim: Any) -> Response:
+    """Claim the invitation (``claim``: the values it takes), then add the response with
+    ``answers``, or put them in place of a partial one; flushed, not committed.
 
-    Call after ``_claim_while_answerable``: the invitation row is locked, so the partial response
-    read here cannot change before the commit. The unique constraint on
-    ``response.invitation_id`` is the backstop: the loser of a race gets ``AlreadyAnswered``.
+    The response loaded with the invitation is used as it is: a partial response is never
+    removed, so one that was there is there still. One that was not may have been stored by a
+    one-click answer since; the unique constraint on ``response.invitation_id`` then refuses the
+    new one, and the claim is made again and the partial response read after it (the claimed row
+    stays locked, so it cannot change before the commit). A submission that finds the
+    invitation answered gets ``AlreadyAnswered``.
     """
-    response = _response_of(invitation)
-    if response is None:
-        response = _new_response(invitation, version, language, now, rows)
-    else:
-        _replace_answers(response, rows)
-        response.language = language
-        response.submitted_at = now
+    read_after_claim = False
+    while True:
+        _claim_while_answerable(invitation, now, **claim)
+        response = (db.session.scalar(select(Response).where(
+            Response.invitation_id == invitation.id)) if read_after_claim
+            else _response_of(invitation))
+        try:
+            if response is None:
+                response = _new_response(invitation, version, language, now)
+            else:
+                db.session.execute(delete(Answer).where(Answer.response_id == response.id)
+                                   .execution_options(synchronize_session=False))
+                response.language = language
+                response.submitted_at = now
+        except IntegrityError:
+            db.session.rollback()
+            if read_after_claim:
+                log.info("second response refused for invitation %s", invitation.id)
+                raise AlreadyAnswered from None
+            read_after_claim = True
+            continue
+        _insert_answers(response, answer_rows(version.definition, answers))
+        return response
+
+
+@contextmanager
+def _keeping_loaded() -> Iterator[None]:
+    """Commits inside do not expire the objects of this request: they hold what was just
+    written (the claim sets its values on the invitation), and reading them again would cost a
+    statement each (the hooks and the thank-you redirect still use them). A rollback still
+    expires them."""
+    session = db.session()
+    session.expire_on_commit = False
     try:
+        yield
+    finally:
+        session.expire_on_commit = True
+
+
+def _commit_keeping_loaded() -> None:
+    with _keeping_loaded():
         db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        log.info("second response refused for invitation %s", invitation.id)
-        raise AlreadyAnswered from None
-    return response
 
 
 def save_first_answer(invitation: Invitation, answers: dict[str, Any], language: str) -> Response:
@@ -240,13 +369,12 @@ def save_first_answer(invitation: Invitation, answers: dict[str, Any], language:
     version = survey_version(invitation)
     if version is None:
         raise SurveyClosed
-    rows = answer_rows(version.definition, answers)
-    if not rows:
+    if not answer_rows(version.definition, answers):
         raise ValueError("a first answer needs at least one answer")
     now = utcnow()
     # A no-op update that takes the invitation's row lock while the link is still open.
-    _claim_while_answerable(invitation, now, state=Invitation.state)
-    response = _store(invitation, version, rows, language, now)
+    response = _store(invitation, version, answers, language, now, state=Invitation.state)
+    _commit_keeping_loaded()
     log.info("first answer stored as response %s of invitation %s", response.id, invitation.id)
     return response
 
@@ -259,22 +387,61 @@ def submit_response(invitation: Invitation, answers: dict[str, Any], language: s
     invitation decides, the unique constraint on ``response.invitation_id`` backs it up, and the
     loser gets ``AlreadyAnswered``. Raises ``SurveyClosed`` for an expired or cancelled invitation
     and ValueError for answers that do not fit the version.
+
+    What the response sets off (the ``response.created`` webhook, a follow-up and its
+    ``response.low_score`` webhook) is decided and built before the commit, in the same
+    transaction, and written after it in transactions of its own: nothing is read again after
+    the commit, and a problem there never loses the response.
     """
     version = survey_version(invitation)
     if version is None:
         raise SurveyClosed
-    rows = answer_rows(version.definition, answers)
+    answer_rows(version.definition, answers)  # ValueError before anything is written
     if invitation.state == InvitationState.RESPONDED:
         raise AlreadyAnswered
     now = utcnow()
-    _claim_while_answerable(
-        invitation, now, state=InvitationState.RESPONDED, responded_at=now
-    )
-    response = _store(invitation, version, rows, language, now)
+    response = _store(invitation, version, answers, language, now,
+                      state=InvitationState.RESPONDED, responded_at=now)
+    after_commit = _prepare_hooks(response, invitation, version)
+    _commit_keeping_loaded()
     log.info("response %s stored for invitation %s", response.id, invitation.id)
-    webhooks.response_created(response)  # queues only, never raises: see app.webhooks
-    open_follow_up_if_needed(response)  # the closed loop (app.followup); never raises
+    after_commit()
     return response
+
+
+def _prepare_hooks(response: Response, invitation: Invitation,
+                   version: SurveyVersion) -> Callable[[], None]:
+    """Read and build, before the response's commit, what its hooks need (one query for the
+    subscribed webhooks; the codes of the document only when one is); returns what writes them
+    after the commit."""
+    response_id = response.id
+    reasons = follow_up_reasons(response.answers)
+    listening = webhooks.subscribed(webhooks.RESPONSE_CREATED, webhooks.LOW_SCORE)
+    created = low_score = None
+    if listening[webhooks.RESPONSE_CREATED] or (reasons and listening[webhooks.LOW_SCORE]):
+        document = response_document(response, _codes_of(response, version),
+                                     include_free_text=False)
+        created = webhooks.PendingEvent.of(webhooks.RESPONSE_CREATED,
+                                           listening[webhooks.RESPONSE_CREATED], document)
+        if reasons:
+            low_score = low_score_event(document, reasons, listening[webhooks.LOW_SCORE])
+
+    def after_commit() -> None:
+        with _keeping_loaded():
+            if reasons:
+                open_follow_up_if_needed(response, reasons, low_score)  # never raises
+            webhooks.queue_safely(created, f"response {response_id}")
+
+    return after_commit
+
+
+def _codes_of(response: Response, version: SurveyVersion) -> ResponseContext:
+    unit, category = db.session.execute(select(
+        select(Unit.code).where(Unit.id == response.unit_id).scalar_subquery(),
+        select(Category.code).where(Category.id == response.category_id).scalar_subquery(),
+    )).one()
+    return ResponseContext(unit=unit, category=category, questionnaire=version.questionnaire_key,
+                           version=version.number)
 
 
 def _same_person(complainant: Complainant) -> list[Complainant]:

@@ -20,12 +20,14 @@ from functools import wraps
 from flask import current_app, make_response, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as HttpResponse
 
 from app.distribution.tokens import find_invitation
 from app.extensions import csrf, db, limiter
-from app.models import Invitation, QuestionnaireVersion
+from app.models import Complaint, Invitation
 from app.respond import bp
 from app.respond.forms import (
     OptOutForm,
@@ -46,7 +48,7 @@ from app.respond.pages import (
     survey_page,
     unknown_link,
 )
-from app.respond.questions import questions_in, translated, version_languages
+from app.respond.questions import translated
 from app.respond.services import (
     AlreadyAnswered,
     LinkState,
@@ -56,6 +58,7 @@ from app.respond.services import (
     save_first_answer,
     submit_response,
     survey_version,
+    version_by_id,
 )
 from app.respond.services import opt_out as opt_out_person
 
@@ -74,6 +77,14 @@ STEP_FIELD = "_step"
 FIRST_ANSWER = "first"
 FETCH_HEADER = "X-Memnun-Fetch"  # sent by survey.js: answer with a status, not a page
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z]{2,4})?$")
+
+# What each page reads of an invitation, loaded with it by the one token lookup of a request
+# (the version comes from services.survey_version, which keeps published versions in memory).
+SURVEY_LOADS = (
+    joinedload(Invitation.complaint),  # the received date; the response's unit and category
+    joinedload(Invitation.response),  # a one-click answer stored before (its answers: read then)
+)
+OPT_OUT_LOADS = (joinedload(Invitation.complaint).joinedload(Complaint.complainant),)
 
 
 def _rate_limit() -> str:
@@ -126,6 +137,20 @@ def _wants_status_only() -> bool:
     return request.headers.get(FETCH_HEADER) == "1"
 
 
+def _lookup(token: str, *loads: object) -> Invitation | None:
+    """``find_invitation``, the first statement of every request here, tried once more on a new
+    connection when the pooled one was found dead (PostgreSQL restarted): the engine pings no
+    connection before use, and the error has renewed the whole pool, so nobody sees a 500."""
+    try:
+        return find_invitation(token, *loads)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        db.session.rollback()
+        log.warning("database connection lost; the token lookup is tried again")
+        return find_invitation(token, *loads)
+
+
 def _clean_redirect(endpoint: str, token: str) -> HttpResponse:
     response = redirect(url_for(endpoint, lang=_asked_language()))
     remember(response, token)
@@ -142,25 +167,25 @@ def link(token: str) -> ResponseReturnValue:
 
     A one-click choice (``?overall=4``) is kept in the session, never stored here.
     """
-    invitation = find_invitation(token)
+    invitation = _lookup(token)
     if invitation is None:
         return unknown_link()
-    version = survey_version(invitation)
     chosen = {}
-    if version is not None and link_state(invitation) == LinkState.OPEN:
-        questions = questions_in(version.definition, version_languages(version.definition)[0])
-        chosen = chosen_in_link(questions, request.args)
+    if request.args and link_state(invitation) == LinkState.OPEN:
+        version = survey_version(invitation)
+        assert version is not None  # the link is open
+        chosen = chosen_in_link(version.questions(version.languages[0]), request.args)
     if chosen:
         session[CHOSEN_KEY] = {"link": fingerprint(token), "answers": chosen}
-    else:
-        session.pop(CHOSEN_KEY, None)
+    elif CHOSEN_KEY in session:  # popping an absent key would still write the cookie again
+        session.pop(CHOSEN_KEY)
     return _clean_redirect(".survey", token)
 
 
 @bp.get("/<token>/opt-out")
 @token_lookup
 def opt_out_link(token: str) -> ResponseReturnValue:
-    if find_invitation(token) is None:
+    if _lookup(token) is None:
         return unknown_link()
     return _clean_redirect(".opt_out", token)
 
@@ -180,10 +205,15 @@ def _show(page: SurveyPage) -> ResponseReturnValue:
         chosen = chosen_in_link(page.questions, _chosen_for(page.token))
         data = as_form_data(page.questions, {**stored, **chosen})
         form = build_form(page.questions, formdata=None, data=data)
-    saved = session.pop(SAVED_KEY, None) == page.link
+    saved = SAVED_KEY in session and session.pop(SAVED_KEY) == page.link
     response = make_response(survey_page(page, form, chosen=chosen, saved=saved))
     remember(response, page.token)  # renews the cookie while the respondent is here
     return response
+
+
+def _forget_chosen() -> None:
+    if CHOSEN_KEY in session:
+        session.pop(CHOSEN_KEY)
 
 
 def _save_first(page: SurveyPage) -> ResponseReturnValue:
@@ -198,7 +228,7 @@ def _save_first(page: SurveyPage) -> ResponseReturnValue:
         return ("", 409) if status_only else render_page("respond/answered.html", page.language)
     except SurveyClosed:
         return ("", 410) if status_only else render_page("respond/closed.html", page.language, 410)
-    session.pop(CHOSEN_KEY, None)
+    _forget_chosen()
     if status_only:
         return "", 204
     session[SAVED_KEY] = page.link
@@ -217,23 +247,23 @@ def _submit(page: SurveyPage) -> ResponseReturnValue:
         return render_page("respond/answered.html", page.language)
     except SurveyClosed:
         return render_page("respond/closed.html", page.language, 410)
-    session.pop(CHOSEN_KEY, None)
+    _forget_chosen()
     session[THANKS_KEY] = {"version": page.version.id, "language": page.language}
     response = redirect(url_for(".thanks"))
     forget(response, page.token)  # its work is done: nothing left behind on a shared computer
     return response
 
 
-def _requested_invitation() -> tuple[str, Invitation] | None:
+def _requested_invitation(*loads: object) -> tuple[str, Invitation] | None:
     token = token_of_request()
-    invitation = find_invitation(token) if token else None
+    invitation = _lookup(token, *loads) if token else None
     return (token, invitation) if token and invitation is not None else None
 
 
 @bp.route("/survey", methods=["GET", "POST"])
 @token_lookup
 def survey() -> ResponseReturnValue:
-    found = _requested_invitation()
+    found = _requested_invitation(*SURVEY_LOADS)
     if found is None:
         return no_survey()
     token, invitation = found
@@ -254,14 +284,15 @@ def survey() -> ResponseReturnValue:
 def _csrf_failed(error: CSRFError) -> ResponseReturnValue:
     """An expired or missing CSRF token (a survey left open overnight, a lost session cookie)
     must not throw away what was typed: show the form again, filled in, and ask to send again."""
-    found = _requested_invitation()
+    opting_out = request.endpoint == "respond.opt_out"
+    found = _requested_invitation(*(OPT_OUT_LOADS if opting_out else SURVEY_LOADS))
     if found is None:
         return no_survey()
     token, invitation = found
     log.info("CSRF check failed on %s for invitation %s", request.endpoint, invitation.id)
     if _wants_status_only():
         return "", 400
-    if request.endpoint == "respond.opt_out":
+    if opting_out:
         return _opt_out_page(invitation, token, invitation_language(invitation), resend=True)
     closed = link_closed_page(invitation)
     if closed is not None:
@@ -283,14 +314,11 @@ def _too_many(error: TooManyRequests) -> ResponseReturnValue:
 def thanks() -> ResponseReturnValue:
     kept = session.get(THANKS_KEY) or {}
     version_id = kept.get("version")
-    version = None
-    if isinstance(version_id, int):
-        version = db.session.get(QuestionnaireVersion, version_id)
+    version = version_by_id(version_id) if isinstance(version_id, int) else None
     language = str(kept.get("language") or current_app.config["BABEL_DEFAULT_LOCALE"])
     text = ""
     if version is not None:
-        fallback = version_languages(version.definition)[0]
-        text = translated(version.definition.get("thanks"), language, fallback)
+        text = translated(version.definition.get("thanks"), language, version.languages[0])
     return render_page("respond/thanks.html", language, thanks=text)
 
 
@@ -315,7 +343,7 @@ def _opt_out_page(
 @bp.route("/opt-out", methods=["GET", "POST"])
 @token_lookup
 def opt_out() -> ResponseReturnValue:
-    found = _requested_invitation()
+    found = _requested_invitation(*OPT_OUT_LOADS)
     if found is None:
         return no_survey()
     token, invitation = found

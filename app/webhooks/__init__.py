@@ -5,8 +5,9 @@ webhook, so it never waits for a receiver; the delivery job (``deliver_due_webho
 job table of ``app.scheduler``) POSTs due rows, and retries failures with exponential backoff.
 The admin pages are ``views``.
 
-Who fires what: the respond service fires ``response.created`` for every new response
-(``response_created``); the follow-up service (``app.followup``) fires ``response.low_score``.
+Who fires what: the respond service fires ``response.created`` for every new response, and the
+follow-up service (``app.followup``) ``response.low_score``; both events are built
+(``PendingEvent``) inside the response's transaction and queued (``queue_safely``) after it.
 """
 
 from app.webhooks.delivery import DeliveryResult, deliver_due_webhooks, sign
@@ -14,8 +15,11 @@ from app.webhooks.outbox import (
     EVENT_TYPES,
     LOW_SCORE,
     RESPONSE_CREATED,
+    PendingEvent,
     enqueue_webhook,
-    response_created,
+    queue_event,
+    queue_safely,
+    subscribed,
 )
 
 __all__ = [
@@ -24,7 +28,10 @@ __all__ = [
     "RESPONSE_CREATED",
     "DeliveryResult",
     "deliver_due_webhooks",
+    "PendingEvent",
     "enqueue_webhook",
-    "response_created",
+    "queue_event",
+    "queue_safely",
+    "subscribed",
     "sign",
 ]

@@ -2,16 +2,22 @@
 
 Run it by hand (pytest does not collect it)::
 
-    .venv/bin/python tests/bench/bench_load.py [--seconds 180] [--sqlite-seconds 60]
-        [--invitations 10000] [--workers 3] [--threads 8] [--only submissions|sqlite|schedulers]
+    .venv/bin/python tests/bench/bench_load.py [--seconds 180] [--rounds 3] [--target 0.6]
+        [--sqlite-seconds 60] [--invitations 10000] [--workers 3] [--threads 8]
+        [--only submissions|sqlite|schedulers]
 
-Three parts, each on a database of its own (PostgreSQL: ``memnun_bench_load``; SQLite: a file in
-a scratch folder), with real processes on 127.0.0.1 only:
+Three parts, each on a database of its own (PostgreSQL: ``memnun_bench_visit`` and
+``memnun_bench_load``; SQLite: a file in a scratch folder), with real processes on 127.0.0.1 only:
 
 1. ``submissions``: respondents (``--threads`` at a time, each the whole visit: link, form, POST)
-   against ``gunicorn 'app:create_app()'`` (``--workers``) on PostgreSQL for ``--seconds``.
-   Prints surveys per second, p50/p95/p99 latency, failures, and checks that every POST
-   answered 302 is stored once and nothing else is.
+   against ``gunicorn 'app:create_app()'`` (``--workers``) on PostgreSQL, and against its
+   baseline, a bare Flask app with flask-wtf CSRF that stores ten answers in one INSERT
+   (``tests/support/bare_survey.py``), served by the same gunicorn with the same workers. The two
+   take turns in ``--rounds`` rounds, ``--seconds`` in all for each, so that both see the same
+   machine load. Prints visits per second, p50/p95/p99 latency, the CPU of each gunicorn (master
+   and workers, from /proc) per visit, and the ratios Memnun/baseline of throughput and of CPU
+   per visit against ``--target``; checks that every POST answered 302 is stored once and
+   nothing else is.
 2. ``sqlite``: the same at 20 submissions a second on SQLite (WAL, busy timeout) for
    ``--sqlite-seconds`` while a ``memnun scheduler`` sends invitations into the same file;
    checks that no process logged "database is locked".
@@ -31,7 +37,9 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -108,28 +116,107 @@ def _check(label: str, run: object, url: str, logs: list[Path]) -> bool:
     return ok
 
 
-def submissions(args: argparse.Namespace, scratch: Path) -> bool:
-    from tests.support.load import LoadRun
-    from tests.support.processes import (
-        app_env,
-        free_port,
-        start_gunicorn,
-        stop,
-        wait_for_http,
-    )
+@dataclass
+class Side:
+    """One server of the interleaved survey-visit runs, and what it did over all its rounds."""
 
-    url = fresh_database("load")
-    surveys, _ = _seed(url, int(args.seconds * 120), 0)
-    port, log = free_port(), scratch / "gunicorn.log"
-    web = start_gunicorn(app_env(url, scratch), port, log, workers=args.workers)
+    name: str
+    process: Any
+    base_url: str
+    visits: int = 0
+    seconds: float = 0.0
+    cpu: float = 0.0
+    runs: list[Any] = field(default_factory=list)
+
+    def round(self, invitation_ids: list[int], threads: int, seconds: float) -> list[int]:
+        """Respondents for ``seconds``; returns the invitations not used."""
+        from tests.support.load import LoadRun
+        from tests.support.processes import cpu_seconds
+
+        before = cpu_seconds(self.process)
+        run = LoadRun(self.base_url, invitation_ids, threads=threads, seconds=seconds).run()
+        self.cpu += cpu_seconds(self.process) - before
+        self.seconds += run.elapsed
+        self.visits += len(run.stored)
+        self.runs.append(run)
+        return invitation_ids[len(run.outcomes):]
+
+    @property
+    def rate(self) -> float:
+        return self.visits / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_per_visit(self) -> float:
+        return self.cpu / self.visits if self.visits else float("inf")
+
+
+def _merged(runs: list[Any]) -> Any:
+    from tests.support.load import LoadRun
+
+    merged = LoadRun("", [], elapsed=sum(run.elapsed for run in runs))
+    for run in runs:
+        merged.outcomes.extend(run.outcomes)
+    return merged
+
+
+def _print_ratios(memnun: Side, bare: Side, target: float) -> None:
+    throughput = memnun.rate / bare.rate if bare.rate else 0.0
+    cpu = bare.cpu_per_visit / memnun.cpu_per_visit if memnun.visits else 0.0
+    for side in (memnun, bare):
+        print(f"  {side.name}: {side.visits} visits in {side.seconds:.1f} s = {side.rate:.1f}/s; "
+              f"server CPU {side.cpu:.1f} s = {side.cpu_per_visit * 1000:.1f} ms per visit")
+    print(f"  ratio to the bare baseline: throughput {throughput:.2f}, CPU per visit "
+          f"{cpu:.2f} (baseline ms / Memnun ms); target {target}: "
+          f"{'met' if min(throughput, cpu) >= target else 'NOT met'}")
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"  load average at the end: {load}")
+
+
+def submissions(args: argparse.Namespace, scratch: Path) -> bool:
+    """Memnun's survey visit against the bare baseline (tests/support/bare_survey.py), both
+    served by the same gunicorn with the same workers, in alternating rounds of one run."""
+    from tests.support import bare_survey
+    from tests.support.load import LoadRun
+    from tests.support.processes import app_env, free_port, start_gunicorn, stop, wait_for_http
+
+    url = fresh_database("visit")
+    bare_survey.create_schema(url)
+    surveys, _ = _seed(url, int(args.seconds * 250) + 100, 0)
+    memnun_port, bare_port = free_port(), free_port()
+    memnun_log, bare_log = scratch / "gunicorn.log", scratch / "gunicorn-bare.log"
+    env = app_env(url, scratch)
+    web = start_gunicorn(env, memnun_port, memnun_log, workers=args.workers)
+    bare_web = start_gunicorn({**env, "BARE_DATABASE_URL": url}, bare_port, bare_log,
+                              workers=args.workers, app="tests.support.bare_survey:create_app()")
+    memnun = Side("Memnun", web, f"http://127.0.0.1:{memnun_port}")
+    bare = Side("bare Flask", bare_web, f"http://127.0.0.1:{bare_port}")
+    warm_up: list[Any] = []
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", web, log)
-        run = LoadRun(f"http://127.0.0.1:{port}", surveys, threads=args.threads,
-                      seconds=args.seconds).run()
+        for side, log in ((memnun, memnun_log), (bare, bare_log)):
+            wait_for_http(f"{side.base_url}/healthz", side.process, log)
+            # Warm up (imports, first connections, statement caches) outside the figures.
+            warm_up.append(LoadRun(side.base_url, surveys[-50:] if side is bare else surveys[:50],
+                                   threads=args.threads).run())
+        surveys = surveys[50:-50]
+        each = args.seconds / args.rounds
+        baseline_ids = list(range(10**7, 10**7 + len(surveys)))
+        for _ in range(args.rounds):
+            surveys = memnun.round(surveys, args.threads, each)
+            baseline_ids = bare.round(baseline_ids, args.threads, each)
     finally:
         stop(web)
-    print(run.summary(f"PostgreSQL, gunicorn {args.workers} workers, {args.threads} respondents"))
-    return _check("submissions", run, url, [log])
+        stop(bare_web)
+    label = (f"PostgreSQL, gunicorn {args.workers} workers, {args.threads} respondents, "
+             f"{args.rounds} rounds of {each:.0f} s each side")
+    print(_merged(memnun.runs).summary(f"Memnun: {label}"))
+    print(_merged(bare.runs).summary(f"bare Flask baseline: {label}"))
+    _print_ratios(memnun, bare, args.target)
+    links, rows = bare_survey.stored_visits(url)
+    ok = _check("submissions", _merged([warm_up[0], *memnun.runs]), url, [memnun_log])
+    if links != bare.visits + 50 or rows != links * bare_survey.ANSWERS_PER_VISIT:
+        print(f"  baseline: {links} links stored for {bare.visits + 50} visits ({rows} rows)")
+        ok = False
+    return ok
 
 
 def sqlite(args: argparse.Namespace, scratch: Path) -> bool:
@@ -219,6 +306,8 @@ def schedulers(args: argparse.Namespace, scratch: Path) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=180)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--target", type=float, default=0.6)
     parser.add_argument("--sqlite-seconds", type=float, default=60)
     parser.add_argument("--invitations", type=int, default=10000)
     parser.add_argument("--workers", type=int, default=3)

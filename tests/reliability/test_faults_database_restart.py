@@ -3,10 +3,11 @@
 A private PostgreSQL server (initdb into a scratch folder, a free port; the shared server on 5432
 is never touched) serves gunicorn and a ``memnun scheduler`` process. Respondents submit surveys
 in a loop and invitations keep falling due; in the middle PostgreSQL is stopped and started
-again. Neither the web app nor the scheduler is restarted: with ``pool_pre_ping`` they find
-fresh connections by themselves. Requests during the outage fail (that is expected), every
-request after it succeeds, every survey answered with a 302 is in the database, and every
-invitation that fell due is sent.
+again. Neither the web app nor the scheduler is restarted: the first statement on a dead
+connection renews the pool (no ping before every use), and the respondent's pages look their
+token up once more, so they find fresh connections by themselves. Requests during the outage
+fail (that is expected), every request after it succeeds, every survey answered with a 302 is in
+the database, and every invitation that fell due is sent.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from sqlalchemy import select
 
 from app import create_app
 from app.config import normalise_database_url
+from app.distribution.tokens import token_for
 from app.extensions import db
 from app.models import InvitationState, Response
-from tests.support.load import LoadRun
+from tests.support.load import ANSWERS, LoadRun, survey_form
 from tests.support.processes import (
     SECRET_KEY,
     app_env,
@@ -116,3 +118,44 @@ def test_web_app_and_scheduler_recover_from_a_database_restart_and_lose_nothing(
                                           if not o.stored][:10]
     assert set(run.stored) <= stored, sorted(set(run.stored) - stored)[:10]
     assert all_sent, tail(scheduler_log)
+
+
+def test_the_first_survey_request_after_a_database_restart_is_answered(tmp_path: Path) -> None:
+    """No ping before each use of a pooled connection (a round trip per request): the first
+    statement after a restart finds the connection dead, and the respondent's pages look their
+    token up once more on a new one. Restarted before each of the three requests of a visit."""
+    with private_postgres() as server:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(server.url),
+                          "SECRET_KEY": SECRET_KEY, "MEMNUN_OUTBOX_DIR": str(tmp_path / "x"),
+                          "RATELIMIT_ENABLED": False})
+        assert not app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"]
+        now = dt.datetime.now(dt.UTC)
+        with app.app_context():
+            db.create_all()
+            surveys = seed_invitations(seed_reference(), 4, due_at=now - dt.timedelta(hours=2),
+                                       state=InvitationState.SENT, secret_key=SECRET_KEY,
+                                       sent_at=now - dt.timedelta(hours=1),
+                                       expires_at=now + dt.timedelta(days=7))
+            db.session.remove()
+        for restart_before, invitation_id in zip((None, "link", "form", "post"), surveys,
+                                                 strict=True):
+            browser = app.test_client()
+            statuses = []
+            for step in ("link", "form", "post"):
+                if step == restart_before:
+                    server.stop("fast")
+                    server.start()
+                if step == "link":
+                    answer = browser.get(f"/s/{token_for(invitation_id, SECRET_KEY)}")
+                elif step == "form":
+                    answer = browser.get("/s/survey")
+                    action, hidden = survey_form(answer.get_data(as_text=True))
+                else:
+                    answer = browser.post(action, data={**hidden, **ANSWERS})
+                statuses.append(answer.status_code)
+            assert statuses == [302, 200, 302], (restart_before, statuses)
+        with app.app_context():
+            stored = set(db.session.scalars(select(Response.invitation_id)))
+            db.session.remove()
+            db.engine.dispose()
+        assert stored == set(surveys)

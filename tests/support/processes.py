@@ -62,13 +62,15 @@ def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
 
 
 def start_gunicorn(env: dict[str, str], port: int, log: Path, workers: int = 3,
-                   threads: int = 1, preload: bool = True) -> subprocess.Popen[bytes]:
-    """``gunicorn 'app:create_app()'`` on 127.0.0.1:``port``, as it runs in production.
+                   threads: int = 1, preload: bool = True,
+                   app: str = "app:create_app()") -> subprocess.Popen[bytes]:
+    """``gunicorn 'app:create_app()'`` on 127.0.0.1:``port``, as it runs in production
+    (``app`` names another WSGI app, such as a benchmark's baseline).
 
     ``--preload`` builds the app once and forks the workers from it: they start in a second
     instead of each importing everything on a two-core machine.
     """
-    command = [sys.executable, "-m", "gunicorn", "app:create_app()", "--bind",
+    command = [sys.executable, "-m", "gunicorn", app, "--bind",
                f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
                "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning"]
     if preload:
@@ -80,6 +82,29 @@ def start_scheduler(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """``memnun scheduler``: the dispatcher clock as its own process."""
     command = [sys.executable, "-c", "from app.cli import main; main()", "scheduler"]
     return _start(command, {**env, "FLASK_DEBUG": "0"}, log)
+
+
+def cpu_seconds(process: subprocess.Popen[Any]) -> float:
+    """CPU time (user and system) used so far by ``process`` and its living children, read from
+    /proc (Linux): for gunicorn, the master and its workers."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used(stat: str) -> float:
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if int(entry.name) == process.pid or parent == process.pid:
+            total += used(stat)
+    return total
 
 
 def run_memnun(env: dict[str, str], *args: str, timeout: float = 120) -> str:
