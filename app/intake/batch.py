@@ -211,20 +211,22 @@ def _write(created: list[NewComplaint], actor: str) -> dict[int, int]:
     people = list({id(new.person): new.person for new in created
                    if isinstance(new.person, NewPerson)}.values())
     now = utcnow()
+    reserved = bulk.reserve_ids({Complainant.__table__: len(people),
+                                 Complaint.__table__: len(created)})
     person_ids = bulk.insert_rows(Complainant.__table__, [
         {"name": p.name, "email": p.email, "phone": p.phone, "language": p.language,
          "survey_consent": p.survey_consent, "opted_out_at": p.opted_out_at, "created_at": now}
-        for p in people])
+        for p in people], ids=reserved.get("complainant"))
     for person, person_id in zip(people, person_ids, strict=True):
         person.id = person_id
     complaint_ids = bulk.insert_rows(Complaint.__table__, [
         {**new.values, "complainant_id": new.person.id if new.person else None,
          "created_at": now, "updated_at": now}
-        for new in created])
+        for new in created], ids=reserved.get("complaint"))
     bulk.insert_rows(ComplaintEvent.__table__, [
         {"complaint_id": complaint_id, "type": EventType.RECEIVED,
          "at": new.values["received_at"], "note": None, "actor": actor, "recorded_at": now}
-        for new, complaint_id in zip(created, complaint_ids, strict=True)], returning=False)
+        for new, complaint_id in zip(created, complaint_ids, strict=True)])
     return {new.index: complaint_id
             for new, complaint_id in zip(created, complaint_ids, strict=True)}
 
@@ -259,13 +261,11 @@ def _stored_complaints(external_ids: list[str]) -> dict[str, Complaint]:
     """The stored complaints of these external ids, with what ``same_complaint`` compares."""
     found: dict[str, Complaint] = {}
     for chunk in _chunks(external_ids):
-        rows = db.session.scalars(
-            select(Complaint)
-            .options(joinedload(Complaint.category), joinedload(Complaint.unit),
-                     joinedload(Complaint.complainant))
-            .where(Complaint.source == services.DEFAULT_SOURCE,
-                   bulk.among(Complaint.external_id, chunk))
-        )
+        stmt = (select(Complaint)
+                .options(joinedload(Complaint.category), joinedload(Complaint.unit),
+                         joinedload(Complaint.complainant))
+                .where(Complaint.source == services.DEFAULT_SOURCE))
+        rows = db.session.scalars(bulk.joined_on_values(stmt, Complaint.external_id, chunk))
         found.update((row.external_id, row) for row in rows)
     return found
 
