@@ -21,9 +21,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Select,
+    Table,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from app.analytics.aggregates import (
     COUNTED_ANSWER,
@@ -123,6 +135,8 @@ SOURCES = (
 
 
 KEY = ("hour", "unit_id", "slot")
+#: The transition table of PostgreSQL's statement-level insert triggers.
+INSERTED_ROWS = "inserted_rows"
 
 
 def _upsert(dialect: str, contribution: Select[Any], sign: int, slot: Any = 0) -> str:
@@ -143,10 +157,33 @@ def _upsert(dialect: str, contribution: Select[Any], sign: int, slot: Any = 0) -
 
 
 def _statements(dialect: str, source: Source, row: str, sign: int) -> list[str]:
+    """The upserts of one changed row, ``row`` (OLD or NEW), or, with ``row`` =
+    ``INSERTED_ROWS``, of every row one statement inserted (PostgreSQL's transition table)."""
     slot = "pg_backend_pid()" if dialect == "postgresql" else 0
-    return [_upsert(dialect, build(dialect).where(key == literal_column(f"{row}.id")), sign,
-                    slot)
-            for build, key in source.contributions]
+    statements = []
+    for build, key in source.contributions:
+        if row == INSERTED_ROWS:
+            contribution = _over_inserted_rows(build(dialect), key.table)
+        else:
+            contribution = build(dialect).where(key == literal_column(f"{row}.id"))
+        statements.append(_upsert(dialect, contribution, sign, slot))
+    return statements
+
+
+def _over_inserted_rows(contribution: Select[Any], source: Any) -> Select[Any]:
+    """``contribution`` with the source table read from the transition table instead: the new
+    rows are all there, so no join back into a table of millions of rows is left to the plan."""
+    inserted = table(INSERTED_ROWS, *[column(c.name, c.type) for c in source.columns])
+
+    # By name: the contributions' tables and columns carry the ORM's annotations.
+    def replace(element: Any) -> Any:
+        if isinstance(element, Table) and element.name == source.name:
+            return inserted
+        if isinstance(element, Column) and getattr(element.table, "name", None) == source.name:
+            return inserted.c[element.name]
+        return None
+
+    return replacement_traverse(contribution, {}, replace)  # type: ignore[no-any-return]
 
 
 def trigger_ddl(dialect: str) -> list[str]:
@@ -159,15 +196,19 @@ def trigger_ddl(dialect: str) -> list[str]:
         moved = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in source.columns)
         of = ", ".join(source.columns)
         if dialect == "postgresql":
-            ddl += _postgresql(name, source.table, before, after, of, moved)
+            inserted = _statements(dialect, source, INSERTED_ROWS, 1)
+            ddl += _postgresql(name, source.table, before, after, inserted, of, moved)
         else:
             ddl += _sqlite(name, source.table, before, after, of,
                            moved.replace("IS DISTINCT FROM", "IS NOT"))
     return ddl
 
 
-def _postgresql(name: str, table: str, before: list[str], after: list[str], of: str,
-                moved: str) -> list[str]:
+def _postgresql(name: str, table: str, before: list[str], after: list[str],
+                inserted: list[str], of: str, moved: str) -> list[str]:
+    """Row-level triggers for updates and deletes; inserts count once per statement, grouped
+    over all its rows: a batch of 500 complaints adds to the rollup with one upsert per
+    contribution instead of 500 (the same figures, a fraction of the time)."""
     def function(suffix: str, body: list[str], result: str) -> str:
         statements = "".join(f"  {statement};\n" for statement in body)
         return (f"CREATE OR REPLACE FUNCTION {name}_{suffix}() RETURNS trigger "
@@ -182,9 +223,13 @@ def _postgresql(name: str, table: str, before: list[str], after: list[str], of: 
     return [
         function("before", before, "CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END"),
         function("after", after, "NULL"),
+        function("inserted", inserted, "NULL"),
         *trigger("delete", "BEFORE DELETE", "before"),
         *trigger("update_old", f"BEFORE UPDATE OF {of}", "before", f"WHEN ({moved})"),
-        *trigger("insert", "AFTER INSERT", "after"),
+        f"DROP TRIGGER IF EXISTS {name}_insert ON {table}",
+        f"CREATE TRIGGER {name}_insert AFTER INSERT ON {table} "
+        f"REFERENCING NEW TABLE AS {INSERTED_ROWS} FOR EACH STATEMENT "
+        f"EXECUTE FUNCTION {name}_inserted()",
         *trigger("update_new", f"AFTER UPDATE OF {of}", "after", f"WHEN ({moved})"),
     ]
 

@@ -3,9 +3,14 @@
 Each item gets exactly the answer a single ``POST /complaints`` would give it, as if the items
 had been sent one after the other in their order: 201 stored, 200 already stored with the same
 content, 409 stored with other content, 422 invalid (schema, unknown code). An item that fails
-never stops the others. What makes it fast: the stored complaints, the categories, the units and
-the complainants of the whole batch are read with one query each, and the new rows are written
-in one transaction, one bulk INSERT per table.
+never stops the others. What makes it fast: every item is validated first; the stored
+complaints, the categories, the units and the complainants of the whole batch are read with one
+query each; the new complainants, complaints and "received" events are then written in one
+transaction with one statement per table (``app.models.bulk``: COPY on PostgreSQL, multi-row
+INSERTs on SQLite), whatever the batch's size. No ORM object is made for a new row. The hourly
+rollup stays exact by itself: PostgreSQL's insert triggers add up a whole statement's rows with
+one upsert per figure (``app.analytics.rollup``). A new complaint is only ever "received", so
+nothing is planned and no webhook fires; events (``record_event``) plan surveys one by one.
 
 Races: when two batches (or a batch and a single POST) carry the same new external_id at the
 same moment, the one that commits second hits the unique constraint on (source, external_id).
@@ -17,12 +22,13 @@ settles the race item by item. Nothing is stored twice and nothing answers 500.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 
@@ -30,7 +36,8 @@ from app.api_errors import field_errors
 from app.errors import InvalidFields, ServiceError
 from app.extensions import db
 from app.intake import services
-from app.models import Category, Complainant, Complaint, Unit
+from app.models import Category, Complainant, Complaint, ComplaintEvent, EventType, Unit, bulk
+from app.models.types import utcnow
 from app.schemas.complaints import ComplaintIn
 
 ROUNDS = 3  # whole-batch attempts before falling back to one transaction per item
@@ -110,12 +117,10 @@ def _receive_distinct(items: list[tuple[int, ComplaintIn]], actor: str,
     if not items:
         return {}
     for _ in range(ROUNDS):
-        outcomes, created = _judge(items, actor, with_personal)
+        outcomes, created = _judge(items, with_personal)
         try:
-            _reserve_ids([complaint for _, complaint in created])
-            db.session.flush()
-            for index, complaint in created:
-                outcomes[index].complaint_id = complaint.id
+            for index, complaint_id in _write(created, actor).items():
+                outcomes[index].complaint_id = complaint_id
             db.session.commit()
             return outcomes
         except (IntegrityError, OperationalError) as exc:
@@ -126,75 +131,109 @@ def _receive_distinct(items: list[tuple[int, ComplaintIn]], actor: str,
     return _one_by_one(items, actor, with_personal)
 
 
+@dataclass(eq=False)
+class NewPerson:
+    """A complainant row this batch writes; several of its complaints may share it."""
+
+    name: str | None
+    email: str | None
+    phone: str | None
+    language: str
+    survey_consent: bool
+    opted_out_at: dt.datetime | None = None
+    id: int | None = None
+
+
+@dataclass
+class NewComplaint:
+    """A complaint this batch writes: its columns as ``services.complaint_values`` gives them."""
+
+    index: int
+    values: dict[str, Any]
+    person: Complainant | NewPerson | None
+
+
 def _judge(
-    items: list[tuple[int, ComplaintIn]], actor: str, with_personal: bool
-) -> tuple[dict[int, Outcome], list[tuple[int, Complaint]]]:
-    """Each item's outcome against what is stored now; new complaints added to the session."""
+    items: list[tuple[int, ComplaintIn]], with_personal: bool
+) -> tuple[dict[int, Outcome], list[NewComplaint]]:
+    """Each item's outcome against what is stored now, and the complaints to write."""
     stored = _stored_complaints([data.external_id for _, data in items])
     categories = _by_code(Category, {data.category for _, data in items})
     units = _by_code(Unit, {data.unit for _, data in items})
-    people: dict[str, list[Complainant]] = {}
+    people: dict[str, list[Any]] = {}
     for chunk in _chunks(sorted({data.complainant.email for _, data in items
                                  if data.complainant.email})):
         people |= services.people_by_email(chunk)
     outcomes: dict[int, Outcome] = {}
-    created: list[tuple[int, Complaint]] = []
-    # Lazy loads below (a category's parent for the due time) must not flush half a batch.
-    with db.session.no_autoflush:
-        for index, data in items:
-            try:
-                existing = stored.get(data.external_id)
-                if existing is not None:
-                    services.same_complaint(existing, data, with_personal=with_personal)
-                    outcomes[index] = Outcome(index, 200, data.external_id, existing.id)
-                    continue
-                email = data.complainant.email
-                candidates = people[email] if email else None
-                complaint = services.new_complaint(data, categories.get(data.category),
-                                                   units.get(data.unit), actor, candidates)
-            except ServiceError as exc:
-                outcomes[index] = _failure(index, data, exc)
+    created: list[NewComplaint] = []
+    for index, data in items:
+        try:
+            existing = stored.get(data.external_id)
+            if existing is not None:
+                services.same_complaint(existing, data, with_personal=with_personal)
+                outcomes[index] = Outcome(index, 200, data.external_id, existing.id)
                 continue
-            if candidates is not None and complaint.complainant not in candidates:
-                candidates.append(complaint.complainant)  # the next complaint of theirs reuses it
-            outcomes[index] = Outcome(index, 201, data.external_id)
-            created.append((index, complaint))
+            values = services.complaint_values(data, categories.get(data.category),
+                                               units.get(data.unit))
+        except ServiceError as exc:
+            outcomes[index] = _failure(index, data, exc)
+            continue
+        outcomes[index] = Outcome(index, 201, data.external_id)
+        created.append(NewComplaint(index, values, _person(data, people)))
+    return outcomes, created
+
+
+def _person(data: ComplaintIn, people: dict[str, list[Any]]) -> Complainant | NewPerson:
+    """The complainant row of ``data`` as ``services.complainant_for`` chooses it, among the
+    stored rows of the address and the rows this batch writes already."""
+    values = services.complainant_values(data.complainant)
+    email = data.complainant.email
+    if email is None:
+        return NewPerson(**values)
+    rows = people[email]
+    found = services.same_person_row(values, rows)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    person = NewPerson(**values, opted_out_at=services.carried_opt_out(rows))
+    rows.append(person)  # the next complaint of theirs reuses it
+    return person
+
+
+def _write(created: list[NewComplaint], actor: str) -> dict[int, int]:
+    """Write the new complainants, complaints and "received" events with one statement per
+    table; the id of each complaint by its item's index."""
+    if not created:
+        return {}
     # Inserted in external_id order, so that two batches sharing ids wait for each other on
     # the unique index in the same order: in the batch's order, each could hold an id the
     # other waits for, and PostgreSQL would end one of them with a deadlock error.
-    db.session.add_all(sorted((complaint for _, complaint in created),
-                              key=lambda complaint: complaint.external_id))
-    return outcomes, created
+    created = sorted(created, key=lambda new: new.values["external_id"])
+    people = list({id(new.person): new.person for new in created
+                   if isinstance(new.person, NewPerson)}.values())
+    now = utcnow()
+    reserved = bulk.reserve_ids({Complainant.__table__: len(people),
+                                 Complaint.__table__: len(created)})
+    person_ids = bulk.insert_rows(Complainant.__table__, [
+        {"name": p.name, "email": p.email, "phone": p.phone, "language": p.language,
+         "survey_consent": p.survey_consent, "opted_out_at": p.opted_out_at, "created_at": now}
+        for p in people], ids=reserved.get("complainant"))
+    for person, person_id in zip(people, person_ids, strict=True):
+        person.id = person_id
+    complaint_ids = bulk.insert_rows(Complaint.__table__, [
+        {**new.values, "complainant_id": new.person.id if new.person else None,
+         "created_at": now, "updated_at": now}
+        for new in created], ids=reserved.get("complaint"))
+    bulk.insert_rows(ComplaintEvent.__table__, [
+        {"complaint_id": complaint_id, "type": EventType.RECEIVED,
+         "at": new.values["received_at"], "note": None, "actor": actor, "recorded_at": now}
+        for new, complaint_id in zip(created, complaint_ids, strict=True)])
+    return {new.index: complaint_id
+            for new, complaint_id in zip(created, complaint_ids, strict=True)}
 
 
 def _retryable(exc: OperationalError) -> bool:
     """A deadlock or serialisation failure: PostgreSQL undid the transaction; try it again."""
     return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
-
-
-def _reserve_ids(complaints: list[Complaint]) -> None:
-    """On PostgreSQL, give the new rows their ids from the tables' sequences before inserting.
-
-    With no ids to read back, SQLAlchemy sends each table's rows as one pipelined executemany
-    instead of one multi-row INSERT ... RETURNING, whose thousands of placeholders psycopg
-    parses afresh for every batch: that took a third of a batch's time. SQLite needs nothing.
-    """
-    if not complaints or db.session.get_bind().dialect.name != "postgresql":
-        return
-    # A person already stored keeps their id; a new one may file several of these complaints.
-    people = list({id(c.complainant): c.complainant for c in complaints
-                   if c.complainant is not None and c.complainant.id is None}.values())
-    events = [event for complaint in complaints for event in complaint.events]
-    with db.session.no_autoflush:
-        for rows, table in ((complaints, "complaint"), (people, "complainant"),
-                            (events, "complaint_event")):
-            ids = db.session.scalars(
-                text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                     "FROM generate_series(1, :count)"),
-                {"table": table, "count": len(rows)},
-            )
-            for row, new_id in zip(rows, ids, strict=True):
-                row.id = new_id
 
 
 def _one_by_one(items: list[tuple[int, ComplaintIn]], actor: str,
@@ -222,13 +261,11 @@ def _stored_complaints(external_ids: list[str]) -> dict[str, Complaint]:
     """The stored complaints of these external ids, with what ``same_complaint`` compares."""
     found: dict[str, Complaint] = {}
     for chunk in _chunks(external_ids):
-        rows = db.session.scalars(
-            select(Complaint)
-            .options(joinedload(Complaint.category), joinedload(Complaint.unit),
-                     joinedload(Complaint.complainant))
-            .where(Complaint.source == services.DEFAULT_SOURCE,
-                   Complaint.external_id.in_(chunk))
-        )
+        stmt = (select(Complaint)
+                .options(joinedload(Complaint.category), joinedload(Complaint.unit),
+                         joinedload(Complaint.complainant))
+                .where(Complaint.source == services.DEFAULT_SOURCE))
+        rows = db.session.scalars(bulk.joined_on_values(stmt, Complaint.external_id, chunk))
         found.update((row.external_id, row) for row in rows)
     return found
 
@@ -237,5 +274,6 @@ def _by_code(model: type[services.Node], codes: set[str]) -> dict[str, services.
     found: dict[str, services.Node] = {}
     for chunk in _chunks(sorted(codes)):
         found.update((row.code, row)
-                     for row in db.session.scalars(select(model).where(model.code.in_(chunk))))
+                     for row in db.session.scalars(
+                         select(model).where(bulk.among(model.code, chunk))))
     return found

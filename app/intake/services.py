@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from flask import current_app
@@ -41,6 +42,7 @@ from app.models import (
     EventType,
     Unit,
 )
+from app.models.bulk import among
 from app.schemas.complaints import CategoryIn, ComplainantIn, ComplaintIn, EventIn, UnitIn
 from app.schemas.fields import CONTROL_RE
 
@@ -170,24 +172,34 @@ def new_complaint(
     ``category`` and ``unit`` are the rows of its codes as the caller found them (None: no such
     code, which raises ``InvalidFields``); ``people`` is passed on to ``complainant_for``.
     """
-    category, unit = _check_codes(data, category, unit)
-    received_at = data.received_at
-    complaint = Complaint(
-        source=DEFAULT_SOURCE,
-        external_id=data.external_id,
-        received_at=received_at,
-        channel=data.channel,
-        category=category,
-        unit=unit,
-        subject=data.subject,
-        description=data.description,
-        due_at=data.due_at or default_due_at(category, received_at),
-        status=ComplaintStatus.RECEIVED,
-        reopen_count=0,
-        complainant=complainant_for(data.complainant, people),
-    )
-    complaint.events.append(ComplaintEvent(type=EventType.RECEIVED, at=received_at, actor=actor))
+    values = complaint_values(data, category, unit)
+    complaint = Complaint(**values, category=category, unit=unit,
+                          complainant=complainant_for(data.complainant, people))
+    complaint.events.append(ComplaintEvent(type=EventType.RECEIVED, at=data.received_at,
+                                           actor=actor))
     return complaint
+
+
+def complaint_values(
+    data: ComplaintIn, category: Category | None, unit: Unit | None
+) -> dict[str, Any]:
+    """The columns of the new complaint ``data`` describes, but its complainant and the times
+    of writing; ``InvalidFields`` when ``category`` or ``unit`` is None (no such code).
+    The single POST builds its row from them, a batch writes them in bulk."""
+    category, unit = _check_codes(data, category, unit)
+    return {
+        "source": DEFAULT_SOURCE,
+        "external_id": data.external_id,
+        "received_at": data.received_at,
+        "channel": data.channel,
+        "category_id": category.id,
+        "unit_id": unit.id,
+        "subject": data.subject,
+        "description": data.description,
+        "due_at": data.due_at or default_due_at(category, data.received_at),
+        "status": ComplaintStatus.RECEIVED,
+        "reopen_count": 0,
+    }
 
 
 def commit_keeping_loaded() -> None:
@@ -280,7 +292,8 @@ def _check_codes(
     return category, unit
 
 
-def _complainant_values(data: ComplainantIn) -> dict[str, Any]:
+def complainant_values(data: ComplainantIn) -> dict[str, Any]:
+    """The columns of a complainant row holding what ``data`` says (opt-out aside)."""
     language = data.language or current_app.config.get("BABEL_DEFAULT_LOCALE", "tr")
     return {
         "name": data.name,
@@ -300,15 +313,28 @@ def complainant_for(data: ComplainantIn, people: list[Complainant] | None = None
     ``people``: the unerased rows of this e-mail address, oldest first, when the caller looked
     them up already (a batch does so for all its addresses at once); otherwise read here.
     """
-    values = _complainant_values(data)
+    values = complainant_values(data)
     if data.email is None:
         return Complainant(**values)
     rows = people if people is not None else people_by_email([data.email])[data.email]
+    same = same_person_row(values, rows)
+    if same is not None:
+        return same
+    return Complainant(**values, opted_out_at=carried_opt_out(rows))
+
+
+def same_person_row(values: dict[str, Any], rows: Sequence[Any]) -> Any | None:
+    """The first of ``rows`` (complainants of one e-mail address) holding exactly ``values``."""
     for row in rows:
         if all(getattr(row, name) == value for name, value in values.items()):
             return row
+    return None
+
+
+def carried_opt_out(rows: Sequence[Any]) -> dt.datetime | None:
+    """The opt-out a new row of this person carries over: their first, never undone."""
     opted_out = [row.opted_out_at for row in rows if row.opted_out_at is not None]
-    return Complainant(**values, opted_out_at=min(opted_out) if opted_out else None)
+    return min(opted_out) if opted_out else None
 
 
 def people_by_email(emails: list[str]) -> dict[str, list[Complainant]]:
@@ -317,7 +343,7 @@ def people_by_email(emails: list[str]) -> dict[str, list[Complainant]]:
     if emails:
         rows = db.session.scalars(
             select(Complainant)
-            .where(Complainant.email.in_(list(found)), Complainant.erased_at.is_(None))
+            .where(among(Complainant.email, list(found)), Complainant.erased_at.is_(None))
             .order_by(Complainant.id)
         )
         for row in rows:
@@ -351,7 +377,7 @@ def same_complaint(stored: Complaint, data: ComplaintIn, *,
     ]
     person = stored.complainant
     if with_personal and person is not None and person.erased_at is None:
-        for name, value in _complainant_values(data.complainant).items():
+        for name, value in complainant_values(data.complainant).items():
             if getattr(person, name) != value:
                 differing.append(f"complainant.{name}")
     if differing:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import re
 from typing import Annotated, Any
 
@@ -36,6 +37,10 @@ CODE_RE = re.compile(r"\w[\w.\-]{0,63}")  # a first letter or digit: no "." or "
 LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 PHONE_RE = re.compile(r"\+?[0-9 ()./\-]{3,40}")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# A plain ASCII local part (RFC 5322 dot-atom), which email_validator accepts whatever the domain.
+DOT_ATOM_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+EMAIL_MAX_LENGTH = 254
+LOCAL_PART_MAX_LENGTH = 64
 MAX_CODE_LENGTH = 64
 
 
@@ -122,13 +127,38 @@ def _not_future(value: dt.datetime) -> dt.datetime:
 
 
 def _email(value: str) -> str:
+    if not _plainly_valid_email(value):
+        _check_email(value)
+    return normalise_email(value)
+
+
+def _plainly_valid_email(value: str) -> bool:
+    """Whether ``value`` is an ASCII dot-atom address whose domain email_validator accepted
+    before: most addresses of a batch share a few domains, and checking a domain is most of
+    email_validator's time (about 45 of the 65 microseconds a complaint took to validate).
+    Anything else goes through email_validator whole, which also words the refusal."""
+    local, at, domain = value.rpartition("@")
+    return (bool(at) and value.isascii() and len(value) <= EMAIL_MAX_LENGTH
+            and len(local) <= LOCAL_PART_MAX_LENGTH and DOT_ATOM_RE.fullmatch(local) is not None
+            and _domain_accepted(domain))
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain_accepted(domain: str) -> bool:
+    try:
+        validate_email("x@" + domain, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def _check_email(value: str) -> None:
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         raise PydanticCustomError(
             "invalid_email", _("is not a valid e-mail address: %(reason)s", reason=str(exc))
         ) from None
-    return normalise_email(value)
 
 
 def _language(value: str) -> str:

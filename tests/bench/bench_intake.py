@@ -1,18 +1,27 @@
-"""Benchmark: 100,000 complaints through the REST API in batches, on gunicorn and PostgreSQL.
+"""Benchmark: 100,000 complaints through the REST API in batches, on gunicorn and PostgreSQL,
+against COPY of the same rows in the same run.
 
 Run it by hand (pytest does not collect it)::
 
     .venv/bin/python tests/bench/bench_intake.py [--count 100000] [--batch 500]
-        [--connections 4] [--workers 3] [--web-threads 2] [--single 2000]
-        [--resolutions 2000]
+        [--connections 4] [--workers 3] [--web-threads 2] [--rounds 20] [--single 2000]
+        [--resolutions 2000] [--database intake]
 
 ``gunicorn 'app:create_app()'`` (``--workers`` x ``--web-threads``) serves its own PostgreSQL
-database (``memnun_bench_intake``). The integrator sends ``--count`` complaints as
+database (``memnun_bench_<database>``). The integrator sends ``--count`` complaints as
 ``POST /api/v1/complaints/batch`` of ``--batch`` each over ``--connections`` concurrent
 keep-alive connections, then sends the first ten batches again (each item must answer 200 and
 nothing may change). For comparison, ``--single`` complaints go one per
 ``POST /api/v1/complaints`` over 16 connections, and ``--resolutions`` of them are resolved
 through ``POST /complaints/<ref>/events`` (each plans its survey).
+
+The baseline: the same complainant, complaint and "received" event rows, already in hand as
+Python tuples, written with ``COPY ... FROM STDIN`` (psycopg) into scratch copies of the three
+tables (``CREATE TABLE ... (LIKE ... INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING
+INDEXES)``: the same columns, unique constraints and indexes; no triggers, no foreign keys), one
+transaction per batch over as many connections as the API run uses. The batches are sent in
+``--rounds`` rounds, each round through the API first and then by COPY, so that both see the
+same load on a shared machine; the ratio of their rates is printed.
 
 Prints complaints per second, p50/p95 latency per request, and checks that every complaint is
 stored exactly once (one row and one "received" event per external_id, every id answered is a
@@ -24,6 +33,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -134,6 +144,108 @@ def _batch_statuses(run: Run) -> tuple[dict[int, int], dict[str, list[int]]]:
     return counts, ids
 
 
+SCRATCH = ("complainant", "complaint", "complaint_event")
+COPY_COLUMNS = {
+    "complainant": ("id", "name", "email", "phone", "language", "survey_consent", "created_at"),
+    "complaint": ("id", "source", "external_id", "received_at", "channel", "category_id",
+                  "unit_id", "complainant_id", "subject", "description", "status", "due_at",
+                  "reopen_count", "created_at", "updated_at"),
+    "complaint_event": ("complaint_id", "type", "at", "actor", "recorded_at"),
+}
+
+
+def _scratch_tables(url: str) -> None:
+    """Empty scratch copies of the three tables the intake writes."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        for table in SCRATCH:
+            connection.execute(f"DROP TABLE IF EXISTS scratch_{table}")
+            connection.execute(f"CREATE TABLE scratch_{table} (LIKE {table} INCLUDING DEFAULTS "
+                               "INCLUDING CONSTRAINTS INCLUDING INDEXES)")
+
+
+def _copy_rows(first: int, count: int, unit_id: int, category_id: int,
+               ) -> dict[str, list[tuple[object, ...]]]:
+    """The rows the API stores for complaints ``first`` .. ``first + count - 1``."""
+    now = dt.datetime.now(dt.UTC)
+    rows: dict[str, list[tuple[object, ...]]] = {table: [] for table in SCRATCH}
+    for number in range(first, first + count):
+        item = _complaint(number)
+        person = item["complainant"]
+        received = dt.datetime.fromisoformat(str(item["received_at"]))
+        row_id = number + 1
+        rows["complainant"].append((row_id, person["name"], person["email"], None,  # type: ignore[index]
+                                    person["language"], person["survey_consent"], now))  # type: ignore[index]
+        rows["complaint"].append((row_id, "default", item["external_id"], received,
+                                  item["channel"], category_id, unit_id, row_id,
+                                  item["subject"], item["description"], "received", None, 0,
+                                  now, now))
+        rows["complaint_event"].append((row_id, "received", received, "bench", now))
+    return rows
+
+
+def _copy_all(url: str, batches: list[dict[str, list[tuple[object, ...]]]],
+              connections: int) -> Run:
+    """COPY each batch's rows into the scratch tables, one transaction per batch, from
+    ``connections`` connections at once."""
+    import psycopg
+
+    run = Run()
+    lock = threading.Lock()
+    queue = list(reversed(batches))
+
+    def work() -> None:
+        with psycopg.connect(url) as connection:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    rows = queue.pop()
+                started = time.monotonic()
+                with connection.cursor() as cursor:
+                    for table in SCRATCH:
+                        columns = ", ".join(COPY_COLUMNS[table])
+                        with cursor.copy(f"COPY scratch_{table} ({columns}) FROM STDIN") as copy:
+                            for row in rows[table]:
+                                copy.write_row(row)
+                connection.commit()
+                with lock:
+                    run.latencies.append(time.monotonic() - started)
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=work) for _ in range(connections)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def _interleaved(base: str, key: str, url: str, args: argparse.Namespace,
+                 reference: tuple[int, int]) -> tuple[Run, Run]:
+    """The batches through the API and the same rows by COPY, round after round."""
+    api, copied = Run(), Run()
+    per_round = -(-args.count // args.rounds // args.batch) * args.batch
+    for first in range(0, args.count, per_round):
+        count = min(per_round, args.count - first)
+        # Both sides start with their data in hand: the request bodies are encoded before
+        # the clock starts, as the COPY rows are built before theirs.
+        bodies = [(path, make()) for path, make in _batch_jobs(first, count, args.batch)]
+        sent = _send_all(base, key, [(path, lambda body=body: body) for path, body in bodies],
+                         args.connections, {200})
+        rows = [_copy_rows(start, min(args.batch, first + count - start), *reference)
+                for start in range(first, first + count, args.batch)]
+        copy = _copy_all(url, rows, args.connections)
+        for total, part in ((api, sent), (copied, copy)):
+            total.latencies += part.latencies
+            total.failures += part.failures
+            total.answers += part.answers
+            total.seconds += part.seconds
+    return api, copied
+
+
 def _report(name: str, items: int, run: Run, unit: str = "complaints") -> None:
     if not items:
         return
@@ -164,6 +276,10 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=500, help="complaints per batch request")
     parser.add_argument("--connections", type=int, default=4, help="concurrent batch requests")
+    parser.add_argument("--rounds", type=int, default=20,
+                        help="rounds of API batches, each followed by COPY of the same rows")
+    parser.add_argument("--database", default="intake",
+                        help="the benchmark's database is memnun_bench_<database>")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--web-threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--single", type=int, default=2000,
@@ -185,12 +301,13 @@ def main() -> int:
     )
     from tests.support.seed import seed_reference
 
-    url = fresh_database("intake")
+    url = fresh_database(args.database)
     app = app_for(url)
     with app.app_context():
-        seed_reference()
+        reference = seed_reference()
         _, key = create_api_key("bench-intake", [ApiScope.INTAKE, ApiScope.READ])
         db.session.remove()
+    _scratch_tables(url)
     ok = True
     with tempfile.TemporaryDirectory() as scratch:
         port, log = free_port(), Path(scratch) / "gunicorn.log"
@@ -199,10 +316,15 @@ def main() -> int:
         try:
             wait_for_http(f"http://127.0.0.1:{port}/healthz", web, log)
             base = f"http://127.0.0.1:{port}/api/v1"
-            batches = _send_all(base, key, _batch_jobs(0, args.count, args.batch),
-                                args.connections, {200})
+            batches, copied = _interleaved(base, key, url, args,
+                                           (reference.unit_id, reference.category_id))
             _report(f"batches of {args.batch} ({args.connections} connections, gunicorn "
                     f"{args.workers} workers x {args.web_threads} threads)", args.count, batches)
+            _report(f"baseline: COPY of the same rows into scratch tables ({args.connections} "
+                    "connections, one transaction per batch)", args.count, copied)
+            ratio = copied.seconds / batches.seconds if batches.seconds else 0.0
+            print(f"ratio: batch intake / COPY = {ratio:.3f} (in {args.rounds} interleaved "
+                  f"rounds; load average {os.getloadavg()[0]:.1f})", flush=True)
             statuses, answered_ids = _batch_statuses(batches)
             resent_count = min(args.count, RESENT_BATCHES * args.batch)
             resent = _send_all(base, key, _batch_jobs(0, resent_count, args.batch),
