@@ -211,3 +211,42 @@ def test_the_review_pack_opens_offline_with_its_charts(app, data, browser, tmp_p
         context.close()
     assert [url for url in fetched if not url.startswith("file:")] == []
     assert len(sizes) >= 4 and all(height > 50 for height in sizes)
+
+
+def test_a_period_shortcut_is_in_the_url_and_a_copied_link_shows_the_same_view(
+        app, data, page, browser) -> None:
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).date()
+    make_user(app, "v@example.org", role="viewer", password=PASSWORD)
+    with serve(app) as live:
+        log_in(page, live.url, "v@example.org")
+        page.goto(f"{live.url}/dashboards/drill?unit=a")
+        wait_for_figures(page, "#drill-table")
+        assert page.input_value("#period-end") == f"{today:%d.%m.%Y}"  # live: runs to today
+        choose(page, "shortcut", "This month")
+        page.wait_for_url(re.compile(r".*period=this-month.*"))
+        assert page.input_value("#period-start") == f"{today.replace(day=1):%d.%m.%Y}"
+        choose(page, "compare", "Same days last year")
+        page.wait_for_url(re.compile(r".*compare=last-year.*"))
+        page.wait_for_function(
+            "y => (document.querySelector('#drill-status')?.textContent || '')"
+            ".split('Changes against')[1]?.includes(y)", arg=str(today.year - 1))
+        shared = page.url
+        assert "unit=a" in shared and "from=" not in shared  # a shortcut moves with the day
+        # Someone else opens the copied link: the same view.
+        other = browser.new_context(locale="en-GB", viewport={"width": 1400, "height": 1000})
+        try:
+            tab = other.new_page()
+            log_in(tab, live.url, "v@example.org")
+            tab.goto(shared)
+            assert wait_for_figures(tab, "#drill-table") == wait_for_figures(page, "#drill-table")
+            assert tab.input_value("#period-start") == f"{today.replace(day=1):%d.%m.%Y}"
+            assert tab.locator("#compare").text_content() == "Same days last year"
+        finally:
+            other.close()
+        # Dates changed by hand make the period custom, kept as dates.
+        page.fill("#period-start", "01.10.2024")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r".*from=2024-10-01.*"))
+        assert page.locator("#shortcut").text_content() == "Custom dates"
