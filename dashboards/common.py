@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo
 import plotly.graph_objects as go
 from dash import dcc, html
 from flask import current_app, has_request_context
-from flask_babel import format_decimal, format_percent, format_time, get_locale
+from flask_babel import format_decimal, format_time
 from flask_babel import gettext as _gettext
 
 from app.analytics.figures import Score
 from app.analytics.metrics import CountTest, ZTest
 from app.analytics.periods import DEFAULT_SHORTCUT, shortcut_days
+from app.numbers import count as number
+from app.numbers import decimal, percent
 from app.reports import charts
 
 #: Longest period a request may ask for (about ten years): bounds the work one callback can cause.
@@ -75,27 +77,8 @@ def updated_at(tz: str) -> str:
 # --- numbers -------------------------------------------------------------------------------------
 
 
-def percent(value: float) -> str:
-    """A share with one decimal, the percent sign where the language puts it (62.5%, %62,5)."""
-    pattern = get_locale().percent_formats[None].pattern.split(";")[0]  # e.g. "#,##0%"
-    last_digit = pattern.rfind("0")
-    return format_percent(value, pattern[: last_digit + 1] + ".0" + pattern[last_digit + 1 :])
-
-
-def number(value: float) -> str:
-    return format_decimal(value, "#,##0")
-
-
-def decimal(value: float, places: int = 1) -> str:
-    return format_decimal(value, "#,##0." + "0" * places if places else "#,##0")
-
-
-def nps_points(value: float) -> str:
-    return format_decimal(value * 100, "+#,##0;-#,##0")  # -100 to +100, as NPS is quoted
-
-
 def mean_score(value: float) -> str:
-    return format_decimal(value, "0.00")
+    return decimal(value, 2)
 
 
 def interval_text(score: Score, show: Callable[[float], str] = percent) -> str:

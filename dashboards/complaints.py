@@ -27,6 +27,7 @@ from app.analytics.linkage import (
 )
 from app.analytics.splits import Dimension
 from app.analytics.tree import Tree, flat, level
+from app.numbers import points as nps_points
 from dashboards import scope
 from dashboards.common import (
     _,
@@ -34,7 +35,6 @@ from dashboards.common import (
     empty_figure,
     graph,
     label,
-    nps_points,
     number,
     p_text,
     satisfaction_colour,

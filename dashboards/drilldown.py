@@ -19,6 +19,7 @@ from app.analytics.breakdown import Group, breakdown
 from app.analytics.drilldown import DrillNode, drill_tree
 from app.analytics.splits import Dimension
 from app.analytics.tree import Tree, level
+from app.numbers import points as nps_points
 from dashboards import scope
 from dashboards.common import (
     NEUTRAL_COLOUR,
@@ -28,7 +29,6 @@ from dashboards.common import (
     empty_figure,
     graph,
     label,
-    nps_points,
     number,
     satisfaction_colour,
     shown_or_dash,

@@ -26,6 +26,7 @@ from app.analytics.metrics import ZTest
 from app.analytics.overview import Overview, PeriodFigures, overview_and_trend
 from app.analytics.periods import Comparison, Grain, next_period
 from app.analytics.targets import all_targets, below_target, overview_scores, targets_for
+from app.numbers import points as nps_points
 from dashboards import scope
 from dashboards.common import (
     COMPLAINTS_COLOUR,
@@ -40,7 +41,6 @@ from dashboards.common import (
     graph,
     interval_text,
     local_today,
-    nps_points,
     number,
     parse_period,
     percent,

@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from app.analytics import metrics, survey
 from app.analytics.survey import Catalogue, Distribution, Driver, ImportancePerformance
+from app.numbers import points as nps_points
 from app.questionnaires.documents import SCALES, YES_NO_OPTIONS
 from dashboards import scope
 from dashboards.common import (
@@ -31,7 +32,6 @@ from dashboards.common import (
     graph,
     label,
     mean_score,
-    nps_points,
     number,
     percent,
     satisfaction_colour,
