@@ -248,17 +248,9 @@ def _units(code: str | None, units: Tree, scope: frozenset[int] | None,
 
 def _tree_options(tree: Tree, allowed: frozenset[int] | None) -> list[dict[str, Any]]:
     """Options in tree order, indented by depth, limited to ``allowed``."""
-    options: list[dict[str, Any]] = []
-
-    def walk(parent: int | None, depth: int) -> None:
-        for node_id in tree.children(parent):
-            if allowed is None or node_id in allowed:
-                node = tree.nodes[node_id]
-                options.append({"label": "\u00a0\u00a0" * depth + node.name, "value": node.code})
-            walk(node_id, depth + 1 if allowed is None or node_id in allowed else depth)
-
-    walk(None, 0)
-    return options
+    return [{"label": "\u00a0\u00a0" * depth + tree.nodes[node_id].name,
+             "value": tree.nodes[node_id].code}
+            for node_id, depth in tree.in_order(allowed)]
 
 
 def filter_bar(choice: Choice, show_grain: bool = False) -> html.Div:

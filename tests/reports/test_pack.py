@@ -303,6 +303,25 @@ def test_the_pack_lists_actions_against_each_target(app, actions) -> None:
     assert "Later one" not in html and "Earlier one" not in html
 
 
+def test_a_unit_with_its_own_target_stands_against_it_in_the_whole_pack(app, actions) -> None:
+    """Zabıta's 65 % CSAT target, not the organisation's 80 %: its row, its figures and its
+    action; Fen has no target of its own and stays under the organisation's."""
+    with app.app_context():
+        zabita = db.session.scalar(db.select(Unit.id).where(Unit.code == "zabita"))
+        db.session.add(Target(unit_id=zabita, metric="csat", value=0.65))
+        db.session.commit()
+    pack, html = _pack(app)
+    rows = {row.target.owner: row for row in pack.actions.by_target}
+    assert set(rows) == {"Örnek Belediyesi", "Zabıta"}
+    assert (rows["Zabıta"].target.target, rows["Zabıta"].target.unit_id) == (0.65, zabita)
+    assert rows["Zabıta"].target.actual.value == pytest.approx(4 / 5)  # Zabıta's own CSAT
+    assert rows["Zabıta"].target.met is True
+    assert [a.action.id for a in rows["Zabıta"].actions] == [actions["overdue"]]
+    assert [a.action.id for a in rows["Örnek Belediyesi"].actions] == [actions["done"]]
+    targets = html[html.index('<section id="targets"'):]
+    assert "Zabıta" in targets and "65.0%" in targets
+
+
 def test_a_unit_pack_holds_only_that_units_actions(app, actions) -> None:
     with app.app_context():
         fen = db.session.scalar(db.select(Unit.id).where(Unit.code == "fen"))
