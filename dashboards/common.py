@@ -15,11 +15,14 @@ from zoneinfo import ZoneInfo
 import plotly.graph_objects as go
 from dash import dcc, html
 from flask import current_app, has_request_context
-from flask_babel import format_decimal, format_percent, format_time, get_locale
+from flask_babel import format_decimal, format_time
 from flask_babel import gettext as _gettext
 
 from app.analytics.figures import Score
 from app.analytics.metrics import CountTest, ZTest
+from app.analytics.periods import DEFAULT_SHORTCUT, shortcut_days
+from app.numbers import count as number
+from app.numbers import decimal, percent
 from app.reports import charts
 
 #: Longest period a request may ask for (about ten years): bounds the work one callback can cause.
@@ -48,11 +51,9 @@ def local_today(tz: str) -> dt.date:
 
 
 def default_period(today: dt.date) -> tuple[dt.date, dt.date]:
-    """The last 12 full months before ``today``'s month, as (first day, last day) inclusive."""
-    first_of_this_month = today.replace(day=1)
-    return first_of_this_month.replace(year=first_of_this_month.year - 1), (
-        first_of_this_month - dt.timedelta(days=1)
-    )
+    """The default view: this month so far and the 11 months before it, as (first day, last
+    day) inclusive, so that what happened today is on the page."""
+    return shortcut_days(DEFAULT_SHORTCUT, today)
 
 
 def parse_period(start_date: Any, end_date: Any) -> tuple[dt.date, dt.date] | None:
@@ -76,27 +77,8 @@ def updated_at(tz: str) -> str:
 # --- numbers -------------------------------------------------------------------------------------
 
 
-def percent(value: float) -> str:
-    """A share with one decimal, the percent sign where the language puts it (62.5%, %62,5)."""
-    pattern = get_locale().percent_formats[None].pattern.split(";")[0]  # e.g. "#,##0%"
-    last_digit = pattern.rfind("0")
-    return format_percent(value, pattern[: last_digit + 1] + ".0" + pattern[last_digit + 1 :])
-
-
-def number(value: float) -> str:
-    return format_decimal(value, "#,##0")
-
-
-def decimal(value: float, places: int = 1) -> str:
-    return format_decimal(value, "#,##0." + "0" * places if places else "#,##0")
-
-
-def nps_points(value: float) -> str:
-    return format_decimal(value * 100, "+#,##0;-#,##0")  # -100 to +100, as NPS is quoted
-
-
 def mean_score(value: float) -> str:
-    return format_decimal(value, "0.00")
+    return decimal(value, 2)
 
 
 def interval_text(score: Score, show: Callable[[float], str] = percent) -> str:
@@ -113,22 +95,29 @@ def shown_or_dash(score: Score | None, show: Callable[[float], str] = percent) -
     return show(score.value)  # type: ignore[arg-type]
 
 
-def change_text(change: ZTest | None, show_points: bool = True) -> str | None:
-    """Marks a change against the previous period only when it is statistically significant."""
+def change_text(change: ZTest | None, last_year: bool = False) -> str | None:
+    """Marks a change against the compared period only when it is statistically significant."""
     if change is None or not change.significant():
         return None
     arrow = "▲" if change.difference > 0 else "▼"
     points = format_decimal(abs(change.difference) * 100, "#,##0.0")
+    if last_year:
+        return _("%(arrow)s %(points)s points against the same days last year", arrow=arrow,
+                 points=points)
     return _("%(arrow)s %(points)s points against the previous period", arrow=arrow,
              points=points)
 
 
-def count_change_text(change: CountTest | None) -> str | None:
-    """A significant change of a count (complaints), as a percentage of the previous period."""
+def count_change_text(change: CountTest | None, last_year: bool = False) -> str | None:
+    """A significant change of a count (complaints), as a percentage of the compared period's
+    rate (per day: the compared period may be longer or shorter)."""
     if change is None or not change.significant() or change.second == 0:
         return None
-    arrow = "▲" if change.first > change.second else "▼"
-    share = abs(change.first - change.second) / change.second
+    arrow = "▲" if change.ratio > 1 else "▼"
+    share = abs(change.ratio - 1)
+    if last_year:
+        return _("%(arrow)s %(share)s against the same days last year", arrow=arrow,
+                 share=percent(share))
     return _("%(arrow)s %(share)s against the previous period", arrow=arrow,
              share=percent(share))
 

@@ -27,6 +27,7 @@ from app.analytics.linkage import (
 )
 from app.analytics.splits import Dimension
 from app.analytics.tree import Tree, flat, level
+from app.numbers import points as nps_points
 from dashboards import scope
 from dashboards.common import (
     _,
@@ -34,7 +35,6 @@ from dashboards.common import (
     empty_figure,
     graph,
     label,
-    nps_points,
     number,
     p_text,
     satisfaction_colour,
@@ -165,11 +165,12 @@ def linkage_table(rows: list[LinkageRow], units: Tree) -> html.Table:
 
 def update_linkage(start_date: Any, end_date: Any, unit: Any = None, category: Any = None,
                    channel: Any = None, questionnaire: Any = None, grain: Any = None,
-                   n_intervals: Any = None) -> tuple[go.Figure, go.Figure, go.Figure, Any, str]:
+                   n_intervals: Any = None, shortcut: Any = None,
+                   compare: Any = None) -> tuple[go.Figure, go.Figure, go.Figure, Any, str]:
     if not current_user.is_authenticated:
         raise PreventUpdate
     view = scope.resolve(scope.Choice(start_date, end_date, unit, category, channel,
-                                      questionnaire, grain))
+                                      questionnaire, grain, shortcut, compare))
     allowed = view.filters.unit_ids
     every_unit = linkage(view.filters, Dimension.UNIT, view.min_group,
                          flat(view.units, allowed), tz=view.tz)

@@ -19,6 +19,7 @@ from app.analytics.breakdown import Group, breakdown
 from app.analytics.drilldown import DrillNode, drill_tree
 from app.analytics.splits import Dimension
 from app.analytics.tree import Tree, level
+from app.numbers import points as nps_points
 from dashboards import scope
 from dashboards.common import (
     NEUTRAL_COLOUR,
@@ -28,7 +29,6 @@ from dashboards.common import (
     empty_figure,
     graph,
     label,
-    nps_points,
     number,
     satisfaction_colour,
     shown_or_dash,
@@ -187,11 +187,12 @@ def _level_table(view: scope.View) -> tuple[str, html.Table]:
 
 def update_drilldown(start_date: Any, end_date: Any, unit: Any = None, category: Any = None,
                      channel: Any = None, questionnaire: Any = None, grain: Any = None,
-                     n_intervals: Any = None) -> tuple[go.Figure, str, Any, Any, str]:
+                     n_intervals: Any = None, shortcut: Any = None,
+                     compare: Any = None) -> tuple[go.Figure, str, Any, Any, str]:
     if not current_user.is_authenticated:
         raise PreventUpdate
     view = scope.resolve(scope.Choice(start_date, end_date, unit, category, channel,
-                                      questionnaire, grain))
+                                      questionnaire, grain, shortcut, compare))
     nodes = drill_tree(view.filters, view.min_group, view.units, view.focus_unit, view.scope)
     title, level_table = _level_table(view)
     status = scope.status_line(view)

@@ -24,8 +24,9 @@ from app.analytics.figures import Score
 from app.analytics.linkage import complaint_rates
 from app.analytics.metrics import ZTest
 from app.analytics.overview import Overview, PeriodFigures, overview_and_trend
-from app.analytics.periods import Grain
+from app.analytics.periods import Comparison, Grain, next_period
 from app.analytics.targets import all_targets, below_target, overview_scores, targets_for
+from app.numbers import points as nps_points
 from dashboards import scope
 from dashboards.common import (
     COMPLAINTS_COLOUR,
@@ -40,7 +41,6 @@ from dashboards.common import (
     graph,
     interval_text,
     local_today,
-    nps_points,
     number,
     parse_period,
     percent,
@@ -96,26 +96,28 @@ def _under(score: Score, target: float | None) -> bool:
 
 
 def _survey_card(key: str, title: str, score: Score, show: Callable[[float], str],
-                 change: ZTest | None, target: float | None) -> html.Section:
+                 change: ZTest | None, target: float | None,
+                 last_year: bool = False) -> html.Section:
     """A survey score, or "too few responses"; ``show`` formats a value of the score."""
     if score.suppressed or score.value is None:
         return _card(key, title, "–", _("Too few responses"),
                      _target_text(score, target, show), suppressed=True)
     return _card(key, title, show(score.value), interval_text(score, show),
-                 _target_text(score, target, show), change_text(change),
+                 _target_text(score, target, show), change_text(change, last_year),
                  below=_under(score, target))
 
 
 def _share_card(key: str, title: str, score: Score, empty: str, change: ZTest | None,
-                target: float | None) -> html.Section:
+                target: float | None, last_year: bool = False) -> html.Section:
     if score.value is None:
         return _card(key, title, "–", empty, _target_text(score, target, percent))
     return _card(key, title, percent(score.value), interval_text(score),
-                 _target_text(score, target, percent), change_text(change),
+                 _target_text(score, target, percent), change_text(change, last_year),
                  below=_under(score, target))
 
 
-def _complaints_card(figures: Overview, rate: metrics.Estimate | None) -> html.Section:
+def _complaints_card(figures: Overview, rate: metrics.Estimate | None,
+                     last_year: bool = False) -> html.Section:
     interval = metrics.poisson_interval(figures.complaints)
     details = [_("%(low)s to %(high)s (95%% Poisson interval)", low=decimal(interval.low),
                  high=decimal(interval.high))]
@@ -123,29 +125,30 @@ def _complaints_card(figures: Overview, rate: metrics.Estimate | None) -> html.S
         details.append(_("%(rate)s per 1,000 transactions (%(low)s to %(high)s)",
                          rate=decimal(rate.value, 2), low=decimal(rate.low, 2),
                          high=decimal(rate.high, 2)))
-    details.append(count_change_text(figures.complaints_change))
+    details.append(count_change_text(figures.complaints_change, last_year))
     return _card("complaints", _("Complaints received"), number(figures.complaints), *details)
 
 
 def kpi_cards(figures: Overview, targets: dict[str, float],
-              rate: metrics.Estimate | None = None) -> list[html.Section]:
+              rate: metrics.Estimate | None = None, last_year: bool = False) -> list[html.Section]:
+    """The cards; changes are against the same days last year when ``last_year``."""
     return [
         _survey_card("csat", _("CSAT: satisfied (4 or 5 of 5)"), figures.csat, percent,
-                     figures.csat_change, targets.get("csat")),
+                     figures.csat_change, targets.get("csat"), last_year),
         _survey_card("nps", _("Net Promoter Score"), figures.nps, nps_points,
-                     figures.nps_change, targets.get("nps")),
+                     figures.nps_change, targets.get("nps"), last_year),
         _survey_card("resolved", _("Really resolved (respondents)"),
                      figures.resolution_confirmed, percent, figures.resolution_change,
-                     targets.get("resolution_confirmed")),
+                     targets.get("resolution_confirmed"), last_year),
         _card("responses", _("Responses"), number(figures.responses),
               _("Too few responses") if figures.suppressed else None),
         _share_card("response-rate", _("Response rate"), figures.response_rate,
                     _("No invitations sent in this period"), figures.response_rate_change,
-                    targets.get("response_rate")),
-        _complaints_card(figures, rate),
+                    targets.get("response_rate"), last_year),
+        _complaints_card(figures, rate, last_year),
         _share_card("on-time", _("Resolved on time"), figures.on_time,
                     _("No complaints with a due date resolved in this period"),
-                    figures.on_time_change, targets.get("on_time_resolution")),
+                    figures.on_time_change, targets.get("on_time_resolution"), last_year),
     ]
 
 
@@ -156,8 +159,63 @@ PERIOD_FORMATS = {Grain.DAY: "d MMM", Grain.WEEK: "d MMM", Grain.MONTH: "MMM y",
                   Grain.QUARTER: "QQQ y"}
 
 
-def _points(scores: list[Score]) -> list[float | None]:
-    return [s.value * 100 if s.shown and s.value is not None else None for s in scores]
+#: The next coarser grain, when a finer one leaves most points without enough answers.
+COARSER = {Grain.DAY: Grain.WEEK, Grain.WEEK: Grain.MONTH, Grain.MONTH: Grain.QUARTER}
+
+
+def _points(scores: list[Score], min_n: int = 1) -> list[float | None]:
+    """Percentages to draw; a gap (None) where a figure is hidden or rests on fewer than
+    ``min_n`` cases: a share of two invitations jumps between 0 and 100 and means nothing."""
+    return [s.value * 100 if s.shown and s.value is not None and s.n >= min_n else None
+            for s in scores]
+
+
+def mostly_unreliable(series: list[PeriodFigures], min_group: int) -> bool:
+    """Whether more than half of the periods with any responses have too few to show a score."""
+    answered = [p for p in series if p.responses]
+    return len(series) > 1 and sum(p.responses < min_group for p in answered) * 2 > len(
+        answered)
+
+
+def reliable_trend(view: scope.View) -> tuple[Overview, list[PeriodFigures], Grain, list[str]]:
+    """The overview and a trend at the chosen grain, or at a coarser one when the chosen one
+    leaves most points without enough responses (with a note saying so)."""
+    grain = view.grain
+    while True:
+        figures, series = overview_and_trend(view.filters, grain, view.min_group, view.tz)
+        coarser = COARSER.get(grain)
+        if coarser is None or not mostly_unreliable(series, view.min_group):
+            break
+        grain = coarser
+    notes = []
+    if grain is not view.grain:
+        notes.append(_("Too few responses per %(chosen)s: the trend is shown by %(shown)s.",
+                       chosen=str(scope.GRAIN_UNITS[view.grain]),
+                       shown=str(scope.GRAIN_UNITS[grain])))
+    if _has_gaps(series, view.min_group):
+        notes.append(_("Gaps in the trend: too few responses or invitations in that period "
+                       "to show a figure."))
+    partial = _partial_period(view, series, grain)
+    if partial:
+        notes.append(partial)
+    return figures, series, grain, notes
+
+
+def _has_gaps(series: list[PeriodFigures], min_group: int) -> bool:
+    shares = [p.response_rate for p in series] + [p.on_time for p in series]
+    return any(p.responses and not p.csat.shown for p in series) or any(
+        s.value is not None and s.n < min_group for s in shares)
+
+
+def _partial_period(view: scope.View, series: list[PeriodFigures], grain: Grain) -> str | None:
+    """A note when the last point's period is not over: it holds only the days to today."""
+    if not series or not view.to_date:
+        return None
+    last = series[-1].start
+    if next_period(last, grain) - dt.timedelta(days=1) <= view.last_day:
+        return None
+    return _("The last point holds only %(start)s to %(end)s: that period is not over.",
+             start=format_date(last, "medium"), end=format_date(view.last_day, "medium"))
 
 
 def _target_line(figure: go.Figure, x: list[str], target: float | None, name: str, colour: str,
@@ -174,12 +232,13 @@ def _target_line(figure: go.Figure, x: list[str], target: float | None, name: st
 
 
 def trend_figure(series: list[PeriodFigures], grain: Grain = Grain.MONTH,
-                 targets: dict[str, float] | None = None) -> go.Figure:
+                 targets: dict[str, float] | None = None, min_n: int = 1) -> go.Figure:
     """CSAT per period with its interval (gaps where suppressed) over complaints received; the
     shares (on time, response rate, really resolved) and NPS below, each with its target.
 
     The complaint bars take the primary axis (on the right) and CSAT the secondary one (on the
-    left), drawn on top, so the line stays visible.
+    left), drawn on top, so the line stays visible. A share resting on fewer than ``min_n``
+    invitations or complaints is a gap, not a point.
     """
     targets = targets or {}
     x = [format_date(p.start, PERIOD_FORMATS[grain]) for p in series]
@@ -211,7 +270,7 @@ def trend_figure(series: list[PeriodFigures], grain: Grain = Grain.MONTH,
               ("resolution_confirmed", _("Really resolved (%)"),
                [p.resolution_confirmed for p in series])]
     for (metric, name, scores), colour in zip(shares, SERIES_COLOURS[1:], strict=False):
-        figure.add_scatter(x=x, y=_points(scores), name=name, mode="lines+markers",
+        figure.add_scatter(x=x, y=_points(scores, min_n), name=name, mode="lines+markers",
                            connectgaps=False, line={"color": colour, "width": 2.5},
                            hovertemplate="%{x}: %{y:.1f} %<extra></extra>", row=2, col=1)
         _target_line(figure, x, targets.get(metric), _("%(name)s target", name=name), colour, 2)
@@ -237,30 +296,35 @@ def trend_figure(series: list[PeriodFigures], grain: Grain = Grain.MONTH,
 
 
 def _choice(start_date: Any, end_date: Any, unit: Any, category: Any, channel: Any,
-            questionnaire: Any, grain: Any) -> scope.Choice:
+            questionnaire: Any, grain: Any, shortcut: Any, compare: Any) -> scope.Choice:
     return scope.Choice(start=start_date, end=end_date, unit=unit, category=category,
-                        channel=channel, questionnaire=questionnaire, grain=grain)
+                        channel=channel, questionnaire=questionnaire, grain=grain,
+                        shortcut=shortcut, compare=compare)
 
 
 def update_overview(start_date: Any, end_date: Any, unit: Any = None, category: Any = None,
                     channel: Any = None, questionnaire: Any = None, grain: Any = None,
-                    n_intervals: Any = None) -> tuple[list[html.Section], go.Figure, str]:
+                    n_intervals: Any = None, shortcut: Any = None,
+                    compare: Any = None) -> tuple[list[html.Section], go.Figure, str]:
     """Figures for the chosen filters within the user's units: KPI cards, trends, status."""
     if not current_user.is_authenticated:  # the guard answers 401 first; never compute anyway
         raise PreventUpdate
     view = scope.resolve(_choice(start_date, end_date, unit, category, channel, questionnaire,
-                                 grain))
-    figures, series = overview_and_trend(view.filters, view.grain, view.min_group, view.tz)
+                                 grain, shortcut, compare))
+    figures, series, grain, notes = reliable_trend(view)
     targets = targets_for(view.focus_unit, view.units)
     rates = complaint_rates(view.filters, None, view.tz)
     rate = rates[None][1] if None in rates else None
-    return (kpi_cards(figures, targets, rate), trend_figure(series, view.grain, targets),
-            scope.status_line(view))
+    last_year = view.comparison is Comparison.LAST_YEAR
+    return (kpi_cards(figures, targets, rate, last_year),
+            trend_figure(series, grain, targets, view.min_group),
+            scope.status_line(view, *notes))
 
 
 def update_alerts(start_date: Any, end_date: Any, unit: Any = None, category: Any = None,
                   channel: Any = None, questionnaire: Any = None, grain: Any = None,
-                  n_intervals: Any = None) -> list[Any]:
+                  n_intervals: Any = None, shortcut: Any = None,
+                  compare: Any = None) -> list[Any]:
     """The alerts of the month that ends the period, for the units the user may see.
 
     The rules (targets, significant drops, control charts) are ``app.reports.alerts``; without
@@ -269,14 +333,17 @@ def update_alerts(start_date: Any, end_date: Any, unit: Any = None, category: An
     if not current_user.is_authenticated:
         raise PreventUpdate
     view = scope.resolve(_choice(start_date, end_date, unit, category, channel, questionnaire,
-                                 grain))
-    period_end = min(view.last_day, local_today(view.tz))
+                                 grain, shortcut, compare))
+    today = local_today(view.tz)
+    period_end = min(view.last_day, today)
     messages = _alert_messages(view, period_end)
     # The alerts judge one month, not the chosen period: say which, or they read as wrong.
-    covered = html.P(_("Month to date: %(start)s to %(end)s.",
-                       start=format_date(period_end.replace(day=1), "medium"),
-                       end=format_date(period_end, "medium")), className="muted",
-                     id="alerts-period")
+    start, end = format_date(period_end.replace(day=1), "medium"), format_date(period_end,
+                                                                               "medium")
+    covered = html.P(_("Month to date: %(start)s to %(end)s.", start=start, end=end)
+                     if period_end == today else
+                     _("The month of %(start)s to %(end)s.", start=start, end=end),
+                     className="muted", id="alerts-period")
     if not messages:
         return [covered, html.P(_("No alerts."), className="muted")]
     shown = [covered, html.Ul([html.Li(message) for message in messages[:MAX_ALERTS]])]

@@ -13,22 +13,30 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode
+from zoneinfo import ZoneInfo
 
-from dash import dcc, html
+from dash import dcc, html, no_update
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.analytics.filters import Filters, questionnaire_choices, questionnaire_id_of
 from app.analytics.names import CHANNEL_NAMES
-from app.analytics.periods import Grain, to_instant
+from app.analytics.periods import (
+    DEFAULT_SHORTCUT,
+    Comparison,
+    Grain,
+    Shortcut,
+    compared_days,
+    shortcut_days,
+    to_instant,
+)
 from app.analytics.tree import Tree, category_tree, unit_tree
 from app.auth.scope import may_read_comments as may_read_comments_of
 from app.auth.scope import units_in_scope
 from app.storable import storable
 from dashboards.common import (
     _,
-    default_period,
     local_today,
     parse_period,
     settings,
@@ -36,10 +44,21 @@ from dashboards.common import (
 )
 
 QUERY_KEYS = {"start": "from", "end": "to", "unit": "unit", "category": "category",
-              "channel": "channel", "questionnaire": "questionnaire", "grain": "by"}
+              "channel": "channel", "questionnaire": "questionnaire", "grain": "by",
+              "shortcut": "period", "compare": "compare"}
 DEFAULT_GRAIN = Grain.MONTH
 GRAIN_LABELS = {Grain.DAY: _l("Day"), Grain.WEEK: _l("Week"), Grain.MONTH: _l("Month"),
                 Grain.QUARTER: _l("Quarter")}
+#: A grain's name in a sentence ("too few responses per day").
+GRAIN_UNITS = {Grain.DAY: _l("day"), Grain.WEEK: _l("week"), Grain.MONTH: _l("month"),
+               Grain.QUARTER: _l("quarter")}
+SHORTCUT_LABELS = {Shortcut.THIS_MONTH: _l("This month"), Shortcut.LAST_MONTH: _l("Last month"),
+                   Shortcut.THIS_QUARTER: _l("This quarter"),
+                   Shortcut.YEAR_TO_DATE: _l("Year to date"),
+                   Shortcut.LAST_12_MONTHS: _l("Last 12 months"),
+                   Shortcut.CUSTOM: _l("Custom dates")}
+COMPARISON_LABELS = {Comparison.PREVIOUS: _l("Previous period"),
+                     Comparison.LAST_YEAR: _l("Same days last year")}
 LANGUAGE_NAMES = {"tr": "Türkçe", "en": "English", "nl": "Nederlands", "et": "Eesti"}
 
 
@@ -54,6 +73,8 @@ class Choice:
     channel: str | None = None
     questionnaire: str | None = None
     grain: str | None = None
+    shortcut: str | None = None  # a ``Shortcut``; dates from the URL only when custom
+    compare: str | None = None  # a ``Comparison``
 
 
 def from_query(search: str | None) -> Choice:
@@ -102,6 +123,14 @@ class View:
     questionnaire_id: int | None = None
     grain: Grain = DEFAULT_GRAIN
     notices: list[str] = field(default_factory=list)
+    shortcut: Shortcut = DEFAULT_SHORTCUT
+    comparison: Comparison = Comparison.PREVIOUS
+    today: dt.date | None = None  # the organisation's today when the view was checked
+
+    @property
+    def to_date(self) -> bool:
+        """Whether the period runs to today: its last day is not over yet."""
+        return self.today is not None and self.last_day >= self.today
 
     @property
     def focus_unit(self) -> int | None:
@@ -120,12 +149,11 @@ def resolve(choice: Choice) -> View:
     tz, min_group = settings()
     units, categories = unit_tree(), category_tree()
     notices: list[str] = []
-    period = parse_period(choice.start, choice.end)
-    if period is None:
-        period = default_period(local_today(tz))
-        if choice.start or choice.end:
-            notices.append(_("That period cannot be shown; these are the last 12 full months."))
-    first_day, last_day = period
+    today = local_today(tz)
+    shortcut, (first_day, last_day) = chosen_period(choice, today, notices)
+    comparison = Comparison(choice.compare) if choice.compare in {
+        c.value for c in Comparison} else Comparison.PREVIOUS
+    compared = compared_days(first_day, last_day, shortcut, comparison)
     scope = allowed_units(units)
     unit_id, unit_ids = _units(choice.unit, units, scope, notices)
     category_id = categories.by_code(choice.category)
@@ -137,18 +165,66 @@ def resolve(choice: Choice) -> View:
         unit_ids=unit_ids,
         category_ids=None if category_id is None else frozenset(categories.below([category_id])),
         channel=channel, questionnaire_id=questionnaire_id,
+        compared=None if compared is None else (
+            to_instant(compared[0], tz), to_instant(compared[1] + dt.timedelta(days=1), tz)),
     )
     return View(filters, first_day, last_day, tz, min_group, units, categories, scope,
                 unit_id=unit_id, category_id=category_id, questionnaire_id=questionnaire_id,
-                grain=grain, notices=notices)
+                grain=grain, notices=notices, shortcut=shortcut, comparison=comparison,
+                today=today)
+
+
+def chosen_period(choice: Choice, today: dt.date,
+                  notices: list[str]) -> tuple[Shortcut, tuple[dt.date, dt.date]]:
+    """The shortcut and its dates; custom dates only when asked for (a shortcut's dates move
+    with the day, so a link to "this month" shows this month whenever it is opened)."""
+    shortcut = Shortcut(choice.shortcut) if choice.shortcut in {
+        s.value for s in Shortcut} else None
+    if shortcut is None and (choice.start or choice.end):
+        shortcut = Shortcut.CUSTOM  # a link from before shortcuts, or typed dates
+    if shortcut is Shortcut.CUSTOM:
+        period = parse_period(choice.start, choice.end)
+        if period is not None:
+            return shortcut, period
+        notices.append(_("That period cannot be shown; these are the last 12 months."))
+        shortcut = None
+    shortcut = shortcut or DEFAULT_SHORTCUT
+    return shortcut, shortcut_days(shortcut, today)
+
+
+def shortcut_and_dates(trigger: Any, shortcut: Any, start: Any,
+                       end: Any) -> tuple[Any, Any, Any]:
+    """The filter bar's period after a change: a shortcut's dates when the shortcut changed,
+    "custom" when the dates were changed to other than the shortcut's (``no_update`` for what
+    stays)."""
+    tz, _min_group = settings()
+    today = local_today(tz)
+    if shortcut in {s.value for s in Shortcut} and shortcut != Shortcut.CUSTOM.value:
+        first, last = shortcut_days(Shortcut(shortcut), today)
+        if trigger == "shortcut":
+            return no_update, first.isoformat(), last.isoformat()
+        if (str(start)[:10], str(end)[:10]) != (first.isoformat(), last.isoformat()):
+            return Shortcut.CUSTOM.value, no_update, no_update
+    return no_update, no_update, no_update
 
 
 def status_line(view: View, *extra: str) -> str:
-    """Notices first, then what the page shows and when it was last computed."""
-    period = _("%(start)s to %(end)s; %(updated)s.",
-               start=format_date(view.first_day, "medium"),
-               end=format_date(view.last_day, "medium"), updated=updated_at(view.tz))
-    return " ".join([*view.notices, *extra, period])
+    """Notices first, then what the page shows, what it is compared with and when it was last
+    computed ("to date" when the period's last day is today: its figures still move)."""
+    start, end = format_date(view.first_day, "medium"), format_date(view.last_day, "medium")
+    if view.to_date:
+        period = _("%(start)s to %(end)s (to date); %(updated)s.", start=start, end=end,
+                   updated=updated_at(view.tz))
+    else:
+        period = _("%(start)s to %(end)s; %(updated)s.", start=start, end=end,
+                   updated=updated_at(view.tz))
+    first, last = view.filters.comparison
+    zone = ZoneInfo(view.tz)
+    compared = _("Changes against %(start)s to %(end)s.",
+                 start=format_date(first.astimezone(zone).date(), "medium"),
+                 end=format_date((last - dt.timedelta(microseconds=1)).astimezone(zone).date(),
+                                 "medium"))
+    return " ".join([*view.notices, *extra, period, compared])
 
 
 def _units(code: str | None, units: Tree, scope: frozenset[int] | None,
@@ -172,24 +248,16 @@ def _units(code: str | None, units: Tree, scope: frozenset[int] | None,
 
 def _tree_options(tree: Tree, allowed: frozenset[int] | None) -> list[dict[str, Any]]:
     """Options in tree order, indented by depth, limited to ``allowed``."""
-    options: list[dict[str, Any]] = []
-
-    def walk(parent: int | None, depth: int) -> None:
-        for node_id in tree.children(parent):
-            if allowed is None or node_id in allowed:
-                node = tree.nodes[node_id]
-                options.append({"label": "\u00a0\u00a0" * depth + node.name, "value": node.code})
-            walk(node_id, depth + 1 if allowed is None or node_id in allowed else depth)
-
-    walk(None, 0)
-    return options
+    return [{"label": "\u00a0\u00a0" * depth + tree.nodes[node_id].name,
+             "value": tree.nodes[node_id].code}
+            for node_id, depth in tree.in_order(allowed)]
 
 
 def filter_bar(choice: Choice, show_grain: bool = False) -> html.Div:
     """Period, unit, category, channel, questionnaire (and, on the overview, the trend's grain),
     set from ``choice``; the ids are the callbacks' inputs on every page."""
     tz, _min_group = settings()
-    period = parse_period(choice.start, choice.end) or default_period(local_today(tz))
+    shortcut, period = chosen_period(choice, local_today(tz), [])
     units = unit_tree()
     questionnaires = questionnaire_choices()
 
@@ -202,8 +270,11 @@ def filter_bar(choice: Choice, show_grain: bool = False) -> html.Div:
         ])
 
     return html.Div(className="filters", role="search", children=[
+        dropdown("shortcut", _("Period"),
+                 [{"label": str(label), "value": s.value} for s, label in SHORTCUT_LABELS.items()],
+                 shortcut.value, clearable=False),
         html.Div(className="filter filter-period", children=[
-            html.Label(_("Period"), htmlFor="period-start"),
+            html.Label(_("Dates"), htmlFor="period-start"),
             dcc.DatePickerRange(
                 id="period", start_date=period[0].isoformat(), end_date=period[1].isoformat(),
                 start_date_id="period-start", end_date_id="period-end",
@@ -212,6 +283,10 @@ def filter_bar(choice: Choice, show_grain: bool = False) -> html.Div:
                 end_date_placeholder_text=_("End date"),
             ),
         ]),
+        dropdown("compare", _("Compare with"),
+                 [{"label": str(label), "value": c.value}
+                  for c, label in COMPARISON_LABELS.items()],
+                 choice.compare or Comparison.PREVIOUS.value, clearable=False),
         dropdown("unit", _("Unit"), _tree_options(units, allowed_units(units)), choice.unit),
         dropdown("category", _("Category"), _tree_options(category_tree(), None),
                  choice.category),

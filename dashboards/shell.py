@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from flask import current_app, has_request_context
 from flask_babel import get_locale
@@ -30,9 +30,10 @@ FILTER_PROPS = ("start_date", "end_date", "value", "value", "value", "value", "v
 
 
 def filter_inputs() -> list[Input]:
-    """The inputs every page's callback takes: the filters, then the live-refresh tick."""
+    """The inputs every page's callback takes: the filters, the live-refresh tick, then the
+    period's shortcut and the comparison (last, so that older callers' positions hold)."""
     return [Input(i, p) for i, p in zip(FILTER_IDS, FILTER_PROPS, strict=True)] + [
-        Input("refresh", "n_intervals")]
+        Input("refresh", "n_intervals"), Input("shortcut", "value"), Input("compare", "value")]
 
 
 @dataclass(frozen=True)
@@ -102,13 +103,26 @@ def register(dash_app: Dash, pages: list[Page]) -> None:
         return [html.H1(str(page.title)), scope.filter_bar(choice, show_grain=page.grain),
                 page.body()]
 
-    @dash_app.callback(Output("url", "search"), *filter_inputs()[:-1])
+    @dash_app.callback(Output("shortcut", "value"), Output("period", "start_date"),
+                       Output("period", "end_date"), Input("shortcut", "value"),
+                       Input("period", "start_date"), Input("period", "end_date"),
+                       prevent_initial_call=True)
+    def shortcut_and_dates(shortcut: Any, start: Any, end: Any) -> tuple[Any, Any, Any]:
+        """A shortcut sets the dates; dates changed by hand make the period custom."""
+        return scope.shortcut_and_dates(ctx.triggered_id, shortcut, start, end)
+
+    @dash_app.callback(Output("url", "search"), *filter_inputs()[:-3],
+                       Input("shortcut", "value"), Input("compare", "value"))
     def keep_in_url(start: Any, end: Any, unit: Any, category: Any, channel: Any,
-                    questionnaire: Any, grain: Any) -> str:
+                    questionnaire: Any, grain: Any, shortcut: Any, compare: Any) -> str:
+        custom = shortcut == scope.Shortcut.CUSTOM.value
         choice = scope.Choice(
-            start=str(start)[:10] if start else None, end=str(end)[:10] if end else None,
+            start=str(start)[:10] if start and custom else None,
+            end=str(end)[:10] if end and custom else None,
             unit=unit, category=category, channel=channel, questionnaire=questionnaire,
-            grain=grain if grain and grain != scope.DEFAULT_GRAIN.value else None)
+            grain=grain if grain and grain != scope.DEFAULT_GRAIN.value else None,
+            shortcut=None if shortcut == scope.DEFAULT_SHORTCUT.value or custom else shortcut,
+            compare=None if compare == scope.Comparison.PREVIOUS.value else compare)
         return scope.to_query(choice)
 
     @dash_app.callback(*[Output(_nav_id(page), "href") for page in pages],

@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from app.analytics import metrics, survey
 from app.analytics.survey import Catalogue, Distribution, Driver, ImportancePerformance
+from app.numbers import points as nps_points
 from app.questionnaires.documents import SCALES, YES_NO_OPTIONS
 from dashboards import scope
 from dashboards.common import (
@@ -31,7 +32,6 @@ from dashboards.common import (
     graph,
     label,
     mean_score,
-    nps_points,
     number,
     percent,
     satisfaction_colour,
@@ -266,11 +266,12 @@ def _questionnaire(view: scope.View) -> Catalogue | None:
 
 def update_survey(start_date: Any, end_date: Any, unit: Any = None, category: Any = None,
                   channel: Any = None, questionnaire: Any = None, grain: Any = None,
-                  n_intervals: Any = None) -> tuple[Any, ...]:
+                  n_intervals: Any = None, shortcut: Any = None,
+                  compare: Any = None) -> tuple[Any, ...]:
     if not current_user.is_authenticated:
         raise PreventUpdate
     view = scope.resolve(scope.Choice(start_date, end_date, unit, category, channel,
-                                      questionnaire, grain))
+                                      questionnaire, grain, shortcut, compare))
     status = scope.status_line(view)
     cat = _questionnaire(view)
     if cat is None:

@@ -65,8 +65,8 @@ def breakdown(filters: Filters, by: Dimension | Grain | str, min_group: int, *,
     says which nodes are shown and what rolls up into each; without one, each id is a group.
     Periods are every period listed, oldest first; other groups are those with data, in the
     level's order (a parent's own rows last) or by key. Changes (CSAT, NPS, resolution
-    confirmed, complaints, on time) compare each group with itself in the previous period of
-    the same length (not for periods).
+    confirmed, complaints, on time) compare each group with itself in the compared period
+    (``Filters.comparison``; not for periods).
     """
     split, keys = _split(filters, by, level, tz)
     by_period = isinstance(split, ByPeriod)
@@ -74,7 +74,7 @@ def breakdown(filters: Filters, by: Dimension | Grain | str, min_group: int, *,
     suppress(groups, min_group)
     if not by_period:
         for group in groups:
-            _changes(group, min_group)
+            _changes(group, min_group, filters.lengths)
     return groups
 
 
@@ -130,7 +130,7 @@ def suppress(groups: list[Group], min_group: int) -> None:
                                                           group.invitations.sent)
 
 
-def _changes(group: Group, min_group: int) -> None:
+def _changes(group: Group, min_group: int, lengths: tuple[float, float]) -> None:
     """Tested changes of the shown survey figures, and of complaints and on-time resolution."""
     for name, test in SURVEY_CHANGES.items():
         shown = group.figures[name].shown
@@ -140,7 +140,7 @@ def _changes(group: Group, min_group: int) -> None:
     group.changes["on_time"] = proportion_change(
         now.resolved_on_time, now.resolved_with_due,
         before.resolved_on_time, before.resolved_with_due, 1)
-    group.complaints_change = count_change(now.received, before.received)
+    group.complaints_change = count_change(now.received, before.received, lengths)
 
 
 # --- the metrics API's and the review pack's view ------------------------------------------------

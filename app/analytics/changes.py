@@ -24,12 +24,14 @@ def proportion_change(x_now: int, n_now: int, x_before: int, n_before: int,
     return metrics.two_proportion_z_test(x_now, n_now, x_before, n_before)
 
 
-def count_change(now: int, before: int) -> CountTest | None:
-    """Exact test of complaints now against the previous period of the same length. None when
-    the previous period had none: that is usually before records began, not a real rise."""
+def count_change(now: int, before: int,
+                 lengths: tuple[float, float] = (1.0, 1.0)) -> CountTest | None:
+    """Exact test of complaints now against the compared period, whose length may differ
+    (``lengths``: now, before; a month against the month before). None when the compared
+    period had none: that is usually before records began, not a real rise."""
     if before == 0:
         return None
-    return metrics.poisson_rate_test(now, 1.0, before, 1.0)
+    return metrics.poisson_rate_test(now, lengths[0], before, lengths[1])
 
 
 def csat_change(now: AnswerTotals, before: AnswerTotals, min_group: int) -> ZTest | None:

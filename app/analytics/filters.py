@@ -34,7 +34,11 @@ from app.storable import storable
 @dataclass(frozen=True)
 class Filters:
     """A half-open period [start, end) of aware UTC datetimes and optional filters; ``None``
-    means "all". An empty ``unit_ids`` means no unit at all (nothing to show)."""
+    means "all". An empty ``unit_ids`` means no unit at all (nothing to show).
+
+    Changes compare with ``compared`` ([start, end) before ``start``): by default the period of
+    the same length just before; a period running to today compares with the same days of the
+    previous month or year (``app.analytics.periods.comparison``)."""
 
     start: dt.datetime
     end: dt.datetime
@@ -43,12 +47,17 @@ class Filters:
     channel: str | None = None
     questionnaire_id: int | None = None
     language: str | None = None
+    compared: tuple[dt.datetime, dt.datetime] | None = None
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("periods are aware datetimes")
         if self.end <= self.start:
             raise ValueError("a period must end after it starts")
+        if self.compared is not None:
+            first, last = self.compared
+            if first.tzinfo is None or last.tzinfo is None or not first < last <= self.start:
+                raise ValueError("the compared period must end by the period's start")
         for name in ("unit_ids", "category_ids"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, frozenset):
@@ -58,13 +67,25 @@ class Filters:
     def length(self) -> dt.timedelta:
         return self.end - self.start
 
-    def previous(self) -> Filters:
-        """The same filters over the period of the same length just before."""
-        return replace(self, start=self.start - self.length, end=self.start)
+    @property
+    def comparison(self) -> tuple[dt.datetime, dt.datetime]:
+        """The period changes are measured against."""
+        return self.compared or (self.start - self.length, self.start)
 
-    def with_previous(self) -> Filters:
-        """The same filters over the previous period and this one together."""
-        return replace(self, start=self.start - self.length)
+    def previous(self) -> Filters:
+        """The same filters over the compared period."""
+        first, last = self.comparison
+        return replace(self, start=first, end=last, compared=None)
+
+    @property
+    def lengths(self) -> tuple[float, float]:
+        """Seconds in this period and in the compared one: the exposures of a count's test."""
+        first, last = self.comparison
+        return self.length.total_seconds(), (last - first).total_seconds()
+
+    def contiguous_with_previous(self) -> bool:
+        """Whether the compared period ends where this one starts (one range covers both)."""
+        return self.comparison[1] == self.start
 
     def but(self, **changes: Any) -> Filters:
         return replace(self, **changes)

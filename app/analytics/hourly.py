@@ -70,7 +70,7 @@ def rollup_covers(filters: Filters, split: Split | None, previous: bool) -> bool
     edges = _split_edges(split)
     if edges is None:
         return False
-    edges += [filters.start, filters.end, *([filters.start - filters.length] if previous else [])]
+    edges += [filters.start, filters.end, *(filters.comparison if previous else ())]
     return all(_on_the_hour(edge) for edge in edges)
 
 

@@ -136,3 +136,83 @@ def _search(column: Any, boundaries: Sequence[dt.datetime], low: int,
         (column < boundaries[middle - 1], _search(column, boundaries, low, middle - 1)),
         else_=_search(column, boundaries, middle, high),
     )
+
+
+# --- the periods people ask for --------------------------------------------------------------
+
+
+class Shortcut(enum.StrEnum):
+    """The periods people use, each ending today (or at the end of last month)."""
+
+    THIS_MONTH = "this-month"
+    LAST_MONTH = "last-month"
+    THIS_QUARTER = "this-quarter"
+    YEAR_TO_DATE = "year-to-date"
+    LAST_12_MONTHS = "last-12-months"
+    CUSTOM = "custom"
+
+
+class Comparison(enum.StrEnum):
+    """What a period's changes are measured against."""
+
+    PREVIOUS = "previous"  # the period before (the same days of it when running to date)
+    LAST_YEAR = "last-year"  # the same days a year before
+
+
+DEFAULT_SHORTCUT = Shortcut.LAST_12_MONTHS
+
+#: How many months back the compared period lies, for each shortcut (``Comparison.PREVIOUS``).
+_MONTHS_BACK = {Shortcut.THIS_MONTH: 1, Shortcut.LAST_MONTH: 1, Shortcut.THIS_QUARTER: 3,
+                Shortcut.YEAR_TO_DATE: 12, Shortcut.LAST_12_MONTHS: 12}
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` moved by ``months`` (negative: back), the day clamped to the month's length."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    first = dt.date(year, month + 1, 1)
+    length = (next_period(first, Grain.MONTH) - first).days
+    return first.replace(day=min(day.day, length))
+
+
+def shortcut_days(shortcut: Shortcut, today: dt.date) -> tuple[dt.date, dt.date]:
+    """(first day, last day), inclusive, of ``shortcut`` on ``today`` (a local date).
+
+    Every shortcut but last month runs to today, so a response given today counts at once;
+    the last 12 months are this month so far and the 11 before it.
+    """
+    this_month = today.replace(day=1)
+    if shortcut is Shortcut.THIS_MONTH:
+        return this_month, today
+    if shortcut is Shortcut.LAST_MONTH:
+        return add_months(this_month, -1), this_month - dt.timedelta(days=1)
+    if shortcut is Shortcut.THIS_QUARTER:
+        return period_start(today, Grain.QUARTER), today
+    if shortcut is Shortcut.YEAR_TO_DATE:
+        return dt.date(today.year, 1, 1), today
+    if shortcut is Shortcut.LAST_12_MONTHS:
+        return add_months(this_month, -11), today
+    raise ValueError("a custom period has no dates of its own")
+
+
+def compared_days(first: dt.date, last: dt.date, shortcut: Shortcut,
+                  comparison: Comparison) -> tuple[dt.date, dt.date] | None:
+    """The compared period (inclusive local dates) of [first, last], or None for "the period of
+    the same length just before" (``Filters``' default).
+
+    A period running to date is compared with the same days of the period before (1-7 December
+    with 1-7 November, not with the whole of November), and a whole month with the whole month
+    before: both ends move back by whole months, the end exclusive, so 1-30 November compares
+    with 1-31 October. Last year: both ends a year back (29 February becomes the 28th).
+    """
+    if comparison is Comparison.LAST_YEAR:
+        months = 12
+    elif shortcut in _MONTHS_BACK:
+        months = _MONTHS_BACK[shortcut]
+    else:
+        return None
+    end = add_months(last + dt.timedelta(days=1), -months)
+    start = add_months(first, -months)
+    if end <= start:
+        return None
+    return start, min(end - dt.timedelta(days=1), first - dt.timedelta(days=1))

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, literal_column, text
+from sqlalchemy import ColumnElement, Select, and_, case, literal_column, or_, text
 
 from app.analytics.filters import Filters
 from app.analytics.periods import Periods
@@ -167,13 +167,24 @@ def _accumulate(into: dict[Key, dict[str, Any]], key: Key, values: dict[str, Any
             known[name] = known[name] + (value or 0)
 
 
+def _window(time: Any, filters: Filters, previous: bool) -> list[ColumnElement[bool]]:
+    """The rows of the period and, with ``previous``, of the compared period: one range when
+    they touch (an index range scan), two otherwise (the same days a month or a year ago)."""
+    if not previous:
+        return [time >= filters.start, time < filters.end]
+    first, last = filters.comparison
+    if filters.contiguous_with_previous():
+        return [time >= first, time < filters.end]
+    return [or_(and_(time >= first, time < last),
+                and_(time >= filters.start, time < filters.end))]
+
+
 def run(stmt: Select[Any], columns: Columns, filters: Filters, split: Split | None = None,
         *, previous: bool = False) -> Table:
     """Limit ``stmt`` (an aggregate) to the period on ``columns.time``, group it by ``split``
     (and phase, with ``previous``), run it and add up the rows by key."""
-    window = filters.with_previous() if previous else filters
     time = columns.time
-    stmt = stmt.where(time >= window.start, time < window.end)
+    stmt = stmt.where(*_window(time, filters, previous))
     if previous:
         phase = case((time < filters.start, literal_column("1")), else_=literal_column("0"))
         stmt = stmt.add_columns(phase.label("phase")).group_by(literal_column("phase"))

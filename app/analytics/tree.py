@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.collation import name_key
 from app.extensions import db
 from app.models import Category, Unit
 
@@ -31,7 +32,7 @@ class Tree:
     def __init__(self, nodes: Iterable[Node]) -> None:
         self.nodes = {node.id: node for node in nodes}
         self._children: dict[int | None, list[int]] = {}
-        for node in sorted(self.nodes.values(), key=lambda n: (n.name.casefold(), n.id)):
+        for node in sorted(self.nodes.values(), key=lambda n: (name_key(n.name), n.id)):
             parent = node.parent_id if node.parent_id in self.nodes else None
             self._children.setdefault(parent, []).append(node.id)
 
@@ -77,7 +78,26 @@ class Tree:
         chosen = set(node_ids)
         tops = [n for n in chosen if n in self.nodes
                 and not chosen.intersection(self.ancestors(n))]
-        return sorted(tops, key=lambda n: (self.nodes[n].name.casefold(), n))
+        return sorted(tops, key=lambda n: (name_key(self.nodes[n].name), n))
+
+    def in_order(self, node_ids: Collection[int] | None = None) -> list[tuple[int, int]]:
+        """(id, depth) of the nodes (or of ``node_ids``) as a tree is read: each parent before
+        its children, siblings by name. A node whose parent is left out moves up a level."""
+        wanted = set(self.nodes) if node_ids is None else set(node_ids) & set(self.nodes)
+        found: list[tuple[int, int]] = []
+        seen: set[int] = set()  # a cycle in bad data ends the walk
+
+        def walk(parent: int | None, depth: int) -> None:
+            for child in self._children.get(parent, []):
+                if child in seen:
+                    continue
+                seen.add(child)
+                if child in wanted:
+                    found.append((child, depth))
+                walk(child, depth + 1 if child in wanted else depth)
+
+        walk(None, 0)
+        return found
 
     def by_code(self, code: str | None) -> int | None:
         if not code:

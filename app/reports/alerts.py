@@ -68,8 +68,9 @@ from app.analytics.targets import owner_chain
 from app.analytics.tree import Tree, unit_tree
 from app.extensions import db
 from app.models import Target
+from app.numbers import count as count_text
+from app.numbers import decimal, figure, percent
 from app.organisation.settings import organisation_settings
-from app.reports.formatting import figure, number, percent
 
 SIGNIFICANCE = 0.05
 BASELINE_MONTHS = 12
@@ -120,12 +121,12 @@ class Alert:
             return _("%(where)s: %(metric)s fell to %(value)s from %(previous)s last month "
                      "(p = %(p)s).", where=where, metric=name, value=value,
                      previous=figure(self.metric, self.previous),
-                     p=number(self.p_value, 3))
+                     p=decimal(self.p_value, 3))
         return _("%(where)s: satisfaction %(value)s is under its control limit of %(limit)s "
                  "while complaints (%(complaints)s) are above their usual level of "
                  "%(complaints_limit)s.", where=where, value=percent(self.value),
-                 limit=percent(self.lower_limit), complaints=self.complaints,
-                 complaints_limit=number(self.complaints_limit, 0))
+                 limit=percent(self.lower_limit), complaints=count_text(self.complaints),
+                 complaints_limit=decimal(self.complaints_limit, 0))
 
 
 # --- the figures the rules look at ---------------------------------------------------------------

@@ -7,6 +7,11 @@ and line breaks before them can hide such a start), so a unit name such as
 such text, in cells and headers alike, with a single quote, so the spreadsheet shows it as text.
 Numbers stay numbers (-3 is a number, not a formula).
 
+Figures (``Figure``): a share, an NPS, a count or a mean is written as a number, never as text:
+in Excel with the cell format people read it in on the dashboards (62.5%, +12, 2,933, 3.85),
+in CSV in the same units (62.5, 12, 2933, 3.85) for a program to read. A figure that may not
+be shown (too few responses) is an empty cell; the table says why in a note column.
+
 Streaming: CSV is written by a generator, a few hundred rows at a time, so the web process never
 holds the whole file; Excel is written by openpyxl in write-only mode to a temporary file (an
 .xlsx is a zip and cannot be produced front to back), then sent in chunks and removed.
@@ -24,7 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "|", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # ＝＋－＠
 # Looked past before the first sign (" =1"); a cell starting with a tab or a line break is
@@ -45,6 +52,42 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+#: Excel's cell format and the CSV's scale of each kind of figure.
+FIGURE_FORMATS = {"share": ("0.0%", 100), "points": ("+0;-0;0", 100), "count": ("#,##0", 1),
+                  "decimal": ("#,##0.00", 1)}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure for a spreadsheet: ``value`` as the analytics give it (a share as a fraction,
+    NPS in [-1, 1]) and its ``kind`` (a key of ``FIGURE_FORMATS``); None: nothing to show."""
+
+    value: float | None
+    kind: str = "share"
+
+    def for_csv(self) -> float | int | None:
+        """The value as the screen shows it, as a number: 62.5 for 62.5 %, 12 for NPS +12."""
+        if self.value is None:
+            return None
+        scale = FIGURE_FORMATS[self.kind][1]
+        if self.kind == "points":
+            return round(self.value * scale) or 0  # "or 0": never -0
+        if self.kind == "count":
+            return int(self.value)
+        places = 1 if self.kind == "share" else 2
+        return round(self.value * scale, places) or 0.0
+
+    def for_xlsx(self, sheet: WriteOnlyWorksheet) -> WriteOnlyCell:
+        """A numeric cell with the figure's format (the fraction stays a fraction: Excel
+        multiplies by 100 for a percentage format)."""
+        value = self.value
+        if self.kind == "points" and value is not None:
+            value = round(value * 100) or 0
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = FIGURE_FORMATS[self.kind][0]
+        return cell
+
+
 @dataclass(frozen=True)
 class Table:
     """A named table: the unit an Excel sheet or a CSV section is made of."""
@@ -55,6 +98,8 @@ class Table:
 
 
 def _csv_cell(value: Any) -> Any:
+    if isinstance(value, Figure):
+        return value.for_csv()
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.date):
@@ -79,7 +124,9 @@ def csv_stream(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator
     yield buffer.getvalue()
 
 
-def _xlsx_cell(value: Any) -> Any:
+def _xlsx_cell(value: Any, sheet: WriteOnlyWorksheet) -> Any:
+    if isinstance(value, Figure):
+        return value.for_xlsx(sheet)
     if isinstance(value, dt.datetime):
         # Excel knows no time zones: write UTC and say so in the header.
         return value.astimezone(dt.UTC).replace(tzinfo=None)
@@ -104,9 +151,9 @@ def write_xlsx(tables: Iterable[Table], path: str) -> None:
     taken: set[str] = set()
     for table in tables:
         sheet = workbook.create_sheet(_sheet_title(table.title, taken))
-        sheet.append([_xlsx_cell(name) for name in table.header])
+        sheet.append([_xlsx_cell(name, sheet) for name in table.header])
         for row in table.rows:
-            sheet.append([_xlsx_cell(value) for value in row])
+            sheet.append([_xlsx_cell(value, sheet) for value in row])
     workbook.save(path)
 
 

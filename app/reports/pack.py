@@ -39,7 +39,7 @@ from app.analytics.review import (
 )
 from app.analytics.tree import Tree, unit_tree
 from app.extensions import db
-from app.models import ActionStatus, Category, Unit
+from app.models import ActionStatus, Category, Target, Unit
 from app.organisation.settings import organisation_settings
 from app.reports.alerts import Alert, current_alerts, targets_for
 
@@ -163,12 +163,10 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
     units = _units(grouped_figures(filters, "unit", min_group, tz), volumes, tree)
     lookup = targets_for(tree)
     organisation = organisation_settings().name
-    owners = [(None, organisation)] if chosen is None else [
-        (uid, tree.nodes[uid].name) for uid in chosen if uid in tree]
     targets = []
-    for owner_id, owner_name in owners:
-        figures = summary if len(owners) == 1 else overview(start, end, [owner_id], min_group,
-                                                             tz=tz)
+    for owner_id, owner_name in _target_owners(chosen, tree, organisation):
+        figures = summary if owner_id is None or [owner_id] == chosen else overview(
+            start, end, [owner_id], min_group, tz=tz)
         for metric in METRICS:
             target = lookup(owner_id, metric)
             if target is not None:
@@ -196,17 +194,48 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
     )
 
 
+def _target_owners(chosen: list[int] | None, tree: Tree,
+                   organisation: str) -> list[tuple[int | None, str]]:
+    """Whose figures stand against targets: the organisation (or the chosen units), then every
+    unit below with targets of its own, in tree order, each against its own targets (a unit
+    without one of a metric falls back to its parent's, then the organisation's)."""
+    owners: list[tuple[int | None, str]] = [(None, organisation)] if chosen is None else [
+        (uid, tree.nodes[uid].name) for uid in chosen if uid in tree]
+    inside = None if chosen is None else set(tree.below(chosen))
+    own = set(db.session.scalars(select(Target.unit_id).where(Target.unit_id.is_not(None))))
+    listed = {owner for owner, _name in owners}
+    owners += [(uid, tree.nodes[uid].name) for uid, _depth in tree.in_order()
+               if uid in own and uid not in listed and (inside is None or uid in inside)]
+    return owners
+
+
+def _nearest_target(row: ActionRow, targets: list[TargetRow], tree: Tree) -> TargetRow | None:
+    """The target an action stands against: of its metric, owned by its unit or the nearest
+    unit above it (the organisation's last)."""
+    owners: list[int | None] = []
+    current = row.action.unit_id
+    while current is not None and current in tree and current not in owners:
+        owners.append(current)
+        current = tree.nodes[current].parent_id
+    owners.append(None)
+    for owner in owners:
+        for target in targets:
+            if target.metric == row.action.metric and target.unit_id == owner:
+                return target
+    return None
+
+
 def _actions(targets: list[TargetRow], tree: Tree, start_at: dt.datetime,
              end_at: dt.datetime, units: list[int] | None,
              today: dt.date) -> ActionsAgainstTargets:
-    """Each target with the actions on its metric within its scope (the organisation's
-    target: every action on the metric); ``today`` decides what is overdue."""
+    """Each target with the actions that stand against it (``_nearest_target``: an action for
+    Zabıta against Zabıta's own target, not the organisation's); ``today`` decides what is
+    overdue."""
     rows = actions_for_review(start_at, end_at, None if units is None else set(units), today)
+    nearest = {row.action.id: _nearest_target(row, targets, tree) for row in rows}
     by_target, matched = [], set()
     for target in targets:
-        scope = None if target.unit_id is None else tree.below([target.unit_id])
-        found = [row for row in rows if row.action.metric == target.metric and (
-            scope is None or row.action.unit_id in scope)]
+        found = [row for row in rows if nearest[row.action.id] is target]
         matched.update(row.action.id for row in found)
         by_target.append(TargetActions(target, found))
     completed = [row for row in rows if row.action.status == ActionStatus.DONE

@@ -20,14 +20,9 @@ from app.actions.names import ACTION_METRIC_NAMES, ACTION_STATUS_NAMES
 from app.actions.services import ActionRow
 from app.analytics.figures import Score
 from app.analytics.names import METRIC_NAMES
+from app.numbers import count, decimal, figure, percent, points
 from app.reports import charts
-from app.reports.exports import Table
-from app.reports.formatting import (
-    figure,
-    nps_points,
-    number,
-    percent,
-)
+from app.reports.exports import Figure, Table
 from app.reports.pack import ReviewPack
 
 MIN_SCATTER_POINTS = 3
@@ -51,9 +46,9 @@ def pack_charts(pack: ReviewPack) -> dict[str, Markup]:
         for month in pack.months
     ]
     complaints = [charts.Point(month.key.strftime("%Y-%m"), float(month.complaints),
-                               str(month.complaints)) for month in pack.months]
+                               count(month.complaints)) for month in pack.months]
     categories = [charts.Point(row.name, float(row.figures.complaints),
-                               f"{row.figures.complaints} ({percent(row.share)})")
+                               f"{count(row.figures.complaints)} ({percent(row.share)})")
                   for row in pack.categories]
     units = [charts.Point(row.name, row.figures.figures["csat"].value,
                           score_text("csat", row.figures.figures["csat"]))
@@ -74,7 +69,7 @@ def pack_charts(pack: ReviewPack) -> dict[str, Markup]:
                    else _("complaints"))
         result["linkage"] = charts.scatter(
             pack.linkage.points, _("Complaints against CSAT"), x_label, _("CSAT"),
-            x_format=lambda value: number(value, 1 if pack.linkage.basis == "rate" else 0),
+            x_format=lambda value: decimal(value, 1 if pack.linkage.basis == "rate" else 0),
             y_format=lambda value: percent(value, 0))
     return result
 
@@ -83,7 +78,8 @@ def pack_html(pack: ReviewPack) -> str:
     """The pack as one HTML document: inline CSS and SVG, no script, no link, no URL."""
     return render_template("reports/pack.html", pack=pack, charts=pack_charts(pack),
                            score_text=score_text, metric_names=METRIC_NAMES, too_few=too_few(),
-                           percent=percent, figure=figure, number=number, nps_points=nps_points,
+                           percent=percent, figure=figure, decimal=decimal, count=count,
+                           points=points,
                            action_metric_names=ACTION_METRIC_NAMES,
                            action_status_names=ACTION_STATUS_NAMES, tzinfo=ZoneInfo(pack.tz))
 
@@ -106,58 +102,74 @@ def pack_pdf(html: str) -> bytes:
 # --- tables for CSV and Excel --------------------------------------------------------------------
 
 
-def _cell(score: Score) -> Any:
-    """A figure as a fraction, or the words for why there is none."""
-    if score.suppressed:
-        return too_few()
-    return score.value
+def kind_of(metric: str) -> str:
+    """How a metric's figure is written in a spreadsheet (``exports.FIGURE_FORMATS``)."""
+    if metric == "nps":
+        return "points"
+    if metric in ("mean", "mean_score", "ces"):
+        return "decimal"
+    return "share"
 
 
-def _low(score: Score) -> Any:
-    return None if score.suppressed else score.low
+def _cell(metric: str, score: Score) -> Figure:
+    """A figure, empty when suppressed (the row's note says why)."""
+    return Figure(None if score.suppressed else score.value, kind_of(metric))
 
 
-def _high(score: Score) -> Any:
-    return None if score.suppressed else score.high
+def _note(*scores: Score) -> str | None:
+    return too_few() if any(score.suppressed for score in scores) else None
 
 
 SURVEY = (("csat", _l("CSAT")), ("mean", _l("mean score")), ("nps", _l("NPS")),
           ("ces", _l("CES")), ("resolution_confirmed", _l("resolution confirmed")))
 
 
+def _score_row(label: str, metric: str, score: Score) -> list[Any]:
+    shown = not score.suppressed
+    kind = kind_of(metric)
+    return [label, _cell(metric, score), Figure(score.low if shown else None, kind),
+            Figure(score.high if shown else None, kind), Figure(score.n, "count"), _note(score)]
+
+
+def _plain_row(label: str, value: float | None, kind: str, n: int | None = None) -> list[Any]:
+    return [label, Figure(value, kind), None, None,
+            None if n is None else Figure(n, "count"), None]
+
+
 def pack_tables(pack: ReviewPack) -> list[Table]:
-    """The pack's figures as tables: proportions as fractions (0.8, not 80 %), NPS in [-1, 1],
-    a suppressed figure as "too few responses", as in the API."""
+    """The pack's figures as tables of numbers in the formats of the screen (``Figure``); a
+    suppressed figure is an empty cell and the row's note says "too few responses"."""
     s = pack.summary
     summary_rows = [
-        [_("responses"), s.responses, None, None, s.responses],
-        [_("CSAT"), _cell(s.csat), _low(s.csat), _high(s.csat), s.csat.n],
-        [_("mean score"), _cell(s.mean_score), _low(s.mean_score), _high(s.mean_score),
-         s.mean_score.n],
-        [_("NPS"), _cell(s.nps), _low(s.nps), _high(s.nps), s.nps.n],
-        [_("CES"), _cell(s.ces), _low(s.ces), _high(s.ces), s.ces.n],
-        [_("resolution confirmed"), _cell(s.resolution_confirmed), _low(s.resolution_confirmed),
-         _high(s.resolution_confirmed), s.resolution_confirmed.n],
-        [_("response rate"), s.response_rate.value, s.response_rate.low, s.response_rate.high,
-         s.invitations_sent],
-        [_("complaints"), s.complaints, None, None, None],
-        [_("complaints in the previous period"), pack.previous.complaints, None, None, None],
-        [_("complaints per 1,000 transactions"), pack.complaint_rate, None, None,
-         pack.transactions],
-        [_("on-time resolution"), s.on_time.value, s.on_time.low, s.on_time.high, s.on_time.n],
-        [_("median days to resolve"), pack.median_days, None, None, None],
+        _plain_row(_("responses"), s.responses, "count", s.responses),
+        _score_row(_("CSAT"), "csat", s.csat),
+        _score_row(_("mean score"), "mean", s.mean_score),
+        _score_row(_("NPS"), "nps", s.nps),
+        _score_row(_("CES"), "ces", s.ces),
+        _score_row(_("resolution confirmed"), "resolution_confirmed", s.resolution_confirmed),
+        _score_row(_("response rate"), "response_rate", s.response_rate)[:4]
+        + [Figure(s.invitations_sent, "count"), None],
+        _plain_row(_("complaints"), s.complaints, "count"),
+        _plain_row(_("complaints in the previous period"), pack.previous.complaints, "count"),
+        _plain_row(_("complaints per 1,000 transactions"), pack.complaint_rate, "decimal",
+                   pack.transactions),
+        _score_row(_("on-time resolution"), "on_time", s.on_time),
+        _plain_row(_("median days to resolve"), pack.median_days, "decimal"),
     ]
-    figure_header = [_("figure"), _("value"), _("low"), _("high"), _("n")]
+    figure_header = [_("figure"), _("value"), _("low"), _("high"), _("n"), _("note")]
 
     def segment_header(first: str) -> list[str]:
         return [first, _("responses"), _("complaints"), _("complaints per 1,000 transactions"),
                 _("on-time resolution"), _("response rate"),
-                *[str(label) for _key, label in SURVEY]]
+                *[str(label) for _key, label in SURVEY], _("note")]
 
     def segment_row(name: Any, row: Any, rate: Any = None) -> list[Any]:
         figures = row.figures
-        return [name, row.responses, row.complaints, rate, figures["on_time"].value,
-                figures["response_rate"].value, *[_cell(figures[key]) for key, _label in SURVEY]]
+        return [name, Figure(row.responses, "count"), Figure(row.complaints, "count"),
+                Figure(rate, "decimal"), _cell("on_time", figures["on_time"]),
+                _cell("response_rate", figures["response_rate"]),
+                *[_cell(key, figures[key]) for key, _label in SURVEY],
+                _note(*[figures[key] for key, _label in SURVEY])]
 
     return [
         Table(_("Summary"), figure_header, summary_rows),
@@ -168,10 +180,14 @@ def pack_tables(pack: ReviewPack) -> list[Table]:
         Table(_("Top categories"), segment_header(_("category")),
               [segment_row(c.name, c.figures) for c in pack.categories]),
         Table(_("Follow-ups"), [_("state or reason"), _("follow-ups")],
-              [[state.value, count] for state, count in pack.follow_ups.by_state.items()]
-              + [[reason.value, count] for reason, count in pack.follow_ups.by_reason.items()]),
-        Table(_("Targets"), [_("for"), _("metric"), _("target"), _("value"), _("met")],
-              [[row.owner, row.metric, row.target, _cell(row.actual), row.met]
+              [[state.value, Figure(count, "count")]
+               for state, count in pack.follow_ups.by_state.items()]
+              + [[reason.value, Figure(count, "count")]
+                 for reason, count in pack.follow_ups.by_reason.items()]),
+        Table(_("Targets"), [_("for"), _("metric"), _("target"), _("value"), _("met"),
+                             _("note")],
+              [[row.owner, row.metric, Figure(row.target, kind_of(row.metric)),
+                _cell(row.metric, row.actual), row.met, _note(row.actual)]
                for row in pack.targets]),
         _actions_table(pack),
         Table(_("Actions completed"),
@@ -182,7 +198,8 @@ def pack_tables(pack: ReviewPack) -> list[Table]:
                 row.action.outcome] for row in pack.actions.completed]),
         Table(_("Alerts"), [_("for"), _("alert"), _("metric"), _("value"), _("message")],
               [[alert.unit_name or pack.organisation, alert.kind.value, alert.metric,
-                alert.value, alert.message()] for alert in pack.alerts]),
+                Figure(alert.value, kind_of(alert.metric)), alert.message()]
+               for alert in pack.alerts]),
     ]
 
 
@@ -207,7 +224,8 @@ def _actions_table(pack: ReviewPack) -> Table:
     rows: list[list[Any]] = []
     for item in pack.actions.by_target:
         t = item.target
-        target = [t.owner, t.metric, t.target, _cell(t.actual), t.met]
+        target = [t.owner, t.metric, Figure(t.target, kind_of(t.metric)),
+                  _cell(t.metric, t.actual), t.met]
         rows.extend(row_of(target, row) for row in item.actions or [None])
     rows.extend(row_of([None, row.action.metric, None, None, None], row)
                 for row in pack.actions.other)

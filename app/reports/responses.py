@@ -3,8 +3,8 @@
 No personal data: no complainant, no complaint reference, and no free-text answers (people write
 names, addresses and phone numbers in them). A response keeps only its own id, when it was
 given, its questionnaire and version, and the unit, category, channel and language it was given
-in, all as codes. Rows are read in pages by id (keyset pagination), so an export of any size
-needs only one page in memory.
+in, by name (as people read them) and by code (as programs match them). Rows are read in
+pages by id (keyset pagination), so an export of any size needs only one page in memory.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.analytics.names import CHANNEL_NAMES
 from app.extensions import db
 from app.models import Answer, Category, Questionnaire, QuestionnaireVersion, Response, Unit
 from app.reports.exports import Table
@@ -71,9 +72,9 @@ def _answers(response_ids: list[int]) -> dict[int, dict[str, Any]]:
 def _rows(start: dt.datetime, end: dt.datetime, unit_ids: Collection[int] | None,
           keys: list[str]) -> Iterator[list[Any]]:
     last_id = 0
-    base = (select(Response.id, Response.submitted_at, Questionnaire.key,
-                   QuestionnaireVersion.number, Unit.code, Category.code, Response.channel,
-                   Response.language)
+    base = (select(Response.id, Response.submitted_at, Questionnaire.title, Questionnaire.key,
+                   QuestionnaireVersion.number, Unit.name, Unit.code, Category.name,
+                   Category.code, Response.channel, Response.language)
             .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
             .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.version_id)
             .join(Unit, Unit.id == Response.unit_id)
@@ -85,10 +86,12 @@ def _rows(start: dt.datetime, end: dt.datetime, unit_ids: Collection[int] | None
         if not page:
             return
         answers = _answers([row[0] for row in page])
-        for rid, submitted, questionnaire, version, unit, category, channel, language in page:
+        for (rid, submitted, title, questionnaire, version, unit, unit_code, category,
+             category_code, channel, language) in page:
             given = answers.get(rid, {})
-            yield [rid, submitted, questionnaire, version, unit, category,
-                   getattr(channel, "value", channel), language,
+            code = getattr(channel, "value", channel)
+            yield [rid, submitted, title, questionnaire, version, unit, unit_code, category,
+                   category_code, str(CHANNEL_NAMES.get(code, code)), code, language,
                    *(given.get(key) for key in keys)]
         last_id = page[-1][0]
         db.session.expire_all()  # keep the session from growing with every page
@@ -99,6 +102,7 @@ def responses_table(start: dt.datetime, end: dt.datetime,
     """Responses submitted in [start, end) in ``unit_ids`` (None: all), as a lazily read table;
     must be consumed inside the app context (``stream_with_context`` in a view)."""
     keys = question_keys(start, end, unit_ids)
-    header = ["response", _("submitted (UTC)"), _("questionnaire"), _("version"), _("unit"),
-              _("category"), _("channel"), _("language"), *keys]
+    header = ["response", _("submitted (UTC)"), _("questionnaire"), _("questionnaire key"),
+              _("version"), _("unit"), _("unit code"), _("category"), _("category code"),
+              _("channel"), _("channel code"), _("language"), *keys]
     return Table(title=_("Responses"), header=header, rows=_rows(start, end, unit_ids, keys))

@@ -211,3 +211,88 @@ def test_the_review_pack_opens_offline_with_its_charts(app, data, browser, tmp_p
         context.close()
     assert [url for url in fetched if not url.startswith("file:")] == []
     assert len(sizes) >= 4 and all(height > 50 for height in sizes)
+
+
+def test_a_period_shortcut_is_in_the_url_and_a_copied_link_shows_the_same_view(
+        app, data, page, browser) -> None:
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).date()
+    make_user(app, "v@example.org", role="viewer", password=PASSWORD)
+    with serve(app) as live:
+        log_in(page, live.url, "v@example.org")
+        page.goto(f"{live.url}/dashboards/drill?unit=a")
+        wait_for_figures(page, "#drill-table")
+        assert page.input_value("#period-end") == f"{today:%d.%m.%Y}"  # live: runs to today
+        choose(page, "shortcut", "This month")
+        page.wait_for_url(re.compile(r".*period=this-month.*"))
+        assert page.input_value("#period-start") == f"{today.replace(day=1):%d.%m.%Y}"
+        choose(page, "compare", "Same days last year")
+        page.wait_for_url(re.compile(r".*compare=last-year.*"))
+        page.wait_for_function(
+            "y => (document.querySelector('#drill-status')?.textContent || '')"
+            ".split('Changes against')[1]?.includes(y)", arg=str(today.year - 1))
+        shared = page.url
+        assert "unit=a" in shared and "from=" not in shared  # a shortcut moves with the day
+        # Someone else opens the copied link: the same view.
+        other = browser.new_context(locale="en-GB", viewport={"width": 1400, "height": 1000})
+        try:
+            tab = other.new_page()
+            log_in(tab, live.url, "v@example.org")
+            tab.goto(shared)
+            assert wait_for_figures(tab, "#drill-table") == wait_for_figures(page, "#drill-table")
+            assert tab.input_value("#period-start") == f"{today.replace(day=1):%d.%m.%Y}"
+            assert tab.locator("#compare").text_content() == "Same days last year"
+        finally:
+            other.close()
+        # Dates changed by hand make the period custom, kept as dates.
+        page.fill("#period-start", "01.10.2024")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r".*from=2024-10-01.*"))
+        assert page.locator("#shortcut").text_content() == "Custom dates"
+
+
+def test_a_survey_answered_now_shows_on_the_default_overview_at_the_next_refresh(
+        app, page, browser) -> None:
+    from tests.support.respond import invite
+
+    make_user(app, "v@example.org", role="viewer", password=PASSWORD)
+    invited = invite(app, external_id="LIVE-1")
+    with serve(app) as live:
+        log_in(page, live.url, "v@example.org")
+        page.goto(f"{live.url}/dashboards/")  # no period chosen: the default, live one
+        before = wait_for_figures(page, "#kpi-responses .kpi-value")
+        phone = browser.new_context(viewport={"width": 360, "height": 740})
+        try:
+            survey = phone.new_page()
+            survey.goto(f"{live.url}/s/{invited.token}")
+            survey.check("#q-overall-4")
+            survey.check("#q-resolved-0")
+            survey.click("button.send")
+            survey.wait_for_url(f"{live.url}/s/thanks")
+        finally:
+            phone.close()
+        # No reload: the page's own refresh (every 2 s here) brings the answer in.
+        after = wait_for_change(page, "#kpi-responses .kpi-value", before)
+        assert int(after.replace(",", "")) == int(before.replace(",", "")) + 1
+
+
+def test_a_day_grain_over_months_shows_no_spikes(app, data, page) -> None:
+    """Six months by day: a few answers a day would draw shares jumping between 0 and 100;
+    the trend coarsens instead, and says so."""
+    make_user(app, "v@example.org", role="viewer", password=PASSWORD)
+    with serve(app) as live:
+        log_in(page, live.url, "v@example.org")
+        page.goto(f"{live.url}/dashboards/?{PERIOD}&by=day")
+        status = wait_for_figures(page, "#status")
+        assert re.search(r"Too few responses per day: the trend is shown by (week|month)\.",
+                         status), status
+        traces = page.evaluate(
+            "Array.from(document.querySelector('#trend .js-plotly-plot').data,"
+            " t => ({name: t.name, x: t.x, y: t.y}))")
+    csat = next(trace for trace in traces if trace["name"] == "CSAT (%)")
+    assert len(csat["x"]) <= 27  # weeks or months of the six months, not 182 days
+    shares = [v for trace in traces if trace["name"] in ("Response rate (%)",
+                                                         "Resolved on time (%)")
+              for v in trace["y"] if v is not None]
+    assert shares and not all(v in (0, 100) for v in shares)

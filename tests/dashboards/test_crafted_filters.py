@@ -12,13 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dashboards import scope
+from tests.support.dashboards import FILTER_INPUTS
 from tests.support.factories import make_user
 from tests.support.web import login
 
 CALLBACK = "/dashboards/_dash-update-component"
-FILTER_INPUTS = [("period", "start_date"), ("period", "end_date"), ("unit", "value"),
-                 ("category", "value"), ("channel", "value"), ("questionnaire", "value"),
-                 ("grain", "value"), ("refresh", "n_intervals")]
 CRAFTED = ["\x00", "a\x00b", "\ud800", "\x01"]
 
 
@@ -50,7 +48,8 @@ def test_a_crafted_link_draws_the_page(viewer: tuple[FlaskClient, str], search: 
 def test_a_crafted_filter_value_draws_the_figures(viewer: tuple[FlaskClient, str],
                                                   questionnaire: str) -> None:
     client, token = viewer
-    values: list[Any] = ["2025-01-01", "2025-03-31", None, None, None, questionnaire, "month", 0]
+    values: list[Any] = ["2025-01-01", "2025-03-31", None, None, None, questionnaire, "month", 0,
+                         None, None]
     for output in ("..kpis.children...trend.figure...status.children..",
                    "..survey-status.children...survey-title.children...survey-summary.children"
                    "...survey-ipa.figure...survey-drivers.figure...survey-nps.figure..."

@@ -15,15 +15,13 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Category, Questionnaire, QuestionnaireVersion, Unit
+from tests.support.dashboards import FILTER_INPUTS
 from tests.support.factories import make_user
 from tests.support.web import login
 
 CALLBACK = "/dashboards/_dash-update-component"
 EVIL = '<a href="https://evil.example/">Oturum sona erdi</a> <b>acil</b>'
 ESCAPED = "&lt;a href=\"https://evil.example/\"&gt;Oturum sona erdi&lt;/a&gt;"
-FILTER_INPUTS = [("period", "start_date"), ("period", "end_date"), ("unit", "value"),
-                 ("category", "value"), ("channel", "value"), ("questionnaire", "value"),
-                 ("grain", "value"), ("refresh", "n_intervals")]
 FIGURES = {
     "drill": "..drill-tree.figure...drill-table-title.children...drill-table.children..."
              "drill-segments.children...drill-status.children..",
@@ -77,7 +75,7 @@ def _strings(value: Any) -> list[str]:
 def _figures(client: FlaskClient, token: str, output: str, questionnaire: str | None
              ) -> list[dict[str, Any]]:
     parts = output.strip(".").split("...")
-    values = ["2024-10-01", "2025-03-31", None, None, None, questionnaire, "month", 0]
+    values = ["2024-10-01", "2025-03-31", None, None, None, questionnaire, "month", 0, None, None]
     response = client.post(CALLBACK, headers={"X-CSRFToken": token}, json={
         "output": output,
         "outputs": [dict(zip(("id", "property"), p.rsplit(".", 1), strict=True)) for p in parts],

@@ -39,6 +39,8 @@ def callback_body(start: str = "2025-01-01", end: str = "2025-01-31",
             {"id": "questionnaire", "property": "value", "value": None},
             {"id": "grain", "property": "value", "value": "month"},
             {"id": "refresh", "property": "n_intervals", "value": 0},
+            {"id": "shortcut", "property": "value", "value": "custom"},
+            {"id": "compare", "property": "value", "value": "previous"},
         ],
         "changedPropIds": ["period.start_date"],
         "state": [],
@@ -322,8 +324,9 @@ def test_callback_with_a_nonsense_period_falls_back_to_the_default(app, january)
 
 
 def test_periods() -> None:
-    assert default_period(dt.date(2025, 3, 15)) == (dt.date(2024, 3, 1), dt.date(2025, 2, 28))
-    assert default_period(dt.date(2025, 1, 1)) == (dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    # Live: this month so far and the 11 months before it.
+    assert default_period(dt.date(2025, 3, 15)) == (dt.date(2024, 4, 1), dt.date(2025, 3, 15))
+    assert default_period(dt.date(2025, 1, 1)) == (dt.date(2024, 2, 1), dt.date(2025, 1, 1))
     assert parse_period("2025-01-01T00:00:00", "2025-01-31") == (
         dt.date(2025, 1, 1), dt.date(2025, 1, 31))
     assert parse_period("2025-02-01", "2025-01-31") is None

@@ -8,40 +8,23 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from flask import Flask
-from flask_login import login_user
-from sqlalchemy import select
 
 from app.analytics.filters import Filters
 from app.analytics.overview import overview_of
-from app.extensions import db
-from app.models import User
 from dashboards import complaints, drilldown, operations, scope, survey
 from dashboards.overview import update_alerts, update_overview
+from tests.support.dashboards import FILTER_INPUTS, URL_INPUTS, as_user, texts
 from tests.support.datasets.generated import END, START, between, csat_counts
 from tests.support.factories import make_user
 from tests.support.web import login
 
 CALLBACK = "/dashboards/_dash-update-component"
 PERIOD = ("2024-10-01", "2025-03-31")  # START to END, inclusive dates in UTC
-FILTER_INPUTS = [("period", "start_date"), ("period", "end_date"), ("unit", "value"),
-                 ("category", "value"), ("channel", "value"), ("questionnaire", "value"),
-                 ("grain", "value"), ("refresh", "n_intervals")]
 
 
 @pytest.fixture
 def app(make_app):  # type: ignore[no-untyped-def]
     return make_app(MEMNUN_TIMEZONE="UTC", MEMNUN_DASHBOARD_REFRESH_SECONDS=7)
-
-
-def as_user(app: Flask, email: str, role: str = "viewer", units: list[str] | None = None,
-            language: str = "en") -> Any:
-    """A request context in which ``email`` is signed in (callbacks run in one)."""
-    make_user(app, email, role=role, units=units)
-    context = app.test_request_context("/dashboards/", headers={"Accept-Language": language})
-    context.push()
-    login_user(db.session.scalar(select(User).where(User.email == email)))
-    return context
 
 
 def outputs_of(output: str) -> list[dict[str, str]]:
@@ -52,7 +35,7 @@ def outputs_of(output: str) -> list[dict[str, str]]:
 
 def callback_body(output: str, unit: str | None = None,
                   questionnaire: str | None = None) -> dict[str, Any]:
-    values = [*PERIOD, unit, None, None, questionnaire, "month", 0]
+    values = [*PERIOD, unit, None, None, questionnaire, "month", 0, None, None]
     return {
         "output": output,
         "outputs": outputs_of(output),
@@ -66,19 +49,6 @@ def csrf_cookie(client) -> str:  # type: ignore[no-untyped-def]
     cookie = client.get_cookie("_csrf_token", path="/dashboards/")
     assert cookie is not None
     return cookie.value
-
-
-def texts(component: Any) -> list[str]:
-    """Every text inside a Dash component tree (or a JSON rendering of one)."""
-    if component is None:
-        return []
-    if isinstance(component, str | int | float):
-        return [str(component)]
-    if isinstance(component, list | tuple):
-        return [t for child in component for t in texts(child)]
-    if isinstance(component, dict):
-        return texts(component.get("props", {}).get("children"))
-    return texts(getattr(component, "children", None))
 
 
 # --- filters in the URL and the router -----------------------------------------------------------
@@ -123,8 +93,8 @@ def test_filters_are_written_into_the_url_and_kept_by_the_links(app, client) -> 
     search = client.post(CALLBACK, headers={"X-CSRFToken": token}, json={
         "output": "url.search", "outputs": {"id": "url", "property": "search"},
         "inputs": [{"id": i, "property": p, "value": v} for (i, p), v in zip(
-            FILTER_INPUTS[:-1], ["2025-01-01", "2025-01-31T00:00:00", "fen", None, "phone",
-                                 None, "week"], strict=True)],
+            URL_INPUTS, ["2025-01-01", "2025-01-31T00:00:00", "fen", None, "phone",
+                         None, "week", "custom", "previous"], strict=True)],
         "changedPropIds": ["unit.value"], "state": [],
     }).get_json()["response"]["url"]["search"]
     assert search == "?from=2025-01-01&to=2025-01-31&unit=fen&channel=phone&by=week"
@@ -433,9 +403,12 @@ def test_the_alerts_say_which_month_they_judge(app, data) -> None:
     context = as_user(app, "v@example.org")
     try:
         shown = texts(update_alerts("2025-01-01", "2025-03-31"))
+        today = texts(update_alerts(None, None, shortcut="this-month"))
     finally:
         context.pop()
-    assert shown[0] == "Month to date: Mar 1, 2025 to Mar 31, 2025."
+    # A month that is over is not "to date" (it said so on 7 December of November).
+    assert shown[0] == "The month of Mar 1, 2025 to Mar 31, 2025."
+    assert today[0].startswith("Month to date: ")
 
 
 def test_a_hidden_bar_says_too_few_and_labels_sit_inside_the_bars(app) -> None:

@@ -98,9 +98,12 @@ def test_responses_export_is_anonymous(app, client) -> None:
     assert response.status_code == 200
     text = response.get_data().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["response", "submitted (UTC)", "questionnaire", "version", "unit",
-                       "category", "channel", "language", "overall", "recommend", "resolved"]
-    assert rows[1][2:] == ["post-resolution", "1", "fen", "yol", "web", "tr", "2", "3", "no"]
+    assert rows[0] == ["response", "submitted (UTC)", "questionnaire", "questionnaire key",
+                       "version", "unit", "unit code", "category", "category code", "channel",
+                       "channel code", "language", "overall", "recommend", "resolved"]
+    # Names as people read them, codes for programs.
+    assert rows[1][2:] == ["After resolution", "post-resolution", "1", "Fen İşleri", "fen",
+                           "Yol ve kaldırım", "yol", "Web", "web", "tr", "2", "3", "no"]
     for private in ("0555", "ayse@", "Ayşe", "C-1"):  # free text, contact, complaint reference
         assert private not in text
 
@@ -149,7 +152,7 @@ def test_a_unit_manager_exports_only_their_units(app, client) -> None:
     rows = list(csv.reader(io.StringIO(
         _post(client, "/reports/responses", "csv").get_data().decode("utf-8-sig"))))
     assert len(rows) == 1 + 5
-    assert {row[4] for row in rows[1:]} == {"zabita"}
+    assert {row[6] for row in rows[1:]} == {"zabita"}
 
 
 def test_dates_are_written_as_iso_text() -> None:

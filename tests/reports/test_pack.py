@@ -144,15 +144,48 @@ def test_pdf_has_pages_and_the_figures(viewer) -> None:
 def test_excel_and_csv_hold_the_figures(viewer) -> None:
     workbook = load_workbook(io.BytesIO(_download(viewer, "xlsx").get_data()))
     assert {"Summary", "Months", "Units", "Top categories", "Targets"} <= set(workbook.sheetnames)
-    summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(values_only=True)}
-    assert summary["CSAT"] == pytest.approx(9 / 13)
+    summary = {row[0].value: row for row in workbook["Summary"].iter_rows()}
+    assert summary["CSAT"][1].value == pytest.approx(9 / 13)
+    assert summary["CSAT"][1].number_format == "0.0%"  # a number that reads 69.2%
+    assert summary["complaints"][1].number_format == "#,##0"
     units = {row[0]: row for row in workbook["Units"].iter_rows(values_only=True)}
-    assert units["Park ve Bahçeler"][6] == "too few responses"
+    park = units["Park ve Bahçeler"]
+    assert park[6] is None and park[-1] == "too few responses"  # empty, and the note says why
 
     text = _download(viewer, "csv").get_data().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["section", "segment", "measure", "value"]
-    assert ["Summary", "CSAT", "value", str(9 / 13)] in rows
+    assert ["Summary", "CSAT", "value", "69.2"] in rows  # the screen's units, as a number
+
+
+def test_the_same_figure_reads_the_same_on_every_medium(app, january, viewer) -> None:
+    """CSAT 9 of 13 and NPS on the dashboard, the pack's HTML and PDF, CSV and Excel."""
+    from dashboards.overview import update_overview
+    from tests.support.dashboards import as_user, texts
+
+    context = as_user(app, "screen@example.org")
+    try:
+        kpis, _figure, _status = update_overview("2025-01-01", "2025-01-31")
+    finally:
+        context.pop()
+    screen = {card.id: texts(card)[1] for card in kpis}
+    _pack_data, html = _pack(app)
+    pdf = _download(viewer, "pdf").get_data()
+    pdf_text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    workbook = load_workbook(io.BytesIO(_download(viewer, "xlsx").get_data()))
+    cells = {row[0].value: row[1] for row in workbook["Summary"].iter_rows()}
+    rows = list(csv.reader(io.StringIO(_download(viewer, "csv").get_data().decode("utf-8-sig"))))
+    csv_value = {row[1]: row[3] for row in rows if row[0] == "Summary" and row[2] == "value"}
+
+    assert screen["kpi-csat"] == "69.2%"
+    assert re.search(r'id="kpi-csat".*?<div class="value">69.2%</div>', html, re.S)
+    assert "69.2%" in pdf_text
+    assert csv_value["CSAT"] == "69.2"
+    assert (round(cells["CSAT"].value * 100, 1), cells["CSAT"].number_format) == (69.2, "0.0%")
+    nps = screen["kpi-nps"]
+    assert re.search(rf'id="kpi-nps".*?<div class="value">{re.escape(nps)}</div>', html, re.S)
+    assert csv_value["NPS"] == nps.lstrip("+")
+    assert (cells["NPS"].value, cells["NPS"].number_format) == (int(nps), "+0;-0;0")
 
 
 def test_a_bad_period_is_refused_with_the_form(viewer) -> None:
@@ -268,6 +301,25 @@ def test_the_pack_lists_actions_against_each_target(app, actions) -> None:
     assert "Call back before closing" in completed and "2025-01-20" in completed
     assert "&lt;b&gt;Most&lt;/b&gt;" in completed and "<b>Most" not in html
     assert "Later one" not in html and "Earlier one" not in html
+
+
+def test_a_unit_with_its_own_target_stands_against_it_in_the_whole_pack(app, actions) -> None:
+    """Zabıta's 65 % CSAT target, not the organisation's 80 %: its row, its figures and its
+    action; Fen has no target of its own and stays under the organisation's."""
+    with app.app_context():
+        zabita = db.session.scalar(db.select(Unit.id).where(Unit.code == "zabita"))
+        db.session.add(Target(unit_id=zabita, metric="csat", value=0.65))
+        db.session.commit()
+    pack, html = _pack(app)
+    rows = {row.target.owner: row for row in pack.actions.by_target}
+    assert set(rows) == {"Örnek Belediyesi", "Zabıta"}
+    assert (rows["Zabıta"].target.target, rows["Zabıta"].target.unit_id) == (0.65, zabita)
+    assert rows["Zabıta"].target.actual.value == pytest.approx(4 / 5)  # Zabıta's own CSAT
+    assert rows["Zabıta"].target.met is True
+    assert [a.action.id for a in rows["Zabıta"].actions] == [actions["overdue"]]
+    assert [a.action.id for a in rows["Örnek Belediyesi"].actions] == [actions["done"]]
+    targets = html[html.index('<section id="targets"'):]
+    assert "Zabıta" in targets and "65.0%" in targets
 
 
 def test_a_unit_pack_holds_only_that_units_actions(app, actions) -> None:

@@ -1,0 +1,45 @@
+"""What the Dash renderer posts to the dashboards' callbacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_login import login_user
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import User
+from tests.support.factories import make_user
+
+#: The inputs of every page's figures callback, in order (``dashboards.shell.filter_inputs``):
+#: the filters, the live-refresh tick, the period's shortcut and the comparison.
+FILTER_INPUTS = [("period", "start_date"), ("period", "end_date"), ("unit", "value"),
+                 ("category", "value"), ("channel", "value"), ("questionnaire", "value"),
+                 ("grain", "value"), ("refresh", "n_intervals"), ("shortcut", "value"),
+                 ("compare", "value")]
+#: The inputs of the callback that writes the filters into the URL.
+URL_INPUTS = [*FILTER_INPUTS[:7], ("shortcut", "value"), ("compare", "value")]
+
+
+def as_user(app: Flask, email: str, role: str = "viewer", units: list[str] | None = None,
+            language: str = "en") -> Any:
+    """A request context in which ``email`` is signed in (callbacks run in one)."""
+    make_user(app, email, role=role, units=units)
+    context = app.test_request_context("/dashboards/", headers={"Accept-Language": language})
+    context.push()
+    login_user(db.session.scalar(select(User).where(User.email == email)))
+    return context
+
+
+def texts(component: Any) -> list[str]:
+    """Every text inside a Dash component tree (or a JSON rendering of one)."""
+    if component is None:
+        return []
+    if isinstance(component, str | int | float):
+        return [str(component)]
+    if isinstance(component, list | tuple):
+        return [t for child in component for t in texts(child)]
+    if isinstance(component, dict):
+        return texts(component.get("props", {}).get("children"))
+    return texts(getattr(component, "children", None))
