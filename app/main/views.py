@@ -12,7 +12,7 @@ from app.followup.views import REASON_NAMES
 from app.main import bp
 from app.main.home import home_for
 from app.redirects import local_target
-from app.reports.formatting import figure, percent
+from app.numbers import figure, percent
 
 
 @bp.route("/")
