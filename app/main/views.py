@@ -11,8 +11,8 @@ from app.extensions import db
 from app.followup.views import REASON_NAMES
 from app.main import bp
 from app.main.home import home_for
-from app.redirects import local_target
 from app.numbers import figure, percent
+from app.redirects import local_target
 
 
 @bp.route("/")
