@@ -1,7 +1,7 @@
 """rollup: insert triggers count once per statement (PostgreSQL), so bulk intake adds up once
 
 Revision ID: c4e7a2b9d1f3
-Revises: b3d5f1a8c6e2
+Revises: c4e7a9d1f3b5
 Create Date: 2026-12-07 08:30:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "c4e7a2b9d1f3"
-down_revision = "b3d5f1a8c6e2"
+down_revision = "c4e7a9d1f3b5"
 branch_labels = None
 depends_on = None
 
