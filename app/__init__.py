@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import timefmt
 from app.config import load_config
 from app.extensions import babel, csrf, db, init_rate_limits, login_manager, migrate
 from app.routing import register_converters
@@ -65,8 +66,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
     init_rate_limits(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale,
+                   timezone_selector=lambda: timefmt.organisation_zone().key)
     app.jinja_env.globals["get_locale"] = get_locale  # base.html: <html lang=...>
+    timefmt.init_app(app)
     login_manager.init_app(app)
 
     from app import models  # noqa: F401  (registers every model on the metadata)

@@ -21,6 +21,7 @@ from flask_babel import gettext as _gettext
 from app.analytics.figures import Score
 from app.analytics.metrics import CountTest, ZTest
 from app.reports import charts
+from app.timefmt import organisation_zone
 
 #: Longest period a request may ask for (about ten years): bounds the work one callback can cause.
 MAX_PERIOD_DAYS = 3660
@@ -37,7 +38,7 @@ def _(message: str, **variables: Any) -> str:
 def settings() -> tuple[str, int]:
     """The organisation's time zone and the smallest group that may show a score."""
     config = current_app.config
-    return config["MEMNUN_TIMEZONE"], int(config.get("MEMNUN_MIN_GROUP_SIZE") or 5)
+    return organisation_zone().key, int(config.get("MEMNUN_MIN_GROUP_SIZE") or 5)
 
 
 # --- period --------------------------------------------------------------------------------------

@@ -8,9 +8,7 @@ version.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response as HttpResponse
 from flask import (
@@ -65,6 +63,7 @@ from app.questionnaires.documents import (
     dump_questionnaire,
     question_index,
 )
+from app.timefmt import today
 
 __all__ = ["LANGUAGE_NAMES", "TYPE_NAMES"]
 
@@ -441,7 +440,7 @@ def preview(key: str, number: int) -> ResponseReturnValue:
             conditions={q.key: describe_condition(q.show_if, questions)
                         for q in questions if q.show_if},
             reference=SAMPLE_REFERENCE,
-            received_on=format_date(_today(), "long"),
+            received_on=format_date(today(), "long"),
             language_links=[
                 {"code": code, "name": language_name(code), "current": code == language,
                  "url": url_for(".preview", key=key, number=number, lang=code)}
@@ -499,10 +498,6 @@ def _answer_hint(question: dict[str, Any], language: str) -> dict[str, Any]:
         values = _("free text (not usable in show_if)")
     return {"key": question["key"], "type": TYPE_NAMES.get(kind, kind), "values": values,
             "text": (question.get("text") or {}).get(language, "")}
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(ZoneInfo(current_app.config["MEMNUN_TIMEZONE"])).date()
 
 
 def _page_locale(language: str) -> Any:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -22,10 +20,6 @@ MESSAGE_PAGE_CSP = (
 )
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["MEMNUN_TIMEZONE"])
-
-
 @bp.route("/outbox")
 @role_required()
 def outbox() -> ResponseReturnValue:
@@ -39,7 +33,6 @@ def outbox() -> ResponseReturnValue:
         total=total,
         page=page,
         pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-        zone=_zone(),
         file_backend=current_app.config["MEMNUN_MAIL_BACKEND"] == "file",
     )
 
@@ -55,8 +48,7 @@ def outbox_message(name: str) -> ResponseReturnValue:
             "distribution/outbox_message.html",
             message=message,
             preview=preview_document(message.html) if message.html else None,
-            zone=_zone(),
-        )
+            )
     )
     response.headers["Content-Security-Policy"] = MESSAGE_PAGE_CSP
     return response

@@ -7,6 +7,10 @@ and line breaks before them can hide such a start), so a unit name such as
 such text, in cells and headers alike, with a single quote, so the spreadsheet shows it as text.
 Numbers stay numbers (-3 is a number, not a formula).
 
+Times (``app/timefmt``): CSV cells are ISO 8601 with the organisation's offset
+(2026-12-07T10:00:00+03:00); Excel cells are date-times in the organisation's zone, which the
+column header names. Both show the wall-clock time the staff pages show.
+
 Streaming: CSV is written by a generator, a few hundred rows at a time, so the web process never
 holds the whole file; Excel is written by openpyxl in write-only mode to a temporary file (an
 .xlsx is a zip and cannot be produced front to back), then sent in chunks and removed.
@@ -25,6 +29,8 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from app.timefmt import export_instant, local
 
 FORMULA_STARTS = ("=", "+", "-", "@", "|", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # ＝＋－＠
 # Looked past before the first sign (" =1"); a cell starting with a tab or a line break is
@@ -56,7 +62,7 @@ class Table:
 
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value.isoformat()
+        return export_instant(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, bool):
@@ -81,8 +87,9 @@ def csv_stream(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator
 
 def _xlsx_cell(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        # Excel knows no time zones: write UTC and say so in the header.
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
+        # Excel knows no time zones: a real date-time cell (it sorts and filters) with the
+        # organisation's wall-clock time, the one the CSV and the pages show; headers name the zone.
+        return local(value).replace(tzinfo=None)
     if isinstance(value, str):
         return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
     return value

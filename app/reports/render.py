@@ -85,7 +85,7 @@ def pack_html(pack: ReviewPack) -> str:
                            score_text=score_text, metric_names=METRIC_NAMES, too_few=too_few(),
                            percent=percent, figure=figure, number=number, nps_points=nps_points,
                            action_metric_names=ACTION_METRIC_NAMES,
-                           action_status_names=ACTION_STATUS_NAMES, tzinfo=ZoneInfo(pack.tz))
+                           action_status_names=ACTION_STATUS_NAMES)
 
 
 class PdfUnavailable(RuntimeError):

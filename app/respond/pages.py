@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from flask import current_app, render_template, url_for
@@ -30,6 +29,7 @@ from app.respond.questions import (
     version_languages,
 )
 from app.respond.services import LinkState, link_state, survey_version
+from app.timefmt import organisation_zone
 
 DEFAULT_RETENTION_DAYS = 180
 
@@ -139,7 +139,7 @@ class SurveyPage:
         return translated(self.definition.get(name), self.language, fallback)
 
     def received_on(self) -> str:
-        zone = ZoneInfo(current_app.config["MEMNUN_TIMEZONE"])
+        zone = organisation_zone()
         return format_date(self.invitation.complaint.received_at.astimezone(zone).date(), "long")
 
     def language_links(self) -> list[dict[str, Any]]:
