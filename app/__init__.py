@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import timefmt
 from app.config import load_config
 from app.extensions import babel, csrf, db, init_rate_limits, login_manager, migrate
+from app.languages import language_name
 from app.routing import register_converters
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def select_locale() -> str:
-    """Staff pick a language in their session; otherwise the browser's preference decides."""
+    """Staff pick a language with the switch (kept on the user once logged in, in the session
+    before); otherwise the browser's preference decides."""
     from flask import current_app
 
     if not has_request_context():  # CLI and scheduler: no session and no browser to ask
@@ -32,12 +34,20 @@ def select_locale() -> str:
     if request.path.startswith("/api/"):
         # Integrators' programs rarely send Accept-Language; English is the API's lingua franca.
         return request.accept_languages.best_match(languages) or "en"
-    chosen = session.get("language")
+    chosen = _users_language() or session.get("language")
     if chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages) or current_app.config[
         "BABEL_DEFAULT_LOCALE"
     ]
+
+
+def _users_language() -> str | None:
+    """The language a logged-in member of staff chose (kept on the user), if any."""
+    from flask_login import current_user
+
+    user = current_user._get_current_object() if current_user else None
+    return getattr(user, "language", None) if user is not None and user.is_authenticated else None
 
 
 @event.listens_for(Engine, "connect")
@@ -69,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale,
                    timezone_selector=lambda: timefmt.organisation_zone().key)
     app.jinja_env.globals["get_locale"] = get_locale  # base.html: <html lang=...>
+    app.jinja_env.globals["language_name"] = language_name  # the language switch
     timefmt.init_app(app)
     login_manager.init_app(app)
 

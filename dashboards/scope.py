@@ -40,7 +40,6 @@ QUERY_KEYS = {"start": "from", "end": "to", "unit": "unit", "category": "categor
 DEFAULT_GRAIN = Grain.MONTH
 GRAIN_LABELS = {Grain.DAY: _l("Day"), Grain.WEEK: _l("Week"), Grain.MONTH: _l("Month"),
                 Grain.QUARTER: _l("Quarter")}
-LANGUAGE_NAMES = {"tr": "Türkçe", "en": "English", "nl": "Nederlands", "et": "Eesti"}
 
 
 @dataclass(frozen=True)

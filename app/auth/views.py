@@ -59,9 +59,12 @@ def login() -> ResponseReturnValue:
         if user is not None:
             throttle.clear_failures(email)
             token = start_session(user)
+            chosen = session.get("language")  # picked on the login page: kept, and remembered
             session.clear()  # a fresh session at login: nothing from before carries over
             login_user(user)
             session[SESSION_KEY] = token
+            if chosen in current_app.config["MEMNUN_LANGUAGES"] and user.language is None:
+                user.language = chosen
             user.last_login_at = dt.datetime.now(dt.UTC)
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -30,6 +29,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from app.forms import StaffForm, select_choices
+from app.languages import language_name
 from app.questionnaires.documents import (
     CHOICE_TYPES,
     KEY_RE,
@@ -50,7 +50,6 @@ TYPE_NAMES = {
     "text": _l("Open text"),
     "importance": _l("Importance (1-5)"),
 }
-LANGUAGE_NAMES = {"tr": "Türkçe", "en": "English", "nl": "Nederlands", "et": "Eesti"}
 #: What the shipped templates measure; offered as suggestions, any attribute name is allowed.
 ATTRIBUTE_SUGGESTIONS = (
     "overall", "resolution", "timeliness", "courtesy", "clarity", "outcome", "effort",
@@ -70,17 +69,6 @@ TITLE_LENGTH = 200
 
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
-
-
-def language_name(code: str) -> str:
-    """The language's own name (Türkçe, English), so it reads right whatever the page language."""
-    if code in LANGUAGE_NAMES:
-        return LANGUAGE_NAMES[code]
-    try:
-        name = Locale.parse(code).get_display_name(code) or code
-    except (ValueError, UnknownLocaleError):
-        return code
-    return name[:1].upper() + name[1:]
 
 
 class ButtonForm(StaffForm):

@@ -31,7 +31,6 @@ from app.design import bp, services
 from app.design.forms import (
     ATTRIBUTE_SUGGESTIONS,
     EXTRA_OPTION_ROWS,
-    LANGUAGE_NAMES,
     QUESTION_GROUPS,
     QUESTION_PARTS,
     TEXT_GROUPS,
@@ -41,7 +40,6 @@ from app.design.forms import (
     NewQuestionnaireForm,
     PublishForm,
     errors_by_part,
-    language_name,
     question_data,
     question_form,
     question_from_form,
@@ -53,6 +51,7 @@ from app.design.forms import (
     texts_from_form,
 )
 from app.design.services import VersionError
+from app.languages import LANGUAGE_NAMES, language_name
 from app.models import QuestionnaireVersion, Role, VersionStatus
 from app.questionnaires.documents import (
     CHOICE_TYPES,

@@ -42,6 +42,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The language the user chose with the switch (tr, en, nl, et); None: the browser's.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     units: Mapped[list[Unit]] = relationship(secondary=user_unit)
 

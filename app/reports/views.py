@@ -89,11 +89,11 @@ def _may_export_responses() -> bool:
 @bp.route("/", methods=["GET"])
 @login_required
 def index() -> ResponseReturnValue:
-    pack_form = PackForm(formdata=None)
+    pack_form = PackForm(formdata=None, id_prefix="pack")
     _prepare(pack_form)
     export_form = None
     if _may_export_responses():
-        export_form = ResponsesExportForm(formdata=None)
+        export_form = ResponsesExportForm(formdata=None, id_prefix="export")
         _prepare(export_form)
     return _page(pack_form, export_form)
 
@@ -101,7 +101,7 @@ def index() -> ResponseReturnValue:
 @bp.route("/pack", methods=["POST"])
 @login_required
 def pack() -> ResponseReturnValue:
-    form = PackForm()
+    form = PackForm(id_prefix="pack")
     _prepare(form)
     if not form.validate_on_submit():
         return _page(form, None), 400
@@ -132,10 +132,10 @@ def pack() -> ResponseReturnValue:
 @bp.route("/responses", methods=["POST"])
 @role_required(Role.DESIGNER)
 def responses_export() -> ResponseReturnValue:
-    form = ResponsesExportForm()
+    form = ResponsesExportForm(id_prefix="export")
     _prepare(form)
     if not form.validate_on_submit():
-        return _page(PackForm(formdata=None), form), 400
+        return _page(PackForm(formdata=None, id_prefix="pack"), form), 400
     unit_ids, _scope_name = _scope(form)
     tz = organisation_zone().key
     start, last = form.start.data, form.last.data

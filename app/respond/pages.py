@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from flask import current_app, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, format_date, get_locale
 from flask_wtf import FlaskForm
 
+from app.languages import language_name
 from app.models import Invitation, QuestionnaireVersion
 from app.respond.forms import field_name
 from app.respond.links import fingerprint
@@ -50,14 +50,6 @@ def render_page(
     with speaking(language):
         body = render_template(template, lang=language, organisation=organisation, **context)
     return body, status
-
-
-def _language_name(code: str) -> str:
-    try:
-        name = Locale.parse(code).get_display_name(code) or code
-    except (ValueError, UnknownLocaleError):
-        return code
-    return name[:1].upper() + name[1:]
 
 
 def _pick_language(languages: list[str], asked: str | None, invitation: Invitation) -> str:
@@ -148,7 +140,7 @@ class SurveyPage:
         return [
             {
                 "code": code,
-                "name": _language_name(code),
+                "name": language_name(code),
                 "url": url_for(".survey", lang=code),
                 "current": code == self.language,
             }

@@ -10,7 +10,7 @@ from werkzeug.routing import Rule
 
 # Public on purpose: the respondent's pages (reached by token), login, health, language switch,
 # and the API's contract (the OpenAPI document and its docs page describe no data).
-PUBLIC_ENDPOINTS = {"static", "auth.login", "main.health", "main.set_language",
+PUBLIC_ENDPOINTS = {"static", "auth.login", "main.health", "main.set_language", "main.favicon",
                     "api.openapi_document", "api.api_docs"}
 PUBLIC_PREFIXES = ("respond.",)
 SAMPLE_ARGUMENTS = {"int": "1", "default": "x", "path": "x/y", "string": "x"}

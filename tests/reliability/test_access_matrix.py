@@ -31,7 +31,7 @@ from app.followup.services import open_follow_up_if_needed
 from tests.support.datasets.reports import Data, at
 from tests.support.factories import make_user
 
-PUBLIC_ENDPOINTS = {"auth.login", "main.health", "main.set_language", "static",
+PUBLIC_ENDPOINTS = {"auth.login", "main.health", "main.set_language", "main.favicon", "static",
                     "api.openapi_document", "api.api_docs"}
 PUBLIC_PREFIXES = ("respond.",)
 # POSTs that change no shared data: downloads and callbacks that only read, and the caller's
