@@ -38,6 +38,7 @@ from app.api_errors import field_errors
 from app.errors import InvalidFields, ServiceError, invalid
 from app.extensions import db
 from app.intake import services
+from app.progress import Advance, nothing
 from app.schemas.complaints import ComplaintIn, EventIn
 
 log = logging.getLogger(__name__)
@@ -236,7 +237,8 @@ def _explain(details: Any) -> str:
 # --- importing ---------------------------------------------------------------------------------
 
 
-def import_csv(kind: str, data: bytes, actor: str, encoding: str = "utf-8") -> ImportReport:
+def import_csv(kind: str, data: bytes, actor: str, encoding: str = "utf-8",
+               progress: Advance = nothing) -> ImportReport:
     """Import the CSV file ``data`` of ``kind`` (complaints or events) as ``actor``.
 
     ``CsvFileError`` when the file cannot be read at all (nothing is stored then); otherwise a
@@ -248,6 +250,7 @@ def import_csv(kind: str, data: bytes, actor: str, encoding: str = "utf-8") -> I
     try:
         for row in read_rows(decode(data, encoding), kind):
             _import_into(report, kind, row, actor)
+            progress(1, "")
     except UnreadableLine as exc:
         if not report.rows:
             raise  # nothing read yet: the file as a whole is refused
