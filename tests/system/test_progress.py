@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import io
 
-from app.progress import show_progress
 from app.demo import load_demo
 from app.demo.loader import STEPS
+from app.progress import show_progress
 
 
 class Terminal(io.StringIO):
