@@ -241,15 +241,15 @@ CASES = [
     ("overall", {"key": "resolved"}, "key", ["duplicate question key 'resolved'"]),
     ("overall", {"type": "stars"}, "type", ["Not a valid choice."]),
     ("overall", TEXT_ONLY_TR, "text",
-     ["missing translation for 'en'", "missing translation for 'nl'",
-      "missing translation for 'et'"]),
+     ["missing the English text", "missing the Nederlands text",
+      "missing the Eesti text"]),
     ("courtesy", {"low_en": "", "high_tr": "", "high_en": "", "high_nl": "", "high_et": ""},
-     "labels", ["missing 'high'", "missing translation for 'en'"]),
+     "labels", ["missing 'high'", "missing the English text"]),
     ("courtesy", {"type": "single_choice"}, "options", ["a choice question needs options"]),
     ("courtesy", {"type": "multi_choice", "options-0-key": "Fast", "options-0-label_tr": "Hızlı",
                   "options-0-label_en": "Fast", "options-0-label_nl": "Snel",
                   "options-0-label_et": "Kiire"},
-     "options", ["option 1: the key 'Fast' must be lower-case letters",
+     "options", ["the key 'Fast' must be lower-case letters",
                  "a choice question needs at least two options"]),
     ("improve", {"max_length": "0"}, "max_length",
      ["max_length must be a whole number from 1 to 10000"]),
@@ -311,7 +311,7 @@ def test_the_form_checks_and_the_questionnaire_checks_show_together(
                      csrf_token=token(designer))
     html = designer.post(f"{PR}/versions/2/questions/improve", data=data).get_data(as_text=True)
     assert errors_in(field_block(html, "max_length")) == ["Not a valid integer value."]
-    assert errors_in(field_block(html, "text")) == ["missing translation for 'en'"]
+    assert errors_in(field_block(html, "text")) == ["missing the English text"]
     assert definition(installed, "post-resolution", 2) == before
 
 
@@ -410,7 +410,7 @@ def test_add_a_question(designer: FlaskClient, installed: Flask,
     empty = {"csrf_token": data["csrf_token"], "key": "", "type": "rating", "save": "Save"}
     html = designer.post(f"{PR}/versions/2/add", data=empty).get_data(as_text=True)
     assert "the key &#39;&#39; must be lower-case" in field_block(html, "key")
-    assert "missing translation for &#39;tr&#39;" in field_block(html, "text")
+    assert "missing the Türkçe text" in field_block(html, "text")
     assert len(definition(installed, "post-resolution", 2)["questions"]) == len(
         after["questions"])
 
@@ -497,7 +497,7 @@ def test_edit_title_intro_and_thanks(designer: FlaskClient, installed: Flask,
 
     data["title_en"] = ""
     html = designer.post(f"{PR}/versions/2/texts", data=data).get_data(as_text=True)
-    assert "missing translation for &#39;en&#39;" in field_block(html, "title")
+    assert "missing the English text" in field_block(html, "title")
     assert "&#39;en&#39;" not in field_block(html, "intro")
     assert definition(installed, "post-resolution", 2)["title"]["en"] == before["title"]["en"]
 
@@ -593,7 +593,7 @@ def test_an_invalid_stored_draft_is_not_published(designer: FlaskClient, install
                          data={"csrf_token": csrf_token_from(page), "publish": "Publish"}
                          ).get_data(as_text=True)
     assert "This draft cannot be published yet" in html
-    assert "question &#39;overall&#39;, field &#39;text&#39;: missing translation for &#39;en" \
+    assert "question &#39;overall&#39;, field &#39;text&#39;: missing the English text" \
         in html
     with installed.app_context():
         assert published_version("post-resolution").number == 1
@@ -694,7 +694,7 @@ questions:
     assert errors[0].startswith("line 7, question 'overall', field 'type': unknown type 'stars'")
     assert any(e.startswith("line 8, question 'why', field 'show_if': expected a value")
                for e in errors)
-    assert any(e.startswith("line 8, question 'why', field 'text': missing translation for 'en'")
+    assert any(e.startswith("line 8, question 'why', field 'text': missing the English text")
                for e in errors)
     html = upload(designer, "key: [unclosed", "x.yaml").get_data(as_text=True)
     assert "line 1: not valid YAML" in " ".join(errors_in(field_block(html, "document")))
