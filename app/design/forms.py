@@ -22,14 +22,16 @@ from wtforms import (
     FormField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.forms import StaffForm, select_choices
-from app.languages import language_name
+from app.languages import LANGUAGE_NAMES, language_name
 from app.questionnaires.documents import (
     CHOICE_TYPES,
     KEY_RE,
@@ -92,11 +94,44 @@ class NewQuestionnaireForm(StaffForm):
         description=_l("Names the questionnaire in rules, exports and the API; it cannot change "
                        "later. Example: after-care"),
     )
+    languages = SelectMultipleField(
+        _l("Languages"), choices=select_choices(LANGUAGE_NAMES.items()), default=["tr", "en"],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        description=_l("The survey is written, sent and answered in these languages only; "
+                       "someone who speaks none of them gets the first one."),
+    )
     title_tr = StringField(_l("Title in Turkish"), filters=[_strip],
-                           validators=[InputRequired(), Length(max=TITLE_LENGTH)])
+                           validators=[Length(max=TITLE_LENGTH)])
     title_en = StringField(_l("Title in English"), filters=[_strip],
-                           validators=[InputRequired(), Length(max=TITLE_LENGTH)])
+                           validators=[Length(max=TITLE_LENGTH)])
+    title_nl = StringField(_l("Title in Dutch"), filters=[_strip],
+                           validators=[Length(max=TITLE_LENGTH)])
+    title_et = StringField(_l("Title in Estonian"), filters=[_strip],
+                           validators=[Length(max=TITLE_LENGTH)])
     create = SubmitField(_l("Create the draft"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """A title in each chosen language, and none in a language that is not chosen (it would
+        be thrown away without a word)."""
+        valid = super().validate(extra_validators)
+        chosen = self.languages.data or []
+        if not chosen:
+            self.languages.errors = [*self.languages.errors, _l("Choose at least one language.")]
+            valid = False
+        for code in LANGUAGE_NAMES:
+            field = self[f"title_{code}"]
+            if code in chosen and not field.data:
+                field.errors = [*field.errors, _l("Give the title in this language, or untick it "
+                                                  "above.")]
+                valid = False
+            elif code not in chosen and field.data:
+                field.errors = [*field.errors, _l("This language is not chosen above: tick it, "
+                                                  "or leave its title empty.")]
+                valid = False
+        return valid
+
+    def titles(self) -> dict[str, str]:
+        return {code: self[f"title_{code}"].data for code in self.languages.data or []}
 
 
 class ImportForm(StaffForm):

@@ -110,6 +110,10 @@ def version(key: str, number: int) -> ResponseReturnValue:
 
 # --- new questionnaires: from a template, from a file -----------------------------------------
 
+NEW_QUESTIONNAIRE_PARTS = ("template", "key", "languages", "title_tr", "title_en", "title_nl",
+                           "title_et")
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.DESIGNER)
 def new() -> ResponseReturnValue:
@@ -118,10 +122,11 @@ def new() -> ResponseReturnValue:
         (choice.name, f"{choice.title} ({choice.key})") for choice in services.template_choices()
     )
     if form.validate_on_submit():
-        titles = {"tr": form.title_tr.data, "en": form.title_en.data}
         try:
             questionnaire = services.create_from_template(form.template.data, form.key.data,
-                                                          titles)
+                                                          form.titles())
+        except services.TemplateLacksLanguage as exc:
+            form.languages.errors.append(str(exc))
         except services.KeyTaken as exc:
             form.key.errors.append(str(exc))
         except QuestionnaireError as exc:  # the file changed on disk since the list was made
@@ -133,7 +138,7 @@ def new() -> ResponseReturnValue:
                   "success")
             return redirect(url_for(".edit", key=questionnaire.key, number=1))
     return render_template("design/new.html", form=form, listed=errors_by_part(
-        form, {}, ("template", "key", "title_tr", "title_en")))
+        form, {}, NEW_QUESTIONNAIRE_PARTS))
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -393,7 +398,15 @@ def publish(key: str, number: int) -> ResponseReturnValue:
         "design/publish.html", version=draft, questionnaire=draft.questionnaire, form=form,
         changes=services.changes_since_published(draft), problems=problems,
         type_names=TYPE_NAMES, published=draft.questionnaire.published_version,
+        title=reader_title(draft.definition),
     )
+
+
+def reader_title(definition: dict[str, Any]) -> str:
+    """The questionnaire's title in the page's language, or in its first language."""
+    titles = definition.get("title") or {}
+    languages = definition.get("languages") or list(titles)
+    return titles.get(str(get_locale())) or (titles.get(languages[0]) if languages else "") or ""
 
 
 @bp.route("/<key>/versions/<int:number>/preview")

@@ -191,17 +191,24 @@ def test_posts_without_a_csrf_token_are_refused(designer: FlaskClient, installed
 def test_create_from_a_template(designer: FlaskClient, installed: Flask) -> None:
     page = designer.get(f"{BASE}/new").get_data(as_text=True)
     assert '<option value="post-resolution.yaml">' in page
+    assert re.search(r'<input checked id="languages-0" name="languages" type="checkbox" '
+                     r'value="tr">', page)  # Turkish and English are ticked to begin with
     response = designer.post(f"{BASE}/new", data={
         "csrf_token": csrf_token_from(page), "template": "post-resolution.yaml",
-        "key": "after-care", "title_tr": "Bakım sonrası", "title_en": "After care",
+        "key": "after-care", "languages": ["tr", "en"], "title_tr": "Bakım sonrası",
+        "title_en": "After care",
     })
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"{BASE}/after-care/versions/1/edit")
     created = definition(installed, "after-care", 1)
     template = definition(installed, "post-resolution", 1)
     assert created["key"] == "after-care"
-    assert created["title"] == {**template["title"], "tr": "Bakım sonrası", "en": "After care"}
-    assert created["questions"] == template["questions"]
+    # Exactly the chosen languages: the template's Dutch and Estonian texts are left out.
+    assert created["languages"] == ["tr", "en"]
+    assert created["title"] == {"tr": "Bakım sonrası", "en": "After care"}
+    assert created["questions"][0]["text"] == {
+        code: template["questions"][0]["text"][code] for code in ("tr", "en")}
+    assert "'nl':" not in str(created) and "'et':" not in str(created)
     with installed.app_context():
         version = get_version("after-care", 1)
         assert version.status == VersionStatus.DRAFT
@@ -210,18 +217,46 @@ def test_create_from_a_template(designer: FlaskClient, installed: Flask) -> None
     assert 'id="q-after-care"' in listing and "Edit the draft (version 1)" in listing
 
 
+def test_a_turkish_only_questionnaire_is_created_published_and_asks_in_turkish(
+    designer: FlaskClient, installed: Flask
+) -> None:
+    response = designer.post(f"{BASE}/new", data={
+        "csrf_token": token(designer), "template": "ces.yaml", "key": "yalniz-turkce",
+        "languages": ["tr"], "title_tr": "Kısa anket"})
+    assert response.status_code == 302
+    created = definition(installed, "yalniz-turkce", 1)
+    assert created["languages"] == ["tr"] and created["title"] == {"tr": "Kısa anket"}
+    assert all(set(q["text"]) == {"tr"} for q in created["questions"])
+    page = designer.get(f"{BASE}/yalniz-turkce/versions/1/publish",
+                        headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Kısa anket" in page and "??" not in page and "?”?" not in page
+    published = designer.post(f"{BASE}/yalniz-turkce/versions/1/publish",
+                              data={"csrf_token": token(designer), "publish": "Publish"})
+    assert published.status_code == 302
+    with installed.app_context():
+        from app.distribution.planner import survey_language
+        from app.models import Complainant
+
+        version = get_version("yalniz-turkce", 1)
+        assert version.status == VersionStatus.PUBLISHED
+        for wanted in ("en", "nl", "et", None):  # whatever they speak: Turkish
+            assert survey_language(Complainant(language=wanted), version) == "tr"
+
+
 @pytest.mark.parametrize(("changes", "field", "message"), [
     ({"key": "post-resolution"}, "key",
      "a questionnaire with the key 'post-resolution' already exists"),
     ({"key": "After Care"}, "key", "Use lower-case letters, digits, _ or -"),
-    ({"title_en": ""}, "title_en", "This field is required."),
+    ({"title_en": ""}, "title_en", "Give the title in this language, or untick it above."),
+    ({"title_nl": "Zorg"}, "title_nl", "This language is not chosen above"),
+    ({"languages": []}, "languages", "Choose at least one language."),
     ({"template": "../../etc/passwd"}, "template", "Not a valid choice."),
 ])
 def test_create_from_a_template_shows_errors_next_to_fields(
     designer: FlaskClient, installed: Flask, changes: dict[str, str], field: str, message: str
 ) -> None:
     data = {"csrf_token": token(designer), "template": "ces.yaml", "key": "after-care",
-            "title_tr": "Bakım", "title_en": "Care", **changes}
+            "languages": ["tr", "en"], "title_tr": "Bakım", "title_en": "Care", **changes}
     response = designer.post(f"{BASE}/new", data=data)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
