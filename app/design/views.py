@@ -402,6 +402,7 @@ def publish(key: str, number: int) -> ResponseReturnValue:
     )
 
 
+@bp.app_template_global()
 def reader_title(definition: dict[str, Any]) -> str:
     """The questionnaire's title in the page's language, or in its first language."""
     titles = definition.get("title") or {}
