@@ -9,6 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 MEMNUN := $(BIN)/memnun
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -25,6 +26,7 @@ export MEMNUN_BASE_URL ?= http://$(HOST):$(PORT)
 help:
 	@echo "make run        create .venv, install, migrate, load the demo, serve http://$(HOST):$(PORT)/"
 	@echo "make test       create .venv, install the dev extras, run ruff, the import contracts and pytest"
+	@echo "make install    create .venv with the dev extras (make run installs only what serving needs)"
 	@echo "make lint       ruff and the import contracts"
 	@echo "make clean      remove caches and build files (keeps .venv and instance/)"
 	@echo "make distclean  clean, and remove .venv too (instance/ with your data is kept)"
@@ -32,12 +34,18 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when pyproject.toml changed since the last install.
+# Reinstall only when pyproject.toml changed since the last install. Two stamps: `make run` needs
+# only what the app imports; `make test` adds the dev extras (pytest, playwright, schemathesis...),
+# which would more than double a fresh machine's wait for the login page.
 $(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(DEV_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-install: $(STAMP)
+install: $(DEV_STAMP)
 
 # Compile the message catalogues when there are any (*.mo files are not kept in git).
 translations: $(STAMP)
@@ -90,12 +98,12 @@ browser-deps:
 # reliability tests keep to one of them (xdist_group "processes"). PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= 2
 
-test: translations browser-deps
+test: translations browser-deps $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 

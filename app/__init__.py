@@ -12,8 +12,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import timefmt
 from app.config import load_config, require_2fa_setting
 from app.extensions import babel, csrf, db, init_rate_limits, login_manager, migrate
+from app.languages import language_name
 from app.routing import register_converters
 
 log = logging.getLogger(__name__)
@@ -22,7 +24,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def select_locale() -> str:
-    """Staff pick a language in their session; otherwise the browser's preference decides."""
+    """Staff pick a language with the switch (kept on the user once logged in, in the session
+    before); otherwise the browser's preference decides."""
     from flask import current_app
 
     if not has_request_context():  # CLI and scheduler: no session and no browser to ask
@@ -31,13 +34,21 @@ def select_locale() -> str:
     if request.path.startswith("/api/"):
         # Integrators' programs rarely send Accept-Language; English is the API's lingua franca.
         return request.accept_languages.best_match(languages) or "en"
-    chosen = session.get("language")
+    chosen = _users_language() or session.get("language")
     if chosen in languages:
         return chosen
     from app.organisation.settings import organisation_settings
 
     return (request.accept_languages.best_match(languages)
             or organisation_settings().default_language)
+
+
+def _users_language() -> str | None:
+    """The language a logged-in member of staff chose (kept on the user), if any."""
+    from flask_login import current_user
+
+    user = current_user._get_current_object() if current_user else None
+    return getattr(user, "language", None) if user is not None and user.is_authenticated else None
 
 
 @event.listens_for(Engine, "connect")
@@ -67,8 +78,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
     init_rate_limits(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale,
+                   timezone_selector=lambda: timefmt.organisation_zone().key)
     app.jinja_env.globals["get_locale"] = get_locale  # base.html: <html lang=...>
+    app.jinja_env.globals["language_name"] = language_name  # the language switch
+    timefmt.init_app(app)
     login_manager.init_app(app)
 
     from app import models  # noqa: F401  (registers every model on the metadata)

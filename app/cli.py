@@ -188,11 +188,12 @@ def rollup_compact_command() -> None:
 @with_appcontext
 def rollup_rebuild_command() -> None:
     """Recompute the figures from complaints, invitations and responses (after a bulk load)."""
-    from app.analytics.rollup import rebuild
+    from app.analytics.rollup import ALL, rebuild
     from app.extensions import db
+    from app.progress import show_progress
 
-    with db.engine.begin() as connection:
-        rebuild(connection)
+    with db.engine.begin() as connection, show_progress("Rebuilding", len(ALL)) as advance:
+        rebuild(connection, advance)
     click.echo("Rebuilt the hourly figures.")
 
 
@@ -232,9 +233,12 @@ def run_command(host: str, port: int, no_scheduler: bool) -> None:
 @with_appcontext
 def demo_command(seed: int, if_empty: bool) -> None:
     from app.demo import DemoError, load_demo
+    from app.demo.loader import STEPS
+    from app.progress import show_progress
 
     try:
-        summary = load_demo(seed=seed, only_if_empty=if_empty)
+        with show_progress("Loading the demo", STEPS) as advance:
+            summary = load_demo(seed=seed, only_if_empty=if_empty, progress=advance)
     except DemoError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(summary)

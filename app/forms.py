@@ -72,7 +72,20 @@ def refuse_unstorable(form: BaseForm) -> bool:
 
 class StaffForm(FlaskForm):
     """The base of every staff form: CSRF, and no text that cannot be stored (see
-    ``refuse_unstorable``), checked for every text field without each form listing it."""
+    ``refuse_unstorable``), checked for every text field without each form listing it.
+
+    Element ids: a page may hold several forms, so the hidden CSRF field gets no id (nothing
+    labels it), and ``id_prefix`` gives every other field of one form ids of its own
+    ("export-start") while the names the server reads stay the same."""
+
+    def __init__(self, *args: Any, id_prefix: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self:
+            if field.type == "CSRFTokenField":
+                field.id = False  # rendered without an id attribute
+            elif id_prefix:
+                field.id = f"{id_prefix}-{field.id}"
+                field.label.field_id = field.id
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

@@ -20,6 +20,8 @@ from dashboards import complaints, drilldown, operations, overview, security, sh
 from dashboards.common import _
 
 DEFAULT_REFRESH_SECONDS = 30
+# The app's own icon rather than Dash's (served by Flask's static route, like every staff page).
+FAVICON = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
 
 
 class MemnunDash(Dash):
@@ -29,6 +31,7 @@ class MemnunDash(Dash):
         if not has_request_context():
             return super().interpolate_index(**kwargs)
         kwargs["title"] = _("Dashboards") + " – " + organisation_settings().short_name
+        kwargs["favicon"] = FAVICON
         page = super().interpolate_index(**kwargs)
         return page.replace("<html>", f'<html lang="{get_locale()}">', 1)
 

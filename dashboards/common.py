@@ -24,6 +24,7 @@ from app.analytics.periods import DEFAULT_SHORTCUT, shortcut_days
 from app.numbers import count as number
 from app.numbers import decimal, percent
 from app.reports import charts
+from app.timefmt import organisation_zone
 
 #: Longest period a request may ask for (about ten years): bounds the work one callback can cause.
 MAX_PERIOD_DAYS = 3660
@@ -40,7 +41,7 @@ def _(message: str, **variables: Any) -> str:
 def settings() -> tuple[str, int]:
     """The organisation's time zone and the smallest group that may show a score."""
     config = current_app.config
-    return config["MEMNUN_TIMEZONE"], int(config.get("MEMNUN_MIN_GROUP_SIZE") or 5)
+    return organisation_zone().key, int(config.get("MEMNUN_MIN_GROUP_SIZE") or 5)
 
 
 # --- period --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from app.analytics.figures import Score
 from app.analytics.names import CHANNEL_NAMES
 from app.analytics.operations import Funnel, invitation_funnel, response_rates
 from app.analytics.splits import Dimension
+from app.languages import LANGUAGE_NAMES
 from dashboards import scope
 from dashboards.common import (
     NEUTRAL_COLOUR,
@@ -110,7 +111,7 @@ def update_operations(start_date: Any, end_date: Any, unit: Any = None, category
         funnel_figure(invitation_funnel(view.filters)),
         rates_figure(response_rates(view.filters, Dimension.CHANNEL), channels,
                      _("Response rate by channel")),
-        rates_figure(response_rates(view.filters, Dimension.LANGUAGE), scope.LANGUAGE_NAMES,
+        rates_figure(response_rates(view.filters, Dimension.LANGUAGE), LANGUAGE_NAMES,
                      _("Response rate by language")),
         status,
     )

@@ -59,7 +59,6 @@ SHORTCUT_LABELS = {Shortcut.THIS_MONTH: _l("This month"), Shortcut.LAST_MONTH: _
                    Shortcut.CUSTOM: _l("Custom dates")}
 COMPARISON_LABELS = {Comparison.PREVIOUS: _l("Previous period"),
                      Comparison.LAST_YEAR: _l("Same days last year")}
-LANGUAGE_NAMES = {"tr": "Türkçe", "en": "English", "nl": "Nederlands", "et": "Eesti"}
 
 
 @dataclass(frozen=True)

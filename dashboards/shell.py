@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from app.languages import language_name
 from dashboards import scope
 from dashboards.common import _
 from dashboards.security import PREFIX
@@ -70,14 +71,14 @@ def _language_switch() -> html.Form:
     """A plain form to the app's language endpoint (CSRF token included); it comes back here."""
     current = str(get_locale()) if has_request_context() else "tr"
     token = generate_csrf() if has_request_context() else ""
-    languages = current_app.config.get("MEMNUN_LANGUAGES", ["tr", "en"])[:2] \
-        if has_request_context() else ["tr", "en"]
-    return html.Form(action="/language", method="post", className="language", children=[
-        dcc.Input(type="hidden", name="csrf_token", value=token),
+    languages = current_app.config["MEMNUN_LANGUAGES"] if has_request_context() else ["tr"]
+    return html.Form(action="/language", method="post", className="language",
+                     **{"aria-label": _("Language")}, children=[
+        dcc.Input(type="hidden", name="csrf_token", value=token, id="language-csrf"),
         dcc.Input(type="hidden", name="next", value=PREFIX, id="language-next"),
-        *[html.Button(scope.LANGUAGE_NAMES.get(code, code), type="submit", name="language",
-                      value=code, className="current" if current.startswith(code) else "",
-                      lang=code)
+        *[html.Button(language_name(code), type="submit", name="language", value=code,
+                      className="current" if current.startswith(code) else "", lang=code,
+                      **{"aria-pressed": "true" if current.startswith(code) else "false"})
           for code in languages],
     ])
 

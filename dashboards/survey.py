@@ -14,7 +14,7 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import Dash, Output, html
 from dash.exceptions import PreventUpdate
-from flask_babel import format_date, format_decimal, format_percent, get_locale
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -22,6 +22,7 @@ from app.analytics import metrics, survey
 from app.analytics.survey import Catalogue, Distribution, Driver, ImportancePerformance
 from app.numbers import points as nps_points
 from app.questionnaires.documents import SCALES, YES_NO_OPTIONS
+from app.timefmt import format_day
 from dashboards import scope
 from dashboards.common import (
     NPS_COLOURS,
@@ -245,7 +246,7 @@ def comments_block(view: scope.View) -> Any:
         return html.P(_("No comments in this period."), className="muted")
     return html.Ul(className="comments", children=[
         html.Li([
-            html.Span(format_date(c.submitted_at.date(), "medium"), className="comment-date"),
+            html.Span(format_day(c.submitted_at), className="comment-date"),
             html.Span(view.units.nodes[c.unit_id].name if c.unit_id in view.units else "",
                       className="comment-unit"),
             html.Q(c.text),  # Dash sets text, never HTML: what someone typed stays text

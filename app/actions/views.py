@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -27,10 +24,7 @@ from app.auth.decorators import role_required
 from app.auth.scope import unit_choices, units_in_scope
 from app.models import ActionStatus, ImprovementAction, Role
 from app.organisation.settings import organisation_settings
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(ZoneInfo(current_app.config["MEMNUN_TIMEZONE"])).date()
+from app.timefmt import today
 
 
 def _visible_or_404(action_id: int) -> ImprovementAction:
@@ -61,7 +55,7 @@ def action_list() -> ResponseReturnValue:
     if request.args and not form.validate():
         abort(400)
     status = ActionStatus(form.status.data) if form.status.data else None
-    rows = list_actions(current_user, _today(), unit_id=form.unit.data or None, status=status)
+    rows = list_actions(current_user, today(), unit_id=form.unit.data or None, status=status)
     return _render("actions/list.html", rows=rows, form=form, may_edit=may_edit(current_user))
 
 
@@ -123,7 +117,7 @@ def _detail_page(item: ImprovementAction, form: StatusForm) -> str:
     if not form.is_submitted():
         form.status.data, form.outcome.data = item.status.value, item.outcome
     return _render("actions/detail.html", item=item, form=form,
-                   overdue=item.overdue(_today()), may_edit=may_edit(current_user),
+                   overdue=item.overdue(today()), may_edit=may_edit(current_user),
                    may_change_status=may_change_status(current_user))
 
 

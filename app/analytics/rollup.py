@@ -48,6 +48,7 @@ from app.analytics.aggregates import (
 )
 from app.extensions import db
 from app.models import Answer, Complaint, HourlyFigures, Invitation, Response
+from app.progress import Advance, nothing
 
 TABLE = HourlyFigures.__table__
 
@@ -294,9 +295,10 @@ def compact(connection: Any) -> int:
     return int(connection.exec_driver_sql(statement).scalar_one())
 
 
-def rebuild(connection: Any) -> None:
+def rebuild(connection: Any, progress: Advance = nothing) -> None:
     """Recompute ``hourly_figures`` from the source tables (after a bulk load that bypassed the
-    triggers, or to check them). Runs in the caller's transaction."""
+    triggers, or to check them). Runs in the caller's transaction; ``progress`` advances once
+    per source (``len(ALL)`` in all)."""
     dialect = connection.dialect.name
     if dialect == "postgresql":
         # Writers' triggers add to the table in their own transactions; without the lock, a
@@ -305,4 +307,5 @@ def rebuild(connection: Any) -> None:
     connection.execute(TABLE.delete())
     for build in ALL:
         connection.execute(text(_upsert(dialect, build(dialect), 1)))
+        progress(1, build.__name__.lstrip("_"))
 

@@ -26,6 +26,7 @@ from app.extensions import db
 from app.models import Category, Channel, Unit
 from app.references import questionnaire_id
 from app.schemas.queries import MetricsQuery
+from app.timefmt import organisation_zone
 
 DEFAULT_PERIOD = dt.timedelta(days=30)
 # Longer periods are refused: grouped by month, every month is a branch of the SQL statement.
@@ -36,7 +37,7 @@ FIGURES = ("csat", "mean", "nps", "ces", "resolution_confirmed", "response_rate"
 def metrics_document(query: MetricsQuery) -> dict[str, Any]:
     """The answer of ``GET /metrics`` for ``query``; ``InvalidFields`` for unknown codes or a
     period that is empty or too long."""
-    tz = current_app.config["MEMNUN_TIMEZONE"]
+    tz = organisation_zone().key
     min_group = int(current_app.config.get("MEMNUN_MIN_GROUP_SIZE") or 5)
     filters = _filters(query, tz)
     group_by = query.group_by.value if query.group_by is not None else None

@@ -113,6 +113,9 @@ def _complete_login(user: User, target: str) -> ResponseReturnValue:
     _fresh_session()
     login_user(user)
     session[SESSION_KEY] = token
+    chosen = session.get("language")  # picked on the login page: kept, and remembered
+    if chosen in current_app.config["MEMNUN_LANGUAGES"] and user.language is None:
+        user.language = chosen
     user.last_login_at = dt.datetime.now(dt.UTC)
     db.session.commit()
     if two_factor.must_enrol(user):

@@ -46,6 +46,7 @@ from app.models import (
     Unit,
 )
 from app.organisation.settings import save_settings
+from app.progress import Advance, nothing
 
 COMPLAINTS_PER_YEAR = 3000
 ACTOR = "demo"
@@ -54,6 +55,8 @@ ACTOR = "demo"
 class DemoError(RuntimeError):
     """The demo cannot be loaded as asked; the message says why."""
 
+STEPS = 8  # the progress steps of load_demo: seven in _load, then the follow-ups
+
 
 def load_demo(
     seed: int = 10004,
@@ -61,6 +64,7 @@ def load_demo(
     *,
     today: dt.date | dt.datetime | None = None,
     scale: float = 1.0,
+    progress: Advance = nothing,
 ) -> str:
     """Fill the database with a year of the demo municipality; returns a summary to print.
 
@@ -78,7 +82,7 @@ def load_demo(
         raise DemoError("scale must be positive")
     try:
         clock = Clock.ending(_now(today))
-        summary, unhappy = _load(seed, clock, scale)
+        summary, unhappy = _load(seed, clock, scale, progress)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -86,6 +90,7 @@ def load_demo(
     save_settings("demo", cat.ORGANISATION_SETTINGS)
     # After the commit: the follow-up service commits each follow-up it opens.
     follow_ups = open_follow_ups(clock, unhappy)
+    progress(1, "follow-ups")
     return f"{summary}; {follow_ups} follow-ups"
 
 
@@ -106,23 +111,31 @@ def _now(today: dt.date | dt.datetime | None) -> dt.datetime:
     return dt.datetime.combine(today, dt.time(15, 0), TIMEZONE).astimezone(dt.UTC)
 
 
-def _load(seed: int, clock: Clock, scale: float) -> tuple[str, list[int]]:
+def _load(seed: int, clock: Clock, scale: float,
+          progress: Advance = nothing) -> tuple[str, list[int]]:
     """Store everything but the follow-ups; returns the summary and the invitations whose
-    responses need one."""
+    responses need one. ``progress`` advances once per step (``STEPS`` with the follow-ups)."""
     rule, version = _questionnaire_and_rule()
+    progress(1, "questionnaires")
     rng = random.Random(seed)  # noqa: S311 - made-up data, nothing secret
     unit_ids = _store_units()
     category_ids = _store_categories()
+    progress(1, "units and categories")
     cases = simulate_cases(rng, clock, max(round(COMPLAINTS_PER_YEAR * scale), 1))
     people = assign_people(rng, clock, cases)
     _store_people(people)
+    progress(1, "complainants")
     _store_cases(cases, unit_ids, category_ids)
+    progress(1, "complaints")
     surveys = plan_surveys(rng, clock, cases, _settings(rule))
     _store_invitations(surveys, rule, version)
+    progress(1, "invitations")
     responses = _store_responses(rng, clock, surveys, version, unit_ids, category_ids)
+    progress(1, "responses")
     volumes = _store_volumes(rng, clock, unit_ids)
     _store_targets(unit_ids)
     actions = store_actions(clock, unit_ids)
+    progress(1, "targets and actions")
     db.session.add(AuditLog(actor="cli", action="demo.load", target=f"seed:{seed}"))
     unhappy = [s.id for s in surveys if s.state == "responded" and needs_follow_up(s)]
     summary = _summary(seed, clock, cases, people, surveys, responses, volumes)

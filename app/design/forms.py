@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -23,13 +22,16 @@ from wtforms import (
     FormField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.forms import StaffForm, select_choices
+from app.languages import LANGUAGE_NAMES, language_name
 from app.questionnaires.documents import (
     CHOICE_TYPES,
     KEY_RE,
@@ -50,7 +52,6 @@ TYPE_NAMES = {
     "text": _l("Open text"),
     "importance": _l("Importance (1-5)"),
 }
-LANGUAGE_NAMES = {"tr": "Türkçe", "en": "English", "nl": "Nederlands", "et": "Eesti"}
 #: What the shipped templates measure; offered as suggestions, any attribute name is allowed.
 ATTRIBUTE_SUGGESTIONS = (
     "overall", "resolution", "timeliness", "courtesy", "clarity", "outcome", "effort",
@@ -70,17 +71,6 @@ TITLE_LENGTH = 200
 
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
-
-
-def language_name(code: str) -> str:
-    """The language's own name (Türkçe, English), so it reads right whatever the page language."""
-    if code in LANGUAGE_NAMES:
-        return LANGUAGE_NAMES[code]
-    try:
-        name = Locale.parse(code).get_display_name(code) or code
-    except (ValueError, UnknownLocaleError):
-        return code
-    return name[:1].upper() + name[1:]
 
 
 class ButtonForm(StaffForm):
@@ -104,11 +94,44 @@ class NewQuestionnaireForm(StaffForm):
         description=_l("Names the questionnaire in rules, exports and the API; it cannot change "
                        "later. Example: after-care"),
     )
+    languages = SelectMultipleField(
+        _l("Languages"), choices=select_choices(LANGUAGE_NAMES.items()), default=["tr", "en"],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        description=_l("The survey is written, sent and answered in these languages only; "
+                       "someone who speaks none of them gets the first one."),
+    )
     title_tr = StringField(_l("Title in Turkish"), filters=[_strip],
-                           validators=[InputRequired(), Length(max=TITLE_LENGTH)])
+                           validators=[Length(max=TITLE_LENGTH)])
     title_en = StringField(_l("Title in English"), filters=[_strip],
-                           validators=[InputRequired(), Length(max=TITLE_LENGTH)])
+                           validators=[Length(max=TITLE_LENGTH)])
+    title_nl = StringField(_l("Title in Dutch"), filters=[_strip],
+                           validators=[Length(max=TITLE_LENGTH)])
+    title_et = StringField(_l("Title in Estonian"), filters=[_strip],
+                           validators=[Length(max=TITLE_LENGTH)])
     create = SubmitField(_l("Create the draft"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """A title in each chosen language, and none in a language that is not chosen (it would
+        be thrown away without a word)."""
+        valid = super().validate(extra_validators)
+        chosen = self.languages.data or []
+        if not chosen:
+            self.languages.errors = [*self.languages.errors, _l("Choose at least one language.")]
+            valid = False
+        for code in LANGUAGE_NAMES:
+            field = self[f"title_{code}"]
+            if code in chosen and not field.data:
+                field.errors = [*field.errors, _l("Give the title in this language, or untick it "
+                                                  "above.")]
+                valid = False
+            elif code not in chosen and field.data:
+                field.errors = [*field.errors, _l("This language is not chosen above: tick it, "
+                                                  "or leave its title empty.")]
+                valid = False
+        return valid
+
+    def titles(self) -> dict[str, str]:
+        return {code: self[f"title_{code}"].data for code in self.languages.data or []}
 
 
 class ImportForm(StaffForm):

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
+from app.languages import language_name
 from app.models import Questionnaire, QuestionnaireVersion, Response, VersionStatus
 from app.models.types import utcnow
 from app.questionnaires.documents import (
@@ -219,19 +220,32 @@ def template_choices() -> list[TemplateChoice]:
     return choices
 
 
+class TemplateLacksLanguage(LookupError):
+    """The chosen template is not written in a language the designer chose."""
+
+
 def create_from_template(template_name: str, key: str, titles: dict[str, str]) -> Questionnaire:
     """A new questionnaire ``key`` whose draft version 1 copies the template file
-    ``template_name`` (a name from template_choices(), never a path), with new ``titles``
-    (language -> text; languages left out keep the template's title).
+    ``template_name`` (a name from template_choices(), never a path) in exactly the languages of
+    ``titles`` (language -> title): the template's texts in the other languages are left out,
+    so nothing the designer did not choose is sent.
 
-    Raises KeyTaken, QuestionnaireError, or LookupError for an unknown template.
+    Raises KeyTaken, TemplateLacksLanguage, QuestionnaireError, or LookupError for an unknown
+    template.
     """
     path = next((p for p in template_paths() if p.name == template_name), None)
     if path is None:
         raise LookupError(template_name)
     definition = parse_questionnaire(path.read_text(encoding="utf-8"), source=path.name)
+    lacking = [code for code in titles if code not in definition["languages"]]
+    if lacking:
+        raise TemplateLacksLanguage(_(
+            "The template is not written in %(missing)s; it has %(languages)s.",
+            missing=", ".join(language_name(code) for code in lacking),
+            languages=", ".join(language_name(code) for code in definition["languages"])))
+    definition = in_languages(definition, list(titles))
     definition["key"] = key
-    definition["title"].update({code: text for code, text in titles.items() if text.strip()})
+    definition["title"] = dict(titles)
     if _questionnaire_by_key(key) is not None:
         raise _key_taken(key)
     try:
@@ -239,6 +253,23 @@ def create_from_template(template_name: str, key: str, titles: dict[str, str]) -
     except IntegrityError:
         db.session.rollback()
         raise _key_taken(key) from None
+
+
+def in_languages(definition: dict[str, Any], languages: list[str]) -> dict[str, Any]:
+    """``definition`` with its texts in ``languages`` only (in that order)."""
+    known = set(definition["languages"])
+
+    def keep(node: Any) -> Any:
+        if isinstance(node, dict):
+            if node and set(node) <= known:  # a translated text: language -> text
+                return {code: node[code] for code in languages if code in node}
+            return {name: keep(value) for name, value in node.items()}
+        if isinstance(node, list):
+            return [keep(item) for item in node]
+        return node
+
+    narrowed = keep({name: value for name, value in definition.items() if name != "languages"})
+    return {**narrowed, "languages": list(languages)}
 
 
 def import_questionnaire(text: str, source: str, replace_draft: bool = False

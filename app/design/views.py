@@ -8,9 +8,7 @@ version.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response as HttpResponse
 from flask import (
@@ -33,7 +31,6 @@ from app.design import bp, services
 from app.design.forms import (
     ATTRIBUTE_SUGGESTIONS,
     EXTRA_OPTION_ROWS,
-    LANGUAGE_NAMES,
     QUESTION_GROUPS,
     QUESTION_PARTS,
     TEXT_GROUPS,
@@ -43,7 +40,6 @@ from app.design.forms import (
     NewQuestionnaireForm,
     PublishForm,
     errors_by_part,
-    language_name,
     question_data,
     question_form,
     question_from_form,
@@ -55,6 +51,7 @@ from app.design.forms import (
     texts_from_form,
 )
 from app.design.services import VersionError
+from app.languages import LANGUAGE_NAMES, language_name
 from app.models import QuestionnaireVersion, Role, VersionStatus
 from app.organisation.settings import organisation_settings
 from app.questionnaires.documents import (
@@ -66,6 +63,7 @@ from app.questionnaires.documents import (
     dump_questionnaire,
     question_index,
 )
+from app.timefmt import today
 
 __all__ = ["LANGUAGE_NAMES", "TYPE_NAMES"]
 
@@ -113,6 +111,10 @@ def version(key: str, number: int) -> ResponseReturnValue:
 
 # --- new questionnaires: from a template, from a file -----------------------------------------
 
+NEW_QUESTIONNAIRE_PARTS = ("template", "key", "languages", "title_tr", "title_en", "title_nl",
+                           "title_et")
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.DESIGNER)
 def new() -> ResponseReturnValue:
@@ -121,10 +123,11 @@ def new() -> ResponseReturnValue:
         (choice.name, f"{choice.title} ({choice.key})") for choice in services.template_choices()
     )
     if form.validate_on_submit():
-        titles = {"tr": form.title_tr.data, "en": form.title_en.data}
         try:
             questionnaire = services.create_from_template(form.template.data, form.key.data,
-                                                          titles)
+                                                          form.titles())
+        except services.TemplateLacksLanguage as exc:
+            form.languages.errors.append(str(exc))
         except services.KeyTaken as exc:
             form.key.errors.append(str(exc))
         except QuestionnaireError as exc:  # the file changed on disk since the list was made
@@ -136,7 +139,7 @@ def new() -> ResponseReturnValue:
                   "success")
             return redirect(url_for(".edit", key=questionnaire.key, number=1))
     return render_template("design/new.html", form=form, listed=errors_by_part(
-        form, {}, ("template", "key", "title_tr", "title_en")))
+        form, {}, NEW_QUESTIONNAIRE_PARTS))
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -396,7 +399,16 @@ def publish(key: str, number: int) -> ResponseReturnValue:
         "design/publish.html", version=draft, questionnaire=draft.questionnaire, form=form,
         changes=services.changes_since_published(draft), problems=problems,
         type_names=TYPE_NAMES, published=draft.questionnaire.published_version,
+        title=reader_title(draft.definition),
     )
+
+
+@bp.app_template_global()
+def reader_title(definition: dict[str, Any]) -> str:
+    """The questionnaire's title in the page's language, or in its first language."""
+    titles = definition.get("title") or {}
+    languages = definition.get("languages") or list(titles)
+    return titles.get(str(get_locale())) or (titles.get(languages[0]) if languages else "") or ""
 
 
 @bp.route("/<key>/versions/<int:number>/preview")
@@ -442,7 +454,7 @@ def preview(key: str, number: int) -> ResponseReturnValue:
             conditions={q.key: describe_condition(q.show_if, questions)
                         for q in questions if q.show_if},
             reference=SAMPLE_REFERENCE,
-            received_on=format_date(_today(), "long"),
+            received_on=format_date(today(), "long"),
             language_links=[
                 {"code": code, "name": language_name(code), "current": code == language,
                  "url": url_for(".preview", key=key, number=number, lang=code)}
@@ -500,10 +512,6 @@ def _answer_hint(question: dict[str, Any], language: str) -> dict[str, Any]:
         values = _("free text (not usable in show_if)")
     return {"key": question["key"], "type": TYPE_NAMES.get(kind, kind), "values": values,
             "text": (question.get("text") or {}).get(language, "")}
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(ZoneInfo(current_app.config["MEMNUN_TIMEZONE"])).date()
 
 
 def _page_locale(language: str) -> Any:

@@ -27,6 +27,7 @@ from app.distribution.sample_planner import plan_samples
 from app.distribution.sms import sms_configured
 from app.extensions import db
 from app.models import Category, DistributionRule, Questionnaire, Role, Unit
+from app.timefmt import organisation_zone
 
 DEFAULT_TARGET_POINTS = 5.0
 
@@ -60,7 +61,7 @@ def _new_form() -> RuleForm:
         "questionnaire": "post-resolution", "filters": {"categories": [], "units": [],
                                                         "channels": []},
         "send_window": "09:00-20:00", "sample_rate": 1.0, "fatigue_days": 30,
-        "timezone": current_app.config["MEMNUN_TIMEZONE"], "active": True, "priority": 0,
+        "timezone": organisation_zone().key, "active": True, "priority": 0,
     }
     minutes = {"delay": 24 * 60, "reminder_after": 3 * 24 * 60, "expires_after": 14 * 24 * 60}
     return RuleForm(data=form_data(data, minutes))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -21,6 +20,7 @@ from app.extensions import db
 from app.models import AuditLog, Category, Complaint, DistributionRule, Questionnaire, Unit
 from app.references import questionnaire_id
 from app.schemas.rules import DistributionRuleIn
+from app.timefmt import organisation_zone
 
 DEFAULT_RULE_KEY = "default"
 
@@ -48,7 +48,7 @@ def ensure_default_rule(questionnaire_key: str = "post-resolution") -> Distribut
     rule = DistributionRule(
         key=DEFAULT_RULE_KEY,
         questionnaire=questionnaire,
-        timezone=current_app.config["MEMNUN_TIMEZONE"],
+        timezone=organisation_zone().key,
     )
     db.session.add(rule)
     db.session.flush()
@@ -129,7 +129,7 @@ def put_rule(key: str, data: DistributionRuleIn, actor: str) -> tuple[Distributi
         "fatigue_days": data.fatigue_days,
         "send_window_start": window_start,
         "send_window_end": window_end,
-        "timezone": data.timezone or current_app.config["MEMNUN_TIMEZONE"],
+        "timezone": data.timezone or organisation_zone().key,
         "active": data.active,
         "priority": data.priority,
     }

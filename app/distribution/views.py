@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -12,9 +10,9 @@ from flask_login import current_user
 from app.auth.decorators import role_required
 from app.distribution import bp
 from app.distribution.outbox import list_outbox, preview_document, read_outbox_message
-from app.distribution.windows import organisation_zone
 from app.followup.services import may_see_contact
 from app.models import Role
+from app.timefmt import format_instant, zone_label
 
 PAGE_SIZE = 50
 
@@ -24,10 +22,6 @@ MESSAGE_PAGE_CSP = (
     "img-src 'self' data:; frame-src 'self'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-
-
-def _zone() -> ZoneInfo:
-    return organisation_zone()
 
 
 @bp.route("/outbox")
@@ -43,7 +37,6 @@ def outbox() -> ResponseReturnValue:
         total=total,
         page=page,
         pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-        zone=_zone(),
         file_backend=current_app.config["MEMNUN_MAIL_BACKEND"] == "file",
     )
 
@@ -61,8 +54,7 @@ def outbox_message(name: str) -> ResponseReturnValue:
             "distribution/outbox_message.html",
             message=message,
             preview=preview_document(message.html) if message.html else None,
-            zone=_zone(),
-        )
+            )
     )
     response.headers["Content-Security-Policy"] = MESSAGE_PAGE_CSP
     return response
@@ -97,8 +89,8 @@ def dispatch_now() -> ResponseReturnValue:
                 "Still planned: %(count)s; the next is due %(when)s (%(zone)s). See the survey "
                 "queue for each one.",
                 count=upcoming.planned,
-                when=upcoming.first_due_at.astimezone(_zone()).strftime("%Y-%m-%d %H:%M"),
-                zone=_zone().key,
+                when=format_instant(upcoming.first_due_at),
+                zone=zone_label(upcoming.first_due_at),
             ),
             "info",
         )

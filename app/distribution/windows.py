@@ -11,8 +11,6 @@ import datetime as dt
 import logging
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app
-
 from app.models import DistributionRule
 
 log = logging.getLogger(__name__)
@@ -33,14 +31,6 @@ def rule_zone(rule: DistributionRule | None, fallback: str = "Europe/Istanbul") 
         return ZoneInfo((rule.timezone if rule else None) or fallback)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(fallback)
-
-
-def organisation_zone() -> ZoneInfo:
-    """The organisation's time zone (``MEMNUN_TIMEZONE``), in which staff pages show times.
-
-    The one place staff pages read it, so that a per-organisation setting can replace it here.
-    """
-    return rule_zone(None, current_app.config.get("MEMNUN_TIMEZONE") or "Europe/Istanbul")
 
 
 def _window(rule: DistributionRule | None) -> tuple[dt.time, dt.time]:

@@ -72,7 +72,8 @@ def follow_ups() -> ResponseReturnValue:
 @bp.route("/<int:follow_up_id>")
 @follow_up_access
 def follow_up(follow_up_id: int) -> ResponseReturnValue:
-    return _detail_page(_visible_or_404(follow_up_id), StateForm(), NoteForm())
+    item = _visible_or_404(follow_up_id)
+    return _detail_page(item, StateForm(id_prefix="state"), NoteForm(id_prefix="note"))
 
 
 def _detail_page(item: FollowUp, state_form: StateForm, note_form: NoteForm) -> ResponseReturnValue:
@@ -94,9 +95,9 @@ def _detail_page(item: FollowUp, state_form: StateForm, note_form: NoteForm) -> 
 @follow_up_access
 def set_state(follow_up_id: int) -> ResponseReturnValue:
     item = _visible_or_404(follow_up_id)
-    form = StateForm()
+    form = StateForm(id_prefix="state")
     if not form.validate_on_submit():
-        return _detail_page(item, form, NoteForm()), 400  # type: ignore[return-value]
+        return _detail_page(item, form, NoteForm(id_prefix="note")), 400  # type: ignore[return-value]
     change_state(item, FollowUpState(form.state.data), current_user)
     flash(_("The follow-up is now: %(state)s.", state=STATE_NAMES[item.state]), "info")
     return redirect(url_for("followup.follow_up", follow_up_id=item.id))
@@ -106,7 +107,7 @@ def set_state(follow_up_id: int) -> ResponseReturnValue:
 @follow_up_access
 def add_note_view(follow_up_id: int) -> ResponseReturnValue:
     item = _visible_or_404(follow_up_id)
-    form = NoteForm()
+    form = NoteForm(id_prefix="note")
     if form.validate_on_submit():
         try:
             add_note(item, form.text.data or "", current_user)
@@ -115,4 +116,4 @@ def add_note_view(follow_up_id: int) -> ResponseReturnValue:
         else:
             flash(_("Note added."), "info")
             return redirect(url_for("followup.follow_up", follow_up_id=item.id))
-    return _detail_page(item, StateForm(), form), 400  # type: ignore[return-value]
+    return _detail_page(item, StateForm(id_prefix="state"), form), 400  # type: ignore[return-value]

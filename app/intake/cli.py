@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from app.intake.csv_import import COMPLAINTS, ENCODINGS, EVENTS, CsvFileError, import_csv
+from app.progress import show_progress
 
 CLI_ACTOR = "csv:cli"
 
@@ -18,8 +19,11 @@ def import_group() -> None:
 
 
 def _run(kind: str, file: Path, encoding: str) -> None:
+    data = file.read_bytes()
+    rows = max(data.count(b"\n") - 1, 0) + (not data.endswith(b"\n"))  # header aside; a guess
     try:
-        report = import_csv(kind, file.read_bytes(), actor=CLI_ACTOR, encoding=encoding)
+        with show_progress(f"Importing {file.name}", rows or None) as advance:
+            report = import_csv(kind, data, actor=CLI_ACTOR, encoding=encoding, progress=advance)
     except CsvFileError as exc:
         raise click.ClickException(str(exc)) from exc
     for problem in report.problems:

@@ -40,6 +40,7 @@ from app.api_errors import field_errors
 from app.errors import InvalidFields, ServiceError, invalid
 from app.extensions import db
 from app.intake import batch, services
+from app.progress import Advance, nothing
 from app.schemas.complaints import ComplaintIn, EventIn
 
 log = logging.getLogger(__name__)
@@ -239,7 +240,8 @@ def _explain(details: Any) -> str:
 # --- importing ---------------------------------------------------------------------------------
 
 
-def import_csv(kind: str, data: bytes, actor: str, encoding: str = "utf-8") -> ImportReport:
+def import_csv(kind: str, data: bytes, actor: str, encoding: str = "utf-8",
+               progress: Advance = nothing) -> ImportReport:
     """Import the CSV file ``data`` of ``kind`` (complaints or events) as ``actor``.
 
     ``CsvFileError`` when the file cannot be read at all (nothing is stored then); otherwise a
@@ -251,6 +253,7 @@ def import_csv(kind: str, data: bytes, actor: str, encoding: str = "utf-8") -> I
     waiting: list[CsvRow] = []  # complaint rows, taken in CHUNK at a time
     try:
         for row in read_rows(decode(data, encoding), kind):
+            progress(1, "")
             if kind == EVENTS:
                 _import_into(report, kind, row, actor)
                 continue

@@ -23,7 +23,6 @@ from app.distribution.operations import (
     retry_failed,
 )
 from app.distribution.operations_views import REASON_NAMES, SENT_BY, STATE_NAMES
-from app.distribution.windows import organisation_zone
 from app.errors import Conflict
 from app.extensions import db
 from app.followup.services import may_see_contact, may_use_follow_ups
@@ -48,6 +47,7 @@ from app.lookup.services import (
 )
 from app.models import Category, ComplaintStatus, DistributionRule, Invitation, InvitationState
 from app.models.types import utcnow
+from app.timefmt import organisation_zone
 
 
 def _names() -> dict[str, object]:

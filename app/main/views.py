@@ -1,6 +1,15 @@
 from __future__ import annotations
 
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import text
@@ -29,6 +38,13 @@ def index() -> ResponseReturnValue:
     )
 
 
+@bp.route("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    # Browsers ask for /favicon.ico on every site whatever the page links to.
+    return send_from_directory(current_app.static_folder or "static", "favicon.ico",
+                               mimetype="image/vnd.microsoft.icon", max_age=86400)
+
+
 @bp.route("/healthz")
 def health() -> ResponseReturnValue:
     try:
@@ -44,5 +60,8 @@ def set_language() -> ResponseReturnValue:
     language = request.form.get("language", "")
     if language in current_app.config["MEMNUN_LANGUAGES"]:
         session["language"] = language
+        if current_user.is_authenticated and current_user.language != language:
+            current_user.language = language  # remembered for the next login, on any browser
+            db.session.commit()
     # Only pages of this app: the switch must not be a way to send someone elsewhere.
     return redirect(local_target(request.form.get("next"), url_for("main.index")))

@@ -48,6 +48,8 @@ class User(UserMixin, db.Model):
     totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # The last 30-second time step whose code was accepted: a code is never taken twice.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # The language the user chose with the switch (tr, en, nl, et); None: the browser's.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     units: Mapped[list[Unit]] = relationship(secondary=user_unit)
 

@@ -51,6 +51,8 @@ def export_command(email: str, output: TextIO) -> None:
 def purge_command(days: int | None) -> None:
     """Purge contact data of complainants whose surveys closed longer ago than the retention."""
     from app.privacy.services import purge_expired_contacts
+    from app.progress import show_progress
 
-    purged = purge_expired_contacts(days=days)
+    with show_progress("Purging contact data", None) as advance:
+        purged = purge_expired_contacts(days=days, progress=advance)
     click.echo(f"Purged the contact data of {purged} complainant record(s).")

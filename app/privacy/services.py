@@ -52,6 +52,7 @@ from app.models import (
     Response,
 )
 from app.models.types import utcnow
+from app.progress import Advance, nothing
 
 log = logging.getLogger(__name__)
 
@@ -358,7 +359,8 @@ def _still_needed(cutoff: dt.datetime) -> Any:
         or_(open_survey, and_(not_(any_survey), not_(closed_long_ago))))
 
 
-def purge_expired_contacts(now: dt.datetime | None = None, days: int | None = None) -> int:
+def purge_expired_contacts(now: dt.datetime | None = None, days: int | None = None,
+                           progress: Advance = nothing) -> int:
     """Erase the contact data (name, e-mail, phone, and the outbox files of their e-mails) of
     complainants whose surveys all closed more than ``days`` (default
     ``MEMNUN_RETENTION_DAYS``) ago, and whose complaints without a survey were closed that long
@@ -366,7 +368,7 @@ def purge_expired_contacts(now: dt.datetime | None = None, days: int | None = No
     times at once: a record is purged once (``erased_at``).
 
     Their complaints' free text stays: it is the complaint record, not contact data; ``memnun
-    privacy erase`` removes it on request.
+    privacy erase`` removes it on request. ``progress`` advances by each batch's records.
     """
     now = now or utcnow()
     days = int(current_app.config["MEMNUN_RETENTION_DAYS"] if days is None else days)
@@ -387,6 +389,7 @@ def purge_expired_contacts(now: dt.datetime | None = None, days: int | None = No
             .values(name=None, email=None, phone=None, erased_at=now)
             .execution_options(synchronize_session=False)))
         db.session.commit()
+        progress(len(batch), "")
     if purged:
         db.session.add(AuditLog(actor="retention", action="privacy.purge",
                                 detail={"complainants": purged, "days": days}))

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from flask_babel import gettext as _
 
+from app.languages import language_name
 from app.questionnaires import expressions
 
 QUESTION_TYPES = (
@@ -65,7 +66,6 @@ QUESTION_FIELDS = (
 )
 LABEL_FIELDS = ("low", "high")
 OPTION_FIELDS = ("key", "label")
-REQUIRED_LANGUAGES = ("tr", "en")
 
 DEFAULT_MAX_LENGTH = 1000
 MAX_MAX_LENGTH = 10000
@@ -89,6 +89,7 @@ class Problem:
     line: int | None = None
     question: str | None = None  # the question's key, or "#3" when it has no usable key
     field: str | None = None
+    option: int | None = None  # the option's place (1-based) within its question
 
     def __str__(self) -> str:
         where = []
@@ -96,7 +97,9 @@ class Problem:
             where.append(_("line %(line)d", line=self.line))
         if self.question is not None:
             where.append(_("question '%(key)s'", key=self.question))
-        if self.field is not None:
+        if self.option is not None:
+            where.append(_("option %(n)d", n=self.option))
+        elif self.field is not None:
             where.append(_("field '%(field)s'", field=self.field))
         return ", ".join(where) + ": " + self.message if where else self.message
 
@@ -286,7 +289,13 @@ class _Checker:
     def error(
         self, message: str, path: Path_ = (), question: str | None = None, name: str | None = None
     ) -> None:
-        self.problems.append(Problem(message, self.line_of(path), question, name))
+        option = None
+        if len(path) > 3 and path[0] == "questions" and path[2] == "options" and isinstance(
+                path[3], int):
+            option = path[3] + 1
+        problem = Problem(message, self.line_of(path), question, name, option)
+        if problem not in self.problems:  # one problem is said once
+            self.problems.append(problem)
 
     def line_of(self, path: Path_) -> int | None:
         while True:
@@ -346,7 +355,9 @@ class _Checker:
         if value is None:
             return None
         if not isinstance(value, list) or not value:
-            self.error(_("languages must be a list such as [tr, en]"), ("languages",))
+            # One language is enough: a Turkish-only questionnaire is sent in Turkish to all.
+            self.error(_("languages must list at least one language, such as [tr] or [tr, en]"),
+                       ("languages",))
             return None
         languages: list[str] = []
         for index, language in enumerate(value):
@@ -358,9 +369,6 @@ class _Checker:
                            ("languages", index))
             else:
                 languages.append(language)
-        for required in REQUIRED_LANGUAGES:
-            if required not in languages:
-                self.error(_("languages must include '%(code)s'", code=required), ("languages",))
         return languages
 
     def translated(
@@ -375,7 +383,7 @@ class _Checker:
         if not isinstance(value, dict):
             self.error(
                 _("needs one text per language (%(languages)s), as a mapping such as tr: ...",
-                  languages=", ".join(languages or REQUIRED_LANGUAGES)),
+                  languages=", ".join(languages or ["tr"])),
                 path, question, name,
             )
             return {}
@@ -383,7 +391,7 @@ class _Checker:
         for language in languages or []:
             text = value.get(language)
             if text is None:
-                self.error(_("missing translation for '%(code)s'", code=language),
+                self.error(_("missing the %(language)s text", language=language_name(language)),
                            path, question, name)
             elif not isinstance(text, str) or not text.strip():
                 self.error(_("the '%(code)s' translation must be non-empty text", code=language),
@@ -529,7 +537,7 @@ class _Checker:
         for index, option in enumerate(value):
             option_path = (*here, index)
             if not isinstance(option, dict):
-                self.error(_("option %(n)d must be a mapping with key and label", n=index + 1),
+                self.error(_("must be a mapping with key and label"),
                            option_path, label, "options")
                 continue
             self.unknown_fields(option, OPTION_FIELDS, option_path, label)
@@ -537,8 +545,8 @@ class _Checker:
             if not isinstance(option_key, str) or not OPTION_KEY_RE.match(option_key):
                 hint = _(" (YAML reads yes/no/on/off as true/false: put the key in quotes)")
                 self.error(
-                    _("option %(n)d: the key %(key)r must be lower-case letters, digits and _",
-                      n=index + 1, key=option_key) + (hint if isinstance(option_key, bool) else ""),
+                    _("the key %(key)r must be lower-case letters, digits and _",
+                      key=option_key) + (hint if isinstance(option_key, bool) else ""),
                     (*option_path, "key"), label, "options",
                 )
                 option_key = None
@@ -547,7 +555,7 @@ class _Checker:
                            (*option_path, "key"), label, "options")
             seen.add(option_key or "")
             if "label" not in option:
-                self.error(_("option %(n)d has no label", n=index + 1), option_path, label,
+                self.error(_("has no label"), option_path, label,
                            "options")
                 continue
             texts = self.translated(option["label"], (*option_path, "label"), languages, label,

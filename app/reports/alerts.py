@@ -71,6 +71,7 @@ from app.models import Target
 from app.numbers import count as count_text
 from app.numbers import decimal, figure, percent
 from app.organisation.settings import organisation_settings
+from app.timefmt import organisation_zone
 
 SIGNIFICANCE = 0.05
 BASELINE_MONTHS = 12
@@ -319,7 +320,7 @@ def current_alerts(period_end: dt.date, unit_ids: Iterable[int] | None = None, *
     current time) is the moment from which invitations are old enough to count in the response
     rate. Needs an app context.
     """
-    tz = tz or current_app.config["MEMNUN_TIMEZONE"]
+    tz = tz or organisation_zone().key
     min_group = min_group if min_group is not None else current_app.config.get(
         "MEMNUN_MIN_GROUP_SIZE", metrics.MIN_GROUP)
     month = period_end.replace(day=1)

@@ -32,7 +32,6 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -48,6 +47,7 @@ from app.models import AlertDigestRun, Role, User
 from app.models.types import utcnow
 from app.organisation.settings import organisation_settings
 from app.reports.alerts import Alert, current_alerts
+from app.timefmt import organisation_zone
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def default_period_end(now: dt.datetime | None = None) -> dt.date:
     only), except in the first week of a month, when the month to date is too short to say
     anything and the month just ended (now with its final figures) is reported instead."""
     now = now or utcnow()
-    local = now.astimezone(ZoneInfo(current_app.config["MEMNUN_TIMEZONE"])).date()
+    local = now.astimezone(organisation_zone()).date()
     yesterday = local - dt.timedelta(days=1)
     if yesterday.day < MIN_MONTH_DAYS:
         return yesterday.replace(day=1) - dt.timedelta(days=1)
@@ -212,7 +212,7 @@ def run_weekly_digest(now: dt.datetime | None = None) -> DigestResult | None:
     done. Needs an app context."""
     now = now or utcnow()
     config = current_app.config
-    local = now.astimezone(ZoneInfo(config["MEMNUN_TIMEZONE"]))
+    local = now.astimezone(organisation_zone())
     weekday = int(config.get("MEMNUN_ALERT_DIGEST_WEEKDAY", DEFAULT_WEEKDAY))
     hour = int(config.get("MEMNUN_ALERT_DIGEST_HOUR", DEFAULT_HOUR))
     if not _due(local, weekday, hour):

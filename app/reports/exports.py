@@ -12,6 +12,10 @@ in Excel with the cell format people read it in on the dashboards (62.5%, +12, 2
 in CSV in the same units (62.5, 12, 2933, 3.85) for a program to read. A figure that may not
 be shown (too few responses) is an empty cell; the table says why in a note column.
 
+Times (``app/timefmt``): CSV cells are ISO 8601 with the organisation's offset
+(2026-12-07T10:00:00+03:00); Excel cells are date-times in the organisation's zone, which the
+column header names. Both show the wall-clock time the staff pages show.
+
 Streaming: CSV is written by a generator, a few hundred rows at a time, so the web process never
 holds the whole file; Excel is written by openpyxl in write-only mode to a temporary file (an
 .xlsx is a zip and cannot be produced front to back), then sent in chunks and removed.
@@ -32,6 +36,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from app.timefmt import export_instant, local
 
 FORMULA_STARTS = ("=", "+", "-", "@", "|", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # ＝＋－＠
 # Looked past before the first sign (" =1"); a cell starting with a tab or a line break is
@@ -101,7 +107,7 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, Figure):
         return value.for_csv()
     if isinstance(value, dt.datetime):
-        return value.isoformat()
+        return export_instant(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, bool):
@@ -128,8 +134,9 @@ def _xlsx_cell(value: Any, sheet: WriteOnlyWorksheet) -> Any:
     if isinstance(value, Figure):
         return value.for_xlsx(sheet)
     if isinstance(value, dt.datetime):
-        # Excel knows no time zones: write UTC and say so in the header.
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
+        # Excel knows no time zones: a real date-time cell (it sorts and filters) with the
+        # organisation's wall-clock time, the one the CSV and the pages show; headers name the zone.
+        return local(value).replace(tzinfo=None)
     if isinstance(value, str):
         return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
     return value

@@ -42,6 +42,7 @@ from app.extensions import db
 from app.models import ActionStatus, Category, Target, Unit
 from app.organisation.settings import organisation_settings
 from app.reports.alerts import Alert, current_alerts, targets_for
+from app.timefmt import organisation_zone
 
 TOP_CATEGORIES = 10
 MAX_PERIOD_DAYS = 3660  # about ten years: bounds the work one request can cause
@@ -148,7 +149,7 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
     about ``unit_ids`` and the units below them (None: the whole organisation)."""
     check_period(start, last)
     config = current_app.config
-    tz = config["MEMNUN_TIMEZONE"]
+    tz = organisation_zone().key
     min_group = int(config.get("MEMNUN_MIN_GROUP_SIZE") or metrics.MIN_GROUP)
     chosen = None if unit_ids is None else sorted(set(unit_ids))
     end = last + dt.timedelta(days=1)

@@ -81,7 +81,7 @@ def pack_html(pack: ReviewPack) -> str:
                            percent=percent, figure=figure, decimal=decimal, count=count,
                            points=points,
                            action_metric_names=ACTION_METRIC_NAMES,
-                           action_status_names=ACTION_STATUS_NAMES, tzinfo=ZoneInfo(pack.tz))
+                           action_status_names=ACTION_STATUS_NAMES)
 
 
 class PdfUnavailable(RuntimeError):

@@ -21,6 +21,7 @@ from app.analytics.names import CHANNEL_NAMES
 from app.extensions import db
 from app.models import Answer, Category, Questionnaire, QuestionnaireVersion, Response, Unit
 from app.reports.exports import Table
+from app.timefmt import organisation_zone
 
 PAGE_SIZE = 1000
 FREE_TEXT_TYPES = ("text",)
@@ -102,7 +103,8 @@ def responses_table(start: dt.datetime, end: dt.datetime,
     """Responses submitted in [start, end) in ``unit_ids`` (None: all), as a lazily read table;
     must be consumed inside the app context (``stream_with_context`` in a view)."""
     keys = question_keys(start, end, unit_ids)
-    header = ["response", _("submitted (UTC)"), _("questionnaire"), _("questionnaire key"),
-              _("version"), _("unit"), _("unit code"), _("category"), _("category code"),
-              _("channel"), _("channel code"), _("language"), *keys]
+    header = ["response", _("submitted (%(zone)s)", zone=organisation_zone().key),
+              _("questionnaire"), _("questionnaire key"), _("version"), _("unit"),
+              _("unit code"), _("category"), _("category code"), _("channel"),
+              _("channel code"), _("language"), *keys]
     return Table(title=_("Responses"), header=header, rows=_rows(start, end, unit_ids, keys))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo
 
 from flask import (
     Response,
@@ -40,6 +39,7 @@ from app.reports.pack import build_pack
 from app.reports.render import PdfUnavailable, pack_html, pack_pdf, pack_tables
 from app.reports.responses import responses_table
 from app.reports.targets import TargetError, delete_target, list_targets, set_target
+from app.timefmt import organisation_zone, today
 
 MIME = {
     "html": "text/html; charset=utf-8",
@@ -60,8 +60,7 @@ def _download(body: bytes | str | Iterable[bytes] | Iterable[str], name: str,
 
 def _default_period() -> tuple[dt.date, dt.date]:
     """The last 12 full months, as the dashboards show by default."""
-    today = dt.datetime.now(ZoneInfo(current_app.config["MEMNUN_TIMEZONE"])).date()
-    first = today.replace(day=1)
+    first = today().replace(day=1)
     return first.replace(year=first.year - 1), first - dt.timedelta(days=1)
 
 
@@ -91,11 +90,11 @@ def _may_export_responses() -> bool:
 @bp.route("/", methods=["GET"])
 @login_required
 def index() -> ResponseReturnValue:
-    pack_form = PackForm(formdata=None)
+    pack_form = PackForm(formdata=None, id_prefix="pack")
     _prepare(pack_form)
     export_form = None
     if _may_export_responses():
-        export_form = ResponsesExportForm(formdata=None)
+        export_form = ResponsesExportForm(formdata=None, id_prefix="export")
         _prepare(export_form)
     return _page(pack_form, export_form)
 
@@ -103,7 +102,7 @@ def index() -> ResponseReturnValue:
 @bp.route("/pack", methods=["POST"])
 @login_required
 def pack() -> ResponseReturnValue:
-    form = PackForm()
+    form = PackForm(id_prefix="pack")
     _prepare(form)
     if not form.validate_on_submit():
         return _page(form, None), 400
@@ -134,12 +133,12 @@ def pack() -> ResponseReturnValue:
 @bp.route("/responses", methods=["POST"])
 @role_required(Role.DESIGNER)
 def responses_export() -> ResponseReturnValue:
-    form = ResponsesExportForm()
+    form = ResponsesExportForm(id_prefix="export")
     _prepare(form)
     if not form.validate_on_submit():
-        return _page(PackForm(formdata=None), form), 400
+        return _page(PackForm(formdata=None, id_prefix="pack"), form), 400
     unit_ids, _scope_name = _scope(form)
-    tz = current_app.config["MEMNUN_TIMEZONE"]
+    tz = organisation_zone().key
     start, last = form.start.data, form.last.data
     units = None if unit_ids is None else sorted(expand(Unit, unit_ids))
     table: Table = responses_table(to_instant(start, tz),

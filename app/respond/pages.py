@@ -11,20 +11,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel import Locale, UnknownLocaleError
 from flask import current_app, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, format_date, get_locale
 from flask_wtf import FlaskForm
 
+from app.languages import language_name
 from app.models import Invitation
 from app.organisation.settings import organisation_settings
 from app.respond.forms import field_name
 from app.respond.links import fingerprint
 from app.respond.questions import Question, describe_condition, translated
 from app.respond.services import LinkState, SurveyVersion, link_state, survey_version
+from app.timefmt import organisation_zone
 
 DEFAULT_RETENTION_DAYS = 180
 
@@ -52,14 +52,6 @@ def render_page(
             **context,
         )
     return body, status
-
-
-def _language_name(code: str) -> str:
-    try:
-        name = Locale.parse(code).get_display_name(code) or code
-    except (ValueError, UnknownLocaleError):
-        return code
-    return name[:1].upper() + name[1:]
 
 
 def _pick_language(languages: list[str], asked: str | None, invitation: Invitation) -> str:
@@ -139,7 +131,7 @@ class SurveyPage:
         return translated(self.definition.get(name), self.language, self.version.languages[0])
 
     def received_on(self) -> str:
-        zone = ZoneInfo(current_app.config["MEMNUN_TIMEZONE"])
+        zone = organisation_zone()
         return format_date(self.invitation.complaint.received_at.astimezone(zone).date(), "long")
 
     def language_links(self) -> list[dict[str, Any]]:
@@ -148,7 +140,7 @@ class SurveyPage:
         return [
             {
                 "code": code,
-                "name": _language_name(code),
+                "name": language_name(code),
                 "url": url_for(".survey", lang=code),
                 "current": code == self.language,
             }

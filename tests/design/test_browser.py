@@ -129,7 +129,8 @@ def test_create_edit_preview_and_publish(installed: Flask, browser: Any) -> None
         page.click(".preview-banner a:has-text('Edit the draft')")
         page.wait_for_url(edit_url)
         page.click("text=Publish…")
-        assert "Publish version 1 of" in page.locator("h1").inner_text()
+        assert page.locator("h1").inner_text() == "Publish version 1"
+        assert "After-care survey" in page.locator("p.lead").inner_text()
         page.click("input[type=submit][value='Publish version 1']")
         page.wait_for_url(f"{live.url}/admin/questionnaires/after-care/versions/1")
         assert "Version 1 is published" in page.locator(".flash").inner_text()

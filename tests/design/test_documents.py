@@ -113,7 +113,7 @@ def test_normalise_definition_checks_loaded_data_too() -> None:
     broken = {**definition, "languages": ["tr", "en", "nl"]}
     with pytest.raises(QuestionnaireError) as caught:
         normalise_definition(broken)
-    assert "field 'title': missing translation for 'nl'" in caught.value.errors
+    assert "field 'title': missing the Nederlands text" in caught.value.errors
 
 
 def test_yaml_aliases_may_reuse_labels() -> None:
@@ -216,7 +216,7 @@ def test_every_problem_is_reported_at_once_with_its_line() -> None:
         "line 1: the key 'Bad Key' must be lower-case letters, digits, _ or -, starting with a "
         "letter, at most 64 characters",
         "line 3, field 'title': translation for 'de', which is not in languages",
-        "line 4, field 'intro': missing translation for 'en'",
+        "line 4, field 'intro': missing the English text",
         "line 5, field 'thanks': needs one text per language (tr, en), as a mapping such as "
         "tr: ...",
         "line 6: unknown field 'colour'",
@@ -241,13 +241,12 @@ def test_missing_fields() -> None:
     ]
 
 
-def test_languages_must_be_codes_and_include_turkish_and_english() -> None:
+def test_languages_must_be_codes_listed_once() -> None:
     text = GOOD.replace("languages: [tr, en]", "languages: [en, EN, en, 7]")
     assert errors_of(text) == [
         "line 2: 'EN' is not a language code such as tr or en",
         "line 2: language 'en' is listed twice",
         "line 2: 7 is not a language code such as tr or en",
-        "line 2: languages must include 'tr'",
         "line 3, field 'title': translation for 'tr', which is not in languages",
         "line 4, field 'intro': translation for 'tr', which is not in languages",
         "line 5, field 'thanks': translation for 'tr', which is not in languages",
@@ -259,10 +258,8 @@ def test_languages_must_be_codes_and_include_turkish_and_english() -> None:
         "languages",
         "line 18, question 'channel', field 'text': translation for 'tr', which is not in "
         "languages",
-        "line 20, question 'channel', field 'options.label': translation for 'tr', which is not "
-        "in languages",
-        "line 21, question 'channel', field 'options.label': translation for 'tr', which is not "
-        "in languages",
+        "line 20, question 'channel', option 1: translation for 'tr', which is not in languages",
+        "line 21, question 'channel', option 2: translation for 'tr', which is not in languages",
         "line 25, question 'why', field 'text': translation for 'tr', which is not in languages",
     ]
 
@@ -271,16 +268,16 @@ def test_missing_translations_are_named_for_every_translated_field() -> None:
     text = GOOD.replace("languages: [tr, en]", "languages: [tr, en, nl]")
     errors = errors_of(text)
     assert errors == [
-        "line 3, field 'title': missing translation for 'nl'",
-        "line 4, field 'intro': missing translation for 'nl'",
-        "line 5, field 'thanks': missing translation for 'nl'",
-        "line 12, question 'overall', field 'text': missing translation for 'nl'",
-        "line 14, question 'overall', field 'labels.low': missing translation for 'nl'",
-        "line 15, question 'overall', field 'labels.high': missing translation for 'nl'",
-        "line 18, question 'channel', field 'text': missing translation for 'nl'",
-        "line 20, question 'channel', field 'options.label': missing translation for 'nl'",
-        "line 21, question 'channel', field 'options.label': missing translation for 'nl'",
-        "line 25, question 'why', field 'text': missing translation for 'nl'",
+        "line 3, field 'title': missing the Nederlands text",
+        "line 4, field 'intro': missing the Nederlands text",
+        "line 5, field 'thanks': missing the Nederlands text",
+        "line 12, question 'overall', field 'text': missing the Nederlands text",
+        "line 14, question 'overall', field 'labels.low': missing the Nederlands text",
+        "line 15, question 'overall', field 'labels.high': missing the Nederlands text",
+        "line 18, question 'channel', field 'text': missing the Nederlands text",
+        "line 20, question 'channel', option 1: missing the Nederlands text",
+        "line 21, question 'channel', option 2: missing the Nederlands text",
+        "line 25, question 'why', field 'text': missing the Nederlands text",
     ]
 
 
@@ -462,11 +459,11 @@ def test_choice_question_rules() -> None:
     assert errors_of(text) == [
         "line 8, question 'none', field 'options': a choice question needs options",
         "line 14, question 'one', field 'options': a choice question needs at least two options",
-        "line 21, question 'dup', field 'options': duplicate option key 'same'",
-        "line 22, question 'dup', field 'options': option 3: the key False must be lower-case "
+        "line 21, question 'dup', option 2: duplicate option key 'same'",
+        "line 22, question 'dup', option 3: the key False must be lower-case "
         "letters, digits and _ (YAML reads yes/no/on/off as true/false: put the key in quotes)",
-        "line 23, question 'dup': unknown field 'colour'",
-        "line 23, question 'dup', field 'options': option 4 has no label",
+        "line 23, question 'dup', option 4: unknown field 'colour'",
+        "line 23, question 'dup', option 4: has no label",
         "line 27, question 'misplaced', field 'options': only single_choice and multi_choice "
         "questions have options",
         "line 29, question 'misplaced', field 'max_length': only text questions have max_length",
@@ -632,3 +629,36 @@ def test_problems_know_question_and_field_for_the_editor() -> None:
         parse_questionnaire(text)
     (problem,) = caught.value.problems
     assert (problem.question, problem.field, problem.line) == ("why", "max_length", 24)
+
+
+def test_one_language_is_enough() -> None:
+    """A Turkish-only questionnaire is valid: every text in Turkish, and only in Turkish."""
+    turkish_only = yaml.safe_load(GOOD)
+    turkish_only["languages"] = ["tr"]
+
+    def keep_turkish(node):
+        if isinstance(node, dict):
+            if "tr" in node and "en" in node:
+                return {"tr": node["tr"]}
+            return {key: keep_turkish(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [keep_turkish(item) for item in node]
+        return node
+
+    definition = normalise_definition(keep_turkish(turkish_only))
+    assert definition["languages"] == ["tr"]
+    assert set(definition["title"]) == {"tr"}
+
+
+def test_no_language_at_all_is_refused() -> None:
+    assert errors_of(GOOD.replace("languages: [tr, en]", "languages: []"))[0] == (
+        "line 2: languages must list at least one language, such as [tr] or [tr, en]")
+
+
+def test_a_missing_option_text_names_the_question_the_option_and_the_language_once() -> None:
+    text = GOOD.replace("languages: [tr, en]", "languages: [tr, en, nl]")
+    options = [e for e in errors_of(text) if "option" in e]
+    assert options == [
+        "line 20, question 'channel', option 1: missing the Nederlands text",
+        "line 21, question 'channel', option 2: missing the Nederlands text",
+    ]

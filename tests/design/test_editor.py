@@ -191,17 +191,24 @@ def test_posts_without_a_csrf_token_are_refused(designer: FlaskClient, installed
 def test_create_from_a_template(designer: FlaskClient, installed: Flask) -> None:
     page = designer.get(f"{BASE}/new").get_data(as_text=True)
     assert '<option value="post-resolution.yaml">' in page
+    assert re.search(r'<input checked id="languages-0" name="languages" type="checkbox" '
+                     r'value="tr">', page)  # Turkish and English are ticked to begin with
     response = designer.post(f"{BASE}/new", data={
         "csrf_token": csrf_token_from(page), "template": "post-resolution.yaml",
-        "key": "after-care", "title_tr": "Bakım sonrası", "title_en": "After care",
+        "key": "after-care", "languages": ["tr", "en"], "title_tr": "Bakım sonrası",
+        "title_en": "After care",
     })
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"{BASE}/after-care/versions/1/edit")
     created = definition(installed, "after-care", 1)
     template = definition(installed, "post-resolution", 1)
     assert created["key"] == "after-care"
-    assert created["title"] == {**template["title"], "tr": "Bakım sonrası", "en": "After care"}
-    assert created["questions"] == template["questions"]
+    # Exactly the chosen languages: the template's Dutch and Estonian texts are left out.
+    assert created["languages"] == ["tr", "en"]
+    assert created["title"] == {"tr": "Bakım sonrası", "en": "After care"}
+    assert created["questions"][0]["text"] == {
+        code: template["questions"][0]["text"][code] for code in ("tr", "en")}
+    assert "'nl':" not in str(created) and "'et':" not in str(created)
     with installed.app_context():
         version = get_version("after-care", 1)
         assert version.status == VersionStatus.DRAFT
@@ -210,18 +217,46 @@ def test_create_from_a_template(designer: FlaskClient, installed: Flask) -> None
     assert 'id="q-after-care"' in listing and "Edit the draft (version 1)" in listing
 
 
+def test_a_turkish_only_questionnaire_is_created_published_and_asks_in_turkish(
+    designer: FlaskClient, installed: Flask
+) -> None:
+    response = designer.post(f"{BASE}/new", data={
+        "csrf_token": token(designer), "template": "ces.yaml", "key": "yalniz-turkce",
+        "languages": ["tr"], "title_tr": "Kısa anket"})
+    assert response.status_code == 302
+    created = definition(installed, "yalniz-turkce", 1)
+    assert created["languages"] == ["tr"] and created["title"] == {"tr": "Kısa anket"}
+    assert all(set(q["text"]) == {"tr"} for q in created["questions"])
+    page = designer.get(f"{BASE}/yalniz-turkce/versions/1/publish",
+                        headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Kısa anket" in page and "??" not in page and "?”?" not in page
+    published = designer.post(f"{BASE}/yalniz-turkce/versions/1/publish",
+                              data={"csrf_token": token(designer), "publish": "Publish"})
+    assert published.status_code == 302
+    with installed.app_context():
+        from app.distribution.planner import survey_language
+        from app.models import Complainant
+
+        version = get_version("yalniz-turkce", 1)
+        assert version.status == VersionStatus.PUBLISHED
+        for wanted in ("en", "nl", "et", None):  # whatever they speak: Turkish
+            assert survey_language(Complainant(language=wanted), version) == "tr"
+
+
 @pytest.mark.parametrize(("changes", "field", "message"), [
     ({"key": "post-resolution"}, "key",
      "a questionnaire with the key 'post-resolution' already exists"),
     ({"key": "After Care"}, "key", "Use lower-case letters, digits, _ or -"),
-    ({"title_en": ""}, "title_en", "This field is required."),
+    ({"title_en": ""}, "title_en", "Give the title in this language, or untick it above."),
+    ({"title_nl": "Zorg"}, "title_nl", "This language is not chosen above"),
+    ({"languages": []}, "languages", "Choose at least one language."),
     ({"template": "../../etc/passwd"}, "template", "Not a valid choice."),
 ])
 def test_create_from_a_template_shows_errors_next_to_fields(
     designer: FlaskClient, installed: Flask, changes: dict[str, str], field: str, message: str
 ) -> None:
     data = {"csrf_token": token(designer), "template": "ces.yaml", "key": "after-care",
-            "title_tr": "Bakım", "title_en": "Care", **changes}
+            "languages": ["tr", "en"], "title_tr": "Bakım", "title_en": "Care", **changes}
     response = designer.post(f"{BASE}/new", data=data)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -241,15 +276,15 @@ CASES = [
     ("overall", {"key": "resolved"}, "key", ["duplicate question key 'resolved'"]),
     ("overall", {"type": "stars"}, "type", ["Not a valid choice."]),
     ("overall", TEXT_ONLY_TR, "text",
-     ["missing translation for 'en'", "missing translation for 'nl'",
-      "missing translation for 'et'"]),
+     ["missing the English text", "missing the Nederlands text",
+      "missing the Eesti text"]),
     ("courtesy", {"low_en": "", "high_tr": "", "high_en": "", "high_nl": "", "high_et": ""},
-     "labels", ["missing 'high'", "missing translation for 'en'"]),
+     "labels", ["missing 'high'", "missing the English text"]),
     ("courtesy", {"type": "single_choice"}, "options", ["a choice question needs options"]),
     ("courtesy", {"type": "multi_choice", "options-0-key": "Fast", "options-0-label_tr": "Hızlı",
                   "options-0-label_en": "Fast", "options-0-label_nl": "Snel",
                   "options-0-label_et": "Kiire"},
-     "options", ["option 1: the key 'Fast' must be lower-case letters",
+     "options", ["the key 'Fast' must be lower-case letters",
                  "a choice question needs at least two options"]),
     ("improve", {"max_length": "0"}, "max_length",
      ["max_length must be a whole number from 1 to 10000"]),
@@ -311,7 +346,7 @@ def test_the_form_checks_and_the_questionnaire_checks_show_together(
                      csrf_token=token(designer))
     html = designer.post(f"{PR}/versions/2/questions/improve", data=data).get_data(as_text=True)
     assert errors_in(field_block(html, "max_length")) == ["Not a valid integer value."]
-    assert errors_in(field_block(html, "text")) == ["missing translation for 'en'"]
+    assert errors_in(field_block(html, "text")) == ["missing the English text"]
     assert definition(installed, "post-resolution", 2) == before
 
 
@@ -410,7 +445,7 @@ def test_add_a_question(designer: FlaskClient, installed: Flask,
     empty = {"csrf_token": data["csrf_token"], "key": "", "type": "rating", "save": "Save"}
     html = designer.post(f"{PR}/versions/2/add", data=empty).get_data(as_text=True)
     assert "the key &#39;&#39; must be lower-case" in field_block(html, "key")
-    assert "missing translation for &#39;tr&#39;" in field_block(html, "text")
+    assert "missing the Türkçe text" in field_block(html, "text")
     assert len(definition(installed, "post-resolution", 2)["questions"]) == len(
         after["questions"])
 
@@ -497,7 +532,7 @@ def test_edit_title_intro_and_thanks(designer: FlaskClient, installed: Flask,
 
     data["title_en"] = ""
     html = designer.post(f"{PR}/versions/2/texts", data=data).get_data(as_text=True)
-    assert "missing translation for &#39;en&#39;" in field_block(html, "title")
+    assert "missing the English text" in field_block(html, "title")
     assert "&#39;en&#39;" not in field_block(html, "intro")
     assert definition(installed, "post-resolution", 2)["title"]["en"] == before["title"]["en"]
 
@@ -593,7 +628,7 @@ def test_an_invalid_stored_draft_is_not_published(designer: FlaskClient, install
                          data={"csrf_token": csrf_token_from(page), "publish": "Publish"}
                          ).get_data(as_text=True)
     assert "This draft cannot be published yet" in html
-    assert "question &#39;overall&#39;, field &#39;text&#39;: missing translation for &#39;en" \
+    assert "question &#39;overall&#39;, field &#39;text&#39;: missing the English text" \
         in html
     with installed.app_context():
         assert published_version("post-resolution").number == 1
@@ -694,7 +729,7 @@ questions:
     assert errors[0].startswith("line 7, question 'overall', field 'type': unknown type 'stars'")
     assert any(e.startswith("line 8, question 'why', field 'show_if': expected a value")
                for e in errors)
-    assert any(e.startswith("line 8, question 'why', field 'text': missing translation for 'en'")
+    assert any(e.startswith("line 8, question 'why', field 'text': missing the English text")
                for e in errors)
     html = upload(designer, "key: [unclosed", "x.yaml").get_data(as_text=True)
     assert "line 1: not valid YAML" in " ".join(errors_in(field_block(html, "document")))

@@ -37,7 +37,7 @@ from app.models import User
 from tests.support.datasets.reports import Data, at
 from tests.support.factories import make_user
 
-PUBLIC_ENDPOINTS = {"auth.login", "main.health", "main.set_language", "static",
+PUBLIC_ENDPOINTS = {"auth.login", "main.health", "main.set_language", "main.favicon", "static",
                     "api.openapi_document", "api.api_docs", "organisation.logo",
                     "staff.set_password"}
 PUBLIC_PREFIXES = ("respond.",)

@@ -155,7 +155,8 @@ def test_a_unit_manager_exports_only_their_units(app, client) -> None:
     assert {row[6] for row in rows[1:]} == {"zabita"}
 
 
-def test_dates_are_written_as_iso_text() -> None:
+def test_times_are_written_as_iso_text_with_the_organisations_offset(make_app) -> None:
     when = dt.datetime(2025, 1, 5, 9, 30, tzinfo=dt.UTC)
-    text = "".join(csv_stream(["at"], [[when]]))
-    assert "2025-01-05T09:30:00+00:00" in text
+    with make_app(MEMNUN_TIMEZONE="Europe/Istanbul").app_context():
+        text = "".join(csv_stream(["at"], [[when]]))
+    assert "2025-01-05T12:30:00+03:00" in text

@@ -298,7 +298,7 @@ def test_the_pack_lists_actions_against_each_target(app, actions) -> None:
     assert "Zabıta courtesy training" in overdue.group(0) and "overdue" in overdue.group(0)
     assert "In progress" in overdue.group(0) and "Head of Zabıta" in overdue.group(0)
     completed = section[section.index('id="completed-actions"'):]
-    assert "Call back before closing" in completed and "2025-01-20" in completed
+    assert "Call back before closing" in completed and "Jan 20, 2025" in completed
     assert "&lt;b&gt;Most&lt;/b&gt;" in completed and "<b>Most" not in html
     assert "Later one" not in html and "Earlier one" not in html
 

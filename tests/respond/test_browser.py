@@ -7,8 +7,11 @@ does not depend on the database; the database's part is tested over HTTP on both
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,12 +19,21 @@ import pytest
 from app.extensions import db
 from app.models import Complainant, InvitationState
 from tests.support.browser import served_sqlite_app, unique_reference, watched_page
-from tests.support.respond import ANSWERED, CLOSED, answers_of, invitation_of, invite, responses_of
+from tests.support.respond import (
+    ANSWERED,
+    CLOSED,
+    DEFINITION,
+    answers_of,
+    invitation_of,
+    invite,
+    responses_of,
+)
 from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.browser
 
 SAVED = "Teşekkür ederiz, yanıtınız kaydedildi."
+SCREENSHOTS = Path(os.environ.get("MEMNUN_SCREENSHOTS", tempfile.gettempdir()))
 
 
 @pytest.fixture(scope="module")
@@ -201,3 +213,39 @@ def test_the_survey_with_javascript_off(site, browser) -> None:
         page.wait_for_url(f"{site.url}/s/thanks")
     [saved] = responses_of(site.app, invited.invitation_id)
     assert answers_of(saved) == {"overall": 1.0, "resolved": "no", "why": "Kimse aramadı."}
+
+
+def _with_a_condition_in_the_middle() -> dict[str, Any]:
+    """The test questionnaire with the conditional "why" moved before the last question."""
+    questions = {q["key"]: q for q in DEFINITION["questions"]}
+    order = ["overall", "resolved", "why", "comment"]
+    return {**DEFINITION, "key": "respond-numbering", "questions": [questions[k] for k in order]}
+
+
+def _numbers(page: Any) -> list[str]:
+    return page.eval_on_selector_all(
+        "form.survey [data-key]:not([hidden]) .number", "nodes => nodes.map(n => n.textContent)")
+
+
+def test_a_hidden_question_takes_no_number_on_a_phone(site, browser) -> None:
+    invited = invite(site.app, external_id=unique_reference(),
+                     definition=_with_a_condition_in_the_middle())
+    with watched_page(browser, viewport={"width": 360, "height": 740}) as page:
+        page.goto(f"{site.url}/s/{invited.token}")
+        assert page.locator("#q-why-block").is_hidden()
+        assert _numbers(page) == ["1.", "2.", "3."]  # "comment" is the third one seen
+        page.check("#q-overall-0")  # 1 of 5: "why" appears, live
+        assert page.locator("#q-why-block").is_visible()
+        assert _numbers(page) == ["1.", "2.", "3.", "4."]
+        assert page.locator("#q-comment-block .number").inner_text() == "4."
+        page.check("#q-overall-4")  # 5 of 5: "why" goes again
+        assert _numbers(page) == ["1.", "2.", "3."]
+        assert page.locator("#q-comment-block .number").inner_text() == "3."
+        assert no_horizontal_scroll(page, 360)
+        page.screenshot(path=str(SCREENSHOTS / "respond-numbering-phone.png"), full_page=True)
+        assert page.problems == []
+    with watched_page(browser, java_script_enabled=False) as page:
+        # Without the script every question is shown, numbered 1 to 4, the condition in words.
+        page.goto(f"{site.url}/s/{invited.token}")
+        assert _numbers(page) == ["1.", "2.", "3.", "4."]
+        assert page.locator("#q-why-block .condition").is_visible()

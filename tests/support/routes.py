@@ -17,6 +17,7 @@ PUBLIC_ENDPOINTS = {
     "auth.login",
     "main.health",
     "main.set_language",
+    "main.favicon",
     "api.openapi_document",
     "api.api_docs",
     "organisation.logo",

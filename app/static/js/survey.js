@@ -120,12 +120,20 @@
     return text && text.value.trim() ? text.value : undefined;
   }
 
+  /* The respondent counts the questions they see: a hidden question takes no number, so the
+     one after it gets its number (6, 7 rather than 6, 8). Without this script every question is
+     shown, numbered 1 to n by the server, each condition in words above its question. */
   function applyConditions(form, blocks) {
-    var answers = {};
+    var answers = {}, number = 0;
     blocks.forEach(function (item) {
       var shown = !item.test || item.test(answers);
       item.block.hidden = !shown;
-      if (shown) { answers[item.block.getAttribute("data-key")] = answerOf(item.block); }
+      if (shown) {
+        answers[item.block.getAttribute("data-key")] = answerOf(item.block);
+        number += 1;
+        var label = item.block.querySelector(".number");
+        if (label) { label.textContent = number + "."; }
+      }
     });
   }
 
