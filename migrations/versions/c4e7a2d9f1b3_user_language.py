@@ -1,7 +1,7 @@
 """user language: the staff member's chosen language, remembered across sessions
 
 Revision ID: c4e7a2d9f1b3
-Revises: b3d5f1a8c6e2
+Revises: c4e7a2b9d1f3
 Create Date: 2026-12-07 08:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4e7a2d9f1b3'
-down_revision = 'b3d5f1a8c6e2'
+down_revision = 'c4e7a2b9d1f3'
 branch_labels = None
 depends_on = None
 
