@@ -11,11 +11,16 @@ Claiming, and the guarantee (docs/design.md, "Sending: the guarantee"):
    SQLite each row is claimed with ``UPDATE ... WHERE id=:id AND state='planned' AND lease as
    read`` and kept only when exactly one row changed. Either way a row has one owner at a time,
    and the claimant knows whether it took the row over from a claim whose lease ran out.
-2. The owner works through the batch in groups (up to GROUP_COMMIT rows, and at most
-   GROUP_SECONDS): it re-reads the group's rows, locking them (PostgreSQL: FOR UPDATE; SQLite,
-   for reminders: a conditional UPDATE that takes the write lock), since a reopen, an opt-out
-   or an answer may have come since the claim, sends each message, and stores the group's
-   outcomes with one commit (SQLite: groups of one).
+2. The owner sends the batch one message at a time (``MEMNUN_DISPATCH_GROUP_COMMIT``, default 1,
+   may make it groups of several on PostgreSQL, at most GROUP_SECONDS each): it re-reads the
+   message's rows, locking them (PostgreSQL: FOR UPDATE; SQLite, for reminders: a conditional
+   UPDATE that takes the write lock), since a reopen, an opt-out or an answer may have come
+   since the claim, sends, and commits the outcome before the next final dot is written. On
+   PostgreSQL that commit does not wait for the disk (``synchronous_commit`` off for that
+   transaction): a killed dispatcher cannot lose it, only a database crash can, and what it
+   loses is the same as a dispatcher killed before the commit (a logged takeover, see 3).
+   On PostgreSQL the fresh messages of a batch go out over several SMTP connections at once
+   (``_send_streams``), whose turns from final dot to commit never overlap.
 3. A dispatcher that dies in between leaves a lease that runs out. Whoever claims the row next
    takes it over: it logs a WARNING (invitation id, the lease that ran out, attempts) that the
    message may be a duplicate, and sends it on its own, outside any group, with the same token
@@ -28,7 +33,8 @@ Claiming, and the guarantee (docs/design.md, "Sending: the guarantee"):
 
 The guarantee: every invitation is sent while it has not expired, and at most twice. A second
 copy only after a process died between the server's acceptance and the commit (at most one
-group: 20 on PostgreSQL, 1 on SQLite), or the connection broke between the final dot and the
+message per kill, one group if groups were configured), or the database crashed before that
+asynchronous commit reached its disk, or the connection broke between the final dot and the
 reply, and the process that sent it again logged the takeover first. The taken-over copy is on
 record before the server can accept it, so no third copy can follow. The price: a process that
 dies in the microseconds between that commit and writing the dot, or after a refusal in the
@@ -48,13 +54,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import ColumnElement, bindparam, case, exists, select, update
+from flask import Flask, current_app
+from sqlalchemy import ColumnElement, bindparam, case, exists, select, text, update
 from sqlalchemy.orm import selectinload
 
 from app.distribution import channels
@@ -87,13 +95,23 @@ from app.models.types import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
-# How many send outcomes one commit may carry, by database. On PostgreSQL a commit waits for
-# the disk; grouping makes the dispatcher several times faster, at the price of re-sending at
-# most that many messages (same Message-ID) if the process dies before the commit, which the
-# guarantee above allows. SQLite commits each one: its single writer lock would otherwise keep
-# respondents waiting. Either way a group is committed after GROUP_SECONDS at most.
-GROUP_COMMIT = {"postgresql": 20}
+# How many send outcomes one commit may carry, by database (MEMNUN_DISPATCH_GROUP_COMMIT applies
+# to PostgreSQL). A dispatcher killed before a commit re-sends that many messages at most (same
+# Message-ID, logged). Groups of 20 were chosen while each commit waited for the disk and one
+# connection waited for every round trip: 3.2 duplicates per kill. Now each commit does not wait
+# for the disk (ASYNC_COMMIT) and several connections overlap their round trips (CONNECTIONS),
+# so groups of one: at most one duplicate per kill (figures in docs/scaling.md). SQLite commits
+# each one: its single writer lock would otherwise keep respondents waiting. Either way a group
+# is committed after GROUP_SECONDS at most.
+GROUP_COMMIT = {"postgresql": 1}
 GROUP_SECONDS = 0.5
+# SMTP connections one dispatcher sends over at once on PostgreSQL (MEMNUN_DISPATCH_CONNECTIONS).
+CONNECTIONS = 4
+# The commit of a group's outcomes returns before PostgreSQL's WAL reaches the disk. A dispatcher
+# killed after it cannot lose it; a database crash within a fraction of a second can, and then
+# the rows come back as claims whose lease runs out: taken over, logged, sent again (at most
+# twice all the same). Every other commit of the dispatcher, and of everyone else, still waits.
+ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 BACKOFF_FIRST = dt.timedelta(minutes=1)
 BACKOFF_CAP = dt.timedelta(hours=1)
 INVITATION = "invitation"
@@ -155,6 +173,11 @@ class _Pass:
     # Rows of the current batch taken over after an expired lease, with that lease.
     taken_over: dict[int, dt.datetime] = field(default_factory=dict)
     only: int | None = None  # a pass for one invitation (staff's "send now")
+    connections: int = 1  # SMTP connections (each with its own database session) at once
+    # With several connections: held from a message's final dot until its outcome is committed,
+    # so only one message at a time can be out and not on record (see _send_streams).
+    handover: threading.Lock | None = None
+    holding: bool = False
 
     def backend(self, channel: InvitationChannel) -> MailBackend:
         """The channel's backend, opened on first use (a pass of e-mails needs no SMS gateway)."""
@@ -172,6 +195,16 @@ class _Pass:
         again (logged, sent alone) rather than putting a message that may be out already into
         a group."""
         return self.taken_over.get(invitation_id)
+
+    def take_turn(self) -> None:
+        if self.handover is not None:
+            self.handover.acquire()
+            self.holding = True
+
+    def end_turn(self) -> None:
+        if self.holding and self.handover is not None:
+            self.holding = False
+            self.handover.release()
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -690,11 +723,17 @@ def _send(p: _Pass, job: _Job, now: dt.datetime) -> bool:
     """Hand one job to its channel; True when it was accepted. A failure is stored here (the
     caller commits); an unreachable server marks the channel down for the rest of the pass."""
     handed: list[bool] = []
+
+    def take_turn() -> None:  # just before the final dot
+        p.take_turn()
+        handed.append(True)
+
     try:
         backend = p.backend(job.channel)
-        if isinstance(backend, SmtpBackend):
-            backend.send(job.message, invitation_id=job.id,
-                         handed_over=lambda: handed.append(True))
+        if isinstance(backend, SmtpBackend) and p.handover is not None:
+            backend.send(job.message, invitation_id=job.id, handed_over=take_turn)
+        elif isinstance(backend, SmtpBackend):
+            backend.send(job.message, invitation_id=job.id, written=lambda: handed.append(True))
         else:
             backend.send(job.message, invitation_id=job.id)
     except Exception as exc:  # noqa: BLE001 - every failure is stored; see _store_failure
@@ -784,6 +823,8 @@ def _backend_or_none(p: _Pass, channel: InvitationChannel) -> MailBackend | None
 def _send_group(p: _Pass, kind: str, group: list[_Job]) -> int:
     """Send a group under one commit; returns how many of its jobs were dealt with (a group
     that runs past GROUP_SECONDS ends early, and the rest start the next group)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(ASYNC_COMMIT)
     live = _still_due(kind, [job.id for job in group])
     sent: list[tuple[_Job, dt.datetime]] = []
     started = time.monotonic()
@@ -800,9 +841,73 @@ def _send_group(p: _Pass, kind: str, group: list[_Job]) -> int:
             if time.monotonic() - started > GROUP_SECONDS:
                 break
     finally:
-        _record_sent(p, kind, sent)
-        db.session.commit()
+        try:
+            _record_sent(p, kind, sent)
+            db.session.commit()
+        finally:
+            p.end_turn()
     return done
+
+
+def _send_streams(p: _Pass, kind: str, jobs: list[_Job], started: float) -> int:
+    """Send fresh jobs over ``p.connections`` SMTP connections at once, each in a thread with its
+    own database session, one message per commit; returns how many were dealt with (those not
+    dealt with are the tail of ``jobs``). While one connection waits for the server's reply or
+    the database, the others write their next message: every round trip but the last ones of a
+    message overlaps. The last ones, from the final dot to the commit of the outcome, take turns
+    (``handover``), so a process killed at any moment has at most one message out and not on
+    record: one duplicate per kill at most, as with one connection."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    waiting = deque(jobs)
+    handover = threading.Lock()
+    results: list[DispatchResult] = []
+    errors: list[BaseException] = []
+    first_done = threading.Event()
+
+    def stream() -> None:
+        mine = replace(p, result=DispatchResult(), backends={}, handover=handover, holding=False)
+        results.append(mine.result)
+        with app.app_context():
+            try:
+                while not p.should_stop() and time.monotonic() - started <= p.send_budget:
+                    try:
+                        job = waiting.popleft()
+                    except IndexError:
+                        return
+                    _send_group(mine, kind, [job])
+                    first_done.set()
+            except BaseException as exc:  # noqa: BLE001 - raised again in the dispatcher's thread
+                errors.append(exc)
+            finally:
+                first_done.set()
+                mine.end_turn()
+                mine.close()
+                db.session.remove()
+
+    threads = [threading.Thread(target=stream, name=f"dispatch-{n}", daemon=True)
+               for n in range(min(p.connections, len(jobs)))]
+    # The others start once the first has sent (or failed) one message: a server that is down
+    # is then found once, by one connection, and the others see the channel down.
+    threads[0].start()
+    first_done.wait()
+    for thread in threads[1:]:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for result in results:
+        for name in ("sent", "reminded", "expired", "retried", "failed", "cancelled"):
+            setattr(p.result, name, getattr(p.result, name) + getattr(result, name))
+    if errors:
+        raise errors[0]
+    return len(jobs) - len(waiting)
+
+
+def _fresh_run(jobs: list[_Job], start: int) -> list[_Job]:
+    """The jobs from ``start`` up to the next taken-over one (which is sent on its own)."""
+    end = start
+    while end < len(jobs) and not jobs[end].taken_over:
+        end += 1
+    return jobs[start:end]
 
 
 def _next_group(jobs: list[_Job], start: int, size: int) -> list[_Job]:
@@ -834,6 +939,8 @@ def _run_batches(p: _Pass, kind: str) -> None:
                 if jobs[done].taken_over:
                     _send_taken_over(p, kind, jobs[done])
                     done += 1
+                elif p.connections > 1:
+                    done += _send_streams(p, kind, _fresh_run(jobs, done), started)
                 else:
                     done += _send_group(p, kind, _next_group(jobs, done, p.commit_every))
         finally:
@@ -861,6 +968,22 @@ def expire_overdue(now: dt.datetime | None = None) -> int:
     count = db.session.execute(statement).rowcount
     db.session.commit()
     return count
+
+
+def _group_commit(config: Any) -> int:
+    dialect = db.session.get_bind().dialect.name
+    if dialect != "postgresql":
+        return GROUP_COMMIT.get(dialect, 1)
+    return max(int(config.get("MEMNUN_DISPATCH_GROUP_COMMIT") or GROUP_COMMIT[dialect]), 1)
+
+
+def _connections(config: Any, commit_every: int) -> int:
+    """SMTP connections at once: several only on PostgreSQL (SQLite has one writer) and with one
+    send per commit (a group holds its rows until its commit, which a turn cannot wait for)."""
+    wanted = max(int(config.get("MEMNUN_DISPATCH_CONNECTIONS") or CONNECTIONS), 1)
+    if db.session.get_bind().dialect.name != "postgresql" or commit_every > 1:
+        return 1
+    return wanted
 
 
 def _fixed_clock(moment: dt.datetime) -> Callable[[], dt.datetime]:
@@ -893,9 +1016,10 @@ def dispatch_due(
         max_attempts=int(config.get("MEMNUN_MAX_SEND_ATTEMPTS") or 8),
         send_budget=max(lease_seconds - 2 * timeout, lease_seconds / 2),
         should_stop=should_stop or (lambda: False),
-        commit_every=GROUP_COMMIT.get(db.session.get_bind().dialect.name, 1),
+        commit_every=_group_commit(config),
         only=invitation_id,
     )
+    p.connections = _connections(config, p.commit_every)
     try:
         p.result.expired += expire_overdue(clock())
         _run_batches(p, INVITATION)
