@@ -17,10 +17,11 @@ import enum
 import logging
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import webhooks
+from app.emails import email_key
 from app.extensions import db
 from app.followup.services import open_follow_up_if_needed
 from app.models import (
@@ -283,7 +284,7 @@ def _same_person(complainant: Complainant) -> list[Complainant]:
         return [complainant]
     others = db.session.scalars(
         select(Complainant).where(
-            func.lower(Complainant.email) == complainant.email.lower(),
+            Complainant.email == email_key(complainant.email),
             Complainant.id != complainant.id,
         )
     ).all()

@@ -11,7 +11,6 @@ import enum
 import re
 from typing import Annotated, Any
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from pydantic import (
     AfterValidator,
@@ -23,6 +22,8 @@ from pydantic import (
     WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
+
+from app.emails import EmailNotValidError, normalise_email
 
 # Times further ahead than this are refused: an event "in the future" is a clock or time zone
 # bug at the sender (local time sent with +00:00), and would plan surveys and skew timeliness.
@@ -122,13 +123,13 @@ def _not_future(value: dt.datetime) -> dt.datetime:
 
 
 def _email(value: str) -> str:
+    """The address in the one form it is stored and compared in (app/emails.py)."""
     try:
-        validate_email(value, check_deliverability=False)
+        return normalise_email(value)
     except EmailNotValidError as exc:
         raise PydanticCustomError(
             "invalid_email", _("is not a valid e-mail address: %(reason)s", reason=str(exc))
         ) from None
-    return normalise_email(value)
 
 
 def _language(value: str) -> str:
@@ -145,17 +146,6 @@ def _phone(value: str) -> str:
         )
     return value
 
-
-def normalise_email(value: str) -> str:
-    """The form in which e-mail addresses are stored and compared.
-
-    Only ASCII letters are lower-cased: ``str.lower`` would turn a Turkish ``İ`` into ``i̇``
-    (two characters), and addresses must survive unchanged apart from case.
-    """
-    return value.strip().translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 Text = Annotated[StrictStr, AfterValidator(_storable)]
 Code = Annotated[
