@@ -19,6 +19,7 @@ Erased rows hold no address and are not touched.
 Downgrade leaves the addresses normalised: the spelling they came in with is not kept, and the
 earlier code finds them all the same.
 """
+
 import sqlalchemy as sa
 from alembic import op
 from email_validator import EmailNotValidError, validate_email
@@ -26,8 +27,8 @@ from email_validator import EmailNotValidError, validate_email
 import app.models.types
 
 # revision identifiers, used by Alembic.
-revision = 'c4e7a2d9b1f3'
-down_revision = 'b3d5f1a8c6e2'
+revision = "c4e7a2d9b1f3"
+down_revision = "b3d5f1a8c6e2"
 branch_labels = None
 depends_on = None
 
@@ -61,17 +62,21 @@ def upgrade():
     for row in rows:
         address = _normalised(row.email)
         if address != row.email:
-            connection.execute(complainant.update().where(complainant.c.id == row.id)
-                               .values(email=address))
+            connection.execute(
+                complainant.update().where(complainant.c.id == row.id).values(email=address)
+            )
         people.setdefault(address, []).append(row)
     for same in people.values():
         opted_out = [row.opted_out_at for row in same if row.opted_out_at is not None]
         if opted_out and len(opted_out) < len(same):
             connection.execute(
                 complainant.update()
-                .where(complainant.c.id.in_([row.id for row in same]),
-                       complainant.c.opted_out_at.is_(None))
-                .values(opted_out_at=min(opted_out)))
+                .where(
+                    complainant.c.id.in_([row.id for row in same]),
+                    complainant.c.opted_out_at.is_(None),
+                )
+                .values(opted_out_at=min(opted_out))
+            )
 
 
 def downgrade():

@@ -76,8 +76,9 @@ def world(make_app: Any) -> CrawlWorld:
 
 
 def _crawler(world: CrawlWorld, role: str, findings: Findings) -> Crawler:
-    return Crawler(world.app, world.app.test_client(), role, world.path_values, _may_change,
-                   findings)
+    return Crawler(
+        world.app, world.app.test_client(), role, world.path_values, _may_change, findings
+    )
 
 
 #: The staff roles in the order crawled: a form is crawled field by field by the first role that
@@ -114,8 +115,9 @@ def _crawl_respondent(world: CrawlWorld, findings: Findings) -> None:
     def fresh_link(crawler: Crawler, form: Form) -> Form:
         if not _answerable(crawler, form):
             crawler.client.get(f"/s/{next(tokens)}")
-            for fresh in parse_page(form.page, crawler.client.get(form.page).get_data(
-                    as_text=True))[0]:
+            for fresh in parse_page(
+                form.page, crawler.client.get(form.page).get_data(as_text=True)
+            )[0]:
                 if fresh.signature == form.signature:
                     return fresh
         return form
@@ -134,8 +136,11 @@ def _api_body(template: str, body: dict[str, Any]) -> dict[str, Any]:
     """A new complaint reference for every complaint sent, so that none is a repeat."""
     items = body.get("items", [body]) if isinstance(body, dict) else []
     for item in items:
-        if isinstance(item, dict) and isinstance(item.get("external_id"), str) and (
-                item["external_id"].startswith("CM-")):
+        if (
+            isinstance(item, dict)
+            and isinstance(item.get("external_id"), str)
+            and (item["external_id"].startswith("CM-"))
+        ):
             item["external_id"] = f"CM-crawl-{next(_references)}"
     return body
 
@@ -157,8 +162,10 @@ def test_no_hostile_value_breaks_anything(world: CrawlWorld, backend: str) -> No
     seconds = time.perf_counter() - started
     print(f"hostile crawler on {backend}: {findings.requests} requests in {seconds:.0f} s")
     missed = {rule.endpoint for rule in world.app.url_map.iter_rules()} - findings.endpoints
-    print(f"endpoints no page led to (their path values: test_crafted_path_values.py): "
-          f"{sorted(missed)}")
+    print(
+        f"endpoints no page led to (their path values: test_crafted_path_values.py): "
+        f"{sorted(missed)}"
+    )
     assert findings.requests > 3000, findings.requests
     assert not findings.failures, "\n".join(findings.failures[:60])
     assert seconds < BUDGET_SECONDS

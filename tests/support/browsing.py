@@ -36,9 +36,13 @@ class Browser:
     def submit(self, page: str, action: str, **values: str) -> requests.Response:
         """Fill the form as the page shows it, with ``values`` in the fields named, and send."""
         form = self.form(page, action)
-        return self.session.request(form.method, self.base + form.action,
-                                    data=form_pairs(form, values), timeout=60,
-                                    allow_redirects=False)
+        return self.session.request(
+            form.method,
+            self.base + form.action,
+            data=form_pairs(form, values),
+            timeout=60,
+            allow_redirects=False,
+        )
 
     def login(self, email: str, password: str) -> None:
         response = self.submit("/auth/login", "/auth/login", email=email, password=password)

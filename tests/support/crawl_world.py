@@ -17,9 +17,14 @@ from tests.support.datasets.reports import Data, at
 from tests.support.factories import make_user, node
 
 #: role name: (role, units). The unit users get "fen"; the sample follow-up is zabita's.
-ROLES = {"viewer": ("viewer", None), "manager": ("viewer", ["fen"]),
-         "designer": ("designer", None), "admin": ("admin", None),
-         "unit designer": ("designer", ["fen"]), "unit admin": ("admin", ["fen"])}
+ROLES = {
+    "viewer": ("viewer", None),
+    "manager": ("viewer", ["fen"]),
+    "designer": ("designer", None),
+    "admin": ("admin", None),
+    "unit designer": ("designer", ["fen"]),
+    "unit admin": ("admin", ["fen"]),
+}
 PASSWORD = "correct horse battery"
 SURVEY_LINKS = 40
 
@@ -72,28 +77,46 @@ def _organisation() -> None:
     node(Unit, "fen.yol", "fen")
     node(Category, "cop", "temizlik")
     ces = install_template(next(p for p in template_paths() if p.stem == "ces"))
-    db.session.add(DistributionRule(key="ces", questionnaire=ces, delay_minutes=0,
-                                    send_window_start="00:00", send_window_end="23:59"))
+    db.session.add(
+        DistributionRule(
+            key="ces",
+            questionnaire=ces,
+            delay_minutes=0,
+            send_window_start="00:00",
+            send_window_end="23:59",
+        )
+    )
     data.bulk_responses("fen", at(2025, 1, 10), [5, 4, 4, 5, 3])
-    theirs = data.response("zabita", at(2025, 1, 15), overall=1, comment="<b>kötü</b>",
-                           email="z@example.org")
+    theirs = data.response(
+        "zabita", at(2025, 1, 15), overall=1, comment="<b>kötü</b>", email="z@example.org"
+    )
     ours = data.response("fen", at(2025, 1, 16), overall=2, email="f@example.org")
     db.session.commit()
     for response in (theirs, ours):
         open_follow_up_if_needed(response)
-    db.session.add_all([
-        ImprovementAction(unit_id=theirs.unit_id, metric="csat", title="Training",
-                          owner="Head of unit"),
-        ImprovementAction(unit_id=ours.unit_id, metric="nps", title="Calls", owner="Fen"),
-        Target(unit_id=None, metric="csat", value=0.8),
-        Webhook(url="https://hooks.example.org/memnun", secret="s" * 32,
-                events=["response.created"]),
-    ])
+    db.session.add_all(
+        [
+            ImprovementAction(
+                unit_id=theirs.unit_id, metric="csat", title="Training", owner="Head of unit"
+            ),
+            ImprovementAction(unit_id=ours.unit_id, metric="nps", title="Calls", owner="Fen"),
+            Target(unit_id=None, metric="csat", value=0.8),
+            Webhook(
+                url="https://hooks.example.org/memnun", secret="s" * 32, events=["response.created"]
+            ),
+        ]
+    )
     db.session.commit()
     new_draft(ces)
-    db.session.add(Invitation(complaint_id=ours.complaint_id, version_id=ours.version_id,
-                              state=InvitationState.PLANNED, language="tr",
-                              due_at=dt.datetime.now(dt.UTC)))
+    db.session.add(
+        Invitation(
+            complaint_id=ours.complaint_id,
+            version_id=ours.version_id,
+            state=InvitationState.PLANNED,
+            language="tr",
+            due_at=dt.datetime.now(dt.UTC),
+        )
+    )
     db.session.commit()
     assert dispatch_due().sent == 1  # a message in the outbox, for its page
 
@@ -105,14 +128,22 @@ def _survey_links() -> list[str]:
 
     # The reports dataset's questionnaire: a rating, yes/no, NPS and a free text.
     version = db.session.scalars(
-        select(QuestionnaireVersion).order_by(QuestionnaireVersion.id)).first()
+        select(QuestionnaireVersion).order_by(QuestionnaireVersion.id)
+    ).first()
     complaint = db.session.scalars(select(Complaint).order_by(Complaint.id)).first()
     assert version is not None and complaint is not None
     now = dt.datetime.now(dt.UTC)
-    invitations = [Invitation(complaint_id=complaint.id, version_id=version.id,
-                              state=InvitationState.SENT, language="en", sent_at=now,
-                              expires_at=now + dt.timedelta(days=30))
-                   for _ in range(SURVEY_LINKS)]
+    invitations = [
+        Invitation(
+            complaint_id=complaint.id,
+            version_id=version.id,
+            state=InvitationState.SENT,
+            language="en",
+            sent_at=now,
+            expires_at=now + dt.timedelta(days=30),
+        )
+        for _ in range(SURVEY_LINKS)
+    ]
     db.session.add_all(invitations)
     db.session.flush()
     tokens = [assign_token(invitation) for invitation in invitations]
@@ -137,19 +168,28 @@ def path_values(app: Flask) -> dict[str, str]:
     def first(column: Any) -> str:
         return str(db.session.scalars(select(column).order_by(column)).first())
 
-    draft = db.session.scalars(select(QuestionnaireVersion).where(
-        QuestionnaireVersion.status == "draft")).first()
+    draft = db.session.scalars(
+        select(QuestionnaireVersion).where(QuestionnaireVersion.status == "draft")
+    ).first()
     assert draft is not None
     outbox = sorted(p.name for p in _outbox(app).glob("*.eml"))
     return {
-        "action_id": first(ImprovementAction.id), "follow_up_id": first(FollowUp.id),
-        "target_id": first(Target.id), "key_id": str(db.session.scalars(
-            select(ApiKey.id).order_by(ApiKey.id.desc())).first()),
-        "webhook_id": first(Webhook.id), "ref": first(Complaint.id), "code": first(Unit.code),
-        "key": draft.questionnaire.key, "number": str(draft.number),
+        "action_id": first(ImprovementAction.id),
+        "follow_up_id": first(FollowUp.id),
+        "target_id": first(Target.id),
+        "key_id": str(db.session.scalars(select(ApiKey.id).order_by(ApiKey.id.desc())).first()),
+        "webhook_id": first(Webhook.id),
+        "ref": first(Complaint.id),
+        "code": first(Unit.code),
+        "key": draft.questionnaire.key,
+        "number": str(draft.number),
         "question_key": draft.definition["questions"][0]["key"],
-        "rule_key": first(DistributionRule.key), "name": outbox[0] if outbox else "x.eml",
-        "token": "x" * 43, "package_name": "dash", "path": "drill", "filename": "css/app.css",
+        "rule_key": first(DistributionRule.key),
+        "name": outbox[0] if outbox else "x.eml",
+        "token": "x" * 43,
+        "package_name": "dash",
+        "path": "drill",
+        "filename": "css/app.css",
         "fingerprinted_path": "deps/polyfill@7.12.1.min.js",
     }
 

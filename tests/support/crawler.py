@@ -78,14 +78,25 @@ class Crawler:
             return "?"
         return str(endpoint)
 
-    def send(self, method: str, path: str, what: str, *, body: bytes | None = None,
-             content_type: str | None = None, headers: dict[str, str] | None = None,
-             checked: bool = True) -> Any:
+    def send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        headers: dict[str, str] | None = None,
+        checked: bool = True,
+    ) -> Any:
         """One request, timed, with its effect on the stored rows checked (unless the caller
         checks a whole run of GETs at once: ``checked=False``)."""
         before = (self._last or snapshot(self.app)) if checked else {}
-        response, seconds = timed(lambda: self.client.open(
-            path, method=method, data=body, content_type=content_type, headers=headers or {}))
+        response, seconds = timed(
+            lambda: self.client.open(
+                path, method=method, data=body, content_type=content_type, headers=headers or {}
+            )
+        )
         status = response.status_code
         self.findings.endpoints.add(self.endpoint(path, method))
         label = f"{self.role}: {method} {path[:120]} {what}"
@@ -99,7 +110,8 @@ class Crawler:
         changes = compare(before, after)
         if changes and (status >= 400 or method == "GET"):
             self.findings.failures.append(
-                f"changed data though answered {status}: {label}: {changes}")
+                f"changed data though answered {status}: {label}: {changes}"
+            )
         elif changes and (lost := changes.lost(self.may_change(self.endpoint(path, method)))):
             self.findings.failures.append(f"changed or removed {sorted(lost)}: {label}: {changes}")
 
@@ -117,8 +129,9 @@ class Crawler:
         found = []
         for rule in self.app.url_map.iter_rules():
             if "GET" in (rule.methods or ()) and rule.endpoint not in NOT_CALLED:
-                found.append(VARIABLE.sub(
-                    lambda m: self.path_values.get(m.group(2), "x"), rule.rule))
+                found.append(
+                    VARIABLE.sub(lambda m: self.path_values.get(m.group(2), "x"), rule.rule)
+                )
         return sorted(found)
 
     def open_pages(self, start: list[str]) -> None:
@@ -127,8 +140,11 @@ class Crawler:
         while queue:
             path = queue.pop(0)
             endpoint = self.endpoint(path, "GET")
-            if path in seen or endpoint in NOT_CALLED or (
-                    per_endpoint.get(endpoint, 0) >= PAGES_PER_ENDPOINT):
+            if (
+                path in seen
+                or endpoint in NOT_CALLED
+                or (per_endpoint.get(endpoint, 0) >= PAGES_PER_ENDPOINT)
+            ):
                 continue
             seen.add(path)
             per_endpoint[endpoint] = per_endpoint.get(endpoint, 0) + 1
@@ -162,9 +178,11 @@ class Crawler:
             chosen = values if every_value else [values[number % len(values)]]
             for name, value in chosen:
                 if len(value) > 100:
-                    value = value[:max(64, len(value) // len(parameters))]
-                query = "&".join(f"{quote_from_bytes(encode_text(p))}="
-                                 f"{quote_from_bytes(encode_text(value))}" for p in parameters)
+                    value = value[: max(64, len(value) // len(parameters))]
+                query = "&".join(
+                    f"{quote_from_bytes(encode_text(p))}={quote_from_bytes(encode_text(value))}"
+                    for p in parameters
+                )
                 self.send("GET", f"{path}?{query}", f"(query: {name})", checked=False)
 
     # --- forms --------------------------------------------------------------------------------
@@ -200,8 +218,10 @@ class Crawler:
 
     def submit(self, form: Form, hostile: dict[str, str], what: str) -> Any:
         if form.method == "GET":  # into the URL: the long value shared out, as in hostile_queries
-            hostile = {name: value[:max(64, 1365 // len(hostile))] if len(value) > 100 else value
-                       for name, value in hostile.items()}
+            hostile = {
+                name: value[: max(64, 1365 // len(hostile))] if len(value) > 100 else value
+                for name, value in hostile.items()
+            }
         pairs = form_pairs(form, hostile)
         if form.method == "GET":
             query = urlencoded(pairs).decode()
@@ -212,8 +232,9 @@ class Crawler:
         else:
             body, content_type = urlencoded(pairs), "application/x-www-form-urlencoded"
         value = short(next(iter(hostile.values()), ""))
-        return self.send(form.method, form.action, f"(form {what}={value})",
-                         body=body, content_type=content_type)
+        return self.send(
+            form.method, form.action, f"(form {what}={value})", body=body, content_type=content_type
+        )
 
     def refresh(self, form: Form) -> Form:
         """The form as its page shows it now (after an accepted change), or as it was."""
@@ -244,29 +265,45 @@ class Crawler:
                 done.add(name)
                 for label, value in HOSTILE.items():
                     body = _callback_body(callback, values, {number: value})
-                    self.send("POST", DASH + "_dash-update-component",
-                              f"(callback {callback['output'][:60]}: {name}={label})",
-                              body=_json(body), headers=headers)
+                    self.send(
+                        "POST",
+                        DASH + "_dash-update-component",
+                        f"(callback {callback['output'][:60]}: {name}={label})",
+                        body=_json(body),
+                        headers=headers,
+                    )
             for label, value in HOSTILE.items():
                 every = dict.fromkeys(range(len(inputs)), value)
-                self.send("POST", DASH + "_dash-update-component",
-                          f"(callback {callback['output'][:60]}: every input={label})",
-                          body=_json(_callback_body(callback, values, every)), headers=headers)
+                self.send(
+                    "POST",
+                    DASH + "_dash-update-component",
+                    f"(callback {callback['output'][:60]}: every input={label})",
+                    body=_json(_callback_body(callback, values, every)),
+                    headers=headers,
+                )
 
     def _component_values(self) -> dict[str, dict[str, Any]]:
         """The properties of every component of the layout and of every page it links to."""
         layout = self.client.get(DASH + "_dash-layout").get_json()
         found = dict(_components(layout))
         dependencies = self.client.get(DASH + "_dash-dependencies").get_json()
-        router = next((c for c in dependencies if any(
-            i["property"] == "pathname" for i in c["inputs"])), None)
-        hrefs = sorted({props["href"] for props in found.values()
-                        if str(props.get("href", "")).startswith(DASH)})
+        router = next(
+            (c for c in dependencies if any(i["property"] == "pathname" for i in c["inputs"])), None
+        )
+        hrefs = sorted(
+            {
+                props["href"]
+                for props in found.values()
+                if str(props.get("href", "")).startswith(DASH)
+            }
+        )
         for href in hrefs if router else []:
             body = _callback_body(router, {"url": {"pathname": href, "search": ""}}, {})
-            response = self.client.post(DASH + "_dash-update-component", data=_json(body),
-                                        headers={"X-CSRFToken": self._dash_csrf(),
-                                                 "Content-Type": "application/json"})
+            response = self.client.post(
+                DASH + "_dash-update-component",
+                data=_json(body),
+                headers={"X-CSRFToken": self._dash_csrf(), "Content-Type": "application/json"},
+            )
             if response.status_code == 200:
                 found.update(_components(response.get_json()))
         return found
@@ -277,8 +314,9 @@ class Crawler:
 
     # --- the REST API ---------------------------------------------------------------------------
 
-    def hostile_api(self, key: str, body_values: Callable[[str, dict[str, Any]], dict[str, Any]]
-                    ) -> None:
+    def hostile_api(
+        self, key: str, body_values: Callable[[str, dict[str, Any]], dict[str, Any]]
+    ) -> None:
         """Every operation of the OpenAPI document: each hostile value in each field of its
         body (the schema's example, made unique by ``body_values``) and in each query
         parameter."""
@@ -291,10 +329,16 @@ class Crawler:
                 for parameter in operation.get("parameters", []):
                     if parameter["in"] == "query":
                         for label, value in HOSTILE.items():
-                            query = (f"{quote_from_bytes(encode_text(parameter['name']))}="
-                                     f"{quote_from_bytes(encode_text(value))}")
-                            self.send(method.upper(), f"{path}?{query}",
-                                      f"({parameter['name']}={label})", headers=headers)
+                            query = (
+                                f"{quote_from_bytes(encode_text(parameter['name']))}="
+                                f"{quote_from_bytes(encode_text(value))}"
+                            )
+                            self.send(
+                                method.upper(),
+                                f"{path}?{query}",
+                                f"({parameter['name']}={label})",
+                                headers=headers,
+                            )
                 schema = _schema(operation, doc)
                 if schema is None:
                     continue
@@ -302,8 +346,13 @@ class Crawler:
                 for where in _leaves(schema, doc, example):
                     for label, value in _json_values():
                         body = body_values(template, _with(example, where, value))
-                        self.send(method.upper(), path, f"({'.'.join(map(str, where))}={label})",
-                                  body=_json(body), headers=headers)
+                        self.send(
+                            method.upper(),
+                            path,
+                            f"({'.'.join(map(str, where))}={label})",
+                            body=_json(body),
+                            headers=headers,
+                        )
 
 
 def _destructive_last(signature: tuple[str, str, tuple[str, ...]]) -> tuple[bool, str]:
@@ -320,6 +369,7 @@ def _unique_fields(form: Form) -> list[Any]:
 
 
 # --- Dash bodies -------------------------------------------------------------------------------
+
 
 def _components(node: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     if isinstance(node, list):
@@ -344,15 +394,27 @@ def _outputs(output: str) -> Any:
     return dict(zip(("id", "property"), output.rsplit(".", 1), strict=True))
 
 
-def _callback_body(callback: dict[str, Any], values: dict[str, dict[str, Any]],
-                   hostile: dict[int, Any]) -> dict[str, Any]:
+def _callback_body(
+    callback: dict[str, Any], values: dict[str, dict[str, Any]], hostile: dict[int, Any]
+) -> dict[str, Any]:
     def filled(items: list[dict[str, Any]], offset: int = -1) -> list[dict[str, Any]]:
-        return [{**i, "value": hostile[n] if offset < 0 and n in hostile else
-                 values.get(i["id"], {}).get(i["property"])} for n, i in enumerate(items)]
+        return [
+            {
+                **i,
+                "value": hostile[n]
+                if offset < 0 and n in hostile
+                else values.get(i["id"], {}).get(i["property"]),
+            }
+            for n, i in enumerate(items)
+        ]
 
-    return {"output": callback["output"], "outputs": _outputs(callback["output"]),
-            "inputs": filled(callback["inputs"]), "state": filled(callback["state"], 1),
-            "changedPropIds": [f"{i['id']}.{i['property']}" for i in callback["inputs"][:1]]}
+    return {
+        "output": callback["output"],
+        "outputs": _outputs(callback["output"]),
+        "inputs": filled(callback["inputs"]),
+        "state": filled(callback["state"], 1),
+        "changedPropIds": [f"{i['id']}.{i['property']}" for i in callback["inputs"][:1]],
+    }
 
 
 def _json(body: Any) -> bytes:
@@ -361,6 +423,7 @@ def _json(body: Any) -> bytes:
 
 
 # --- OpenAPI bodies ------------------------------------------------------------------------------
+
 
 def _resolve(schema: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
@@ -376,8 +439,9 @@ def _schema(operation: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any] | 
     return _resolve(content["schema"], doc) if content else None
 
 
-def _leaves(schema: dict[str, Any], doc: dict[str, Any], example: Any,
-            where: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+def _leaves(
+    schema: dict[str, Any], doc: dict[str, Any], example: Any, where: tuple[Any, ...] = ()
+) -> Iterator[tuple[Any, ...]]:
     """Every field of the schema, nested ones included (arrays through their first item)."""
     schema = _resolve(schema, doc)
     if schema.get("type") == "object" or "properties" in schema:
@@ -405,12 +469,12 @@ def _example(schema: dict[str, Any], doc: dict[str, Any]) -> Any:
         return schema["enum"][0]
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
-        return {name: _example(schema["properties"][name], doc)
-                for name in schema.get("required", [])}
+        return {
+            name: _example(schema["properties"][name], doc) for name in schema.get("required", [])
+        }
     if kind == "string" and schema.get("format") == "date-time":
         return dt.datetime.now(dt.UTC).isoformat()
-    return {"string": "crawl1", "integer": 1, "number": 1.0, "boolean": True,
-            "array": []}.get(kind)
+    return {"string": "crawl1", "integer": 1, "number": 1.0, "boolean": True, "array": []}.get(kind)
 
 
 def _json_values() -> list[tuple[str, Any]]:

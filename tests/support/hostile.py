@@ -30,7 +30,7 @@ HOSTILE: dict[str, str] = {
     "-1": "-1",
     "100 kB": "ẞ" * 33_334,  # three bytes each in UTF-8: 100 kB
     "rtl": "\u202egnp.exe\u202c",
-    "markup": '"><script>alert(1)</script><b x=\'',
+    "markup": "\"><script>alert(1)</script><b x='",
 }
 #: In a query string the long value is 4 kB: a URL of 100 kB is refused by every server in
 #: front of the app (gunicorn's request line stops at 4,094 bytes) before Memnun sees it.
@@ -61,8 +61,9 @@ def encode_text(value: str) -> bytes:
 
 
 def urlencoded(pairs: Iterable[tuple[str, str]]) -> bytes:
-    return "&".join(f"{quote_from_bytes(encode_text(k))}={quote_from_bytes(encode_text(v))}"
-                    for k, v in pairs).encode("ascii")
+    return "&".join(
+        f"{quote_from_bytes(encode_text(k))}={quote_from_bytes(encode_text(v))}" for k, v in pairs
+    ).encode("ascii")
 
 
 def multipart(pairs: Iterable[tuple[str, str]], files: set[str]) -> tuple[bytes, str]:
@@ -73,8 +74,11 @@ def multipart(pairs: Iterable[tuple[str, str]], files: set[str]) -> tuple[bytes,
         disposition = f'form-data; name="{name}"'
         if name in files:
             disposition += '; filename="hostile.csv"'
-        parts.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
-                     + encode_text(value) + b"\r\n")
+        parts.append(
+            f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+            + encode_text(value)
+            + b"\r\n"
+        )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
 
@@ -122,9 +126,12 @@ class _PageParser(HTMLParser):
         if tag == "a" and a.get("href"):
             self.links.add(a["href"])
         elif tag == "form":
-            self._form = Form(self.page, a.get("action") or self.page,
-                              (a.get("method") or "get").upper(),
-                              a.get("enctype") or "application/x-www-form-urlencoded")
+            self._form = Form(
+                self.page,
+                a.get("action") or self.page,
+                (a.get("method") or "get").upper(),
+                a.get("enctype") or "application/x-www-form-urlencoded",
+            )
             self.forms.append(self._form)
         elif self._form is not None:
             self._field(tag, a)
@@ -132,12 +139,16 @@ class _PageParser(HTMLParser):
     def _field(self, tag: str, a: dict[str, str]) -> None:
         assert self._form is not None
         name, required = a.get("name"), "required" in a
-        if tag == "input" and name and a.get("type", "text") not in ("submit", "button",
-                                                                      "reset", "image"):
+        if (
+            tag == "input"
+            and name
+            and a.get("type", "text") not in ("submit", "button", "reset", "image")
+        ):
             kind = a.get("type", "text")
             checked = "checked" in a if kind in ("checkbox", "radio") else True
-            self._form.fields.append(FormField(name, kind, a.get("value", ""),
-                                               checked=checked, required=required))
+            self._form.fields.append(
+                FormField(name, kind, a.get("value", ""), checked=checked, required=required)
+            )
         elif tag == "button" and name:
             self._form.fields.append(FormField(name, "button", a.get("value", "")))
         elif tag == "select" and name:
@@ -189,10 +200,17 @@ def local_path(href: str, page: str, query: bool = False) -> str | None:
 # --- what a valid value of a field looks like ------------------------------------------------
 
 _counter = iter(range(1, 10**9))
-VALID_BY_KIND = {"email": "crawler{n}@example.org", "url": "https://example.org/hook{n}",
-                 "number": "3", "date": "2025-01-15", "time": "09:00", "password": "Crawler-pw{n}!",
-                 "textarea": "Crawler text {n}", "month": "2025-01", "datetime-local":
-                 "2025-01-15T09:00"}
+VALID_BY_KIND = {
+    "email": "crawler{n}@example.org",
+    "url": "https://example.org/hook{n}",
+    "number": "3",
+    "date": "2025-01-15",
+    "time": "09:00",
+    "password": "Crawler-pw{n}!",
+    "textarea": "Crawler text {n}",
+    "month": "2025-01",
+    "datetime-local": "2025-01-15T09:00",
+}
 
 
 def valid_value(item: FormField) -> str:

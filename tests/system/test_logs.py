@@ -50,8 +50,13 @@ TOKEN_RE = re.compile(r"/s/([A-Za-z0-9_-]{43})")
 
 
 def _api(base: str, key: str, method: str, path: str, body: Any) -> Any:
-    response = requests.request(method, f"{base}/api/v1{path}", json=body, timeout=60,
-                                headers={"Authorization": f"Bearer {key}"})
+    response = requests.request(
+        method,
+        f"{base}/api/v1{path}",
+        json=body,
+        timeout=60,
+        headers={"Authorization": f"Bearer {key}"},
+    )
     assert response.status_code < 300, (path, response.status_code, response.text[:500])
     return response.json()
 
@@ -59,38 +64,78 @@ def _api(base: str, key: str, method: str, path: str, body: Any) -> Any:
 def _complaint(number: int, person: tuple[str, str, str]) -> dict[str, Any]:
     name, email, phone = person
     received = (dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).isoformat()
-    return {"external_id": f"LOG-{number}", "received_at": received,
-            "channel": "web", "category": "yol", "unit": "fen",
-            "subject": f"{name} arıyor", "description": f"{name}, {phone}, {email}",
-            "complainant": {"name": name, "email": email, "phone": phone, "language": "tr",
-                            "survey_consent": True}}
+    return {
+        "external_id": f"LOG-{number}",
+        "received_at": received,
+        "channel": "web",
+        "category": "yol",
+        "unit": "fen",
+        "subject": f"{name} arıyor",
+        "description": f"{name}, {phone}, {email}",
+        "complainant": {
+            "name": name,
+            "email": email,
+            "phone": phone,
+            "language": "tr",
+            "survey_consent": True,
+        },
+    }
 
 
 def _integrate(base: str, key: str) -> None:
     _api(base, key, "PUT", "/units/fen", {"name": "Fen İşleri", "parent": None})
-    _api(base, key, "PUT", "/categories/yol", {"name": "Yol", "parent": None,
-                                               "committed_response_days": 10})
-    _api(base, key, "PUT", "/distribution-rules/default", {
-        "questionnaire": "post-resolution", "delay": "PT0M", "send_window": "00:00-23:59",
-        "fatigue_days": 0, "sample_rate": 1.0, "reminder_after": "PT1H"})
+    _api(
+        base,
+        key,
+        "PUT",
+        "/categories/yol",
+        {"name": "Yol", "parent": None, "committed_response_days": 10},
+    )
+    _api(
+        base,
+        key,
+        "PUT",
+        "/distribution-rules/default",
+        {
+            "questionnaire": "post-resolution",
+            "delay": "PT0M",
+            "send_window": "00:00-23:59",
+            "fatigue_days": 0,
+            "sample_rate": 1.0,
+            "reminder_after": "PT1H",
+        },
+    )
     _api(base, key, "POST", "/complaints", _complaint(0, PEOPLE[0]))
-    _api(base, key, "POST", "/complaints/batch",
-         {"complaints": [_complaint(n, p) for n, p in enumerate(PEOPLE[1:], start=1)]})
+    _api(
+        base,
+        key,
+        "POST",
+        "/complaints/batch",
+        {"complaints": [_complaint(n, p) for n, p in enumerate(PEOPLE[1:], start=1)]},
+    )
     for number in range(len(PEOPLE)):
         ref = f"ext:LOG-{number}"
-        _api(base, key, "POST", f"/complaints/{ref}/events",
-             {"type": "resolved", "at": dt.datetime.now(dt.UTC).isoformat()})
+        _api(
+            base,
+            key,
+            "POST",
+            f"/complaints/{ref}/events",
+            {"type": "resolved", "at": dt.datetime.now(dt.UTC).isoformat()},
+        )
 
 
 def _staff_setup(staff: Browser) -> str:
     """An API key (returned) and a webhook whose receiver is down."""
-    made = staff.submit("/admin/api-keys", "/admin/api-keys", name="Entegrasyon",
-                        scopes="admin")
+    made = staff.submit("/admin/api-keys", "/admin/api-keys", name="Entegrasyon", scopes="admin")
     page = made.text if made.status_code == 200 else staff.get(made.headers["Location"]).text
     key = re.search(r'<code id="new-key">([^<]+)</code>', page)
     assert key, page[:2000]
-    hook = staff.submit("/admin/webhooks", "/admin/webhooks",
-                        url=f"http://127.0.0.1:{free_port()}/hook", secret=WEBHOOK_SECRET)
+    hook = staff.submit(
+        "/admin/webhooks",
+        "/admin/webhooks",
+        url=f"http://127.0.0.1:{free_port()}/hook",
+        secret=WEBHOOK_SECRET,
+    )
     assert hook.status_code in (200, 302), hook.text[:1000]
     assert "127.0.0.1" in staff.get("/admin/webhooks").text
     return key.group(1)
@@ -134,13 +179,20 @@ def _webhook_failed(app: Flask) -> bool:
     return any(attempts >= 1 for attempts in found)
 
 
-def test_no_secret_or_personal_data_in_any_log_line(app: Flask, tmp_path: Path,
-                                                    smtp_server: SmtpSink) -> None:
-    env = app_env(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, MAIL_BACKEND="smtp",
-                  SMTP_HOST=smtp_server.host, SMTP_PORT=smtp_server.port, LOG_LEVEL="DEBUG",
-                  WEBHOOK_ALLOWED_PRIVATE_HOSTS="127.0.0.1", BASE_URL="http://127.0.0.1")
-    run_memnun(env, "user", "create", "--email", ADMIN, "--role", "admin",
-               "--password", PASSWORD)
+def test_no_secret_or_personal_data_in_any_log_line(
+    app: Flask, tmp_path: Path, smtp_server: SmtpSink
+) -> None:
+    env = app_env(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        tmp_path,
+        MAIL_BACKEND="smtp",
+        SMTP_HOST=smtp_server.host,
+        SMTP_PORT=smtp_server.port,
+        LOG_LEVEL="DEBUG",
+        WEBHOOK_ALLOWED_PRIVATE_HOSTS="127.0.0.1",
+        BASE_URL="http://127.0.0.1",
+    )
+    run_memnun(env, "user", "create", "--email", ADMIN, "--role", "admin", "--password", PASSWORD)
     run_memnun(env, "templates", "install")
     port, log = free_port(), tmp_path / "memnun-run.log"
     server = start_memnun_run(env, port, log)
@@ -152,10 +204,14 @@ def test_no_secret_or_personal_data_in_any_log_line(app: Flask, tmp_path: Path,
         key = _staff_setup(staff)
         _integrate(base, key)
         assert wait_until(lambda: len(smtp_server.messages) >= len(PEOPLE), 60), tail(log)
-        tokens = [TOKEN_RE.search(m.get_body(("plain",)).get_content()).group(1)  # type: ignore[union-attr]
-                  for m in smtp_server.messages]
-        respondents = [_respond(base, tokens[0], opt_out=False),
-                       _respond(base, tokens[1], opt_out=True)]
+        tokens = [
+            TOKEN_RE.search(m.get_body(("plain",)).get_content()).group(1)  # type: ignore[union-attr]
+            for m in smtp_server.messages
+        ]
+        respondents = [
+            _respond(base, tokens[0], opt_out=False),
+            _respond(base, tokens[1], opt_out=True),
+        ]
         _staff_reads(staff)
         assert wait_until(lambda: _webhook_failed(app), 60), tail(log)
     finally:
@@ -163,8 +219,15 @@ def test_no_secret_or_personal_data_in_any_log_line(app: Flask, tmp_path: Path,
     text = log.read_text(encoding="utf-8", errors="replace")
     assert "GET /s/<token>" in text and " INFO app." in text  # the logs were really written
     cookies = [c.value for b in (staff, *respondents) for c in b.session.cookies]
-    needles = [*tokens, key, key[10:], PASSWORD, WEBHOOK_SECRET, *filter(None, cookies),
-               *(part for person in PEOPLE for part in person),
-               *(person[2].replace(" ", "") for person in PEOPLE)]
+    needles = [
+        *tokens,
+        key,
+        key[10:],
+        PASSWORD,
+        WEBHOOK_SECRET,
+        *filter(None, cookies),
+        *(part for person in PEOPLE for part in person),
+        *(person[2].replace(" ", "") for person in PEOPLE),
+    ]
     found = sorted({needle for needle in needles if needle and needle in text})
     assert not found, f"in the logs: {found}\n{text[-3000:]}"
