@@ -200,8 +200,10 @@ def rollup_rebuild_command() -> None:
 @click.command("scheduler", help="Run the dispatcher on a schedule until stopped.")
 @with_appcontext
 def scheduler_command() -> None:
+    from app.logsafe import configure_logging
     from app.scheduler import run_blocking_scheduler
 
+    configure_logging(current_app.config["MEMNUN_LOG_LEVEL"])
     run_blocking_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
@@ -211,9 +213,11 @@ def scheduler_command() -> None:
 @click.option("--no-scheduler", is_flag=True, help="Serve only; run `memnun scheduler` elsewhere.")
 @with_appcontext
 def run_command(host: str, port: int, no_scheduler: bool) -> None:
+    from app.logsafe import configure_logging
     from app.scheduler import start_background_scheduler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    configure_logging(app.config["MEMNUN_LOG_LEVEL"])
     if not no_scheduler:
         start_background_scheduler(app)
     click.echo(f"Memnun on http://{host}:{port}/ (scheduler {'off' if no_scheduler else 'on'})")

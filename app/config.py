@@ -125,6 +125,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MEMNUN_MIN_GROUP_SIZE": _env_int("MIN_GROUP_SIZE", 5),
         "MEMNUN_DASHBOARD_REFRESH_SECONDS": _env_int("DASHBOARD_REFRESH_SECONDS", 30),
         "MEMNUN_RETENTION_DAYS": _env_int("RETENTION_DAYS", 180),
+        # What `memnun run` and `memnun scheduler` write to stderr (app.logsafe.configure_logging).
+        "MEMNUN_LOG_LEVEL": (_env("LOG_LEVEL") or "INFO").upper(),
         # Staff sessions (app.auth.sessions): ended after this long without a request, and this
         # long after login whatever happens; both checked on the server.
         "MEMNUN_SESSION_IDLE_MINUTES": _env_int("SESSION_IDLE_MINUTES", 30),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -17,7 +18,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.form import BaseForm
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from app.storable import storable
 
@@ -68,6 +69,15 @@ def refuse_unstorable(form: BaseForm) -> bool:
             field.errors = [*field.errors, UNSTORABLE_MESSAGE]
             clean = False
     return clean
+
+
+def finite(form: BaseForm, field: Field) -> None:
+    """Refuse NaN and the infinities, which DecimalField reads ("NaN", "Infinity"): NaN cannot
+    even be compared with a range (Decimal raises InvalidOperation, a 500). Put it before
+    NumberRange."""
+    if isinstance(field.data, Decimal) and not field.data.is_finite():
+        field.data = None
+        raise StopValidation(field.gettext("Not a valid decimal value."))
 
 
 class StaffForm(FlaskForm):

@@ -16,6 +16,19 @@ from typing import Any
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
 
+#: Loggers kept at WARNING whatever the level: SQLAlchemy's engine logs every statement with its
+#: parameters (names, addresses, token hashes) from INFO on, urllib3 every URL it opens.
+QUIET_LOGGERS = ("sqlalchemy", "urllib3")
+
+
+def configure_logging(level: str) -> None:
+    """Where the servers Memnun starts (``memnun run``, ``memnun scheduler``) log: stderr, at
+    ``level`` (``MEMNUN_LOG_LEVEL``), without the libraries that would log personal data."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
 def scrub(text: str, limit: int = 500) -> str:
     """An error text safe to keep and show: no e-mail addresses, bounded length."""
     return EMAIL_RE.sub("<address>", text)[:limit]

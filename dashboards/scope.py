@@ -86,9 +86,10 @@ def from_query(search: str | None) -> Choice:
 
 
 def to_query(choice: Choice) -> str:
-    """The query string of a choice, empty values left out ('' when nothing is set)."""
-    pairs = [(key, getattr(choice, name)) for name, key in QUERY_KEYS.items()
-             if getattr(choice, name) not in (None, "")]
+    """The query string of a choice, empty values left out ('' when nothing is set), and so
+    are values no link can hold (a lone surrogate cannot even be encoded: a crafted callback)."""
+    pairs = [(key, value) for name, key in QUERY_KEYS.items()
+             if isinstance(value := getattr(choice, name), str) and value and storable(value)]
     return "?" + urlencode(pairs) if pairs else ""
 
 

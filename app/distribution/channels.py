@@ -22,13 +22,14 @@ from sqlalchemy import ColumnElement, func, or_
 from app.distribution.mail import MailBackend, get_backend
 from app.distribution.messages import MessageBuilder, build_message
 from app.distribution.sms import SmsMessage, build_sms, get_sms_backend, sms_configured
+from app.emails import email_key
 from app.models import Complainant, Invitation, InvitationChannel
 
 OutgoingMessage = Message | SmsMessage
 
 
 def _email_of(person: Complainant) -> str:
-    return (person.email or "").strip().lower()
+    return email_key(person.email) if person.email else ""
 
 
 def _phone_of(person: Complainant) -> str:
@@ -65,7 +66,7 @@ class Channel:
 EMAIL = Channel(
     kind=InvitationChannel.EMAIL,
     contact_of=_email_of,
-    contact_column=lambda: func.lower(Complainant.email),
+    contact_column=lambda: Complainant.email,  # stored as email_key gives it
     configured=lambda config: True,  # the file backend always works
     message=_email_message,
     backend=get_backend,

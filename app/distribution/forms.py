@@ -25,7 +25,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, NumberRange, Regexp, ValidationError
 
-from app.forms import StaffForm
+from app.forms import StaffForm, finite
 from app.models import Channel
 
 KEY_PATTERN = r"^\w[\w.\-]{0,63}$"  # the API's code rule
@@ -131,7 +131,7 @@ class RuleForm(StaffForm):
     sample_rate = DecimalField(
         _l("Sample rate"), places=None,
         description=_l("Share of matching complaints that get a survey, from 0 to 1."),
-        validators=[InputRequired(_l("Enter a number from 0 to 1.")),
+        validators=[InputRequired(_l("Enter a number from 0 to 1.")), finite,
                     NumberRange(min=0, max=1, message=_l("Enter a number from 0 to 1."))],
     )
     fatigue_days = IntegerField(

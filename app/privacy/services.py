@@ -37,6 +37,7 @@ from flask import current_app
 from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
 
 from app.distribution.mail import EML_NAME_RE
+from app.emails import email_key
 from app.extensions import db
 from app.models import (
     Answer,
@@ -87,23 +88,19 @@ class Erasure:
                 f"{self.outbox_files} outbox file(s)")
 
 
-def normalise(email: str) -> str:
-    return email.strip().lower()
-
-
 def person_key(email: str) -> str:
     """A keyed hash of the address for the audit log: whoever holds the secret key can check
     whether an address was erased; the log itself names nobody."""
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(secret, b"privacy:" + normalise(email).encode(), hashlib.sha256).hexdigest()
+    return hmac.new(secret, b"privacy:" + email_key(email).encode(), hashlib.sha256).hexdigest()
 
 
 def complainants_with_email(email: str) -> list[Complainant]:
-    """Every complainant record with this address, whatever its case (integrations often make
-    one record per complaint)."""
+    """Every complainant record with this address, however it is written (integrations often
+    make one record per complaint); addresses are stored as ``email_key`` gives them."""
     return list(db.session.scalars(
         select(Complainant)
-        .where(func.lower(Complainant.email) == normalise(email))
+        .where(Complainant.email == email_key(email))
         .order_by(Complainant.id)
     ))
 
@@ -272,7 +269,7 @@ def export_person(email: str, actor: str = "cli") -> dict[str, Any]:
         select(Complaint).where(Complaint.id.in_(complaint_ids))
         .order_by(Complaint.received_at, Complaint.id))) if complaint_ids else []
     document = {
-        "email": normalise(email),
+        "email": email_key(email),
         "exported_at": iso(utcnow()),
         "complainant_records": [_person_document(person) for person in people],
         "complaints": [

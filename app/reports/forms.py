@@ -5,7 +5,7 @@ from wtforms import DateField, DecimalField, SelectField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, ValidationError
 
 from app.analytics.names import METRIC_NAMES
-from app.forms import StaffForm
+from app.forms import StaffForm, finite
 
 ALL = 0  # the "whole organisation" (or "all my units") choice of a unit field
 
@@ -40,7 +40,7 @@ class TargetForm(StaffForm):
     unit = SelectField(_l("For"), coerce=int, default=ALL)
     metric = SelectField(_l("Figure"), choices=list(METRIC_NAMES.items()))
     value = DecimalField(_l("Target (percent; NPS in points from -100 to 100)"), places=None,
-                         validators=[InputRequired(), NumberRange(min=-100, max=100)])
+                         validators=[InputRequired(), finite, NumberRange(min=-100, max=100)])
     submit = SubmitField(_l("Save the target"))
 
     def validate_value(self, field: DecimalField) -> None:

@@ -23,13 +23,14 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import get_locale
-from sqlalchemy import delete, func, insert, inspect, or_, select, update
+from sqlalchemy import delete, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import QueryableAttribute, set_committed_value
 from sqlalchemy.sql import ClauseElement
 
 from app import webhooks
 from app.documents import ResponseContext, response_document
+from app.emails import email_key
 from app.extensions import db
 from app.followup.services import follow_up_reasons, low_score_event, open_follow_up_if_needed
 from app.models import (
@@ -450,7 +451,7 @@ def _same_person(complainant: Complainant) -> list[Complainant]:
         return [complainant]
     others = db.session.scalars(
         select(Complainant).where(
-            func.lower(Complainant.email) == complainant.email.lower(),
+            Complainant.email == email_key(complainant.email),
             Complainant.id != complainant.id,
         )
     ).all()

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import functools
 import re
 from typing import Annotated, Any
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from pydantic import (
     AfterValidator,
@@ -24,6 +22,8 @@ from pydantic import (
     WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
+
+from app.emails import EmailNotValidError, normalise_email
 
 # Times further ahead than this are refused: an event "in the future" is a clock or time zone
 # bug at the sender (local time sent with +00:00), and would plan surveys and skew timeliness.
@@ -37,10 +37,6 @@ CODE_RE = re.compile(r"\w[\w.\-]{0,63}")  # a first letter or digit: no "." or "
 LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 PHONE_RE = re.compile(r"\+?[0-9 ()./\-]{3,40}")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-# A plain ASCII local part (RFC 5322 dot-atom), which email_validator accepts whatever the domain.
-DOT_ATOM_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-EMAIL_MAX_LENGTH = 254
-LOCAL_PART_MAX_LENGTH = 64
 MAX_CODE_LENGTH = 64
 
 
@@ -127,34 +123,9 @@ def _not_future(value: dt.datetime) -> dt.datetime:
 
 
 def _email(value: str) -> str:
-    if not _plainly_valid_email(value):
-        _check_email(value)
-    return normalise_email(value)
-
-
-def _plainly_valid_email(value: str) -> bool:
-    """Whether ``value`` is an ASCII dot-atom address whose domain email_validator accepted
-    before: most addresses of a batch share a few domains, and checking a domain is most of
-    email_validator's time (about 45 of the 65 microseconds a complaint took to validate).
-    Anything else goes through email_validator whole, which also words the refusal."""
-    local, at, domain = value.rpartition("@")
-    return (bool(at) and value.isascii() and len(value) <= EMAIL_MAX_LENGTH
-            and len(local) <= LOCAL_PART_MAX_LENGTH and DOT_ATOM_RE.fullmatch(local) is not None
-            and _domain_accepted(domain))
-
-
-@functools.lru_cache(maxsize=4096)
-def _domain_accepted(domain: str) -> bool:
+    """The address in the one form it is stored and compared in (app/emails.py)."""
     try:
-        validate_email("x@" + domain, check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return True
-
-
-def _check_email(value: str) -> None:
-    try:
-        validate_email(value, check_deliverability=False)
+        return normalise_email(value)
     except EmailNotValidError as exc:
         raise PydanticCustomError(
             "invalid_email", _("is not a valid e-mail address: %(reason)s", reason=str(exc))
@@ -175,17 +146,6 @@ def _phone(value: str) -> str:
         )
     return value
 
-
-def normalise_email(value: str) -> str:
-    """The form in which e-mail addresses are stored and compared.
-
-    Only ASCII letters are lower-cased: ``str.lower`` would turn a Turkish ``İ`` into ``i̇``
-    (two characters), and addresses must survive unchanged apart from case.
-    """
-    return value.strip().translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 Text = Annotated[StrictStr, AfterValidator(_storable)]
 Code = Annotated[

@@ -69,3 +69,20 @@ def test_a_crafted_filter_value_draws_the_figures(viewer: tuple[FlaskClient, str
 def test_query_parsing_ignores_values_that_cannot_be_stored() -> None:
     assert scope.from_query("?questionnaire=%00&unit=fen") == scope.Choice(unit="fen")
     assert scope.from_query("?questionnaire=a%00b&channel=%01") == scope.Choice()
+
+
+@pytest.mark.parametrize("crafted", CRAFTED)
+def test_a_crafted_filter_value_is_kept_out_of_the_address(viewer: tuple[FlaskClient, str],
+                                                           crafted: str) -> None:
+    """The callback that writes the filters into the address bar leaves out what no link can
+    hold (a lone surrogate cannot even be encoded)."""
+    client, token = viewer
+    values: list[Any] = [crafted, "2025-03-31", crafted, crafted, "web", crafted, crafted]
+    response = client.post(CALLBACK, headers={"X-CSRFToken": token}, json={
+        "output": "url.search", "outputs": {"id": "url", "property": "search"},
+        "inputs": [{"id": i, "property": p, "value": v}
+                   for (i, p), v in zip(FILTER_INPUTS[:-1], values, strict=True)],
+        "changedPropIds": ["unit.value"], "state": [],
+    })
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.get_json()["response"]["url"]["search"] == "?to=2025-03-31&channel=web"

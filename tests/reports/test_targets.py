@@ -51,7 +51,8 @@ def test_admin_sets_changes_and_deletes_targets(app, admin_client, units) -> Non
 
 
 @pytest.mark.parametrize(("metric", "value"), [("csat", "-5"), ("csat", "120"), ("nps", "-101"),
-                                               ("csat", "")])
+                                               ("csat", ""), ("csat", "NaN"), ("nps", "-NaN"),
+                                               ("nps", "sNaN"), ("csat", "Infinity")])
 def test_impossible_targets_are_refused(app, admin_client, units, metric, value) -> None:
     response = _save(admin_client, unit=0, metric=metric, value=value)
     assert response.status_code == 400

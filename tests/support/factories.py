@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from app.emails import email_key
 from app.extensions import db
 from app.models import Category, Channel, Complainant, Complaint, ComplaintStatus, Unit
 
@@ -92,7 +93,7 @@ def make_complaint(
         if with_complainant:
             complainant = Complainant(
                 name="Ayşe Yılmaz",
-                email=email,
+                email=email_key(email) if email else email,  # as every way in stores it
                 phone=phone,
                 language=language,
                 survey_consent=consent,

@@ -107,6 +107,13 @@ def cpu_seconds(process: subprocess.Popen[Any]) -> float:
     return total
 
 
+def start_memnun_run(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``memnun run``: the web app, its request log and the scheduler in one process."""
+    command = [sys.executable, "-c", "from app.cli import main; main()", "run", "--port",
+               str(port)]
+    return _start(command, {**env, "FLASK_DEBUG": "0"}, log)
+
+
 def run_memnun(env: dict[str, str], *args: str, timeout: float = 120) -> str:
     """Run one ``memnun`` command to its end; its output, or AssertionError when it fails."""
     command = [sys.executable, "-c", "from app.cli import main; main()", *args]

@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.distribution.tokens import assign_token
+from app.emails import email_key
 from app.extensions import db
 from app.models import (
     Category,
@@ -176,7 +177,8 @@ def invite(
     with app.app_context():
         if complainant_id is None:
             person = Complainant(
-                name="Ayşe Yılmaz", email=email, language=language, survey_consent=True
+                name="Ayşe Yılmaz", email=email_key(email) if email else email,
+                language=language, survey_consent=True
             )
             db.session.add(person)
             db.session.flush()

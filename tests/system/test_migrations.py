@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from app import create_app
 from app.extensions import db
@@ -43,3 +43,40 @@ def test_memnun_db_upgrade_builds_an_empty_database(tmp_path: Path) -> None:
     engine = create_engine(env["MEMNUN_DATABASE_URL"])
     assert "complaint" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_stored_complainant_addresses_are_normalised(empty_database: str, tmp_path: Path
+                                                     ) -> None:
+    """c4e7a2d9b1f3 writes stored addresses in the form app/emails.py gives them; rows that
+    then hold one address are one person, and an opt-out of one reaches the others."""
+    app = create_app(base_config(empty_database, tmp_path))
+    rows = [  # id, address as stored before, opted out, erased
+        (1, "ays\u0327e@xn--rnek-4qa.com.tr", None, None),
+        (2, "ayşe@örnek.com.tr", "2025-02-01 10:00:00", None),
+        (3, "Ayşe@Örnek.COM.tr", "2025-03-01 10:00:00", None),
+        (4, "not an address", None, None),
+        (5, None, None, "2025-01-01 00:00:00"),
+        (6, "other@example.org", None, None),
+    ]
+    with app.app_context():
+        upgrade(revision="b3d5f1a8c6e2")
+        with db.engine.begin() as connection:
+            for id_, email, opted_out, erased in rows:
+                connection.execute(text(
+                    "INSERT INTO complainant (id, email, language, survey_consent, created_at, "
+                    "opted_out_at, erased_at) VALUES (:id, :email, 'tr', true, "
+                    "'2025-01-01 00:00:00', :opted_out, :erased)"),
+                    {"id": id_, "email": email, "opted_out": opted_out, "erased": erased})
+        upgrade(revision="c4e7a2d9b1f3")
+        with db.engine.connect() as connection:
+            stored = connection.execute(text(
+                "SELECT id, email, opted_out_at IS NOT NULL FROM complainant ORDER BY id")).all()
+            first_opt_out = connection.execute(text(
+                "SELECT opted_out_at FROM complainant WHERE id = 1")).scalar()
+        assert [tuple(row) for row in stored] == [
+            (1, "ayşe@örnek.com.tr", True), (2, "ayşe@örnek.com.tr", True),
+            (3, "ayşe@örnek.com.tr", True), (4, "not an address", False), (5, None, False),
+            (6, "other@example.org", False)]
+        assert str(first_opt_out).startswith("2025-02-01 10:00:00")  # the earliest one
+        downgrade(revision="b3d5f1a8c6e2")
+        db.engine.dispose()
