@@ -571,7 +571,7 @@ def test_editing_a_published_version_makes_the_next_version_a_draft(
     assert "Edit the draft (version 2)" in designer.get(f"{PR}/versions/1").get_data(as_text=True)
 
     publish_page = designer.get(f"{PR}/versions/2/publish").get_data(as_text=True)
-    assert "Publish version 2 of" in publish_page
+    assert "<h1>Publish version 2</h1>" in publish_page
     assert "New surveys use version 2 instead of version 1" in publish_page
     assert "Trends will restart" not in publish_page
     response = designer.post(f"{PR}/versions/2/publish",
