@@ -6,7 +6,9 @@ nobody set on the settings page comes from the configuration (``MEMNUN_ORGANISAT
 ``MEMNUN_MAIL_FROM``, ``MEMNUN_DEFAULT_LANGUAGE``, ``MEMNUN_TIMEZONE``), so an install that
 never opened the page works as before. The answer is read once per application context (one
 request, one CLI command, one scheduler job) and kept in ``flask.g``: every use after the
-first costs no query.
+first costs no query. Each process also keeps what it read for ``PROCESS_CACHE_SECONDS``, so
+a survey page costs no extra statement: a change on the settings page shows at once in the
+process that made it and within that time in the others (other web workers, the scheduler).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import time
 from email.utils import formataddr, parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +35,8 @@ from app.models.types import utcnow
 ROW_ID = 1
 log = logging.getLogger(__name__)
 _CACHE = "_memnun_organisation_settings"
+_PROCESS_CACHE = "memnun_organisation_settings"  # in app.extensions: (read at, settings)
+PROCESS_CACHE_SECONDS = 30.0
 
 #: Logo files: PNG, JPEG or WebP (never SVG, which can carry script), at most this many bytes.
 LOGO_MAX_BYTES = 200 * 1024
@@ -130,6 +135,10 @@ def organisation_settings() -> Settings:
     cached = g.get(_CACHE) if has_app_context() else None
     if cached is not None:
         return cached
+    kept = current_app.extensions.get(_PROCESS_CACHE)
+    if kept is not None and time.monotonic() - kept[0] < PROCESS_CACHE_SECONDS:
+        g.setdefault(_CACHE, kept[1])
+        return kept[1]
     defaults = configured_defaults(current_app.config)
     try:
         stored = _stored()
@@ -141,12 +150,14 @@ def organisation_settings() -> Settings:
         return defaults
     settings = _merge(defaults, stored)
     g.setdefault(_CACHE, settings)
+    current_app.extensions[_PROCESS_CACHE] = (time.monotonic(), settings)
     return settings
 
 
 def forget_cached_settings() -> None:
     """After a change: the next ``organisation_settings()`` reads the database again."""
     g.pop(_CACHE, None)
+    current_app.extensions.pop(_PROCESS_CACHE, None)
 
 
 def check_timezone(name: str) -> bool:

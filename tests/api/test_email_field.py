@@ -58,8 +58,10 @@ def _accepted_by_the_field(address: str) -> bool:
 
 
 def _accepted_by_email_validator(address: str) -> bool:
+    """email_validator's verdict on the address as the field takes it: without the blanks
+    around it (app/emails.py trims them: a CSV cell or a form often carries one)."""
     try:
-        validate_email(address, check_deliverability=False)
+        validate_email(address.strip(), check_deliverability=False)
     except EmailNotValidError:
         return False
     return True

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dashboards import scope
-from tests.support.dashboards import FILTER_INPUTS
+from tests.support.dashboards import FILTER_INPUTS, URL_INPUTS
 from tests.support.factories import make_user
 from tests.support.web import login
 
@@ -77,11 +77,12 @@ def test_a_crafted_filter_value_is_kept_out_of_the_address(viewer: tuple[FlaskCl
     """The callback that writes the filters into the address bar leaves out what no link can
     hold (a lone surrogate cannot even be encoded)."""
     client, token = viewer
-    values: list[Any] = [crafted, "2025-03-31", crafted, crafted, "web", crafted, crafted]
+    values: list[Any] = [crafted, "2025-03-31", crafted, crafted, "web", crafted, crafted,
+                         "custom", crafted]
     response = client.post(CALLBACK, headers={"X-CSRFToken": token}, json={
         "output": "url.search", "outputs": {"id": "url", "property": "search"},
         "inputs": [{"id": i, "property": p, "value": v}
-                   for (i, p), v in zip(FILTER_INPUTS[:-1], values, strict=True)],
+                   for (i, p), v in zip(URL_INPUTS, values, strict=True)],
         "changedPropIds": ["unit.value"], "state": [],
     })
     assert response.status_code == 200, response.get_data(as_text=True)[:500]

@@ -121,9 +121,9 @@ def staff(site: LiveServer, browser: Any, axe: str) -> Any:
 
 
 def _expected_time(site: LiveServer, reference: str) -> str:
-    from app.distribution.windows import organisation_zone
     from app.extensions import db
     from app.models import Invitation
+    from app.timefmt import organisation_zone
 
     _, invitation_id = ids_of(site.app, reference)
     with site.app.app_context():

@@ -9,9 +9,9 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event, select
 
-from app.distribution.windows import organisation_zone
 from app.extensions import db
 from app.models import AuditLog, Invitation, InvitationState
+from app.timefmt import organisation_zone
 from tests.support.api import admin_api
 from tests.support.distribution import fetch, in_english
 from tests.support.factories import make_user

@@ -154,8 +154,10 @@ def test_the_survey_page_is_light_and_asks_no_other_host(site, browser) -> None:
         hosts = {urlsplit(request.url).netloc for request in loaded}
         assert hosts == {urlsplit(site.url).netloc}, f"requests to other hosts: {hosts}"
         page_load = [r for r in loaded if r.method == "GET"]
-        kinds = sorted(r.resource_type for r in page_load)
+        icons = [r for r in page_load if "favicon" in urlsplit(r.url).path]
+        kinds = sorted(r.resource_type for r in page_load if r not in icons)
         assert kinds == ["document", "document", "script", "stylesheet"]  # redirect + page
+        assert len(icons) <= 1  # and the site's icon, once
         transferred = 0
         for request in page_load:
             sizes = request.sizes()

@@ -154,7 +154,7 @@ def test_the_organisation_name_reaches_survey_e_mail_and_pack(
         assert "Örnek Belediyesi" in mail["Subject"]
 
         admin.goto(f"{site.url}/reports/")
-        admin.select_option("#format", "html")
+        admin.select_option("#pack-format", "html")
         with admin.expect_download() as download:
             admin.click("#pack-form [type=submit]")
         pack = Path(download.value.path()).read_text()

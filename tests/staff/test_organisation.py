@@ -14,7 +14,11 @@ from sqlalchemy import event, select
 from app.distribution.messages import build_message
 from app.extensions import db
 from app.models import AuditLog, Invitation
-from app.organisation.settings import organisation_settings, save_settings
+from app.organisation.settings import (
+    forget_cached_settings,
+    organisation_settings,
+    save_settings,
+)
 from tests.support.factories import make_user
 from tests.support.respond import invite
 from tests.support.web import csrf_token_from, login
@@ -163,7 +167,11 @@ def test_the_e_mail_comes_from_the_organisation_and_signs_with_its_sender(app: F
 
 
 def test_the_settings_are_read_once_per_request(app: Flask) -> None:
+    """At most once per request, and not again while the process keeps them
+    (``PROCESS_CACHE_SECONDS``); a change reads them anew."""
     admin = _admin(app)
+    with app.app_context():
+        forget_cached_settings()
     statements: list[str] = []
     with app.app_context():
         engine = db.engine
@@ -177,6 +185,13 @@ def test_the_settings_are_read_once_per_request(app: Flask) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert sum("FROM organisation_settings" in s for s in statements) == 1
+    statements.clear()
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert admin.get("/admin/users").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert sum("FROM organisation_settings" in s for s in statements) == 0
 
 
 def test_the_pack_and_the_dashboards_are_titled_with_the_organisation(app: Flask) -> None:
@@ -209,8 +224,16 @@ def test_a_database_without_the_settings_table_still_names_the_organisation(
 ) -> None:
     from sqlalchemy import text
 
+    from app.models import OrganisationSettings
+
     with app.app_context():
         db.session.execute(text("DROP TABLE organisation_settings"))
         db.session.commit()
-        assert organisation_settings().name == "Memnun"
-    assert app.test_client().get("/auth/login").status_code == 200
+    try:
+        with app.app_context():
+            assert organisation_settings().name == "Memnun"
+        assert app.test_client().get("/auth/login").status_code == 200
+    finally:
+        with app.app_context():  # the next tests share this database (PostgreSQL)
+            db.session.remove()
+            OrganisationSettings.__table__.create(db.engine)
