@@ -41,26 +41,26 @@ def organisation() -> ResponseReturnValue:
     form = SettingsForm(data={field: getattr(settings, field) for field in TEXT_FIELDS})
     if form.is_submitted():
         if not form.validate():
-            return _page(form, LogoForm(formdata=None), 400)
+            return _page(form, LogoForm(formdata=None, id_prefix="logo"), 400)
         if not check_timezone((form.timezone.data or "").strip()):
             form.timezone.errors = [_("Not a time zone (for example Europe/Istanbul).")]
-            return _page(form, LogoForm(formdata=None), 400)
+            return _page(form, LogoForm(formdata=None, id_prefix="logo"), 400)
         try:
             save_settings(
                 acting_user(), {field: getattr(form, field).data for field in TEXT_FIELDS}
             )
         except InvalidFields as exc:
             _show_problems(form, exc)
-            return _page(form, LogoForm(formdata=None), 400)
+            return _page(form, LogoForm(formdata=None, id_prefix="logo"), 400)
         flash(_("The organisation's settings are saved."), "info")
         return redirect(url_for("staff.organisation"))
-    return _page(form, LogoForm(formdata=None))
+    return _page(form, LogoForm(formdata=None, id_prefix="logo"))
 
 
 @bp.route("/admin/organisation/logo", methods=["POST"])
 @role_required()
 def organisation_logo() -> ResponseReturnValue:
-    logo_form = LogoForm()
+    logo_form = LogoForm(id_prefix="logo")
     settings = organisation_settings()
     form = SettingsForm(
         formdata=None, data={field: getattr(settings, field) for field in TEXT_FIELDS}

@@ -30,7 +30,7 @@ def test_every_message_of_the_respondent_pages_is_translated(language: str) -> N
     with po.open("rb") as handle:
         catalogue = read_po(handle, locale=language)
     ours = [m for m in catalogue if m.id and any(_ours(f) for f, _ in m.locations)]
-    assert len(ours) >= 55, "the catalogue lacks the respondent's messages: run pybabel update"
+    assert len(ours) >= 50, "the catalogue lacks the respondent's messages: run pybabel update"
     for message in ours:
         assert message.string, f"{language}: untranslated {message.id!r}"
         assert not message.fuzzy, f"{language}: fuzzy {message.id!r}"
