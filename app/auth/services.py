@@ -27,13 +27,16 @@ MIN_PASSWORD_LENGTH = 10
 def staff_email(email: str) -> str:
     """A member of staff's e-mail address as stored and looked up: trimmed, lower case, and
     one that email-validator accepts. The one rule for the login form, the admin pages and the
-    CLI, so that no account is made that could never log in. Raises ``UserError``."""
+    CLI, so that no account is made that could never log in. Raises ``UserError``.
+
+    The local part must be ASCII and a non-ASCII domain is kept in its ASCII (IDNA) form: the
+    password e-mail has to reach any mail server, and not every one speaks SMTPUTF8."""
     email = (email or "").strip().lower()
     try:
-        validate_email(email, check_deliverability=False)
+        checked = validate_email(email, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise UserError(f"not an e-mail address the login form accepts: {exc}") from None
-    return email
+    return (checked.ascii_email or email).lower()
 
 
 def check_new_password(password: str) -> None:

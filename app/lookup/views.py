@@ -91,6 +91,7 @@ def complaints() -> ResponseReturnValue:
     form = _search_form()
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     searched = any(value for key, value in request.args.items() if key != "page")
+    args = {key: value for key, value in request.args.items() if key != "page"}
     if searched and not form.validate():
         return render_template(
             "lookup/complaints.html",
@@ -98,6 +99,7 @@ def complaints() -> ResponseReturnValue:
             rows=[],
             more=False,
             page=page,
+            args=args,
             searched=True,
             **_names(),
         ), 400
@@ -112,7 +114,6 @@ def complaints() -> ResponseReturnValue:
         contact=(form.contact.data or "") if "contact" in form else "",
     )
     rows, more = find_complaints(current_user, search, page=min(page, 10_000))
-    args = {key: value for key, value in request.args.items() if key != "page"}
     return no_store(
         render_template(
             "lookup/complaints.html",

@@ -39,6 +39,24 @@ class CrawlWorld:
     def email_of(self, role: str) -> str:
         return f"{role.replace(' ', '-')}@example.org"
 
+    def restore_account(self, role: str) -> None:
+        """The role's account as built, before it logs in: an earlier role's crawl of the
+        account pages may have reset its password, disabled it, changed its role or units, or
+        switched on two-factor login; that was the page doing its job, not lost data."""
+        from sqlalchemy import delete, select
+
+        from app.models import RecoveryCode, Role, Unit, User
+
+        kind, units = ROLES[role]
+        with self.app.app_context():
+            user = db.session.scalar(select(User).where(User.email == self.email_of(role)))
+            user.set_password(PASSWORD)
+            user.active, user.role = True, Role(kind)
+            user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+            user.units = list(db.session.scalars(select(Unit).where(Unit.code.in_(units or []))))
+            db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+            db.session.commit()
+
 
 def build_world(app: Flask) -> CrawlWorld:
     from app.auth.services import create_api_key
