@@ -175,3 +175,18 @@ def test_a_unit_admin_cannot_invite_outside_their_units(units: Flask) -> None:
     with units.app_context():
         assert db.session.scalar(select(User.id).where(
             User.email.in_(["outsider@example.org", "wide@example.org"]))) is None
+
+
+def test_an_address_no_mail_server_could_take_is_refused_and_nothing_stored(app: Flask) -> None:
+    """Found by the hostile crawler: 'İ@Ö.com' was stored, then the invitation e-mail failed
+    with a 500. A non-ASCII local part is refused; a non-ASCII domain is kept in ASCII."""
+    admin = _signed_in(app)
+    refused = _post(admin, "/admin/users/new", {"email": "İ@Ö.com", "role": "viewer"})
+    assert refused.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(User.id).where(User.email.like("%.com"))) is None
+    taken = _post(admin, "/admin/users/new", {"email": "ayse@Örnek.com.tr", "role": "viewer"})
+    assert taken.status_code in (200, 302)
+    with app.app_context():
+        assert db.session.scalar(select(User.email).where(User.role == "viewer")) == (
+            "ayse@xn--rnek-4qa.com.tr")
