@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import axe_source, watched_page
+from tests.support.browser import IMPACTS, RUN_AXE, axe_source, watched_page
 from tests.support.factories import make_user
 from tests.support.server import LiveServer
 from tests.support.two_factor import app_code
@@ -21,12 +21,6 @@ pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 780}
 LOCALES = {"tr": "tr-TR", "en": "en-GB"}
-IMPACTS = ("serious", "critical")
-RUN_AXE = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
-}"""
 
 
 def _check(page: Any, name: str, shots: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support.api import admin_api
-from tests.support.browser import axe_source, watched_page
+from tests.support.browser import IMPACTS, RUN_AXE, axe_source, watched_page
 from tests.support.factories import make_user
 from tests.support.lookup import ids_of, resolve_through_api
 from tests.support.server import LiveServer
@@ -23,14 +23,6 @@ from tests.support.server import LiveServer
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 900}
-IMPACTS = ("serious", "critical")
-RUN_AXE = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations.map(v => ({
-    id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
-  }));
-}"""
 LOCALES = {"tr": "tr-TR", "en": "en-GB"}
 #: The shipped questionnaire's wording, and the labels of the answers given below.
 WORDING = {

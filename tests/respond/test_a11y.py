@@ -18,6 +18,8 @@ import pytest
 
 from app.models import InvitationState
 from tests.support.browser import (
+    IMPACTS,
+    RUN_AXE,
     axe_source,
     served_sqlite_app,
     unique_reference,
@@ -29,14 +31,6 @@ from tests.support.server import LiveServer
 pytestmark = pytest.mark.browser
 
 BUDGET = 50 * 1024  # bytes on the wire: the survey page, its CSS and its script
-IMPACTS = ("serious", "critical")
-RUN_AXE = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations.map(v => ({
-    id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
-  }));
-}"""
 SMALL_TARGETS = """() => Array.from(document.querySelectorAll(
     "button, .scale-option label, .choice, .languages a, .languages .current"))
   .filter(e => e.getClientRects().length && !e.closest("[hidden]"))

@@ -36,6 +36,18 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 _references = itertools.count(1)
 
 
+#: The axe-core impacts a page may not have (tests of every page, staff and respondent alike).
+IMPACTS = ("serious", "critical")
+#: Runs axe-core (loaded with ``axe_source``) on the page: its violations, three nodes each.
+RUN_AXE = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
+  }));
+}"""
+
+
 def unique_reference() -> str:
     """A complaint reference not used before in this process (for a shared database)."""
     return f"CMP-2026-{next(_references):04d}"

@@ -14,21 +14,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import axe_source, served_sqlite_app, watched_page
+from tests.support.browser import IMPACTS, RUN_AXE, axe_source, served_sqlite_app, watched_page
 from tests.support.factories import make_user
 from tests.support.server import LiveServer
 from tests.support.staff_pages import DASH_PAGES, build_dataset, staff_pages
 
 pytestmark = pytest.mark.browser
 
-IMPACTS = ("serious", "critical")
-RUN_AXE = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations.map(v => ({
-    id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
-  }));
-}"""
 PASSWORD = "correct horse battery"
 SCREENSHOTS = os.environ.get("MEMNUN_SCREENSHOTS")
 
