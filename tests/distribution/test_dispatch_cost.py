@@ -19,6 +19,7 @@ from app.distribution.mail import SmtpBackend
 from app.distribution.messages import build_message
 from app.distribution.tokens import token_for
 from app.extensions import db
+from app.organisation.settings import organisation_settings
 from tests.support.distribution import fetch, planned_invitation, smtp_config
 
 NOW = dt.datetime(2024, 5, 15, 10, 0, tzinfo=dt.UTC)
@@ -63,6 +64,7 @@ def counting(engine: Any) -> Iterator[Counts]:
 def _dispatch(app: Flask, how_many: int) -> Counts:
     with app.app_context():
         ids = [planned_invitation(app, NOW - dt.timedelta(minutes=1)) for _ in range(how_many)]
+        organisation_settings()  # read once per context (or kept by the process): not per send
         with counting(db.engine) as counts:
             assert dispatch_due(now=NOW).sent == how_many
         assert all(fetch(i).sent_at is not None for i in ids)
