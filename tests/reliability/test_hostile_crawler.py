@@ -26,6 +26,10 @@ from tests.support.crawler import Crawler
 from tests.support.hostile import Findings, Form, parse_page
 from tests.support.web import login
 
+#: With the process tests on one worker: the crawl keeps a core and the database busy for a
+#: minute, and the dispatcher kill test's timing must not share the machine with it.
+pytestmark = pytest.mark.xdist_group("processes")
+
 #: What an accepted request of each endpoint is there to change (beyond adding rows).
 MAY_CHANGE: dict[str, set[str]] = {
     "actions.edit_action": {"improvement_action"},
