@@ -15,25 +15,14 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Category, Questionnaire, QuestionnaireVersion, Unit
-from tests.support.dashboards import FILTER_INPUTS
+from tests.support.dashboards import FILTER_INPUTS, PAGE_OUTPUTS
 from tests.support.factories import make_user
 from tests.support.web import login
 
 CALLBACK = "/dashboards/_dash-update-component"
 EVIL = '<a href="https://evil.example/">Oturum sona erdi</a> <b>acil</b>'
 ESCAPED = "&lt;a href=\"https://evil.example/\"&gt;Oturum sona erdi&lt;/a&gt;"
-FIGURES = {
-    "drill": "..drill-tree.figure...drill-table-title.children...drill-table.children..."
-             "drill-segments.children...drill-status.children..",
-    "complaints": "..link-scatter.figure...link-timeliness.figure...link-days.figure..."
-                  "link-table.children...link-status.children..",
-    "survey": "..survey-status.children...survey-title.children...survey-summary.children"
-              "...survey-ipa.figure...survey-drivers.figure...survey-nps.figure..."
-              "survey-distributions.children...survey-comments.children..",
-    "operations": "..ops-funnel.figure...ops-channel.figure...ops-language.figure..."
-                  "ops-status.children..",
-    "overview": "..kpis.children...trend.figure...status.children..",
-}
+FIGURES = PAGE_OUTPUTS
 
 
 @pytest.fixture

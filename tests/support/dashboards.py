@@ -18,6 +18,19 @@ FILTER_INPUTS = [("period", "start_date"), ("period", "end_date"), ("unit", "val
                  ("category", "value"), ("channel", "value"), ("questionnaire", "value"),
                  ("grain", "value"), ("refresh", "n_intervals"), ("shortcut", "value"),
                  ("compare", "value")]
+#: Each page's figures callback, by page: its output key as the renderer posts it.
+PAGE_OUTPUTS = {
+    "drill": "..drill-tree.figure...drill-table-title.children...drill-table.children..."
+             "drill-segments.children...drill-status.children..",
+    "complaints": "..link-scatter.figure...link-timeliness.figure...link-days.figure..."
+                  "link-table.children...link-status.children..",
+    "survey": "..survey-status.children...survey-title.children...survey-summary.children"
+              "...survey-ipa.figure...survey-drivers.figure...survey-nps.figure..."
+              "survey-distributions.children...survey-comments.children..",
+    "operations": "..ops-funnel.figure...ops-channel.figure...ops-language.figure..."
+                  "ops-status.children..",
+    "overview": "..kpis.children...trend.figure...status.children..",
+}
 #: The inputs of the callback that writes the filters into the URL.
 URL_INPUTS = [*FILTER_INPUTS[:7], ("shortcut", "value"), ("compare", "value")]
 
