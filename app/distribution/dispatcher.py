@@ -106,7 +106,7 @@ log = logging.getLogger(__name__)
 GROUP_COMMIT = {"postgresql": 1}
 GROUP_SECONDS = 0.5
 # SMTP connections one dispatcher sends over at once on PostgreSQL (MEMNUN_DISPATCH_CONNECTIONS).
-CONNECTIONS = 4
+CONNECTIONS = 1
 # The commit of a group's outcomes returns before PostgreSQL's WAL reaches the disk. A dispatcher
 # killed after it cannot lose it; a database crash within a fraction of a second can, and then
 # the rows come back as claims whose lease runs out: taken over, logged, sent again (at most
