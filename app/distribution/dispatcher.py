@@ -18,28 +18,36 @@ Claiming, and the guarantee (docs/design.md, "Sending: the guarantee"):
    since the claim, sends, and commits the outcome before the next final dot is written. On
    PostgreSQL that commit does not wait for the disk (``synchronous_commit`` off for that
    transaction): a killed dispatcher cannot lose it, only a database crash can, and what it
-   loses is the same as a dispatcher killed before the commit (a logged takeover, see 3).
+   loses is the same as a dispatcher killed before the commit (a takeover, see 4; if the crash
+   also lost the commit that carried the hand-over mark, the copy is logged at INFO as a
+   resend of an expired claim, not as a takeover).
    On PostgreSQL the fresh messages of a batch go out over several SMTP connections at once
    (``_send_streams``), whose turns from final dot to commit never overlap.
-3. A dispatcher that dies in between leaves a lease that runs out. Whoever claims the row next
-   takes it over: it logs a WARNING (invitation id, the lease that ran out, attempts) that the
-   message may be a duplicate, and sends it on its own, outside any group, with the same token
-   and Message-ID. Over SMTP it is recorded as sent (committed) when all of the message but its
+3. Before a message's final dot can be written, its row's ``handed_over_at`` is on record: it
+   rides on the commit of the message before (only a run's first message has a commit of its
+   own) and is cleared with the outcome.
+4. A dispatcher that dies in between leaves a lease that runs out. A row without the mark was
+   never handed over: the next claimant sends it as a fresh one. A marked row is taken over: the
+   claimant logs a WARNING (invitation id, when it was handed over, attempts) that the message
+   may be a duplicate, and sends it on its own, outside any group, with the same token and
+   Message-ID. Over SMTP it is recorded as sent (committed) when all of the message but its
    final dot is written, so before the server can accept it: a refusal in the server's reply
    undoes the record, a connection lost after the dot leaves it (the server may have the
-   message), and a failed commit means the dot is never written. A taken-over
-   row given back unsent keeps its expired lease, so it is still a takeover next time; so does
-   a fresh row whose connection broke after the whole message was written (it may be out).
+   message), and a failed commit means the dot is never written. A taken-over row given back
+   unsent keeps its mark, so it is still a takeover next time; so does a fresh row whose
+   connection broke after the whole message was written (it may be out).
 
 The guarantee: every invitation is sent while it has not expired, and at most twice. A second
 copy only after a process died between the server's acceptance and the commit (at most one
 message per kill, one group if groups were configured), or the database crashed before that
 asynchronous commit reached its disk, or the connection broke between the final dot and the
-reply, and the process that sent it again logged the takeover first. The taken-over copy is on
+reply, and the process that sent it again logged the takeover first (after a database crash,
+perhaps only as a resend of an expired claim). The taken-over copy is on
 record before the server can accept it, so no third copy can follow. The price: a process that
 dies in the microseconds between that commit and writing the dot, or after a refusal in the
 server's reply before undoing the record, leaves the row "sent" though this copy did not go
-out; it is lost only if the first copy did not go out either.
+out; it is lost only if the first copy did not go out either, which takes two processes dying
+in a row, each inside the hand-over of that one message.
 
 The channels are those of ``channels.py``: e-mail (``mail.py``) and SMS (``sms.py``). A channel
 whose server is unreachable is left alone for the rest of the pass, without counting an attempt;
@@ -62,7 +70,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import ColumnElement, bindparam, case, exists, select, text, update
+from sqlalchemy import ColumnElement, bindparam, case, exists, func, select, update
 from sqlalchemy.orm import selectinload
 
 from app.distribution import channels
@@ -111,7 +119,9 @@ CONNECTIONS = 1
 # killed after it cannot lose it; a database crash within a fraction of a second can, and then
 # the rows come back as claims whose lease runs out: taken over, logged, sent again (at most
 # twice all the same). Every other commit of the dispatcher, and of everyone else, still waits.
-ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
+# Set in the statement that re-reads the group's rows (set_config(..., true) is SET LOCAL), which
+# saves a round trip per message.
+ASYNC_COMMIT = func.set_config("synchronous_commit", "off", True)
 BACKOFF_FIRST = dt.timedelta(minutes=1)
 BACKOFF_CAP = dt.timedelta(hours=1)
 INVITATION = "invitation"
@@ -170,8 +180,11 @@ class _Pass:
     backends: dict[InvitationChannel, MailBackend] = field(default_factory=dict)
     down: set[InvitationChannel] = field(default_factory=set)  # unreachable for this pass
     builder: MessageBuilder = field(default_factory=MessageBuilder)  # templates rendered once
-    # Rows of the current batch taken over after an expired lease, with that lease.
-    taken_over: dict[int, dt.datetime] = field(default_factory=dict)
+    # Rows of the current batch taken over: a copy may be out already (handed_over_at was set).
+    taken_over: set[int] = field(default_factory=set)
+    # Rows whose hand-over mark is committed, and rows whose send was started, in this batch.
+    marked: set[int] = field(default_factory=set)
+    tried: set[int] = field(default_factory=set)
     only: int | None = None  # a pass for one invitation (staff's "send now")
     connections: int = 1  # SMTP connections (each with its own database session) at once
     # With several connections: held from a message's final dot until its outcome is committed,
@@ -189,12 +202,13 @@ class _Pass:
         for backend in self.backends.values():
             backend.close()
 
-    def let_go(self, invitation_id: int) -> dt.datetime | None:
-        """The lease to leave on a row given back with no send stored: none for a fresh row; for
-        a taken-over one the expired lease it had, so that whoever claims it next takes it over
-        again (logged, sent alone) rather than putting a message that may be out already into
-        a group."""
-        return self.taken_over.get(invitation_id)
+    def give_back(self, invitation_id: int) -> dict[str, Any]:
+        """The values that free a row given back with no send of this pass out: no lease, and no
+        hand-over mark but on a taken-over row, whose earlier copy may still be out; whoever
+        claims it next takes it over again (logged, sent alone)."""
+        if invitation_id in self.taken_over:
+            return {"claimed_until": None}
+        return {"claimed_until": None, "handed_over_at": None}
 
     def take_turn(self) -> None:
         if self.handover is not None:
@@ -270,16 +284,18 @@ def _claim(
     limit: int,
     skip_channels: set[InvitationChannel] | None,
     only: int | None = None,
-) -> dict[int, dt.datetime | None]:
-    """Claim and commit as ``claim_batch`` does; maps each claimed id to the lease it had: None,
-    or a lease that ran out, left by a claim that died (its message may be out already)."""
+) -> dict[int, bool]:
+    """Claim and commit as ``claim_batch`` does; maps each claimed id to whether it is taken
+    over: an earlier claim handed its message to the server and died before storing the
+    outcome, so the message may be out already."""
     conditions = _due_conditions(kind, now)
     if only is not None:
         conditions.append(Invitation.id == only)
     if skip_channels:
         conditions.append(Invitation.channel.not_in(sorted(skip_channels)))
     candidates = (
-        select(Invitation.id, Invitation.claimed_until, Invitation.attempts)
+        select(Invitation.id, Invitation.claimed_until, Invitation.attempts,
+               Invitation.handed_over_at)
         .where(*conditions)
         .order_by(_order(kind), Invitation.id)
         .limit(limit)
@@ -292,7 +308,8 @@ def _claim(
             update(Invitation)
             .where(Invitation.id == before.c.id)
             .values(claimed_until=lease_until)
-            .returning(Invitation.id, before.c.claimed_until, before.c.attempts)
+            .returning(Invitation.id, before.c.claimed_until, before.c.attempts,
+                       before.c.handed_over_at)
             .execution_options(synchronize_session=False)
         )
         claimed = [tuple(row) for row in db.session.execute(statement)]
@@ -301,10 +318,13 @@ def _claim(
         db.session.rollback()  # hold no read snapshot: SQLite could not upgrade it to a write
         claimed = [row for row in found if _claim_seen(row[0], row[1], now, lease_until, kind)]
     db.session.commit()
-    for invitation_id, previous_lease, attempts in claimed:
-        if previous_lease is not None:
-            _log_takeover(kind, invitation_id, previous_lease, attempts)
-    return {row[0]: row[1] for row in claimed}
+    for invitation_id, previous_lease, attempts, handed_over_at in claimed:
+        if handed_over_at is not None:
+            _log_takeover(kind, invitation_id, handed_over_at, attempts)
+        elif previous_lease is not None:
+            log.info("invitation %s: an earlier claim of the %s ran out before it handed the "
+                     "message over; sending it as a fresh one", invitation_id, kind)
+    return {row[0]: row[3] is not None for row in claimed}
 
 
 def _claim_seen(
@@ -330,14 +350,14 @@ def _claim_seen(
     return db.session.execute(statement).rowcount == 1
 
 
-def _log_takeover(kind: str, invitation_id: int, previous_lease: dt.datetime, attempts: int
+def _log_takeover(kind: str, invitation_id: int, handed_over_at: dt.datetime, attempts: int
                   ) -> None:
     # Written before the send, so that the copy it may cause is on record even if this process
     # dies too. Ids and times only: never an address or a token.
     log.warning(
-        "invitation %s taken over: the %s was claimed before and its lease ran out at %s with "
-        "no outcome stored (attempts %s); sending it again, it may be a duplicate",
-        invitation_id, kind, previous_lease.isoformat(timespec="seconds"), attempts,
+        "invitation %s taken over: the %s was handed to the server at %s by a claim whose lease "
+        "ran out with no outcome stored (attempts %s); sending it again, it may be a duplicate",
+        invitation_id, kind, handed_over_at.isoformat(timespec="seconds"), attempts,
     )
 
 
@@ -352,17 +372,37 @@ def _update(invitation_id: int, *where: ColumnElement[bool], **values: Any) -> b
 
 
 def _release(p: _Pass, ids: list[int]) -> None:
-    fresh = [i for i in ids if p.let_go(i) is None]
-    if fresh:
-        db.session.execute(
-            update(Invitation)
-            .where(Invitation.id.in_(fresh))
-            .values(claimed_until=None)
-            .execution_options(synchronize_session=False)
-        )
-    for invitation_id in set(ids) - set(fresh):
-        _update(invitation_id, claimed_until=p.let_go(invitation_id))
+    """Free rows this pass did not finish. The hand-over mark goes only from fresh rows whose
+    send never started: on the others a copy may be out."""
+    unmark = [i for i in ids if i not in p.taken_over and i not in p.tried]
+    keep = [i for i in ids if i not in unmark]
+    for chosen, values in ((unmark, {"handed_over_at": None}), (keep, {})):
+        if chosen:
+            db.session.execute(
+                update(Invitation)
+                .where(Invitation.id.in_(chosen))
+                .values(claimed_until=None, **values)
+                .execution_options(synchronize_session=False)
+            )
     db.session.commit()
+
+
+def _mark_handed_over(p: _Pass, ids: list[int]) -> None:
+    """Mark rows as about to be handed to the server; the caller's commit, before their final
+    dot, puts it on record. Cleared when the outcome is stored."""
+    ids = [i for i in ids if i not in p.marked]
+    if ids:
+        _mark_rows(ids, p.clock())
+        p.marked.update(ids)
+
+
+def _mark_rows(ids: list[int], at: dt.datetime) -> None:
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.id.in_(ids))
+        .values(handed_over_at=at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- preparing a claimed batch -------------------------------------------------------------------
@@ -434,6 +474,7 @@ def _settle_without_sending(
             state=InvitationState.CANCELLED,
             suppression_reason=reason,
             claimed_until=None,
+            handed_over_at=None,
             reminder_due_at=None,
         )
         p.result.cancelled += 1
@@ -449,18 +490,19 @@ def _settle_without_sending(
             Invitation.state == InvitationState.PLANNED,
             state=InvitationState.EXPIRED,
             claimed_until=None,
+            handed_over_at=None,
         )
         p.result.expired += 1
         return True
     if kind == REMINDER:
         if _has_response(invitation.id):
-            _update(invitation.id, claimed_until=None, reminder_due_at=None)
+            _update(invitation.id, claimed_until=None, handed_over_at=None, reminder_due_at=None)
             return True
         if not in_send_window(now, rule):
             _update(
                 invitation.id,
-                claimed_until=p.let_go(invitation.id),
                 reminder_due_at=into_send_window(now, rule),
+                **p.give_back(invitation.id),
             )
             return True
     return False
@@ -514,10 +556,11 @@ def _prepare_batch(p: _Pass, kind: str, ids: list[int], now: dt.datetime) -> lis
 # --- sending and recording the outcome -----------------------------------------------------------
 
 
-def _still_due(kind: str, ids: list[int]) -> set[int]:
+def _still_due(kind: str, ids: list[int], async_commit: bool = False) -> set[int]:
     """Of ``ids``, those still to send: re-read just before sending (a reopen, an opt-out or an
     answer may have come in since the claim). On PostgreSQL the rows stay locked until the
-    group's outcomes are committed, so nothing can change them in between. SQLite ignores
+    group's outcomes are committed, so nothing can change them in between, and
+    ``async_commit`` makes that commit not wait for the disk (ASYNC_COMMIT). SQLite ignores
     FOR UPDATE: for a reminder, a conditional UPDATE takes its write lock instead (see
     ``_reminders_still_due``)."""
     conditions: list[ColumnElement[bool]] = [
@@ -533,8 +576,10 @@ def _still_due(kind: str, ids: list[int]) -> set[int]:
         ]
         if db.session.get_bind().dialect.name == "sqlite":
             return _reminders_still_due(conditions)
-    statement = select(Invitation.id).where(*conditions).with_for_update(of=Invitation)
-    return set(db.session.scalars(statement))
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    columns = [Invitation.id, ASYNC_COMMIT] if async_commit and postgresql else [Invitation.id]
+    statement = select(*columns).where(*conditions).with_for_update(of=Invitation)
+    return {row[0] for row in db.session.execute(statement)}
 
 
 def _reminders_still_due(conditions: list[ColumnElement[bool]]) -> set[int]:
@@ -598,6 +643,7 @@ def _store_sent(kind: str, sent: list[tuple[_Job, dt.datetime]]) -> None:
             "sent_at": at,
             "attempts": table.c.attempts + 1,
             "claimed_until": None,
+            "handed_over_at": None,
         }
     else:
         was_sent = InvitationState.SENT
@@ -607,6 +653,7 @@ def _store_sent(kind: str, sent: list[tuple[_Job, dt.datetime]]) -> None:
             "reminded_at": at,
             "reminder_due_at": None,
             "claimed_until": None,
+            "handed_over_at": None,
         }
     statement = update(table).where(table.c.id == bindparam("b_id")).values(**values)
     rows = [
@@ -633,6 +680,7 @@ def _undo_sent(p: _Pass, kind: str, job: _Job, at: dt.datetime) -> None:
             reminder_due_at=None,
             expires_at=None,
             attempts=Invitation.attempts - 1,
+            handed_over_at=at,
         )
         p.result.sent -= 1
     else:
@@ -643,6 +691,7 @@ def _undo_sent(p: _Pass, kind: str, job: _Job, at: dt.datetime) -> None:
             state=InvitationState.SENT,
             reminded_at=None,
             attempts=Invitation.attempts - 1,
+            handed_over_at=at,
         )
         p.result.reminded -= 1
     log.warning("invitation %s: refused by the server after all; not sent", job.id)
@@ -664,8 +713,8 @@ def _temporary_failure(
             invitation_id,
             attempts=attempts,
             last_error=error,
-            claimed_until=p.let_go(invitation_id),
             reminder_due_at=None if give_up else retry_at,
+            **p.give_back(invitation_id),
         )
         p.result.retried += 1
         outcome = "given up" if give_up else "will retry"
@@ -679,6 +728,7 @@ def _temporary_failure(
             attempts=attempts,
             last_error=error,
             claimed_until=None,
+            handed_over_at=None,
         )
         p.result.failed += 1
         log.warning("invitation %s failed after %s attempts", invitation_id, attempts)
@@ -688,8 +738,8 @@ def _temporary_failure(
         Invitation.state == InvitationState.PLANNED,
         attempts=attempts,
         last_error=error,
-        claimed_until=p.let_go(invitation_id),
         due_at=now + backoff(attempts),
+        **p.give_back(invitation_id),
     )
     p.result.retried += 1
     log.info("invitation %s: temporary failure, attempt %s, will retry", invitation_id, attempts)
@@ -703,6 +753,7 @@ def _permanent_failure(p: _Pass, job: _Job, exc: PermanentMailError) -> None:
             attempts=Invitation.attempts + 1,
             last_error=str(exc),
             claimed_until=None,
+            handed_over_at=None,
             reminder_due_at=None,
         )
         log.warning("invitation %s: reminder refused for good", job.id)
@@ -714,6 +765,7 @@ def _permanent_failure(p: _Pass, job: _Job, exc: PermanentMailError) -> None:
         attempts=Invitation.attempts + 1,
         last_error=str(exc),
         claimed_until=None,
+        handed_over_at=None,
     )
     p.result.failed += 1
     log.warning("invitation %s failed: refused by the %s server", job.id, job.channel)
@@ -728,6 +780,7 @@ def _send(p: _Pass, job: _Job, now: dt.datetime) -> bool:
         p.take_turn()
         handed.append(True)
 
+    p.tried.add(job.id)
     try:
         backend = p.backend(job.channel)
         if isinstance(backend, SmtpBackend) and p.handover is not None:
@@ -750,9 +803,9 @@ def _store_failure(
     if isinstance(exc, MailServerUnavailable):
         # Not this message's fault: no attempt is counted and nothing is failed; the channel
         # waits for the next pass, so a server that is down for a while loses nothing. A
-        # message that may be out keeps a lease that has run out: the next claim is a takeover.
-        lease = now if maybe_out else p.let_go(job.id)
-        _update(job.id, last_error=str(exc), claimed_until=lease)
+        # message that may be out keeps its hand-over mark: the next claim is a takeover.
+        values = {"claimed_until": None} if maybe_out else p.give_back(job.id)
+        _update(job.id, last_error=str(exc), **values)
         p.down.add(job.channel)
         p.result.retried += 1
         log.warning("%s server unavailable: its invitations wait for the next pass", job.channel)
@@ -776,7 +829,7 @@ def _send_taken_over(p: _Pass, kind: str, job: _Job) -> None:
         return
     backend = p.backend(job.channel)
     if job.id not in _still_due(kind, [job.id]):
-        _update(job.id, claimed_until=p.let_go(job.id))
+        _update(job.id, **p.give_back(job.id))
         db.session.commit()
         return
     now = p.clock()
@@ -820,12 +873,12 @@ def _backend_or_none(p: _Pass, channel: InvitationChannel) -> MailBackend | None
         return None
 
 
-def _send_group(p: _Pass, kind: str, group: list[_Job]) -> int:
-    """Send a group under one commit; returns how many of its jobs were dealt with (a group
-    that runs past GROUP_SECONDS ends early, and the rest start the next group)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(ASYNC_COMMIT)
-    live = _still_due(kind, [job.id for job in group])
+def _send_group(p: _Pass, kind: str, group: list[_Job], then: list[_Job] | None = None) -> int:
+    """Send a group (already marked handed over) under one commit; returns how many of its jobs
+    were dealt with (a group that runs past GROUP_SECONDS ends early, and the rest start the
+    next group). The same commit marks ``then``, the next group, so that its mark is on record
+    before its final dots at no extra commit."""
+    live = _still_due(kind, [job.id for job in group], async_commit=True)
     sent: list[tuple[_Job, dt.datetime]] = []
     started = time.monotonic()
     done = 0
@@ -833,7 +886,7 @@ def _send_group(p: _Pass, kind: str, group: list[_Job]) -> int:
         for job in group:
             done += 1
             if job.id not in live or job.channel in p.down:
-                _update(job.id, claimed_until=p.let_go(job.id))
+                _update(job.id, **p.give_back(job.id))
                 continue
             now = p.clock()
             if _send(p, job, now):
@@ -843,6 +896,7 @@ def _send_group(p: _Pass, kind: str, group: list[_Job]) -> int:
     finally:
         try:
             _record_sent(p, kind, sent)
+            _mark_handed_over(p, [job.id for job in then or []])
             db.session.commit()
         finally:
             p.end_turn()
@@ -864,18 +918,31 @@ def _send_streams(p: _Pass, kind: str, jobs: list[_Job], started: float) -> int:
     errors: list[BaseException] = []
     first_done = threading.Event()
 
+    def going() -> bool:
+        return not p.should_stop() and time.monotonic() - started <= p.send_budget
+
+    def take() -> _Job | None:
+        try:
+            return waiting.popleft() if going() else None
+        except IndexError:
+            return None
+
     def stream() -> None:
         mine = replace(p, result=DispatchResult(), backends={}, handover=handover, holding=False)
         results.append(mine.result)
         with app.app_context():
             try:
-                while not p.should_stop() and time.monotonic() - started <= p.send_budget:
-                    try:
-                        job = waiting.popleft()
-                    except IndexError:
-                        return
-                    _send_group(mine, kind, [job])
+                job = take()
+                if job is not None:
+                    _mark_handed_over(mine, [job.id])
+                    db.session.commit()
+                while job is not None:
+                    # The next job is taken now, so its mark rides on this job's commit; it is
+                    # sent even if time runs out meanwhile (the budget leaves room for that).
+                    following = take()
+                    _send_group(mine, kind, [job], then=[following] if following else None)
                     first_done.set()
+                    job = following
             except BaseException as exc:  # noqa: BLE001 - raised again in the dispatcher's thread
                 errors.append(exc)
             finally:
@@ -899,6 +966,7 @@ def _send_streams(p: _Pass, kind: str, jobs: list[_Job], started: float) -> int:
             setattr(p.result, name, getattr(p.result, name) + getattr(result, name))
     if errors:
         raise errors[0]
+    # The ones a stream took are dealt with, so those left are the tail of ``jobs``.
     return len(jobs) - len(waiting)
 
 
@@ -911,14 +979,28 @@ def _fresh_run(jobs: list[_Job], start: int) -> list[_Job]:
 
 
 def _next_group(jobs: list[_Job], start: int, size: int) -> list[_Job]:
-    """The jobs to send under the next commit, from ``start`` (not a taken-over one): up to
-    ``size`` of them, ending before the next taken-over job, which is sent on its own."""
+    """The jobs to send under the next commit, from ``start``: up to ``size`` of them, ending
+    before the next taken-over job, which is sent on its own. None from a taken-over job, or
+    past the end."""
+    if start >= len(jobs) or jobs[start].taken_over:
+        return []
     group = [jobs[start]]
     for job in jobs[start + 1 : start + size]:
         if job.taken_over:
             break
         group.append(job)
     return group
+
+
+def _send_fresh_group(p: _Pass, kind: str, jobs: list[_Job], start: int) -> int:
+    """Send the group starting at ``start``. Its hand-over mark rode on the previous group's
+    commit; only the first group of a run needs a commit of its own."""
+    group = _next_group(jobs, start, p.commit_every)
+    if any(job.id not in p.marked for job in group):
+        _mark_handed_over(p, [job.id for job in group])
+        db.session.commit()
+    return _send_group(p, kind, group, then=_next_group(jobs, start + len(group),
+                                                        p.commit_every))
 
 
 def _run_batches(p: _Pass, kind: str) -> None:
@@ -929,7 +1011,8 @@ def _run_batches(p: _Pass, kind: str) -> None:
         claimed = _claim(kind, now, now + p.lease, p.batch_size, p.down, p.only)
         if not claimed:
             return
-        p.taken_over = {i: lease for i, lease in claimed.items() if lease is not None}
+        p.taken_over = {i for i, taken_over in claimed.items() if taken_over}
+        p.marked, p.tried = set(), set()
         jobs = _prepare_batch(p, kind, sorted(claimed), now)
         done = 0
         try:
@@ -942,7 +1025,7 @@ def _run_batches(p: _Pass, kind: str) -> None:
                 elif p.connections > 1:
                     done += _send_streams(p, kind, _fresh_run(jobs, done), started)
                 else:
-                    done += _send_group(p, kind, _next_group(jobs, done, p.commit_every))
+                    done += _send_fresh_group(p, kind, jobs, done)
         finally:
             if done < len(jobs):  # not tried: free them at once for the next pass
                 db.session.rollback()

@@ -78,7 +78,9 @@ class Invitation(db.Model):
 
     The survey token is never stored: ``token_hash`` holds its SHA-256 so it can be looked up.
     ``claimed_until`` is the dispatcher's lease; an expired lease means the claim died with its
-    process and the row may be claimed again.
+    process and the row may be claimed again. ``handed_over_at`` is set (committed) before a
+    message's final dot and cleared when its outcome is stored: set under an expired lease, a
+    copy may be out already (a takeover); unset, the claim died before handing it over.
     """
 
     __tablename__ = "invitation"
@@ -107,6 +109,7 @@ class Invitation(db.Model):
     )
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     reminder_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

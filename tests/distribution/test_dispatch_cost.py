@@ -25,13 +25,14 @@ from tests.support.distribution import fetch, planned_invitation, smtp_config
 NOW = dt.datetime(2024, 5, 15, 10, 0, tzinfo=dt.UTC)
 
 # Per dispatched invitation, beyond what a pass costs whatever it sends: the re-read that locks
-# the row, the UPDATE that records the send, and one commit, so that a killed dispatcher re-sends
-# at most the one message whose reply it was waiting for. PostgreSQL also turns off the wait for
-# the disk in that transaction (SET LOCAL synchronous_commit); SQLite claims each row with an
-# UPDATE of its own instead of one UPDATE ... RETURNING for the batch.
+# the row, the UPDATE that records the send, the UPDATE that marks the next message handed over,
+# and one commit, so that a killed dispatcher re-sends at most the one message whose reply it was
+# waiting for, and takes over only that one. PostgreSQL turns off the wait for the disk inside
+# the re-read (set_config); SQLite claims each row with an UPDATE of its own instead of one
+# UPDATE ... RETURNING for the batch.
 PER_INVITATION = {
     "postgresql": {"statements": 3, "commits": 1},
-    "sqlite": {"statements": 3, "commits": 1},
+    "sqlite": {"statements": 4, "commits": 1},
 }
 
 

@@ -132,7 +132,7 @@ def test_a_crash_after_sending_resends_with_the_same_message_id_and_link(
             update(Invitation)
             .where(Invitation.id == invitation_id)
             .values(state=InvitationState.PLANNED, sent_at=None, attempts=0,
-                    claimed_until=NOW + dt.timedelta(minutes=5))
+                    claimed_until=NOW + dt.timedelta(minutes=5), handed_over_at=NOW)
         )
         db.session.commit()
         assert dispatch_due(now=NOW + dt.timedelta(minutes=1)).sent == 0  # the lease holds
@@ -144,12 +144,15 @@ def test_a_crash_after_sending_resends_with_the_same_message_id_and_link(
     assert _token(first) == _token(second)
 
 
-def _take_over_later(invitation_id: int, lease_ran_out: dt.datetime) -> None:
+def _take_over_later(invitation_id: int, lease_ran_out: dt.datetime, handed_over: bool = True
+                     ) -> None:
     """Leave the row as a dispatcher that died after claiming it leaves it: planned, with a
-    lease that has run out (its message may or may not have gone out)."""
+    lease that has run out; ``handed_over``: it died after marking the message handed to the
+    server (which may or may not have it), else before."""
     db.session.execute(
         update(Invitation).where(Invitation.id == invitation_id)
-        .values(claimed_until=lease_ran_out)
+        .values(claimed_until=lease_ran_out,
+                handed_over_at=lease_ran_out - dt.timedelta(minutes=4) if handed_over else None)
     )
     db.session.commit()
 
@@ -230,8 +233,8 @@ def test_a_taken_over_invitation_refused_in_the_reply_is_retried_and_stays_suspe
         assert (invitation.state, invitation.attempts, invitation.sent_at) == (
             InvitationState.PLANNED, 1, None)
         assert invitation.due_at == NOW + dt.timedelta(minutes=1)
-        # Still marked as taken over: its first copy may be out, so the retry goes alone too.
-        assert invitation.claimed_until == ran_out
+        # Still marked as handed over: its first copy may be out, so the retry goes alone too.
+        assert (invitation.claimed_until, invitation.handed_over_at) == (None, NOW)
         smtp_server.reply = None
         assert dispatch_due(now=NOW + dt.timedelta(minutes=1)).sent == 1
         invitation = fetch(dead)
@@ -289,7 +292,8 @@ def test_a_reply_lost_after_the_whole_message_makes_the_retry_a_logged_takeover(
         assert dispatch_due(now=NOW).retried == 1
         invitation = fetch(invitation_id)
         assert (invitation.state, invitation.attempts) == (InvitationState.PLANNED, 0)
-        assert invitation.claimed_until == NOW  # a lease that has run out by the next pass
+        # The mark stays: the next claim is a takeover.
+        assert (invitation.claimed_until, invitation.handed_over_at) == (None, NOW)
         assert not _takeovers(caplog)
         assert dispatch_due(now=NOW + dt.timedelta(minutes=1)).sent == 1
         assert fetch(invitation_id).state == InvitationState.SENT
@@ -308,7 +312,64 @@ def test_a_taken_over_invitation_left_unsent_stays_suspect(make_app: Any, smtp_s
         dead = planned_invitation(app, NOW, email="dead@example.org")
         _take_over_later(dead, ran_out)
         assert dispatch_due(now=NOW).retried == 1  # the server is down: the pass waits
-        assert (fetch(fresh).claimed_until, fetch(dead).claimed_until) == (None, ran_out)
+        assert (fetch(fresh).claimed_until, fetch(dead).claimed_until) == (None, None)
+        assert fetch(fresh).handed_over_at is None
+        assert fetch(dead).handed_over_at == ran_out - dt.timedelta(minutes=4)
+
+
+def test_a_claim_that_died_before_the_hand_over_is_sent_as_a_fresh_one(
+    make_app: Any, smtp_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Most rows of a killed dispatcher's batch were never handed over: their lease runs out
+    with no mark, and the next claim sends them in its groups, with no duplicate warning."""
+    app = make_app(**smtp_config(smtp_server))
+    caplog.set_level(logging.INFO, logger="app.distribution")
+    with app.app_context():
+        never = planned_invitation(app, NOW)
+        _take_over_later(never, NOW - dt.timedelta(minutes=1), handed_over=False)
+        assert dispatch_due(now=NOW).sent == 1
+        invitation = fetch(never)
+        assert (invitation.state, invitation.claimed_until, invitation.handed_over_at) == (
+            InvitationState.SENT, None, None)
+    assert not _takeovers(caplog)
+    assert any(r.getMessage().startswith(f"invitation {never}: an earlier claim")
+               and r.levelno == logging.INFO for r in caplog.records)
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_fresh_message_is_marked_handed_over_before_the_server_can_take_it(
+    make_app: Any, smtp_server: Any
+) -> None:
+    """While the server holds the whole message and has not replied, another connection sees
+    the mark; after the reply the row is sent and the mark gone."""
+    app = make_app(**smtp_config(smtp_server))
+    seen: list[tuple[bool, int]] = []
+    with app.app_context():
+        ids = [planned_invitation(app, NOW, email=f"m{i}@example.org") for i in range(3)]
+        url = db.engine.url.render_as_string(hide_password=False)
+    take = smtp_server.handle_DATA
+
+    async def look(server: Any, session: Any, envelope: Any) -> str:
+        from sqlalchemy import create_engine
+
+        at_server = ids[int(envelope.rcpt_tos[0][1])]  # m<i>@example.org
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            marked = set(connection.scalars(select(Invitation.id).where(
+                Invitation.id.in_(ids), Invitation.state == InvitationState.PLANNED,
+                Invitation.handed_over_at.is_not(None))))
+        engine.dispose()
+        seen.append((at_server in marked, len(marked)))
+        return await take(server, session, envelope)
+
+    smtp_server.handle_DATA = look  # type: ignore[method-assign]
+    with app.app_context():
+        assert dispatch_due(now=NOW).sent == 3
+        assert {(fetch(i).state, fetch(i).handed_over_at) for i in ids} == {
+            (InvitationState.SENT, None)}
+    # The one at the server is marked (its mark rode on the commit of the one before), and no
+    # other: a kill leaves one takeover, not a batch of them.
+    assert seen == [(True, 1)] * 3
 
 
 def test_groups_end_before_a_taken_over_job() -> None:

@@ -129,6 +129,7 @@ class KillRun:
     lease_seconds: int = 2
     batch_size: int = 25
     group_commit: int = 1
+    connections: int = 1
     seed: int = 8
     killed: list[int] = field(default_factory=list)
     lives: int = 0
@@ -139,7 +140,8 @@ class KillRun:
                       SMTP_HOST="127.0.0.1", SMTP_PORT=self.smtp_port, SMTP_TIMEOUT=10,
                       DISPATCH_LEASE_SECONDS=self.lease_seconds,
                       DISPATCH_BATCH_SIZE=self.batch_size,
-                      DISPATCH_GROUP_COMMIT=self.group_commit)
+                      DISPATCH_GROUP_COMMIT=self.group_commit,
+                      DISPATCH_CONNECTIONS=self.connections)
         log_dir = self.scratch / "logs"
         log_dir.mkdir(exist_ok=True)
         command = [sys.executable, "-m", "tests.support.kill"]
