@@ -11,16 +11,18 @@ opens it with that answer chosen (the page stores it, never the GET: mail scanne
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import re
+import secrets
 from dataclasses import dataclass
-from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
+from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import Compat32
 from email.utils import format_datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -297,11 +299,34 @@ class _UnfoldedPolicy(Compat32):
 UNFOLDED = _UnfoldedPolicy()
 
 
-def _charset() -> Charset:
-    # Quoted-printable keeps the .eml files readable and the links findable in them.
-    charset = Charset("utf-8")
-    charset.body_encoding = QP
-    return charset
+def _text_part(text: str, subtype: str) -> MIMENonMultipart:
+    """A UTF-8 text part in quoted-printable, which keeps the .eml files readable and the links
+    findable in them. Encoded by binascii (C) rather than email.quoprimime (a Python loop per
+    character): a third of the time of building an invitation went there."""
+    part = MIMENonMultipart("text", subtype, charset="utf-8")
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.set_payload(binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii"))
+    return part
+
+
+def _boundary() -> str:
+    # Set here, the generator needs not search both bodies for a fresh one with a regular
+    # expression of its own per message. "=_" cannot occur in quoted-printable text.
+    return f"=_memnun_{secrets.token_hex(12)}"
+
+
+class _Subject(Header):
+    """The subject's encoded words, folded once per text (every invitation of a questionnaire
+    and language has the same subject) rather than once per message."""
+
+    def encode(self, splitchars: str = ";, \t", maxlinelen: int | None = None,
+               linesep: str = "\n") -> str:
+        return _folded_subject(str(self), maxlinelen, linesep)
+
+
+@lru_cache(maxsize=256)
+def _folded_subject(text: str, maxlinelen: int | None, linesep: str) -> str:
+    return Header(text, "utf-8").encode(maxlinelen=maxlinelen, linesep=linesep)
 
 
 def build_message(
@@ -330,10 +355,10 @@ def build_message(
         else:
             rendered = _render(invitation, _per_message(invitation, token, expires_at), reminder)
 
-    message = MIMEMultipart("alternative", policy=UNFOLDED)
-    message.attach(MIMEText(rendered.text, "plain", _charset()))
-    message.attach(MIMEText(rendered.html, "html", _charset()))
-    message["Subject"] = Header(rendered.subject, "utf-8")
+    message = MIMEMultipart("alternative", policy=UNFOLDED, boundary=_boundary())
+    message.attach(_text_part(rendered.text, "plain"))
+    message.attach(_text_part(rendered.html, "html"))
+    message["Subject"] = _Subject(rendered.subject, "utf-8")
     message["From"] = organisation_settings().mail_from
     message["To"] = complainant.email
     message["Date"] = format_datetime(now)
