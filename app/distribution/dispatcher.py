@@ -66,15 +66,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import ColumnElement, bindparam, case, exists, func, select, update
+from sqlalchemy import ColumnElement, bindparam, case, exists, select, update
 from sqlalchemy.orm import selectinload
 
 from app.distribution import channels
 from app.distribution.channels import OutgoingMessage
+from app.distribution.handover import ASYNC_COMMIT, Sent, Steps
 from app.distribution.mail import (
     MailBackend,
     MailError,
@@ -119,9 +121,7 @@ CONNECTIONS = 1
 # killed after it cannot lose it; a database crash within a fraction of a second can, and then
 # the rows come back as claims whose lease runs out: taken over, logged, sent again (at most
 # twice all the same). Every other commit of the dispatcher, and of everyone else, still waits.
-# Set in the statement that re-reads the group's rows (set_config(..., true) is SET LOCAL), which
-# saves a round trip per message.
-ASYNC_COMMIT = func.set_config("synchronous_commit", "off", True)
+# ASYNC_COMMIT is set in the statement that re-reads a group's rows, saving a round trip.
 BACKOFF_FIRST = dt.timedelta(minutes=1)
 BACKOFF_CAP = dt.timedelta(hours=1)
 INVITATION = "invitation"
@@ -771,12 +771,25 @@ def _permanent_failure(p: _Pass, job: _Job, exc: PermanentMailError) -> None:
     log.warning("invitation %s failed: refused by the %s server", job.id, job.channel)
 
 
-def _send(p: _Pass, job: _Job, now: dt.datetime) -> bool:
+class _NotDue(Exception):
+    """Raised just before a message could be accepted: its row is no longer to be sent."""
+
+
+def _send(p: _Pass, job: _Job, now: dt.datetime, ready: Callable[[], bool] | None = None
+          ) -> bool:
     """Hand one job to its channel; True when it was accepted. A failure is stored here (the
-    caller commits); an unreachable server marks the channel down for the rest of the pass."""
+    caller commits); an unreachable server marks the channel down for the rest of the pass.
+    ``ready``, the re-check that runs beside the send (``_send_steps``), is waited for before
+    the server can accept the message (over SMTP, just before the final dot): False gives the
+    row back unsent."""
     handed: list[bool] = []
 
+    def check() -> None:
+        if ready is not None and not ready():
+            raise _NotDue
+
     def take_turn() -> None:  # just before the final dot
+        check()
         p.take_turn()
         handed.append(True)
 
@@ -786,10 +799,18 @@ def _send(p: _Pass, job: _Job, now: dt.datetime) -> bool:
         if isinstance(backend, SmtpBackend) and p.handover is not None:
             backend.send(job.message, invitation_id=job.id, handed_over=take_turn)
         elif isinstance(backend, SmtpBackend):
-            backend.send(job.message, invitation_id=job.id, written=lambda: handed.append(True))
+            backend.send(job.message, invitation_id=job.id,
+                         handed_over=check if ready is not None else None,
+                         written=lambda: handed.append(True))
         else:
+            check()
             backend.send(job.message, invitation_id=job.id)
+    except _NotDue:
+        _update(job.id, **p.give_back(job.id))
+        return False
     except Exception as exc:  # noqa: BLE001 - every failure is stored; see _store_failure
+        if ready is not None:
+            ready()  # the re-check writes this row too: it goes first (and raises if it failed)
         _store_failure(p, job, now, exc, maybe_out=bool(handed))
         return False
     return True
@@ -1003,6 +1024,50 @@ def _send_fresh_group(p: _Pass, kind: str, jobs: list[_Job], start: int) -> int:
                                                         p.commit_every))
 
 
+def _send_steps(p: _Pass, jobs: list[_Job], started: float) -> int:
+    """Send fresh invitations one at a time, one committed statement each (``handover.Steps``:
+    the one before recorded, this one re-checked and marked); returns how many were dealt with
+    (the rest, a tail of ``jobs``, were not tried).
+
+    Each step runs in a thread of its own while the message's envelope and body go out, and is
+    waited for just before the final dot (``_send``'s ``ready``): the database's round trip
+    overlaps the mail server's, and the mark is still on record before the server can accept
+    the message."""
+    steps = Steps(db.engine)
+    sent: tuple[_Job, Sent] | None = None
+    done = 0
+    with ThreadPoolExecutor(1, thread_name_prefix="dispatch-steps") as database:
+        try:
+            for job in jobs:
+                if done and (p.should_stop() or time.monotonic() - started > p.send_budget):
+                    break
+                wanted = job.id if job.channel not in p.down else None
+                step = database.submit(steps.step, sent[1] if sent else None, wanted, p.clock())
+                previous, sent = sent, None
+                done += 1
+                now = p.clock()
+                if wanted is None:
+                    step.result()
+                    _update(job.id, **p.give_back(job.id))
+                elif _send(p, job, now, ready=step.result):
+                    sent = (job, _sent(job, now))
+                step.result()  # done by now; raises if the database failed
+                if previous:
+                    _note_sent(p, INVITATION, [previous[0]])
+                db.session.commit()  # what _send stored for a failure or a row given back
+        finally:
+            if sent:
+                database.submit(steps.step, sent[1], None, p.clock()).result()
+                _note_sent(p, INVITATION, [sent[0]])
+            database.submit(steps.close).result()
+    return done
+
+
+def _sent(job: _Job, now: dt.datetime) -> Sent:
+    reminder = now + job.reminder_after if job.reminder_after else None
+    return Sent(job.id, now, reminder, now + job.expires_after)
+
+
 def _run_batches(p: _Pass, kind: str) -> None:
     """Claim and work through batches of ``kind`` until nothing is due."""
     while not p.should_stop():
@@ -1022,6 +1087,8 @@ def _run_batches(p: _Pass, kind: str) -> None:
                 if jobs[done].taken_over:
                     _send_taken_over(p, kind, jobs[done])
                     done += 1
+                elif kind == INVITATION and p.connections == 1 and p.commit_every == 1:
+                    done += _send_steps(p, _fresh_run(jobs, done), started)
                 elif p.connections > 1:
                     done += _send_streams(p, kind, _fresh_run(jobs, done), started)
                 else:
@@ -1030,8 +1097,12 @@ def _run_batches(p: _Pass, kind: str) -> None:
             if done < len(jobs):  # not tried: free them at once for the next pass
                 db.session.rollback()
                 _release(p, [job.id for job in jobs[done:]])
-        if jobs and done == 0:
-            return  # no progress possible now (stopping, or no time budget at all)
+        if done < len(jobs) and not p.should_stop() and len(jobs) > 1:
+            # The lease ran short (a slow server, a loaded machine): claim no more than this
+            # batch could send, so that preparing a batch cannot eat the whole lease.
+            p.batch_size = max(1, done or len(jobs) // 2)
+        elif jobs and done == 0:
+            return  # no progress possible now (stopping, or no time for even one message)
 
 
 def expire_overdue(now: dt.datetime | None = None) -> int:

@@ -292,7 +292,9 @@ def worker(profile: bool) -> None:
 
             profiler = cProfile.Profile()
             result = profiler.runcall(dispatch_due)
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
+            stats = pstats.Stats(profiler, stream=sys.stderr)
+            stats.sort_stats("cumulative").print_stats(70)
+            stats.sort_stats("tottime").print_stats(25)
         else:
             result = dispatch_due()
         took = time.monotonic() - started

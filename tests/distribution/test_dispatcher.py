@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from app.distribution.dispatcher import (
     INVITATION,
@@ -685,3 +685,39 @@ def test_two_dispatchers_at_once_send_every_invitation_exactly_once(make_app: An
     with app.app_context():
         states = db.session.scalars(select(Invitation.state)).all()
         assert set(states) == {InvitationState.SENT}
+
+
+def test_a_batch_cut_short_by_its_lease_makes_the_next_claims_smaller(
+    make_app: Any, smtp_server: Any
+) -> None:
+    """A slow server: a batch sends what it can before its lease is at risk and gives the rest
+    back; the next claims take no more than that, rather than preparing a full batch again and
+    again (or, when preparing alone eats the lease, sending nothing)."""
+    app = make_app(**smtp_config(smtp_server, MEMNUN_DISPATCH_LEASE_SECONDS=2,
+                                 MEMNUN_SMTP_TIMEOUT=0.5, MEMNUN_DISPATCH_BATCH_SIZE=40))
+    take = smtp_server.handle_DATA
+
+    async def slowly(server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.08)  # about 12 a second: a batch's 1 s budget sends about 12
+        return await take(server, session, envelope)
+
+    smtp_server.handle_DATA = slowly  # type: ignore[method-assign]
+    claimed: list[int] = []
+
+    def count_claims(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        # The claims (one UPDATE a batch on PostgreSQL, one a row on SQLite), not the releases.
+        if "SET claimed_until" in statement and "handed_over_at" not in statement:
+            claimed.append(cursor.rowcount)
+
+    with app.app_context():
+        ids = [planned_invitation(app, NOW, email=f"s{i}@example.org") for i in range(60)]
+        event.listen(db.engine, "after_cursor_execute", count_claims)
+        try:
+            assert dispatch_due(now=NOW).sent == 60
+        finally:
+            event.remove(db.engine, "after_cursor_execute", count_claims)
+        assert {fetch(i).state for i in ids} == {InvitationState.SENT}
+    assert len(smtp_server.messages) == 60
+    # A full batch first, then batches the size of what one lease could send: 40 + 60 - 12 or
+    # so rows claimed (and messages prepared), not about 150 as at 40 a time.
+    assert sum(claimed) < 60 + 40
