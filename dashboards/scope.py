@@ -247,10 +247,9 @@ def _units(code: str | None, units: Tree, scope: frozenset[int] | None,
 
 
 def _tree_options(tree: Tree, allowed: frozenset[int] | None) -> list[dict[str, Any]]:
-    """Options in tree order, indented by depth, limited to ``allowed``."""
-    return [{"label": "\u00a0\u00a0" * depth + tree.nodes[node_id].name,
-             "value": tree.nodes[node_id].code}
-            for node_id, depth in tree.in_order(allowed)]
+    """Options in tree order, indented by depth (``Tree.labelled``), limited to ``allowed``."""
+    return [{"label": label, "value": tree.nodes[node_id].code}
+            for node_id, label in tree.labelled(allowed)]
 
 
 def filter_bar(choice: Choice, show_grain: bool = False) -> html.Div:

@@ -66,7 +66,7 @@ def _default_period() -> tuple[dt.date, dt.date]:
 
 def _prepare(form: PackForm | ResponsesExportForm) -> None:
     everything = _("All my units") if current_user.units else organisation_settings().name
-    form.unit.choices = [(ALL, everything), *unit_choices(current_user)]
+    form.unit.choices = [(ALL, everything), *unit_choices(current_user, under=1)]
     if not form.is_submitted():
         form.start.data, form.last.data = _default_period()
 
@@ -154,7 +154,8 @@ def responses_export() -> ResponseReturnValue:
 
 def _target_form() -> TargetForm:
     form = TargetForm()
-    form.unit.choices = [(ALL, organisation_settings().name), *unit_choices(current_user)]
+    form.unit.choices = [(ALL, organisation_settings().name),
+                         *unit_choices(current_user, under=1)]
     return form
 
 
