@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.analytics.filters import Filters, questionnaire_choices, questionnaire_id_of
-from app.analytics.names import CHANNEL_NAMES
+from app.analytics.names import CHANNEL_NAMES, COMPARISON_LABELS, SHORTCUT_LABELS
 from app.analytics.periods import (
     DEFAULT_SHORTCUT,
     Comparison,
@@ -52,13 +52,6 @@ GRAIN_LABELS = {Grain.DAY: _l("Day"), Grain.WEEK: _l("Week"), Grain.MONTH: _l("M
 #: A grain's name in a sentence ("too few responses per day").
 GRAIN_UNITS = {Grain.DAY: _l("day"), Grain.WEEK: _l("week"), Grain.MONTH: _l("month"),
                Grain.QUARTER: _l("quarter")}
-SHORTCUT_LABELS = {Shortcut.THIS_MONTH: _l("This month"), Shortcut.LAST_MONTH: _l("Last month"),
-                   Shortcut.THIS_QUARTER: _l("This quarter"),
-                   Shortcut.YEAR_TO_DATE: _l("Year to date"),
-                   Shortcut.LAST_12_MONTHS: _l("Last 12 months"),
-                   Shortcut.CUSTOM: _l("Custom dates")}
-COMPARISON_LABELS = {Comparison.PREVIOUS: _l("Previous period"),
-                     Comparison.LAST_YEAR: _l("Same days last year")}
 
 
 @dataclass(frozen=True)
