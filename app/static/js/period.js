@@ -21,8 +21,10 @@
         shortcut.value = "custom";
       }
     }
-    start.addEventListener("change", typed);
-    last.addEventListener("change", typed);
+    ["input", "change"].forEach(function (kind) {
+      start.addEventListener(kind, typed);
+      last.addEventListener(kind, typed);
+    });
   }
 
   Array.prototype.forEach.call(document.querySelectorAll("form[data-shortcut-dates]"), enhance);
