@@ -164,7 +164,8 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
                                                  start - dt.timedelta(days=1))
     compared_end = compared_last + dt.timedelta(days=1)
 
-    # Local days at both ends, so the compared period of a month with a clock change is whole.
+    # Changes against the same local days that ``previous`` counts: stepping back the period's
+    # length in instants would miss or add an hour when a clock change lies between.
     summary = overview_of(Filters(start_at, end_at, unit_ids=expanded, compared=(
         to_instant(compared_start, tz), to_instant(compared_end, tz))), min_group)
     previous = overview(compared_start, compared_end, chosen, min_group, tz=tz)
