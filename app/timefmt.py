@@ -38,9 +38,10 @@ def local(value: dt.datetime) -> dt.datetime:
     return value.astimezone(organisation_zone())
 
 
-def today() -> dt.date:
-    """Today's date in the organisation's zone."""
-    return dt.datetime.now(organisation_zone()).date()
+def today(now: dt.datetime | None = None) -> dt.date:
+    """Today's date in the organisation's zone (at the aware instant ``now``: a fixed clock)."""
+    zone = organisation_zone()
+    return dt.datetime.now(zone).date() if now is None else now.astimezone(zone).date()
 
 
 def format_instant(value: dt.datetime | None, empty: str = "–") -> str:

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.analytics.filters import Filters, questionnaire_choices, questionnaire_id_of
-from app.analytics.names import CHANNEL_NAMES
+from app.analytics.names import CHANNEL_NAMES, COMPARISON_LABELS, SHORTCUT_LABELS
 from app.analytics.periods import (
     DEFAULT_SHORTCUT,
     Comparison,
@@ -52,13 +52,6 @@ GRAIN_LABELS = {Grain.DAY: _l("Day"), Grain.WEEK: _l("Week"), Grain.MONTH: _l("M
 #: A grain's name in a sentence ("too few responses per day").
 GRAIN_UNITS = {Grain.DAY: _l("day"), Grain.WEEK: _l("week"), Grain.MONTH: _l("month"),
                Grain.QUARTER: _l("quarter")}
-SHORTCUT_LABELS = {Shortcut.THIS_MONTH: _l("This month"), Shortcut.LAST_MONTH: _l("Last month"),
-                   Shortcut.THIS_QUARTER: _l("This quarter"),
-                   Shortcut.YEAR_TO_DATE: _l("Year to date"),
-                   Shortcut.LAST_12_MONTHS: _l("Last 12 months"),
-                   Shortcut.CUSTOM: _l("Custom dates")}
-COMPARISON_LABELS = {Comparison.PREVIOUS: _l("Previous period"),
-                     Comparison.LAST_YEAR: _l("Same days last year")}
 
 
 @dataclass(frozen=True)
@@ -247,10 +240,9 @@ def _units(code: str | None, units: Tree, scope: frozenset[int] | None,
 
 
 def _tree_options(tree: Tree, allowed: frozenset[int] | None) -> list[dict[str, Any]]:
-    """Options in tree order, indented by depth, limited to ``allowed``."""
-    return [{"label": "\u00a0\u00a0" * depth + tree.nodes[node_id].name,
-             "value": tree.nodes[node_id].code}
-            for node_id, depth in tree.in_order(allowed)]
+    """Options in tree order, indented by depth (``Tree.labelled``), limited to ``allowed``."""
+    return [{"label": label, "value": tree.nodes[node_id].code}
+            for node_id, label in tree.labelled(allowed)]
 
 
 def filter_bar(choice: Choice, show_grain: bool = False) -> html.Div:

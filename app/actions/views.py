@@ -35,11 +35,11 @@ def _visible_or_404(action_id: int) -> ImprovementAction:
 
 
 def _unit_field_choices(form: ActionForm | FilterForm, everything: str) -> None:
-    units = unit_choices(current_user)
     # A unit manager works only on their units: no organisation-wide choice to offer them.
-    first = [] if units_in_scope(current_user) is not None and isinstance(
-        form, ActionForm) else [(ORGANISATION, everything)]
-    form.unit.choices = [*first, *units]
+    if units_in_scope(current_user) is not None and isinstance(form, ActionForm):
+        form.unit.choices = unit_choices(current_user)
+    else:
+        form.unit.choices = [(ORGANISATION, everything), *unit_choices(current_user, under=1)]
 
 
 def _render(template: str, **context: object) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from app.analytics.periods import Comparison, Shortcut
 from app.models import Channel
 
 #: Metric names (as ``Target.metric`` stores them) and what people call them.
@@ -22,3 +23,12 @@ CHANNEL_NAMES = {
     Channel.WALK_IN: _l("In person"), Channel.SOCIAL: _l("Social media"),
     Channel.MOBILE_APP: _l("Mobile app"), Channel.LETTER: _l("Letter"), Channel.OTHER: _l("Other"),
 }
+#: The period shortcuts and comparisons, as the dashboards' filter bar and the review-pack form
+#: offer them.
+SHORTCUT_LABELS = {Shortcut.THIS_MONTH: _l("This month"), Shortcut.LAST_MONTH: _l("Last month"),
+                   Shortcut.THIS_QUARTER: _l("This quarter"),
+                   Shortcut.YEAR_TO_DATE: _l("Year to date"),
+                   Shortcut.LAST_12_MONTHS: _l("Last 12 months"),
+                   Shortcut.CUSTOM: _l("Custom dates")}
+COMPARISON_LABELS = {Comparison.PREVIOUS: _l("Previous period"),
+                     Comparison.LAST_YEAR: _l("Same days last year")}

@@ -17,6 +17,10 @@ from app.collation import name_key
 from app.extensions import db
 from app.models import Category, Unit
 
+#: One level of a picker's indentation. No-break spaces, because a browser collapses ordinary
+#: leading spaces in an <option>; screen readers pass over them and read the name.
+INDENT = "\u00a0\u00a0\u00a0"
+
 
 @dataclass(frozen=True)
 class Node:
@@ -98,6 +102,14 @@ class Tree:
 
         walk(None, 0)
         return found
+
+    def labelled(self, node_ids: Collection[int] | None = None, *,
+                 under: int = 0) -> list[tuple[int, str]]:
+        """(id, name indented by its depth) in tree order (``in_order``): the one way every
+        picker, Flask form or dashboard, lists units and categories. ``under`` adds levels, for
+        a list that hangs below a first choice of its own (the whole organisation, any unit)."""
+        return [(node_id, INDENT * (depth + under) + self.nodes[node_id].name)
+                for node_id, depth in self.in_order(node_ids)]
 
     def by_code(self, code: str | None) -> int | None:
         if not code:

@@ -49,15 +49,25 @@ def organisation_unit(unit_id: int | None, units: Tree | None = None) -> int | N
     return None if unit_id == (units or unit_tree()).single_root() else unit_id
 
 
-def unit_choices(user: User) -> list[tuple[int, str]]:
-    """(id, name) of the units ``user`` may pick in a form, by name. For staff without units
-    the single root unit is left out: the form's own "whole organisation" choice (named as the
-    organisation settings say) stands for it."""
-    tree = unit_tree()
+def pickable_units(user: User, units: Tree | None = None) -> list[int]:
+    """The ids of the units ``user`` may pick in a form. For staff without units the single
+    root unit is left out: the form's own first choice (the whole organisation, named as the
+    organisation settings say) stands for it, so the organisation is never listed twice."""
+    tree = units or unit_tree()
     allowed = units_in_scope(user, tree)
-    ids = ([uid for uid in tree.nodes if uid != tree.single_root()] if allowed is None
-           else allowed)
-    return sorted(((uid, tree.nodes[uid].name) for uid in ids), key=lambda item: (item[1], item[0]))
+    if allowed is None:
+        root = tree.single_root()
+        return [uid for uid in tree.nodes if uid != root]
+    return sorted(allowed)
+
+
+def unit_choices(user: User, *, under: int = 0) -> list[tuple[int, str]]:
+    """(id, label) of the units ``user`` may pick in a form (``pickable_units``), as a tree:
+    each unit below its parent, indented a level, siblings by ``app.collation.name_key``
+    (Çevre among the C's, İmar among the I's). ``under=1`` hangs the list below the form's
+    first choice, as the dashboards' picker hangs the units below the root."""
+    tree = unit_tree()
+    return tree.labelled(pickable_units(user, tree), under=under)
 
 
 def may_read_comments(user: User) -> bool:

@@ -1,4 +1,4 @@
-"""Demo data: a year of complaints and surveys at a made-up Turkish municipality.
+"""Demo data: two years of complaints and surveys at a made-up Turkish municipality.
 
 ``memnun demo`` (and ``make run`` on an empty database) calls :func:`load_demo`. The data is
 simulated, not random noise: seasonality per unit, resolution times that grow when a unit is busy,

@@ -9,6 +9,7 @@ resolution (a large drop), and whether the problem was really solved.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,11 +35,13 @@ class Mood:
     case: Case
 
 
-def mood_of(rng: random.Random, case: Case, clock: Clock) -> Mood:
+def mood_of(rng: random.Random, case: Case, clock: Clock, resolved_at: dt.datetime) -> Mood:
+    """How a respondent feels about the resolution at ``resolved_at`` that their invitation
+    follows up: a reopened complaint's first survey can be answered while the complaint is
+    open again, so the case's own ``resolved_at`` may not be set."""
     unit = case.unit
-    assert case.resolved_at is not None
     level = unit.satisfaction + case.category.effect
-    level += unit.trend * clock.months_from_middle(case.resolved_at)
+    level += unit.trend * clock.months_from_middle(resolved_at)
     if case.reopened_at is not None:
         level -= 0.5
     if case.late:

@@ -1,4 +1,4 @@
-"""Writing the simulated year into the database, in bulk."""
+"""Writing the simulated two years into the database, in bulk."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ from app.models import (
 from app.organisation.settings import save_settings
 from app.progress import Advance, nothing
 
-COMPLAINTS_PER_YEAR = 3000
+COMPLAINTS_PER_YEAR = 3000  # in the last 12 months; the year before has as many, seasons alike
 ACTOR = "demo"
 
 
@@ -66,7 +66,8 @@ def load_demo(
     scale: float = 1.0,
     progress: Advance = nothing,
 ) -> str:
-    """Fill the database with a year of the demo municipality; returns a summary to print.
+    """Fill the database with two years of the demo municipality (this month and the 24
+    before: the last 12 months have a year before them to compare with); returns a summary.
 
     The same ``seed`` and ``today`` give the same data. ``today`` defaults to now (a date means
     15:00 Istanbul time that day); ``scale`` multiplies the number of complaints (tests use a
@@ -296,7 +297,8 @@ def _store_responses(
     questions = version.definition.get("questions", [])
     answered = [s for s in surveys if s.state == "responded"]
     for survey in answered:
-        survey.answers = answer(rng, mood_of(rng, survey.case, clock), questions, survey.language)
+        mood = mood_of(rng, survey.case, clock, survey.resolved_at)
+        survey.answers = answer(rng, mood, questions, survey.language)
     rows = [
         {
             "invitation_id": s.id, "version_id": version.id,
@@ -358,12 +360,14 @@ def _summary(
         states[survey.state] = states.get(survey.state, 0) + 1
     first = clock.start.astimezone(TIMEZONE).date()
     last = clock.now.astimezone(TIMEZONE).date()
+    in_year = sum(c.received_at >= clock.year_start for c in cases)
     units = db.session.scalar(select(func.count(Unit.id)))
     categories = db.session.scalar(select(func.count(Category.id)))
     return "\n".join([
         f"Demo data for {cat.ORGANISATION} (seed {seed}), {first} to {last}:",
         f"  {units} units, {categories} complaint categories",
-        f"  {len(cases)} complaints from {len(people)} complainants; {len(resolved)} resolved, "
+        f"  {in_year} complaints in the last 12 months ({len(cases)} in all) "
+        f"from {len(people)} complainants; {len(resolved)} resolved, "
         f"{late} of them late ({late / max(len(resolved), 1):.0%})",
         f"  {len(surveys)} invitations: "
         + ", ".join(f"{n} {state}" for state, n in sorted(states.items())),

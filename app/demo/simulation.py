@@ -1,9 +1,9 @@
-"""A year in the life of the demo municipality, simulated in plain Python (no database here).
+"""Two years in the life of the demo municipality, simulated in plain Python (no database here).
 
 Complaints arrive with each unit's seasonality, are resolved in a time that grows when a unit is
 busy (so some end late), and resolved complaints get a survey invitation that follows the
 distribution rule's delay, sending hours, reminder, expiry, consent, opt-out and fatigue window.
-Everything is drawn from one ``random.Random``, so a seed gives the same year every time.
+Everything is drawn from one ``random.Random``, so a seed gives the same years every time.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from app.demo import catalogue as cat
 from app.demo.catalogue import CategoryProfile, UnitProfile
 
 TIMEZONE = ZoneInfo("Europe/Istanbul")
-MONTHS = 12
+MONTHS = 12  # the year the story is told over (units' trends): the last 12 months to date
+#: How far back the demo goes: this month and the 24 before it, so the last 12 months, and each
+#: shortcut's "same days last year", have a whole year before them to be compared with.
+HISTORY_MONTHS = 25
+#: The share of the rule's sample surveyed before the last 12 months. Complaints keep their full
+#: number (their counts are compared); surveys are thinned, which leaves rates comparable and
+#: keeps `memnun demo` near the time one year took (about a fifth more, not twice).
+OLDER_SAMPLE = 0.5
 REOPEN_SHARE = 0.03
 FAILED_SHARE = 0.015
 PLANNED_LEFT = 3  # invitations left for the dispatcher, so that the outbox shows something
@@ -30,25 +37,34 @@ SETTLE = 2 * DAY
 
 @dataclass(frozen=True)
 class Clock:
-    """The demo's year: from the first day of the month eleven months back up to ``now``."""
+    """The demo's time: from the first day of the month ``HISTORY_MONTHS - 1`` back (``start``)
+    up to ``now``; the last 12 months (to date) begin at ``year_start``."""
 
     now: dt.datetime
     start: dt.datetime
+    year_start: dt.datetime
 
     @classmethod
     def ending(cls, now: dt.datetime) -> Clock:
         local = now.astimezone(TIMEZONE)
-        month = local.year * 12 + local.month - 1 - (MONTHS - 1)
-        first = dt.datetime(month // 12, month % 12 + 1, 1, tzinfo=TIMEZONE)
-        return cls(now=now.astimezone(dt.UTC), start=first.astimezone(dt.UTC))
+
+        def first_of(months_back: int) -> dt.datetime:
+            month = local.year * 12 + local.month - 1 - months_back
+            return dt.datetime(month // 12, month % 12 + 1, 1,
+                               tzinfo=TIMEZONE).astimezone(dt.UTC)
+
+        return cls(now=now.astimezone(dt.UTC), start=first_of(HISTORY_MONTHS - 1),
+                   year_start=first_of(MONTHS - 1))
 
     def month_starts(self) -> list[dt.date]:
         first = self.start.astimezone(TIMEZONE).date()
-        return [_add_months(first, i) for i in range(MONTHS)]
+        return [_add_months(first, i) for i in range(HISTORY_MONTHS)]
 
     def months_from_middle(self, at: dt.datetime) -> float:
-        """Months between ``at`` and the middle of the year (negative before it)."""
-        return (at - self.start) / (self.now - self.start) * MONTHS - MONTHS / 2
+        """Months between ``at`` and the middle of the last 12 months (negative before it);
+        before those 12 months, as at their start: the year before is where the trends began."""
+        months = ((at - self.year_start) / (self.now - self.year_start) * MONTHS - MONTHS / 2)
+        return max(months, -MONTHS / 2)
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -116,11 +132,21 @@ class Case:
 
 
 def simulate_cases(rng: random.Random, clock: Clock, count: int) -> list[Case]:
-    """``count`` complaints over the year, in the order they were received."""
+    """``count`` complaints in the last 12 months, and before them as many more as the same
+    seasonality and growth give the older months, in the order they were received."""
     cells, weights = _day_unit_cells(clock)
+    year_first = clock.year_start.astimezone(TIMEZONE).date()
+    split = next((i for i, (day, _unit) in enumerate(cells) if day >= year_first), len(cells))
+    older = weights[split - 1] if split else 0.0
+    year_cells = cells[split:]
+    year_weights = [weight - older for weight in weights[split:]]
+    older_count = round(count * older / year_weights[-1]) if older and year_weights else 0
     categories = {c.code: c for c in cat.CATEGORIES}
     cases = []
-    for day, unit in rng.choices(cells, cum_weights=weights, k=count):
+    drawn = rng.choices(year_cells, cum_weights=year_weights, k=count)
+    if older_count:
+        drawn += rng.choices(cells[:split], cum_weights=weights[:split], k=older_count)
+    for day, unit in drawn:
         channel = _channel(rng, day)
         received = _time_of_day(rng, clock, day, channel)
         category = categories[_category_code(rng, unit)]
@@ -373,7 +399,8 @@ def plan_surveys(
     last_sent: dict[int, dt.datetime] = {}
     for survey, cancelled_at in planned:
         draws = [rng.random() for _ in range(7)]
-        reason = _suppression(survey, rule, last_sent, draws[0])
+        sample = rule.sample_rate * (OLDER_SAMPLE if survey.due_at < clock.year_start else 1)
+        reason = _suppression(survey, rule, last_sent, draws[0], sample)
         if reason:
             survey.state, survey.reason = "suppressed", reason
             continue
@@ -397,7 +424,7 @@ def _in_window(at: dt.datetime, rule: RuleSettings) -> dt.datetime:
 
 
 def _suppression(survey: Survey, rule: RuleSettings, last_sent: dict[int, dt.datetime],
-                 draw: float) -> str | None:
+                 draw: float, sample_rate: float) -> str | None:
     person = survey.case.person
     if person is None or not person.email:
         return "no_contact"
@@ -408,7 +435,7 @@ def _suppression(survey: Survey, rule: RuleSettings, last_sent: dict[int, dt.dat
     previous = last_sent.get(id(person))
     if previous is not None and survey.due_at - previous < rule.fatigue:
         return "fatigue"
-    if draw >= rule.sample_rate:
+    if draw >= sample_rate:
         return "not_sampled"
     return None
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.analytics.tree import category_tree
 from app.auth.pages import no_store
 from app.auth.scope import unit_choices, units_in_scope
 from app.distribution import manual
@@ -45,7 +46,7 @@ from app.lookup.services import (
     visible_complaint,
     visible_invitation,
 )
-from app.models import Category, ComplaintStatus, DistributionRule, Invitation, InvitationState
+from app.models import ComplaintStatus, DistributionRule, Invitation, InvitationState
 from app.models.types import utcnow
 from app.timefmt import organisation_zone
 
@@ -71,9 +72,10 @@ def _local_day_start(day: dt.date | None, days: int = 0) -> dt.datetime | None:
 
 def _search_form() -> SearchForm:
     form = SearchForm(request.args)
-    form.unit.choices = select_choices([(ANY, _("Any unit")), *unit_choices(current_user)])
-    categories = db.session.execute(select(Category.id, Category.name).order_by(Category.name))
-    form.category.choices = select_choices([(ANY, _("Any category")), *categories.all()])
+    form.unit.choices = select_choices([(ANY, _("Any unit")),
+                                         *unit_choices(current_user, under=1)])
+    form.category.choices = select_choices([(ANY, _("Any category")),
+                                            *category_tree().labelled(under=1)])
     form.status.choices = select_choices(
         [("", _("Any state")), *((s.value, n) for s, n in COMPLAINT_STATUS_NAMES.items())]
     )
@@ -306,7 +308,8 @@ def _day_ends(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
 @login_required
 def queue() -> ResponseReturnValue:
     form = QueueFilterForm(request.args)
-    form.unit.choices = select_choices([(ANY, _("Any unit")), *unit_choices(current_user)])
+    form.unit.choices = select_choices([(ANY, _("Any unit")),
+                                         *unit_choices(current_user, under=1)])
     rules = db.session.execute(
         select(DistributionRule.id, DistributionRule.key).order_by(DistributionRule.key)
     ).all()

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from app.auth.scope import unit_choices
+from app.analytics.tree import unit_tree
+from app.auth.scope import pickable_units
+from app.collation import name_key
 from app.models import User
 
 
@@ -19,11 +21,11 @@ def report_scope(user: User, unit_id: int | None,
     """The units a report is about and its title: ``unit_id`` if given and allowed; else the
     whole organisation (None), or a unit manager's own units. Raises ``NotYourUnit``."""
     if unit_id is not None:
-        names = dict(unit_choices(user))
-        if unit_id not in names:
+        tree = unit_tree()
+        if unit_id not in pickable_units(user, tree):
             raise NotYourUnit(unit_id)
-        return [unit_id], names[unit_id]
+        return [unit_id], tree.nodes[unit_id].name
     if user.units:
-        units = sorted(user.units, key=lambda unit: unit.name)
+        units = sorted(user.units, key=lambda unit: name_key(unit.name))
         return [unit.id for unit in units], ", ".join(unit.name for unit in units)
     return None, organisation or _("The organisation")

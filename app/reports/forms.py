@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, DecimalField, SelectField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, ValidationError
+from wtforms.validators import InputRequired, NumberRange, ValidationError
 
-from app.analytics.names import METRIC_NAMES
+from app.analytics.names import COMPARISON_LABELS, METRIC_NAMES, SHORTCUT_LABELS
+from app.analytics.periods import Comparison, Shortcut, compared_days, shortcut_days
 from app.forms import StaffForm, finite
 
 ALL = 0  # the "whole organisation" (or "all my units") choice of a unit field
@@ -12,14 +15,55 @@ ALL = 0  # the "whole organisation" (or "all my units") choice of a unit field
 PACK_FORMATS = [("html", _l("HTML (opens offline)")), ("pdf", _l("PDF")),
                 ("xlsx", _l("Excel (figures)")), ("csv", _l("CSV (figures)"))]
 EXPORT_FORMATS = [("csv", _l("CSV")), ("xlsx", _l("Excel"))]
+SHORTCUT_CHOICES = [(shortcut.value, label) for shortcut, label in SHORTCUT_LABELS.items()]
+COMPARISON_CHOICES = [(comparison.value, label)
+                      for comparison, label in COMPARISON_LABELS.items()]
+#: Days a period (and the period it is compared with) may touch: every local midnight of them,
+#: and the day after the last, is a datetime (year 1 and 9999 are not, a year back or a day on).
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 
 
 class PeriodForm(StaffForm):
-    start = DateField(_l("From"), validators=[DataRequired()])
-    last = DateField(_l("To (included)"), validators=[DataRequired()])
+    """A period: one of the dashboards' shortcuts, whose dates the server fills in
+    (``use_shortcut``), or typed dates ("custom"). A form posted without a shortcut is custom,
+    so the dates it sends are the period."""
+
+    period = SelectField(_l("Period"), choices=SHORTCUT_CHOICES, default=Shortcut.CUSTOM.value)
+    # InputRequired, not DataRequired: an impossible date ("2025-02-30") keeps its own error
+    # rather than "This field is required".
+    start = DateField(_l("From"), validators=[InputRequired()])
+    last = DateField(_l("To (included)"), validators=[InputRequired()])
     unit = SelectField(_l("Unit"), coerce=int, default=ALL)
 
+    @property
+    def shortcut(self) -> Shortcut:
+        """The chosen shortcut; custom for a value that is none (the field says it is wrong)."""
+        values = {shortcut.value for shortcut in Shortcut}
+        return Shortcut(self.period.data) if self.period.data in values else Shortcut.CUSTOM
+
+    def show_shortcut(self, shortcut: Shortcut, today: dt.date) -> None:
+        """Set the form to ``shortcut`` and its dates on ``today``, for a form not yet sent."""
+        self.period.data = shortcut.value
+        self.start.data, self.last.data = shortcut_days(shortcut, today)
+
+    def use_shortcut(self, today: dt.date) -> None:
+        """Put the chosen shortcut's dates on ``today`` (the organisation's date) in place of
+        whatever the date fields held, before validating: a shortcut means its own days, so the
+        form works without JavaScript; "custom" keeps the typed dates. The page shown again
+        (after an error elsewhere) shows those dates."""
+        if self.shortcut is Shortcut.CUSTOM:
+            return
+        for field, day in zip((self.start, self.last), shortcut_days(self.shortcut, today),
+                              strict=True):
+            field.data, field.raw_data, field.process_errors = day, [day.isoformat()], []
+
+    def validate_start(self, field: DateField) -> None:
+        if field.data and not FIRST_DAY <= field.data <= LAST_DAY:
+            raise ValidationError(_l("Choose a date between the years 1900 and 2999."))
+
     def validate_last(self, field: DateField) -> None:
+        if field.data and not FIRST_DAY <= field.data <= LAST_DAY:
+            raise ValidationError(_l("Choose a date between the years 1900 and 2999."))
         if self.start.data and field.data and field.data < self.start.data:
             raise ValidationError(_l("The period cannot end before it starts."))
         if self.start.data and field.data and (field.data - self.start.data).days > 3660:
@@ -27,8 +71,19 @@ class PeriodForm(StaffForm):
 
 
 class PackForm(PeriodForm):
+    compare = SelectField(_l("Compare with"), choices=COMPARISON_CHOICES,
+                          default=Comparison.PREVIOUS.value)
     format = SelectField(_l("Format"), choices=PACK_FORMATS, default="html")
     submit = SubmitField(_l("Download the review pack"))
+
+    def compared(self) -> tuple[dt.date, dt.date] | None:
+        """The compared period's first and last day as the dashboards compare the same choice
+        (``compared_days``): None for the period of the same length just before. Call after
+        validating."""
+        values = {comparison.value for comparison in Comparison}
+        comparison = Comparison(self.compare.data) if self.compare.data in values else (
+            Comparison.PREVIOUS)
+        return compared_days(self.start.data, self.last.data, self.shortcut, comparison)
 
 
 class ResponsesExportForm(PeriodForm):

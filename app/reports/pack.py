@@ -28,7 +28,7 @@ from app.analytics.breakdown import GroupFigures, grouped_figures
 from app.analytics.figures import Score
 from app.analytics.filters import Filters, expand
 from app.analytics.names import METRICS
-from app.analytics.overview import Overview, overview
+from app.analytics.overview import Overview, overview, overview_of
 from app.analytics.periods import to_instant
 from app.analytics.review import (
     FollowUpCounts,
@@ -105,11 +105,13 @@ class ReviewPack:
     scope: str  # the organisation, or the unit(s) the pack is about
     start: dt.date
     last: dt.date  # the last day included
+    compared_start: dt.date  # the period the changes are measured against, ...
+    compared_last: dt.date  # ... its last day included
     generated_at: dt.datetime
     min_group: int
     tz: str
     summary: Overview
-    previous: Overview  # the period of the same length just before
+    previous: Overview  # the compared period (by default the same length just before)
     transactions: int | None
     complaint_rate: float | None
     median_days: float | None
@@ -144,9 +146,12 @@ def overview_figure(summary: Overview, metric: str) -> Score:
 
 
 def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, scope: str,
-               *, generated_at: dt.datetime) -> ReviewPack:
+               *, generated_at: dt.datetime,
+               compared: tuple[dt.date, dt.date] | None = None) -> ReviewPack:
     """The pack for the days ``start`` to ``last`` (inclusive, in the organisation's time zone)
-    about ``unit_ids`` and the units below them (None: the whole organisation)."""
+    about ``unit_ids`` and the units below them (None: the whole organisation), its changes
+    measured against the days ``compared`` (inclusive; None: as many days just before, as the
+    dashboards' ``compared_days`` says for a custom period)."""
     check_period(start, last)
     config = current_app.config
     tz = organisation_zone().key
@@ -155,9 +160,15 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
     end = last + dt.timedelta(days=1)
     start_at, end_at = to_instant(start, tz), to_instant(end, tz)
     expanded = None if chosen is None else sorted(expand(Unit, chosen))
+    compared_start, compared_last = compared or (start - (end - start),
+                                                 start - dt.timedelta(days=1))
+    compared_end = compared_last + dt.timedelta(days=1)
 
-    summary = overview(start, end, chosen, min_group, tz=tz)
-    previous = overview(start - (end - start), start, chosen, min_group, tz=tz)
+    # Changes against the same local days that ``previous`` counts: stepping back the period's
+    # length in instants would miss or add an hour when a clock change lies between.
+    summary = overview_of(Filters(start_at, end_at, unit_ids=expanded, compared=(
+        to_instant(compared_start, tz), to_instant(compared_end, tz))), min_group)
+    previous = overview(compared_start, compared_end, chosen, min_group, tz=tz)
     filters = Filters(start_at, end_at, unit_ids=expanded)
     volumes = transactions_by_unit(start, end, expanded)
     tree = unit_tree()
@@ -177,6 +188,7 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
     known = sum(volumes.get(u.figures.key, 0) for u in with_volume)
     return ReviewPack(
         organisation=organisation, scope=scope, start=start, last=last,
+        compared_start=compared_start, compared_last=compared_last,
         generated_at=generated_at, min_group=min_group, tz=tz, summary=summary,
         previous=previous, transactions=known or None,
         complaint_rate=rate_per_1000(sum(u.figures.complaints for u in with_volume), known),

@@ -25,7 +25,7 @@ from flask_login import current_user, login_required
 
 from app.analytics.filters import expand
 from app.analytics.names import METRIC_NAMES
-from app.analytics.periods import to_instant
+from app.analytics.periods import DEFAULT_SHORTCUT, Shortcut, shortcut_days, to_instant
 from app.auth.decorators import role_required
 from app.auth.scope import unit_choices
 from app.models import Role, Unit
@@ -58,17 +58,27 @@ def _download(body: bytes | str | Iterable[bytes] | Iterable[str], name: str,
     return response
 
 
-def _default_period() -> tuple[dt.date, dt.date]:
-    """The last 12 full months, as the dashboards show by default."""
-    first = today().replace(day=1)
-    return first.replace(year=first.year - 1), first - dt.timedelta(days=1)
-
-
-def _prepare(form: PackForm | ResponsesExportForm) -> None:
+def _prepare(form: PackForm | ResponsesExportForm, sent: bool = False) -> None:
+    """Unit choices within the user's scope, and the period: the dashboards' default shortcut
+    on a form to fill in, else (``sent``) the chosen shortcut's dates in the organisation's
+    zone."""
     everything = _("All my units") if current_user.units else organisation_settings().name
-    form.unit.choices = [(ALL, everything), *unit_choices(current_user)]
-    if not form.is_submitted():
-        form.start.data, form.last.data = _default_period()
+    form.unit.choices = [(ALL, everything), *unit_choices(current_user, under=1)]
+    if sent:
+        form.use_shortcut(today())
+    else:
+        form.show_shortcut(DEFAULT_SHORTCUT, today())
+
+
+def _shortcut_dates() -> dict[str, tuple[str, str]]:
+    """Each shortcut's dates today, for the page's script to show when one is chosen (the
+    server fills them in again from the shortcut: the script only shows them)."""
+    day, dates = today(), {}
+    for shortcut in Shortcut:
+        if shortcut is not Shortcut.CUSTOM:
+            first, last = shortcut_days(shortcut, day)
+            dates[shortcut.value] = (first.isoformat(), last.isoformat())
+    return dates
 
 
 def _scope(form: PackForm | ResponsesExportForm) -> tuple[list[int] | None, str]:
@@ -80,7 +90,8 @@ def _scope(form: PackForm | ResponsesExportForm) -> tuple[list[int] | None, str]
 
 
 def _page(pack_form: PackForm, export_form: ResponsesExportForm | None) -> str:
-    return render_template("reports/index.html", pack_form=pack_form, export_form=export_form)
+    return render_template("reports/index.html", pack_form=pack_form, export_form=export_form,
+                           shortcut_dates=_shortcut_dates())
 
 
 def _may_export_responses() -> bool:
@@ -103,12 +114,13 @@ def index() -> ResponseReturnValue:
 @login_required
 def pack() -> ResponseReturnValue:
     form = PackForm(id_prefix="pack")
-    _prepare(form)
+    _prepare(form, sent=True)
     if not form.validate_on_submit():
         return _page(form, None), 400
     unit_ids, scope = _scope(form)
     start, last = form.start.data, form.last.data
-    review = build_pack(start, last, unit_ids, scope, generated_at=utcnow())
+    review = build_pack(start, last, unit_ids, scope, generated_at=utcnow(),
+                        compared=form.compared())
     name = f"memnun-review-{start.isoformat()}-{last.isoformat()}"
     kind = form.format.data
     if kind == "csv":
@@ -134,9 +146,11 @@ def pack() -> ResponseReturnValue:
 @role_required(Role.DESIGNER)
 def responses_export() -> ResponseReturnValue:
     form = ResponsesExportForm(id_prefix="export")
-    _prepare(form)
+    _prepare(form, sent=True)
     if not form.validate_on_submit():
-        return _page(PackForm(formdata=None, id_prefix="pack"), form), 400
+        pack_form = PackForm(formdata=None, id_prefix="pack")
+        _prepare(pack_form)
+        return _page(pack_form, form), 400
     unit_ids, _scope_name = _scope(form)
     tz = organisation_zone().key
     start, last = form.start.data, form.last.data
@@ -154,7 +168,8 @@ def responses_export() -> ResponseReturnValue:
 
 def _target_form() -> TargetForm:
     form = TargetForm()
-    form.unit.choices = [(ALL, organisation_settings().name), *unit_choices(current_user)]
+    form.unit.choices = [(ALL, organisation_settings().name),
+                         *unit_choices(current_user, under=1)]
     return form
 
 

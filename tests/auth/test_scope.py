@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.actions.services import list_actions
+from app.analytics.tree import INDENT
 from app.auth.scope import may_read_comments, unit_choices, units_in_scope
 from app.extensions import db
 from app.followup.services import follow_up_units
@@ -45,17 +46,19 @@ def test_a_unit_manager_sees_their_units_and_those_below(app: Flask) -> None:
         assert units_in_scope(_user(app, "everyone@example.org")) is None
 
 
-def test_every_unit_picker_offers_the_scope_by_name(app: Flask) -> None:
+def test_every_unit_picker_offers_the_scope_as_a_tree(app: Flask) -> None:
     ids = _organisation(app)
     make_user(app, "north@example.org", "viewer", units=["north"])
     make_user(app, "everyone@example.org", "designer")
     with app.app_context():
         assert unit_choices(_user(app, "north@example.org")) == [
             (ids["north"], "North"),
-            (ids["park"], "Park"),
+            (ids["park"], f"{INDENT}Park"),
         ]
         everything = unit_choices(_user(app, "everyone@example.org"))
-        assert [name for _, name in everything] == ["City", "North", "Park", "Port", "South"]
+        # A tree of three roots (``node`` leaves an existing unit where it is: North is one).
+        assert [name for _, name in everything] == [
+            "City", f"{INDENT}South", "North", f"{INDENT}Park", "Port"]
 
 
 def test_follow_ups_add_their_role_rule_on_top_of_the_scope(app: Flask) -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -33,7 +34,10 @@ from app.models import (
 
 TODAY = dt.date(2026, 3, 15)
 NOW = dt.datetime(2026, 3, 15, 12, 0, tzinfo=dt.UTC)  # 15:00 in Istanbul: the demo's "now"
-SMALL = 0.1  # 300 complaints: enough for every mechanism, quick on both databases
+#: The first moment of the demo's last 12 months on TODAY (1 April 2025 in Istanbul).
+YEAR_START = dt.datetime(2025, 4, 1, tzinfo=ZoneInfo("Europe/Istanbul"))
+APRIL_2025 = YEAR_START
+SMALL = 0.1  # 300 complaints a year: enough for every mechanism, quick on both databases
 SAFE_DOMAINS = {"example.com", "example.org", "example.net"}
 
 
@@ -94,7 +98,7 @@ def overall_by_lateness() -> dict[bool, float]:
 
 def test_same_seed_same_data_on_a_fresh_database(app: Flask) -> None:
     with app.app_context():
-        load_demo(seed=7, today=TODAY, scale=SMALL)
+        summary = load_demo(seed=7, today=TODAY, scale=SMALL)
         first = fingerprint()
         fresh_database()
         load_demo(seed=7, today=TODAY, scale=SMALL)
@@ -104,7 +108,7 @@ def test_same_seed_same_data_on_a_fresh_database(app: Flask) -> None:
         other_seed = fingerprint()
 
     assert first == second
-    assert first["counts"]["Complaint"] == 300
+    assert "300 complaints in the last 12 months" in summary
     assert other_seed["complaints"] != first["complaints"]
     assert other_seed["answer_sum"] != first["answer_sum"]
 
@@ -126,10 +130,10 @@ def test_a_year_of_a_municipality_that_tells_a_story(app: Flask) -> None:
         assert all(c.committed_response_days for c in categories)
 
         received = db.session.scalars(select(Complaint.received_at)).all()
-        assert len(received) == 3000
+        assert len([r for r in received if r >= YEAR_START]) == 3000
         assert max(received) <= NOW
         months = Counter((r.year, r.month) for r in received)
-        assert len(months) == 12
+        assert len(months) == 25  # this month and the 24 before it
         channels = Counter(db.session.scalars(select(Complaint.channel)))
         assert len(channels) >= 6
 
@@ -148,7 +152,8 @@ def test_a_year_of_a_municipality_that_tells_a_story(app: Flask) -> None:
             select(Invitation.suppression_reason).where(Invitation.suppression_reason.is_not(None))
         ))
         assert {"no_consent", "no_contact", "fatigue", "opted_out"} <= {str(r) for r in reasons}
-        responses = db.session.scalar(select(func.count(Response.id)))
+        responses = db.session.scalar(select(func.count(Response.id)).where(
+            Response.submitted_at >= YEAR_START))
         assert 400 <= responses <= 1000
 
         by_lateness = overall_by_lateness()
@@ -163,7 +168,7 @@ def test_a_year_of_a_municipality_that_tells_a_story(app: Flask) -> None:
         shares = [share for _, share in csat_by_unit]
         assert max(shares) - min(shares) > 0.2  # units differ: the drill-down has something to show
 
-        assert db.session.scalar(select(func.count(ServiceVolume.id))) == 10 * 12
+        assert db.session.scalar(select(func.count(ServiceVolume.id))) == 10 * 25
         org_csat = db.session.scalar(
             select(Target.value).where(Target.unit_id.is_(None), Target.metric == "csat")
         )
@@ -273,10 +278,52 @@ def test_unhappy_respondents_are_followed_up_and_actions_are_on_the_register(app
         pack = build_pack(dt.date(2025, 4, 1), dt.date(2026, 3, 15), None, "demo",
                           generated_at=NOW)
         html = pack_html(pack)
-    assert pack.follow_ups.total == len(follow_ups)
+    # The follow-ups opened in the pack's period (the demo goes back a year before it).
+    assert pack.follow_ups.total == len([f for f in follow_ups if f.created_at >= APRIL_2025])
     listed = {row.action.id for item in pack.actions.by_target for row in item.actions}
     listed |= {row.action.id for row in pack.actions.other}
     assert listed == {a.id for a in actions}  # all created and none finished before April
     assert pack.actions.completed and any(row.overdue for item in pack.actions.by_target
                                           for row in item.actions)
     assert "Zabıta ekiplerine" in html
+
+
+def test_the_last_12_months_have_a_year_before_them(app: Flask) -> None:
+    """The default view (the last 12 months, compared with the 12 before) and "same days last
+    year" have something to compare with: every month of the year before holds complaints and
+    answers, the complaints as many as the seasons give, the changes are worked out."""
+    from app.analytics.filters import Filters
+    from app.analytics.overview import overview_of
+    from app.analytics.periods import (
+        Comparison,
+        Shortcut,
+        compared_days,
+        shortcut_days,
+        to_instant,
+    )
+
+    tz = "Europe/Istanbul"
+    with app.app_context():
+        load_demo(seed=4, today=TODAY, scale=SMALL)
+        first, last = shortcut_days(Shortcut.LAST_12_MONTHS, TODAY)
+        compared = compared_days(first, last, Shortcut.LAST_12_MONTHS, Comparison.PREVIOUS)
+        assert compared == (dt.date(2024, 4, 1), dt.date(2025, 3, 15))
+        day_after = dt.timedelta(days=1)
+        figures = overview_of(Filters(
+            to_instant(first, tz), to_instant(last + day_after, tz),
+            compared=(to_instant(compared[0], tz), to_instant(compared[1] + day_after, tz))))
+        answered = db.session.scalars(select(Response.submitted_at)).all()
+        received = db.session.scalars(select(Complaint.received_at)).all()
+        volumes = set(db.session.scalars(select(ServiceVolume.period_start)))
+
+    zone = ZoneInfo(tz)
+    for month in range(4, 16):  # April 2024 to March 2025: the same months a year before
+        year, number = 2024 + (month - 1) // 12, (month - 1) % 12 + 1
+        same = [(at.astimezone(zone).year, at.astimezone(zone).month) == (year, number)
+                for at in received]
+        assert sum(same) >= 10, (year, number)
+        assert any((at.astimezone(zone).year, at.astimezone(zone).month) == (year, number)
+                   for at in answered), (year, number)
+        assert dt.date(year, number, 1) in volumes
+    assert 0.8 < figures.complaints_previous / figures.complaints < 1.2
+    assert figures.csat_change is not None and figures.complaints_change is not None
