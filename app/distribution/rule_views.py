@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.analytics.tree import category_tree, unit_tree
 from app.auth.decorators import role_required
 from app.distribution import bp
 from app.distribution.forms import (
@@ -26,7 +27,7 @@ from app.distribution.rules import rule_document as stored_document
 from app.distribution.sample_planner import plan_samples
 from app.distribution.sms import sms_configured
 from app.extensions import db
-from app.models import Category, DistributionRule, Questionnaire, Role, Unit
+from app.models import DistributionRule, Questionnaire, Role
 from app.timefmt import organisation_zone
 
 DEFAULT_TARGET_POINTS = 5.0
@@ -47,9 +48,10 @@ def _with_choices(form: RuleForm) -> RuleForm:
     questionnaires = db.session.execute(
         select(Questionnaire.key, Questionnaire.title).order_by(Questionnaire.key)).all()
     form.questionnaire.choices = choices((k, f"{title} ({k})") for k, title in questionnaires)
-    for field, model in ((form.categories, Category), (form.units, Unit)):
-        rows = db.session.execute(select(model.code, model.name).order_by(model.name)).all()
-        field.choices = choices((code, f"{name} ({code})") for code, name in rows)
+    for field, tree in ((form.categories, category_tree()), (form.units, unit_tree())):
+        # As every picker lists them: a tree, siblings in Turkish order (Tree.labelled).
+        field.choices = choices((tree.nodes[node_id].code, f"{label} ({tree.nodes[node_id].code})")
+                                for node_id, label in tree.labelled())
     return form
 
 

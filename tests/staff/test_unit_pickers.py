@@ -123,3 +123,17 @@ def test_a_picked_unit_still_reaches_the_form(admin: FlaskClient, units: Flask) 
     assert response.status_code == 200
     assert re.search(rf'<option selected value="{park}">|<option value="{park}" selected>',
                      response.get_data(as_text=True))
+
+
+def test_the_distribution_rule_form_lists_units_and_categories_as_trees(
+    admin: FlaskClient
+) -> None:
+    """The rule's filters pick by code: the tree's labels, each with its code."""
+    page = admin.get("/admin/rules/new", headers=EN).get_data(as_text=True)
+    assert _options(page, "units") == [
+        "Belediye (root)", f"{INDENT}Çağrı Merkezi (cagri)", f"{INDENT}Çevre (cevre)",
+        f"{INDENT * 2}Atık (atik)", f"{INDENT * 2}Park ve Bahçeler (park)", f"{INDENT}İmar (imar)",
+        f"{INDENT}Örnek Birimi (ornek)", f"{INDENT}Zabıta (zabita)"]
+    assert _options(page, "categories") == [
+        "İmar kirliliği (imar-k)", "Ses (ses)", "Yol (yol)", f"{INDENT}Asfalt (asfalt)",
+        f"{INDENT}Çukur (cukur)"]
