@@ -721,3 +721,38 @@ def test_a_batch_cut_short_by_its_lease_makes_the_next_claims_smaller(
     # A full batch first, then batches the size of what one lease could send: 40 + 60 - 12 or
     # so rows claimed (and messages prepared), not about 150 as at 40 a time.
     assert sum(claimed) < 60 + 40
+
+
+def test_an_invitation_cancelled_while_the_one_before_goes_out_is_not_sent(
+    make_app: Any, smtp_server: Any
+) -> None:
+    """The re-check runs beside the send and is waited for before the final dot: a cancel that
+    comes in after the claim stops the message there (its dot is never written), and the
+    dispatcher goes on with the next one over a fresh connection."""
+    app = make_app(**smtp_config(smtp_server))
+    with app.app_context():
+        first, cancelled, third = (planned_invitation(app, NOW, email=f"c{i}@example.org")
+                                   for i in range(3))
+        url = db.engine.url.render_as_string(hide_password=False)
+    take = smtp_server.handle_DATA
+
+    async def cancel_the_next(server: Any, session: Any, envelope: Any) -> str:
+        if envelope.rcpt_tos == ["c0@example.org"]:
+            from sqlalchemy import create_engine
+
+            engine = create_engine(url)
+            with engine.begin() as connection:  # as staff's "cancel" would, from elsewhere
+                connection.execute(update(Invitation).where(Invitation.id == cancelled)
+                                   .values(state=InvitationState.CANCELLED.value))
+            engine.dispose()
+        return await take(server, session, envelope)
+
+    smtp_server.handle_DATA = cancel_the_next  # type: ignore[method-assign]
+    with app.app_context():
+        assert dispatch_due(now=NOW).sent == 2
+        rows = {i: fetch(i) for i in (first, cancelled, third)}
+        assert [rows[i].state for i in (first, cancelled, third)] == [
+            InvitationState.SENT, InvitationState.CANCELLED, InvitationState.SENT]
+        assert (rows[cancelled].sent_at, rows[cancelled].claimed_until,
+                rows[cancelled].handed_over_at) == (None, None, None)
+    assert [m["To"] for m in smtp_server.messages] == ["c0@example.org", "c2@example.org"]
