@@ -37,12 +37,19 @@ $(BIN)/python:
 # Reinstall only when pyproject.toml changed since the last install. Two stamps: `make run` needs
 # only what the app imports; `make test` adds the dev extras (pytest, playwright, schemathesis...),
 # which would more than double a fresh machine's wait for the login page.
+# uv installs the same versions from PyPI as pip would, downloading in parallel: on a fresh machine
+# the runtime packages take about 6 s instead of about 100. pip is the fallback when uv cannot be
+# had (no PyPI, an unsupported platform).
+PIP_INSTALL = $(BIN)/python -m pip install --quiet --disable-pip-version-check
+INSTALL = { $(PIP_INSTALL) uv && $(BIN)/uv pip install --quiet --python $(BIN)/python $(1); } \
+	|| { echo "uv unavailable: installing with pip" >&2; $(PIP_INSTALL) $(1); }
+
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	$(call INSTALL,-e .)
 	touch $@
 
 $(DEV_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(call INSTALL,-e '.[dev]')
 	touch $@
 
 install: $(DEV_STAMP)
