@@ -11,21 +11,23 @@ Claiming, and the guarantee (docs/design.md, "Sending: the guarantee"):
    SQLite each row is claimed with ``UPDATE ... WHERE id=:id AND state='planned' AND lease as
    read`` and kept only when exactly one row changed. Either way a row has one owner at a time,
    and the claimant knows whether it took the row over from a claim whose lease ran out.
-2. The owner sends the batch one message at a time (``MEMNUN_DISPATCH_GROUP_COMMIT``, default 1,
-   may make it groups of several on PostgreSQL, at most GROUP_SECONDS each): it re-reads the
-   message's rows, locking them (PostgreSQL: FOR UPDATE; SQLite, for reminders: a conditional
-   UPDATE that takes the write lock), since a reopen, an opt-out or an answer may have come
-   since the claim, sends, and commits the outcome before the next final dot is written. On
-   PostgreSQL that commit does not wait for the disk (``synchronous_commit`` off for that
-   transaction): a killed dispatcher cannot lose it, only a database crash can, and what it
-   loses is the same as a dispatcher killed before the commit (a takeover, see 4; if the crash
-   also lost the commit that carried the hand-over mark, the copy is logged at INFO as a
-   resend of an expired claim, not as a takeover).
-   On PostgreSQL the fresh messages of a batch go out over several SMTP connections at once
+2. The owner sends the batch one message at a time. A fresh invitation costs one UPDATE in
+   autocommit (``handover.py``, ``_send_steps``) that records the message before, re-checks this
+   one (a reopen, a cancel or an answer may have come since the claim) and marks it handed over;
+   it runs beside the envelope and body and is waited for before the final dot. A reminder's
+   rows are re-read under a lock (PostgreSQL: FOR UPDATE; SQLite: a conditional UPDATE that
+   takes the write lock) held until its outcome is committed, so an answer is never overtaken;
+   ``MEMNUN_DISPATCH_GROUP_COMMIT`` may make groups of several on PostgreSQL (at most
+   GROUP_SECONDS each), which go that way too. On PostgreSQL these commits do not wait for the
+   disk (``synchronous_commit`` off for that transaction): a killed dispatcher cannot lose
+   them, only a database crash can, and what it loses is the same as a dispatcher killed before
+   the commit (a takeover, see 4; if the crash also lost the commit that carried the hand-over
+   mark, the copy is logged at INFO as a resend of an expired claim, not as a takeover).
+   ``MEMNUN_DISPATCH_CONNECTIONS`` sends over several SMTP connections at once
    (``_send_streams``), whose turns from final dot to commit never overlap.
 3. Before a message's final dot can be written, its row's ``handed_over_at`` is on record: it
-   rides on the commit of the message before (only a run's first message has a commit of its
-   own) and is cleared with the outcome.
+   rides on the statement or commit that records the message before, and is cleared with the
+   outcome.
 4. A dispatcher that dies in between leaves a lease that runs out. A row without the mark was
    never handed over: the next claimant sends it as a fresh one. A marked row is taken over: the
    claimant logs a WARNING (invitation id, when it was handed over, attempts) that the message
