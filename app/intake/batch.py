@@ -28,9 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.api_errors import field_errors
 from app.errors import InvalidFields, ServiceError
@@ -258,22 +257,22 @@ def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
 
 
 def _stored_complaints(external_ids: list[str]) -> dict[str, Complaint]:
-    """The stored complaints of these external ids, with what ``same_complaint`` compares."""
+    """The stored complaints of these external ids, with what ``same_complaint`` compares.
+    Their complainants come by primary key in a second query, only when some are stored: a
+    join would leave the planner a scan of the whole complainant table to choose."""
     found: dict[str, Complaint] = {}
     for chunk in _chunks(external_ids):
-        stmt = (select(Complaint)
-                .options(joinedload(Complaint.category), joinedload(Complaint.unit),
-                         joinedload(Complaint.complainant))
-                .where(Complaint.source == services.DEFAULT_SOURCE))
-        rows = db.session.scalars(bulk.joined_on_values(stmt, Complaint.external_id, chunk))
-        found.update((row.external_id, row) for row in rows)
+        stmt, stored = bulk.matching(Complaint, Complaint.external_id, chunk,
+                                     Complaint.source == services.DEFAULT_SOURCE)
+        stmt = stmt.options(joinedload(stored.category), joinedload(stored.unit),
+                            selectinload(stored.complainant))
+        found.update((row.external_id, row) for row in db.session.scalars(stmt))
     return found
 
 
 def _by_code(model: type[services.Node], codes: set[str]) -> dict[str, services.Node]:
     found: dict[str, services.Node] = {}
     for chunk in _chunks(sorted(codes)):
-        found.update((row.code, row)
-                     for row in db.session.scalars(
-                         select(model).where(bulk.among(model.code, chunk))))
+        stmt = bulk.matching(model, model.code, chunk)[0]
+        found.update((row.code, row) for row in db.session.scalars(stmt))
     return found
