@@ -25,7 +25,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -42,6 +43,7 @@ from app.schemas.complaints import ComplaintIn
 ROUNDS = 3  # whole-batch attempts before falling back to one transaction per item
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 IN_CHUNK = 500  # values per IN (...) list: SQLite allows a few thousand bound parameters
+T = TypeVar("T")
 
 
 @dataclass
@@ -198,6 +200,16 @@ def _person(data: ComplaintIn, people: dict[str, list[Any]]) -> Complainant | Ne
     return person
 
 
+PERSON_COLUMNS = ("name", "email", "phone", "language", "survey_consent", "opted_out_at",
+                  "created_at")
+COMPLAINT_COLUMNS = ("source", "external_id", "received_at", "channel", "category_id", "unit_id",
+                     "subject", "description", "due_at", "status", "reopen_count",
+                     "complainant_id", "created_at", "updated_at")
+EVENT_COLUMNS = ("complaint_id", "type", "at", "note", "actor", "recorded_at")
+# The columns ``services.complaint_values`` gives, in COMPLAINT_COLUMNS' order.
+_complaint_values = itemgetter(*COMPLAINT_COLUMNS[:-3])
+
+
 def _write(created: list[NewComplaint], actor: str) -> dict[int, int]:
     """Write the new complainants, complaints and "received" events with one statement per
     table; the id of each complaint by its item's index."""
@@ -212,19 +224,17 @@ def _write(created: list[NewComplaint], actor: str) -> dict[int, int]:
     now = utcnow()
     reserved = bulk.reserve_ids({Complainant.__table__: len(people),
                                  Complaint.__table__: len(created)})
-    person_ids = bulk.insert_rows(Complainant.__table__, [
-        {"name": p.name, "email": p.email, "phone": p.phone, "language": p.language,
-         "survey_consent": p.survey_consent, "opted_out_at": p.opted_out_at, "created_at": now}
+    person_ids = bulk.insert_rows(Complainant.__table__, PERSON_COLUMNS, [
+        (p.name, p.email, p.phone, p.language, p.survey_consent, p.opted_out_at, now)
         for p in people], ids=reserved.get("complainant"))
     for person, person_id in zip(people, person_ids, strict=True):
         person.id = person_id
-    complaint_ids = bulk.insert_rows(Complaint.__table__, [
-        {**new.values, "complainant_id": new.person.id if new.person else None,
-         "created_at": now, "updated_at": now}
+    complaint_ids = bulk.insert_rows(Complaint.__table__, COMPLAINT_COLUMNS, [
+        (*_complaint_values(new.values), new.person.id if new.person else None, now, now)
         for new in created], ids=reserved.get("complaint"))
-    bulk.insert_rows(ComplaintEvent.__table__, [
-        {"complaint_id": complaint_id, "type": EventType.RECEIVED,
-         "at": new.values["received_at"], "note": None, "actor": actor, "recorded_at": now}
+    received = EventType.RECEIVED.value
+    bulk.insert_rows(ComplaintEvent.__table__, EVENT_COLUMNS, [
+        (complaint_id, received, new.values["received_at"], None, actor, now)
         for new, complaint_id in zip(created, complaint_ids, strict=True)])
     return {new.index: complaint_id
             for new, complaint_id in zip(created, complaint_ids, strict=True)}
@@ -251,19 +261,24 @@ def _one_by_one(items: list[tuple[int, ComplaintIn]], actor: str,
     return outcomes
 
 
-def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
+def _chunks(values: Sequence[T]) -> Iterator[list[T]]:
     for start in range(0, len(values), IN_CHUNK):
         yield list(values[start:start + IN_CHUNK])
 
 
 def _stored_complaints(external_ids: list[str]) -> dict[str, Complaint]:
     """The stored complaints of these external ids, with what ``same_complaint`` compares.
-    Their complainants come by primary key in a second query, only when some are stored: a
-    join would leave the planner a scan of the whole complainant table to choose."""
-    found: dict[str, Complaint] = {}
+
+    First only their ids, which is all a batch of new complaints asks (none is stored); then
+    the stored ones whole, by primary key, with their category, unit and complainant."""
+    ids: list[int] = []
     for chunk in _chunks(external_ids):
         stmt, stored = bulk.matching(Complaint, Complaint.external_id, chunk,
                                      Complaint.source == services.DEFAULT_SOURCE)
+        ids += db.session.scalars(stmt.with_only_columns(stored.id))
+    found: dict[str, Complaint] = {}
+    for chunk in _chunks(ids):
+        stmt, stored = bulk.matching(Complaint, Complaint.id, chunk)
         stmt = stmt.options(joinedload(stored.category), joinedload(stored.unit),
                             selectinload(stored.complainant))
         found.update((row.external_id, row) for row in db.session.scalars(stmt))

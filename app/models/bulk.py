@@ -11,10 +11,11 @@ gets multi-row INSERTs, the ids of their rows known from the last one.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from sqlalchemy import ColumnElement, Enum, Select, Table, func, insert, literal, select, text, true
+from sqlalchemy import ColumnElement, Select, Table, func, insert, literal, select, text, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased
@@ -49,30 +50,35 @@ def reserve_ids(counts: dict[Table, int]) -> dict[str, list[int]]:
 
 
 def insert_rows(
-    table: Table, rows: list[dict[str, Any]], *, ids: list[int] | None = None
+    table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
+    ids: list[int] | None = None,
 ) -> list[int]:
-    """Insert ``rows`` (dicts with the same keys, the table's column names) into ``table``
-    in the session's transaction; the rows' ids, in their order. On PostgreSQL ``ids`` are
-    those ``reserve_ids`` drew (None: the column's default, and an empty list back); SQLite
-    numbers the rows itself."""
+    """Insert ``rows`` (tuples of the values of ``columns``, names of the table's columns) into
+    ``table`` in the session's transaction; the rows' ids, in their order. On PostgreSQL
+    ``ids`` are those ``reserve_ids`` drew (None: the column's default, and an empty list
+    back); SQLite numbers the rows itself.
+
+    Tuples, not dicts, and the values as they are: psycopg formats a row of plain values in C,
+    and an enum column's ``StrEnum`` member is a ``str`` holding its stored value. A plain
+    ``Enum`` member would be written by its name, so it is refused."""
     if not rows:
         return []
+    if any(isinstance(value, enum.Enum) and not isinstance(value, str) for value in rows[0]):
+        raise TypeError(f"{table.name}: pass enum members' values, not the members")
     if not on_postgresql():
-        return _insert_into_sqlite(table, rows)
-    names = list(rows[0])
-    enums = [isinstance(table.c[name].type, Enum) for name in names]
+        return _insert_into_sqlite(table, columns, rows)
     # Only the table's own column names are written into the statement.
-    columns = ", ".join((["id"] if ids is not None else []) + names)
-    statement = f"COPY {table.name} ({columns}) FROM STDIN"
+    names = ", ".join(table.c[name].name for name in (["id"] if ids else []) + list(columns))
+    statement = f"COPY {table.name} ({names}) FROM STDIN"
     cursor = db.session.connection().connection.driver_connection.cursor()
     try:
         with cursor.copy(statement) as copy:
-            for number, row in enumerate(rows):
-                values = [
-                    _plain(row[name]) if is_enum else row[name]
-                    for name, is_enum in zip(names, enums, strict=True)
-                ]
-                copy.write_row(values if ids is None else [ids[number], *values])
+            if ids:
+                for row_id, row in zip(ids, rows, strict=True):
+                    copy.write_row((row_id, *row))
+            else:
+                for row in rows:
+                    copy.write_row(row)
     except psycopg.errors.IntegrityError as exc:
         raise IntegrityError(statement, None, exc) from exc
     except psycopg.errors.OperationalError as exc:
@@ -82,14 +88,15 @@ def insert_rows(
     return ids or []
 
 
-def _insert_into_sqlite(table: Table, rows: list[dict[str, Any]]) -> list[int]:
+def _insert_into_sqlite(table: Table, columns: Sequence[str],
+                        rows: Sequence[Sequence[Any]]) -> list[int]:
     """Multi-row INSERTs of ``SQLITE_ROWS`` rows. SQLite gives a row without an id one more
     than the largest rowid (an INTEGER PRIMARY KEY), row after row, so one statement's rows
     hold consecutive ids ending at the last one. (RETURNING with ids in the rows' order would
     make SQLAlchemy send one INSERT per row.)"""
     ids: list[int] = []
     for start in range(0, len(rows), SQLITE_ROWS):
-        chunk = rows[start : start + SQLITE_ROWS]
+        chunk = [dict(zip(columns, row, strict=True)) for row in rows[start:start + SQLITE_ROWS]]
         last = db.session.execute(insert(table).values(chunk)).lastrowid
         ids += range(last - len(chunk) + 1, last + 1)
     return ids
@@ -116,8 +123,3 @@ def matching(model: Any, column: Any, values: list[Any],
              .offset(0).lateral("found"))
     entity = aliased(model, found)
     return select(entity).select_from(wanted).join(found, true()), entity
-
-
-def _plain(value: Any) -> Any:
-    """An enum member as its stored value (psycopg would write its name)."""
-    return value.value if isinstance(value, enum.Enum) else value
