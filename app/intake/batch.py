@@ -303,23 +303,24 @@ def _stored_complaints(external_ids: list[str]) -> dict[str, Complaint]:
 
     First only their ids, which is all a batch of new complaints asks (none is stored); then
     the stored ones whole, by primary key, with their category, unit and complainant."""
+    by_external_id, stored = bulk.matching(Complaint, "external_id",
+                                           source=services.DEFAULT_SOURCE)
     ids: list[int] = []
     for chunk in _chunks(external_ids):
-        stmt, stored = bulk.matching(Complaint, Complaint.external_id, chunk,
-                                     Complaint.source == services.DEFAULT_SOURCE)
-        ids += db.session.scalars(stmt.with_only_columns(stored.id))
+        ids += db.session.scalars(by_external_id.with_only_columns(stored.id),
+                                  {"values": chunk})
+    by_id, stored = bulk.matching(Complaint, "id")
+    whole = by_id.options(joinedload(stored.category), joinedload(stored.unit),
+                          selectinload(stored.complainant))
     found: dict[str, Complaint] = {}
     for chunk in _chunks(ids):
-        stmt, stored = bulk.matching(Complaint, Complaint.id, chunk)
-        stmt = stmt.options(joinedload(stored.category), joinedload(stored.unit),
-                            selectinload(stored.complainant))
-        found.update((row.external_id, row) for row in db.session.scalars(stmt))
+        found.update((row.external_id, row) for row in db.session.scalars(whole, {"values": chunk}))
     return found
 
 
 def _by_code(model: type[services.Node], codes: set[str]) -> dict[str, services.Node]:
+    by_code = bulk.matching(model, "code")[0]
     found: dict[str, services.Node] = {}
     for chunk in _chunks(sorted(codes)):
-        stmt = bulk.matching(model, model.code, chunk)[0]
-        found.update((row.code, row) for row in db.session.scalars(stmt))
+        found.update((row.code, row) for row in db.session.scalars(by_code, {"values": chunk}))
     return found

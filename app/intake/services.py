@@ -341,9 +341,8 @@ def people_by_email(emails: list[str]) -> dict[str, list[Complainant]]:
     """The unerased complainant rows of each address, oldest first (an empty list: none)."""
     found: dict[str, list[Complainant]] = {email: [] for email in emails}
     if emails:
-        stmt, person = matching(Complainant, Complainant.email, list(found),
-                                Complainant.erased_at.is_(None))
-        rows = db.session.scalars(stmt.order_by(person.id))
+        stmt, person = matching(Complainant, "email", erased_at=None)
+        rows = db.session.scalars(stmt.order_by(person.id), {"values": list(found)})
         for row in rows:
             found[row.email].append(row)  # type: ignore[index]
     return found
