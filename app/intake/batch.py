@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from app.api_errors import field_errors
 from app.errors import InvalidFields, ServiceError
@@ -299,22 +299,13 @@ def _chunks(values: Sequence[T]) -> Iterator[list[T]]:
 
 
 def _stored_complaints(external_ids: list[str]) -> dict[str, Complaint]:
-    """The stored complaints of these external ids, with what ``same_complaint`` compares.
-
-    First only their ids, which is all a batch of new complaints asks (none is stored); then
-    the stored ones whole, by primary key, with their category, unit and complainant."""
-    by_external_id, stored = bulk.matching(Complaint, "external_id",
-                                           source=services.DEFAULT_SOURCE)
-    ids: list[int] = []
-    for chunk in _chunks(external_ids):
-        ids += db.session.scalars(by_external_id.with_only_columns(stored.id),
-                                  {"values": chunk})
-    by_id, stored = bulk.matching(Complaint, "id")
-    whole = by_id.options(joinedload(stored.category), joinedload(stored.unit),
-                          selectinload(stored.complainant))
+    """The stored complaints of these external ids, with what ``same_complaint`` compares."""
+    stmt, stored = bulk.matching(Complaint, "external_id", source=services.DEFAULT_SOURCE)
+    stmt = stmt.options(joinedload(stored.category), joinedload(stored.unit),
+                        joinedload(stored.complainant))
     found: dict[str, Complaint] = {}
-    for chunk in _chunks(ids):
-        found.update((row.external_id, row) for row in db.session.scalars(whole, {"values": chunk}))
+    for chunk in _chunks(external_ids):
+        found.update((row.external_id, row) for row in db.session.scalars(stmt, {"values": chunk}))
     return found
 
 
