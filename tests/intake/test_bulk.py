@@ -72,7 +72,13 @@ def test_the_statements_of_a_batch_do_not_grow_with_its_size(app: Flask, referen
             counts[size, attempt] = statements.count
     assert counts[10, "new"] == counts[200, "new"], counts
     assert counts[10, "again"] == counts[200, "again"], counts
-    assert counts[200, "new"] <= 16, counts
+    # New: the stored complaints, categories, units and complainants read (one query each),
+    # then on PostgreSQL the ids drawn, three COPYs, BEGIN and COMMIT; on SQLite three INSERTs
+    # (BEGIN and COMMIT are not statements there). Again: the four reads, nothing written.
+    with app.app_context():
+        postgresql = db.engine.dialect.name == "postgresql"
+    assert counts[200, "new"] <= (10 if postgresql else 7), counts
+    assert counts[200, "again"] <= (6 if postgresql else 4), counts
 
 
 def _mixed_items() -> list[Any]:
