@@ -1,11 +1,11 @@
 """Many rows of one table written at once, for the paths that take data in bulk.
 
-On PostgreSQL the rows go in with ``COPY ... FROM STDIN`` in binary (psycopg's copy support:
-the rows are formatted in C and streamed, the fastest way in); their ids are drawn from the tables' sequences
-first, in one statement, so the caller knows each row's id without reading them back. COPY fires
-the statement-level triggers as an INSERT does (the rollup's), and a duplicate key fails it as
-it would fail an INSERT: ``insert_rows`` raises ``IntegrityError`` then, like the ORM. SQLite
-gets multi-row INSERTs, the ids of their rows known from the last one.
+On PostgreSQL the rows go in with binary ``COPY ... FROM STDIN`` (psycopg's copy support: the
+rows are formatted in C and streamed, the fastest way in); their ids are drawn from the tables'
+sequences first, in one statement, so the caller knows each row's id without reading them back.
+COPY fires the statement-level triggers as an INSERT does (the rollup's), and a duplicate key
+fails it as it would fail an INSERT: ``insert_rows`` raises ``IntegrityError`` then, like the
+ORM. SQLite gets multi-row INSERTs, the ids of their rows known from the last one.
 """
 
 from __future__ import annotations
