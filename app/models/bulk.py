@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -94,13 +95,13 @@ def insert_rows(
 
 
 @functools.cache
-def _copy_types(table: Table, names: tuple[str, ...]) -> list[str]:
+def _copy_types(table: Table, names: tuple[str, ...]) -> tuple[str, ...]:
     """The PostgreSQL types of these columns as psycopg names them ("int4", "varchar",
     "timestamptz"), for a binary COPY. Binary because formatting text cost psycopg 2 ms per 500
     complaint rows and the server as much again to parse; the types come from the models,
     which tests/system/test_migrations.py holds to the migrated schema."""
-    return [table.c[name].type.compile(dialect=POSTGRESQL).split("(")[0].lower()
-            for name in names]
+    return tuple(table.c[name].type.compile(dialect=POSTGRESQL).split("(")[0].lower()
+                 for name in names)
 
 
 def _insert_into_sqlite(table: Table, columns: Sequence[str],
@@ -121,8 +122,12 @@ def matching(model: Any, column: str, **equal: Any) -> tuple[Select[Any], Any]:
     """``select(entity)`` of the rows of ``model`` whose ``column`` is one of the values bound
     to the parameter ``values`` (execute it with ``{"values": [...]}``) and whose other columns
     hold the values given as keywords (None: IS NULL); and that entity, for the caller's loader
-    options and ordering. Built once per model, columns and database: a batch runs each lookup
-    again, and building it (the aliases, their column proxies) cost a millisecond each time.
+    options and ordering. Built once per thread, model, columns and database: a batch runs
+    each lookup again, and building it (the aliases, their column proxies) cost a millisecond
+    each time. Not once per process: SQLAlchemy completes an ORM statement's aliases as it
+    first compiles it, and threads compiling one statement object at once failed now and then
+    (``NoSuchColumnError`` for ``found.id``, "returned no FROM clauses"; two batches in 200
+    under gunicorn's threads, 4 runs in 8 of eight threads starting together).
 
     On PostgreSQL each value is one probe of the index on ``column``, whatever the planner
     knows: a LATERAL subquery per value of the unnested array, fenced with ``OFFSET 0`` so that
@@ -132,10 +137,16 @@ def matching(model: Any, column: str, **equal: Any) -> tuple[Select[Any], Any]:
     the table was small: both became scans of the whole table, 0.4 s per batch of 500 at
     30,000 complainants. SQLite probes the index for ``IN`` by itself.
     """
-    return _matching(model, column, tuple(sorted(equal.items())), on_postgresql())
+    key = (model, column, tuple(sorted(equal.items())), on_postgresql())
+    built: dict[Any, tuple[Select[Any], Any]] = _per_thread.__dict__.setdefault("matching", {})
+    if key not in built:
+        built[key] = _matching(*key)
+    return built[key]
 
 
-@functools.cache
+_per_thread = threading.local()
+
+
 def _matching(model: Any, column_name: str, equal: tuple[tuple[str, Any], ...],
               postgresql: bool) -> tuple[Select[Any], Any]:
     column = getattr(model, column_name)
