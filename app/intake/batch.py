@@ -86,7 +86,7 @@ def collector_paused() -> Iterator[None]:
     all; in a gunicorn worker forked from a preloaded app, 0.6 s each, as it touches every
     page shared with the master). All that finds nothing: these objects hold no cycles and go
     with their last reference. Measured in gunicorn workers, batches of 500: the young
-    generations' collections took 18 ms a batch, 8 ms with the collector paused.
+    generations' collections took 18 ms a batch, 6 ms with the collector paused.
 
     The switch is the process's: a thread that finds it off already leaves it to whoever
     turned it off, so it ends on again whatever order the threads finish in."""
