@@ -117,6 +117,7 @@ def create_complaint() -> ResponseReturnValue:
 
 @bp.post("/complaints/batch")
 @api_key_required(ApiScope.INTAKE)
+@batch.collector_paused()
 def create_complaints() -> ResponseReturnValue:
     items = parse_body(BatchEnvelope).complaints
     most = batch_max()

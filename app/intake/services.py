@@ -42,7 +42,7 @@ from app.models import (
     EventType,
     Unit,
 )
-from app.models.bulk import among
+from app.models.bulk import matching
 from app.schemas.complaints import CategoryIn, ComplainantIn, ComplaintIn, EventIn, UnitIn
 from app.schemas.fields import CONTROL_RE
 
@@ -341,11 +341,8 @@ def people_by_email(emails: list[str]) -> dict[str, list[Complainant]]:
     """The unerased complainant rows of each address, oldest first (an empty list: none)."""
     found: dict[str, list[Complainant]] = {email: [] for email in emails}
     if emails:
-        rows = db.session.scalars(
-            select(Complainant)
-            .where(among(Complainant.email, list(found)), Complainant.erased_at.is_(None))
-            .order_by(Complainant.id)
-        )
+        stmt, person = matching(Complainant, "email", erased_at=None)
+        rows = db.session.scalars(stmt.order_by(person.id), {"values": list(found)})
         for row in rows:
             found[row.email].append(row)  # type: ignore[index]
     return found

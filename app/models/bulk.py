@@ -1,27 +1,33 @@
 """Many rows of one table written at once, for the paths that take data in bulk.
 
-On PostgreSQL the rows go in with ``COPY ... FROM STDIN`` (psycopg's copy support: the rows are
-formatted in C and streamed, the fastest way in); their ids are drawn from the tables' sequences
-first, in one statement, so the caller knows each row's id without reading them back. COPY fires
-the statement-level triggers as an INSERT does (the rollup's), and a duplicate key fails it as
-it would fail an INSERT: ``insert_rows`` raises ``IntegrityError`` then, like the ORM. SQLite
-gets multi-row INSERTs, the ids of their rows known from the last one.
+On PostgreSQL the rows go in with binary ``COPY ... FROM STDIN`` (psycopg's copy support: the
+rows are formatted in C and streamed, the fastest way in); their ids are drawn from the tables'
+sequences first, in one statement, so the caller knows each row's id without reading them back.
+COPY fires the statement-level triggers as an INSERT does (the rollup's), and a duplicate key
+fails it as it would fail an INSERT: ``insert_rows`` raises ``IntegrityError`` then, like the
+ORM. SQLite gets multi-row INSERTs, the ids of their rows known from the last one.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
+import threading
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from sqlalchemy import ColumnElement, Enum, Select, Table, any_, func, insert, literal, text
+from sqlalchemy import Select, Table, bindparam, func, insert, select, text, true
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 
 # Rows per INSERT on SQLite: 20 columns of 1,000 rows stay under its 32,766 bound parameters.
 SQLITE_ROWS = 1000
+POSTGRESQL = postgresql.dialect()
 
 
 def on_postgresql() -> bool:
@@ -48,30 +54,37 @@ def reserve_ids(counts: dict[Table, int]) -> dict[str, list[int]]:
 
 
 def insert_rows(
-    table: Table, rows: list[dict[str, Any]], *, ids: list[int] | None = None
+    table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
+    ids: list[int] | None = None,
 ) -> list[int]:
-    """Insert ``rows`` (dicts with the same keys, the table's column names) into ``table``
-    in the session's transaction; the rows' ids, in their order. On PostgreSQL ``ids`` are
-    those ``reserve_ids`` drew (None: the column's default, and an empty list back); SQLite
-    numbers the rows itself."""
+    """Insert ``rows`` (tuples of the values of ``columns``, names of the table's columns) into
+    ``table`` in the session's transaction; the rows' ids, in their order. On PostgreSQL
+    ``ids`` are those ``reserve_ids`` drew (None: the column's default, and an empty list
+    back); SQLite numbers the rows itself.
+
+    Tuples, not dicts, and the values as they are: psycopg formats a row of plain values in C,
+    and an enum column's ``StrEnum`` member is a ``str`` holding its stored value. A plain
+    ``Enum`` member would be written by its name, so it is refused."""
     if not rows:
         return []
+    if any(isinstance(value, enum.Enum) and not isinstance(value, str) for value in rows[0]):
+        raise TypeError(f"{table.name}: pass enum members' values, not the members")
     if not on_postgresql():
-        return _insert_into_sqlite(table, rows)
-    names = list(rows[0])
-    enums = [isinstance(table.c[name].type, Enum) for name in names]
+        return _insert_into_sqlite(table, columns, rows)
+    names = tuple((["id"] if ids else []) + list(columns))
     # Only the table's own column names are written into the statement.
-    columns = ", ".join((["id"] if ids is not None else []) + names)
-    statement = f"COPY {table.name} ({columns}) FROM STDIN"
+    statement = (f"COPY {table.name} ({', '.join(table.c[name].name for name in names)}) "
+                 "FROM STDIN (FORMAT BINARY)")
     cursor = db.session.connection().connection.driver_connection.cursor()
     try:
         with cursor.copy(statement) as copy:
-            for number, row in enumerate(rows):
-                values = [
-                    _plain(row[name]) if is_enum else row[name]
-                    for name, is_enum in zip(names, enums, strict=True)
-                ]
-                copy.write_row(values if ids is None else [ids[number], *values])
+            copy.set_types(_copy_types(table, names))
+            if ids:
+                for row_id, row in zip(ids, rows, strict=True):
+                    copy.write_row((row_id, *row))
+            else:
+                for row in rows:
+                    copy.write_row(row)
     except psycopg.errors.IntegrityError as exc:
         raise IntegrityError(statement, None, exc) from exc
     except psycopg.errors.OperationalError as exc:
@@ -81,44 +94,69 @@ def insert_rows(
     return ids or []
 
 
-def _insert_into_sqlite(table: Table, rows: list[dict[str, Any]]) -> list[int]:
+@functools.cache
+def _copy_types(table: Table, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The PostgreSQL types of these columns as psycopg names them ("int4", "varchar",
+    "timestamptz"), for a binary COPY. Binary because formatting text cost psycopg 2 ms per 500
+    complaint rows and the server as much again to parse; the types come from the models,
+    which tests/system/test_migrations.py holds to the migrated schema."""
+    return tuple(table.c[name].type.compile(dialect=POSTGRESQL).split("(")[0].lower()
+                 for name in names)
+
+
+def _insert_into_sqlite(table: Table, columns: Sequence[str],
+                        rows: Sequence[Sequence[Any]]) -> list[int]:
     """Multi-row INSERTs of ``SQLITE_ROWS`` rows. SQLite gives a row without an id one more
     than the largest rowid (an INTEGER PRIMARY KEY), row after row, so one statement's rows
     hold consecutive ids ending at the last one. (RETURNING with ids in the rows' order would
     make SQLAlchemy send one INSERT per row.)"""
     ids: list[int] = []
     for start in range(0, len(rows), SQLITE_ROWS):
-        chunk = rows[start : start + SQLITE_ROWS]
+        chunk = [dict(zip(columns, row, strict=True)) for row in rows[start:start + SQLITE_ROWS]]
         last = db.session.execute(insert(table).values(chunk)).lastrowid
         ids += range(last - len(chunk) + 1, last + 1)
     return ids
 
 
-def among(column: Any, values: list[Any]) -> ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter.
+def matching(model: Any, column: str, **equal: Any) -> tuple[Select[Any], Any]:
+    """``select(entity)`` of the rows of ``model`` whose ``column`` is one of the values bound
+    to the parameter ``values`` (execute it with ``{"values": [...]}``) and whose other columns
+    hold the values given as keywords (None: IS NULL); and that entity, for the caller's loader
+    options and ordering. Built once per thread, model, columns and database: a batch runs
+    each lookup again, and building it (the aliases, their column proxies) cost a millisecond
+    each time. Not once per process: SQLAlchemy completes an ORM statement's aliases as it
+    first compiles it, and threads compiling one statement object at once failed now and then
+    (``NoSuchColumnError`` for ``found.id``, "returned no FROM clauses"; two batches in 200
+    under gunicorn's threads, 4 runs in 8 of eight threads starting together).
 
-    A list of 500 placeholders costs psycopg milliseconds to parse for every batch, and once
-    psycopg prepares the statement (its fifth run) PostgreSQL's generic plan may compare each
-    row with the whole list. With one array the index on ``column`` is used even before the
-    table has statistics (``IN (SELECT unnest(...))`` was planned as a scan of the whole table
-    then: 5 s for 80,000 complainants). For a unique key, ``joined_on_values`` is surer still.
+    On PostgreSQL each value is one probe of the index on ``column``, whatever the planner
+    knows: a LATERAL subquery per value of the unnested array, fenced with ``OFFSET 0`` so that
+    the planner cannot fold it into a join. ``column = ANY(array)`` and a join with the array
+    are planned from the table's statistics, which a bulk load outruns (autovacuum analyses a
+    minute later, if at all), and psycopg's prepared statements keep a generic plan made while
+    the table was small: both became scans of the whole table, 0.4 s per batch of 500 at
+    30,000 complainants. SQLite probes the index for ``IN`` by itself.
     """
-    if on_postgresql():
-        return column == any_(literal(values, ARRAY(column.type)))
-    return column.in_(values)
+    key = (model, column, tuple(sorted(equal.items())), on_postgresql())
+    built: dict[Any, tuple[Select[Any], Any]] = _per_thread.__dict__.setdefault("matching", {})
+    if key not in built:
+        built[key] = _matching(*key)
+    return built[key]
 
 
-def joined_on_values(stmt: Select[Any], column: Any, values: list[Any]) -> Select[Any]:
-    """``stmt`` limited to the rows whose ``column`` is one of ``values``; on PostgreSQL a join
-    with the unnested array, which probes a unique index on ``column`` (with the other columns
-    of that index fixed by ``stmt``) once per value whatever the statistics say."""
-    if not on_postgresql():
-        return stmt.where(column.in_(values))
-    wanted = func.unnest(literal(values, ARRAY(column.type))).table_valued("value")
-    wanted = wanted.render_derived(name="wanted")
-    return stmt.join(wanted, column == wanted.c.value)
+_per_thread = threading.local()
 
 
-def _plain(value: Any) -> Any:
-    """An enum member as its stored value (psycopg would write its name)."""
-    return value.value if isinstance(value, enum.Enum) else value
+def _matching(model: Any, column_name: str, equal: tuple[tuple[str, Any], ...],
+              postgresql: bool) -> tuple[Select[Any], Any]:
+    column = getattr(model, column_name)
+    criteria = [getattr(model, name) == value for name, value in equal]
+    if not postgresql:
+        values = bindparam("values", expanding=True)
+        return select(model).where(column.in_(values), *criteria), model
+    values = bindparam("values", type_=ARRAY(column.type))
+    wanted = func.unnest(values).table_valued("value").render_derived(name="wanted")
+    found = (select(model).where(column == wanted.c.value, *criteria)
+             .offset(0).lateral("found"))
+    entity = aliased(model, found)
+    return select(entity).select_from(wanted).join(found, true()), entity

@@ -5,7 +5,7 @@ Run it by hand (pytest does not collect it)::
 
     .venv/bin/python tests/bench/bench_intake.py [--count 100000] [--batch 500]
         [--connections 4] [--workers 3] [--web-threads 2] [--rounds 20] [--single 2000]
-        [--resolutions 2000] [--database intake]
+        [--resolutions 2000] [--baseline-format text|binary] [--database intake]
 
 ``gunicorn 'app:create_app()'`` (``--workers`` x ``--web-threads``) serves its own PostgreSQL
 database (``memnun_bench_<database>``). The integrator sends ``--count`` complaints as
@@ -19,9 +19,10 @@ The baseline: the same complainant, complaint and "received" event rows, already
 Python tuples, written with ``COPY ... FROM STDIN`` (psycopg) into scratch copies of the three
 tables (``CREATE TABLE ... (LIKE ... INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING
 INDEXES)``: the same columns, unique constraints and indexes; no triggers, no foreign keys), one
-transaction per batch over as many connections as the API run uses. The batches are sent in
-``--rounds`` rounds, each round through the API first and then by COPY, so that both see the
-same load on a shared machine; the ratio of their rates is printed.
+transaction per batch over as many connections as the API run uses; in text format, or in
+binary as the intake itself writes (``--baseline-format binary``, the faster baseline). The
+batches are sent in ``--rounds`` rounds, each round through the API first and then by COPY, so
+that both see the same load on a shared machine; the ratio of their rates is printed.
 
 Prints complaints per second, p50/p95 latency per request, and checks that every complaint is
 stored exactly once (one row and one "received" event per external_id, every id answered is a
@@ -152,6 +153,14 @@ COPY_COLUMNS = {
                   "reopen_count", "created_at", "updated_at"),
     "complaint_event": ("complaint_id", "type", "at", "actor", "recorded_at"),
 }
+# The columns' types, for --baseline-format binary (the intake writes binary COPY).
+COPY_TYPES = {
+    "complainant": ("int4", "varchar", "varchar", "varchar", "varchar", "bool", "timestamptz"),
+    "complaint": ("int4", "varchar", "varchar", "timestamptz", "varchar", "int4", "int4", "int4",
+                  "varchar", "text", "varchar", "timestamptz", "int4", "timestamptz",
+                  "timestamptz"),
+    "complaint_event": ("int4", "varchar", "timestamptz", "varchar", "timestamptz"),
+}
 
 
 def _scratch_tables(url: str) -> None:
@@ -186,9 +195,9 @@ def _copy_rows(first: int, count: int, unit_id: int, category_id: int,
 
 
 def _copy_all(url: str, batches: list[dict[str, list[tuple[object, ...]]]],
-              connections: int) -> Run:
+              connections: int, binary: bool = False) -> Run:
     """COPY each batch's rows into the scratch tables, one transaction per batch, from
-    ``connections`` connections at once."""
+    ``connections`` connections at once; in text format, or binary."""
     import psycopg
 
     run = Run()
@@ -206,7 +215,11 @@ def _copy_all(url: str, batches: list[dict[str, list[tuple[object, ...]]]],
                 with connection.cursor() as cursor:
                     for table in SCRATCH:
                         columns = ", ".join(COPY_COLUMNS[table])
-                        with cursor.copy(f"COPY scratch_{table} ({columns}) FROM STDIN") as copy:
+                        options = " (FORMAT BINARY)" if binary else ""
+                        with cursor.copy(f"COPY scratch_{table} ({columns}) FROM STDIN"
+                                         f"{options}") as copy:
+                            if binary:
+                                copy.set_types(COPY_TYPES[table])
                             for row in rows[table]:
                                 copy.write_row(row)
                 connection.commit()
@@ -237,7 +250,7 @@ def _interleaved(base: str, key: str, url: str, args: argparse.Namespace,
                          args.connections, {200})
         rows = [_copy_rows(start, min(args.batch, first + count - start), *reference)
                 for start in range(first, first + count, args.batch)]
-        copy = _copy_all(url, rows, args.connections)
+        copy = _copy_all(url, rows, args.connections, args.baseline_format == "binary")
         for total, part in ((api, sent), (copied, copy)):
             total.latencies += part.latencies
             total.failures += part.failures
@@ -278,6 +291,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=4, help="concurrent batch requests")
     parser.add_argument("--rounds", type=int, default=20,
                         help="rounds of API batches, each followed by COPY of the same rows")
+    parser.add_argument("--baseline-format", choices=("text", "binary"), default="text",
+                        help="the baseline's COPY format (the figures before December 2026 "
+                        "are against text; the intake itself writes binary)")
     parser.add_argument("--database", default="intake",
                         help="the benchmark's database is memnun_bench_<database>")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
@@ -320,8 +336,9 @@ def main() -> int:
                                            (reference.unit_id, reference.category_id))
             _report(f"batches of {args.batch} ({args.connections} connections, gunicorn "
                     f"{args.workers} workers x {args.web_threads} threads)", args.count, batches)
-            _report(f"baseline: COPY of the same rows into scratch tables ({args.connections} "
-                    "connections, one transaction per batch)", args.count, copied)
+            _report(f"baseline: {args.baseline_format} COPY of the same rows into scratch "
+                    f"tables ({args.connections} connections, one transaction per batch)",
+                    args.count, copied)
             ratio = copied.seconds / batches.seconds if batches.seconds else 0.0
             print(f"ratio: batch intake / COPY = {ratio:.3f} (in {args.rounds} interleaved "
                   f"rounds; load average {os.getloadavg()[0]:.1f})", flush=True)
