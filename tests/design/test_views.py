@@ -179,3 +179,16 @@ def test_questionnaire_text_is_escaped(app: Flask, client: FlaskClient) -> None:
     page = client.get("/admin/questionnaires/hostile/versions/1?lang=tr").get_data(as_text=True)
     assert "<img src=x" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+@pytest.mark.parametrize(("language", "title"), [
+    ("en", "How did we handle your complaint?"),
+    ("tr", "Şikâyetinizin çözüm sürecini değerlendirin"),
+])
+def test_the_list_names_each_questionnaire_in_the_readers_language(
+    installed: Flask, client: FlaskClient, language: str, title: str
+) -> None:
+    sign_in(installed, client, "designer")
+    html = client.get(LIST, headers={"Accept-Language": language}).get_data(as_text=True)
+    section = section_of(html, "post-resolution")
+    assert f"<h2>{title}</h2>" in section
