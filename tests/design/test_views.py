@@ -173,9 +173,12 @@ def test_questionnaire_text_is_escaped(app: Flask, client: FlaskClient) -> None:
         })
         assert db.session.query(Questionnaire).count() == 1
     sign_in(app, client, "designer")
-    listing = client.get(LIST).get_data(as_text=True)
+    listing = client.get(LIST, headers={"Accept-Language": "tr"}).get_data(as_text=True)
     assert "<script>alert(1)</script>" not in listing
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in listing
+    listing = client.get(LIST, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "<b>bold</b>" not in listing
+    assert "&lt;b&gt;bold&lt;/b&gt;" in listing
     page = client.get("/admin/questionnaires/hostile/versions/1?lang=tr").get_data(as_text=True)
     assert "<img src=x" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
