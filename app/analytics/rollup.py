@@ -21,23 +21,24 @@ recomputes the tables, e.g. after a bulk load with triggers off.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Column,
     ColumnElement,
-    CompoundSelect,
     Select,
     String,
     Table,
+    case,
     cast,
     column,
     func,
     literal_column,
     select,
     table,
+    true,
     union_all,
 )
 from sqlalchemy import event as sa_event
@@ -81,7 +82,7 @@ def hour_of(column: Any, dialect: str) -> ColumnElement[Any]:
 
 @dataclass(frozen=True)
 class Contribution:
-    """What one kind of source row adds: ``aggregates`` over the rows ``rows(dimension)``
+    """What one kind of source row adds: ``aggregates`` over the rows ``rows(dimensions)``
     selects (a dimension may need a join of its own), at ``columns.time`` for
     ``columns.unit`` and, by dimension, ``columns.of(dimension)``: the columns the queries over
     the rows group and filter by, so the rollups count what they count."""
@@ -89,43 +90,50 @@ class Contribution:
     name: str
     columns: Columns
     aggregates: Callable[[], list[ColumnElement[Any]]]
-    rows: Callable[[Dimension | None], Select[Any]]
+    rows: Callable[[Collection[Dimension]], Select[Any]]
 
-    def grouped(self, dialect: str, dimension: Dimension | None) -> Select[Any] | None:
-        """The contribution by hour and unit (and ``dimension``'s value, as text), or None
-        when the dimension does not apply to these rows (a complaint has no language)."""
+    def grouped(self, dialect: str, dimensions: Collection[Dimension]) -> Select[Any]:
+        """The contribution by hour and unit and, with ``dimensions``, by each one's value
+        (as text) that applies to these rows (a complaint has no language).
+
+        The rows are read once and paired with the names of their dimensions (a cross join
+        with a small constant table), and the value is the column of each name: one scan and
+        one grouping for all dimensions, where a SELECT per dimension would read the rows (and
+        their joins) once for each. A LATERAL unpivot would be shorter; SQLite has none."""
         hour = hour_of(self.columns.time, dialect)
-        groups: list[Any] = [hour, self.columns.unit]
         keys = [hour.label("hour"), self.columns.unit.label("unit_id")]
-        if dimension is not None:
-            if self.columns.of(dimension) is None:
-                return None
-            value = cast(self.columns.of(dimension), String)
-            groups.append(value)
-            # A constant of our own enumeration, written into the SQL (the triggers' SQL is
-            # text; a bound parameter in a UNION would have no type on PostgreSQL).
-            name = literal_column(f"'{dimension.value}'", String)
-            keys += [name.label("dimension"), value.label("value")]
-        return self.rows(dimension).add_columns(*keys, *self.aggregates()).group_by(*groups)
+        groups: list[Any] = [hour, self.columns.unit]
+        applying = [d for d in dimensions if self.columns.of(d) is not None]
+        stmt = self.rows(applying)
+        if applying:
+            # Our own enumeration's constants, written into the SQL (the triggers are text).
+            names = union_all(*[select(literal_column(f"'{d.value}'", String).label("dimension"))
+                                for d in applying]).subquery("dimensions")
+            value = case(*[(names.c.dimension == d.value, cast(self.columns.of(d), String))
+                           for d in applying])
+            stmt = stmt.join(names, true())
+            keys += [names.c.dimension, value.label("value")]
+            groups += [names.c.dimension, value]
+        return stmt.add_columns(*keys, *self.aggregates()).group_by(*groups)
 
 
-def _invitation_rows(dimension: Dimension | None) -> Select[Any]:
+def _invitation_rows(dimensions: Collection[Dimension]) -> Select[Any]:
     stmt = (select().select_from(Invitation)
             .join(Complaint, Complaint.id == Invitation.complaint_id)
             .outerjoin(Response, Response.invitation_id == Invitation.id))
-    return _with_version(stmt, dimension).where(Invitation.sent_at.is_not(None))
+    return _with_version(stmt, dimensions).where(Invitation.sent_at.is_not(None))
 
 
-def _answered_rows(dimension: Dimension | None) -> Select[Any]:
+def _answered_rows(dimensions: Collection[Dimension]) -> Select[Any]:
     stmt = (select().select_from(Response)
             .join(Invitation, Invitation.id == Response.invitation_id)
             .join(Complaint, Complaint.id == Invitation.complaint_id))
-    return _with_version(stmt, dimension).where(Invitation.sent_at.is_not(None))
+    return _with_version(stmt, dimensions).where(Invitation.sent_at.is_not(None))
 
 
-def _with_version(stmt: Select[Any], dimension: Dimension | None) -> Select[Any]:
+def _with_version(stmt: Select[Any], dimensions: Collection[Dimension]) -> Select[Any]:
     """An invitation's questionnaire is its version's (``INVITATION_COLUMNS``)."""
-    if dimension is not Dimension.QUESTIONNAIRE:
+    if Dimension.QUESTIONNAIRE not in dimensions:
         return stmt
     return stmt.join(QuestionnaireVersion, QuestionnaireVersion.id == Invitation.version_id)
 
@@ -157,10 +165,10 @@ ALL = (RESPONSES, ANSWERS, RECEIVED, RESOLVED, INVITATIONS)
 
 @dataclass(frozen=True)
 class Rollup:
-    """A rollup table and the dimensions its rows are keyed by (None: hour and unit only)."""
+    """A rollup table and the dimensions its rows are keyed by besides hour and unit."""
 
     table: Table
-    dimensions: tuple[Dimension | None, ...]
+    dimensions: tuple[Dimension, ...]
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -170,13 +178,12 @@ class Rollup:
     def figures(self) -> list[str]:
         return [c.name for c in self.table.columns if c.name not in self.key]
 
-    def selects(self, contribution: Contribution, dialect: str) -> list[Select[Any]]:
-        """``contribution`` grouped by this table's keys: one SELECT per dimension it has."""
-        found = [contribution.grouped(dialect, d) for d in self.dimensions]
-        return [stmt for stmt in found if stmt is not None]
+    def select(self, contribution: Contribution, dialect: str) -> Select[Any]:
+        """``contribution`` grouped by this table's keys."""
+        return contribution.grouped(dialect, self.dimensions)
 
 
-HOURLY = Rollup(HourlyFigures.__table__, (None,))
+HOURLY = Rollup(HourlyFigures.__table__, ())
 BY_DIMENSION = Rollup(HourlyDimensionFigures.__table__,
                       tuple(d for d in Dimension if d is not Dimension.UNIT))
 ROLLUPS = (HOURLY, BY_DIMENSION)
@@ -219,12 +226,13 @@ def _signed(contribution: Select[Any], key: Sequence[str], sign: int, slot: Any
     return contribution.with_only_columns(*values, literal_column(str(slot)).label("slot"))
 
 
-def _upsert(dialect: str, rollup: Rollup, contributions: list[Select[Any]], sign: int,
+def _upsert(dialect: str, rollup: Rollup, contribution: Select[Any], sign: int,
             slot: Any = 0) -> str:
-    """``INSERT ... SELECT contributions ON CONFLICT add`` into ``slot``, as SQL text."""
-    signed = [_signed(stmt, rollup.key, sign, slot) for stmt in contributions]
-    source: Select[Any] | CompoundSelect = signed[0] if len(signed) == 1 else union_all(*signed)
-    names = [c.key for c in signed[0].selected_columns]
+    """``INSERT ... SELECT contribution ON CONFLICT add`` into ``slot``, as SQL text."""
+    values = [c if c.key in rollup.key or sign == 1 else (c * sign).label(c.key)
+              for c in contribution.selected_columns]
+    source = contribution.with_only_columns(*values, literal_column(str(slot)).label("slot"))
+    names = [c.key for c in source.selected_columns]
     module = postgresql if dialect == "postgresql" else sqlite
     stmt = module.insert(rollup.table).from_select(names, source)
     stmt = stmt.on_conflict_do_update(
@@ -243,13 +251,12 @@ def _statements(dialect: str, source: Source, row: str, sign: int,
     statements = []
     for contribution, key in source.contributions:
         for rollup in rollups:
+            stmt = rollup.select(contribution, dialect)
             if row == INSERTED_ROWS:
-                selects = [_over_inserted_rows(stmt, key.table)
-                           for stmt in rollup.selects(contribution, dialect)]
+                stmt = _over_inserted_rows(stmt, key.table)
             else:
-                selects = [stmt.where(key == literal_column(f"{row}.id"))
-                           for stmt in rollup.selects(contribution, dialect)]
-            statements.append(_upsert(dialect, rollup, selects, sign, slot))
+                stmt = stmt.where(key == literal_column(f"{row}.id"))
+            statements.append(_upsert(dialect, rollup, stmt, sign, slot))
     return statements
 
 
@@ -389,24 +396,18 @@ def _everything(rollup: Rollup, dialect: str) -> Select[Any]:
     """Every contribution to ``rollup`` added up per key, in the key's order: what the table
     holds once the writers' rows are folded. One INSERT of it writes each row once, in the
     order a filtered view reads them (no row rewritten by the next contribution's upsert)."""
-    figures = rollup.figures
+    keys = [k for k in rollup.key if k != "slot"]
     parts = []
     for contribution in ALL:
-        for stmt in rollup.selects(contribution, dialect):
-            names = {c.key for c in stmt.selected_columns}
-            parts.append(stmt.add_columns(*[literal_column("0").label(f) for f in figures
-                                            if f not in names]))
-    keys = [k for k in rollup.key if k != "slot"]
-    # Every part selects its columns in its own order: line them up by name.
-    ordered = [p.with_only_columns(*[_named(p, n) for n in keys + figures]) for p in parts]
-    every = union_all(*ordered).subquery("contributions")
+        stmt = rollup.select(contribution, dialect)
+        given = {c.key: c for c in stmt.selected_columns}
+        # Every part lists every column, in one order (a figure it does not count is 0).
+        parts.append(stmt.with_only_columns(*[
+            given.get(name, literal_column("0").label(name)) for name in keys + rollup.figures]))
+    every = union_all(*parts).subquery("contributions")
     return (select(*[every.c[k] for k in keys], literal_column("0").label("slot"),
-                   *[func.sum(every.c[f]).label(f) for f in figures])
+                   *[func.sum(every.c[f]).label(f) for f in rollup.figures])
             .group_by(*[every.c[k] for k in keys]).order_by(*[every.c[k] for k in keys]))
-
-
-def _named(stmt: Select[Any], name: str) -> Any:
-    return next(c for c in stmt.selected_columns if c.key == name)
 
 
 def rebuild(connection: Any, progress: Advance = nothing,
