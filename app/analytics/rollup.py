@@ -190,40 +190,52 @@ ROLLUPS = (HOURLY, BY_DIMENSION)
 
 
 @dataclass(frozen=True)
+class Feed:
+    """A contribution of a source row: limited to ``key == id of the row``, and moved by a
+    change of ``columns`` (an update of other columns leaves it as it is)."""
+
+    contribution: Contribution
+    key: Any
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Source:
-    """A table whose rows contribute: its key column, the columns that move a contribution,
-    and the contributions of one of its rows (each limited to ``key == id of the row``)."""
+    """A table whose rows contribute, and what they feed."""
 
     table: str
-    columns: tuple[str, ...]
-    contributions: tuple[tuple[Contribution, Any], ...]
+    feeds: tuple[Feed, ...]
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column whose change moves a contribution."""
+        return tuple(dict.fromkeys(c for feed in self.feeds for c in feed.columns))
+
+
+_RESPONSE_MOVES = ("submitted_at", "unit_id", "category_id", "channel", "language",
+                   "questionnaire_id")
+_COMPLAINT_MOVES = ("unit_id", "category_id", "channel")
 
 # A version's questionnaire never changes (published versions are immutable, drafts have no
 # invitations), so ``questionnaire_version`` needs no trigger.
 SOURCES = (
-    Source("answer", ("response_id", "question_type", "attribute", "value_number"),
-           ((ANSWERS, Answer.id),)),
-    Source("response", ("submitted_at", "unit_id", "invitation_id", "category_id", "channel",
-                        "language", "questionnaire_id"),
-           ((RESPONSES, Response.id), (ANSWERS, Response.id), (ANSWERED, Response.id))),
-    Source("complaint", ("received_at", "resolved_at", "due_at", "unit_id", "category_id",
-                         "channel"),
-           ((RECEIVED, Complaint.id), (RESOLVED, Complaint.id), (INVITATIONS, Complaint.id))),
-    Source("invitation", ("sent_at", "complaint_id", "language", "version_id"),
-           ((INVITATIONS, Invitation.id),)),
+    Source("answer", (Feed(ANSWERS, Answer.id, ("response_id", "question_type", "attribute",
+                                                "value_number")),)),
+    Source("response", (Feed(RESPONSES, Response.id, _RESPONSE_MOVES),
+                        Feed(ANSWERS, Response.id, _RESPONSE_MOVES),
+                        Feed(ANSWERED, Response.id, ("invitation_id",)))),
+    # A resolution (the commonest update) moves only what the resolution feeds.
+    Source("complaint", (Feed(RECEIVED, Complaint.id, ("received_at", *_COMPLAINT_MOVES)),
+                         Feed(RESOLVED, Complaint.id, ("resolved_at", "due_at",
+                                                       *_COMPLAINT_MOVES)),
+                         Feed(INVITATIONS, Complaint.id, _COMPLAINT_MOVES))),
+    Source("invitation", (Feed(INVITATIONS, Invitation.id, ("sent_at", "complaint_id",
+                                                            "language", "version_id")),)),
 )
 
 
 #: The transition table of PostgreSQL's statement-level insert triggers.
 INSERTED_ROWS = "inserted_rows"
-
-
-def _signed(contribution: Select[Any], key: Sequence[str], sign: int, slot: Any
-            ) -> Select[Any]:
-    values = [c if c.key in key or sign == 1 else (c * sign).label(c.key)
-              for c in contribution.selected_columns]
-    return contribution.with_only_columns(*values, literal_column(str(slot)).label("slot"))
 
 
 def _upsert(dialect: str, rollup: Rollup, contribution: Select[Any], sign: int,
@@ -243,21 +255,30 @@ def _upsert(dialect: str, rollup: Rollup, contribution: Select[Any], sign: int,
 
 
 def _statements(dialect: str, source: Source, row: str, sign: int,
-                rollups: Sequence[Rollup]) -> list[str]:
+                rollups: Sequence[Rollup], *, if_moved: bool = False) -> list[str]:
     """The upserts of one changed row, ``row`` (OLD or NEW), or, with ``row`` =
     ``INSERTED_ROWS``, of every row one statement inserted (PostgreSQL's transition table):
-    one per contribution and rollup."""
+    one per contribution and rollup. With ``if_moved`` (updates) each adds nothing unless a
+    column that moves its contribution changed."""
     slot = "pg_backend_pid()" if dialect == "postgresql" else 0
     statements = []
-    for contribution, key in source.contributions:
+    for feed in source.feeds:
         for rollup in rollups:
-            stmt = rollup.select(contribution, dialect)
+            stmt = rollup.select(feed.contribution, dialect)
             if row == INSERTED_ROWS:
-                stmt = _over_inserted_rows(stmt, key.table)
+                stmt = _over_inserted_rows(stmt, feed.key.table)
             else:
-                stmt = stmt.where(key == literal_column(f"{row}.id"))
+                stmt = stmt.where(feed.key == literal_column(f"{row}.id"))
+            if if_moved:
+                stmt = stmt.where(literal_column(_moved(feed.columns, dialect)))
             statements.append(_upsert(dialect, rollup, stmt, sign, slot))
     return statements
+
+
+def _moved(columns: Sequence[str], dialect: str) -> str:
+    """SQL: whether an update changed any of ``columns`` (NULLs compare as values)."""
+    differ = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
+    return "(" + " OR ".join(f"OLD.{c} {differ} NEW.{c}" for c in columns) + ")"
 
 
 def _over_inserted_rows(contribution: Select[Any], source: Any) -> Select[Any]:
@@ -281,28 +302,44 @@ def trigger_ddl(dialect: str, rollups: Sequence[Rollup] = ROLLUPS) -> list[str]:
     ddl: list[str] = []
     for source in SOURCES:
         name = f"memnun_rollup_{source.table}"
-        before = _statements(dialect, source, "OLD", -1, rollups)
-        after = _statements(dialect, source, "NEW", 1, rollups)
-        moved = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in source.columns)
+        deleted = _statements(dialect, source, "OLD", -1, rollups)
+        before = _statements(dialect, source, "OLD", -1, rollups, if_moved=True)
+        after = _statements(dialect, source, "NEW", 1, rollups, if_moved=True)
+        moved = _moved(source.columns, dialect)
         of = ", ".join(source.columns)
         if dialect == "postgresql":
             inserted = _statements(dialect, source, INSERTED_ROWS, 1, rollups)
-            ddl += _postgresql(name, source.table, before, after, inserted, of, moved)
+            ddl += _postgresql(name, source.table, Bodies(deleted, before, after, inserted),
+                               of, moved)
         else:
-            ddl += _sqlite(name, source.table, before, after, of,
-                           moved.replace("IS DISTINCT FROM", "IS NOT"))
+            inserted = _statements(dialect, source, "NEW", 1, rollups)
+            ddl += _sqlite(name, source.table, Bodies(deleted, before, after, inserted), of,
+                           moved)
     return ddl
 
 
-def _postgresql(name: str, table: str, before: list[str], after: list[str],
-                inserted: list[str], of: str, moved: str) -> list[str]:
+@dataclass(frozen=True)
+class Bodies:
+    """The upserts of each trigger: a deleted row, an updated row before and after the update
+    (each only where it moved), and inserted rows (one statement's, or one row's)."""
+
+    deleted: list[str]
+    before: list[str]
+    after: list[str]
+    inserted: list[str]
+
+
+def _lines(statements: list[str], indent: str = "  ") -> str:
+    return "".join(f"{indent}{statement};\n" for statement in statements)
+
+
+def _postgresql(name: str, table: str, bodies: Bodies, of: str, moved: str) -> list[str]:
     """Row-level triggers for updates and deletes; inserts count once per statement, grouped
     over all its rows: a batch of 500 complaints adds to the rollups with one upsert per
     contribution and rollup instead of 500 (the same figures, a fraction of the time)."""
-    def function(suffix: str, body: list[str], result: str) -> str:
-        statements = "".join(f"  {statement};\n" for statement in body)
+    def function(suffix: str, body: str, result: str) -> str:
         return (f"CREATE OR REPLACE FUNCTION {name}_{suffix}() RETURNS trigger "
-                f"LANGUAGE plpgsql AS $body$\nBEGIN\n{statements}  RETURN {result};\nEND\n"
+                f"LANGUAGE plpgsql AS $body$\nBEGIN\n{body}  RETURN {result};\nEND\n"
                 "$body$")
 
     def trigger(suffix: str, timing: str, function_suffix: str, when: str = "") -> list[str]:
@@ -310,33 +347,35 @@ def _postgresql(name: str, table: str, before: list[str], after: list[str],
                 f"CREATE TRIGGER {name}_{suffix} {timing} ON {table} FOR EACH ROW {when} "
                 f"EXECUTE FUNCTION {name}_{function_suffix}()"]
 
+    # One function before deletes and updates (the names older revisions dropped); a delete
+    # never reads NEW.
+    before = (f"  IF TG_OP = 'DELETE' THEN\n{_lines(bodies.deleted, '    ')}  ELSE\n"
+              f"{_lines(bodies.before, '    ')}  END IF;\n")
     return [
         function("before", before, "CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END"),
-        function("after", after, "NULL"),
-        function("inserted", inserted, "NULL"),
+        function("after", _lines(bodies.after), "NULL"),
+        function("inserted", _lines(bodies.inserted), "NULL"),
         *trigger("delete", "BEFORE DELETE", "before"),
-        *trigger("update_old", f"BEFORE UPDATE OF {of}", "before", f"WHEN ({moved})"),
+        *trigger("update_old", f"BEFORE UPDATE OF {of}", "before", f"WHEN {moved}"),
         f"DROP TRIGGER IF EXISTS {name}_insert ON {table}",
         f"CREATE TRIGGER {name}_insert AFTER INSERT ON {table} "
         f"REFERENCING NEW TABLE AS {INSERTED_ROWS} FOR EACH STATEMENT "
         f"EXECUTE FUNCTION {name}_inserted()",
-        *trigger("update_new", f"AFTER UPDATE OF {of}", "after", f"WHEN ({moved})"),
+        *trigger("update_new", f"AFTER UPDATE OF {of}", "after", f"WHEN {moved}"),
     ]
 
 
-def _sqlite(name: str, table: str, before: list[str], after: list[str], of: str,
-            moved: str) -> list[str]:
+def _sqlite(name: str, table: str, bodies: Bodies, of: str, moved: str) -> list[str]:
     def trigger(suffix: str, timing: str, body: list[str], when: str = "") -> list[str]:
-        statements = "".join(f"  {statement};\n" for statement in body)
         return [f"DROP TRIGGER IF EXISTS {name}_{suffix}",
                 f"CREATE TRIGGER {name}_{suffix} {timing} ON {table} FOR EACH ROW {when}\n"
-                f"BEGIN\n{statements}END"]
+                f"BEGIN\n{_lines(body)}END"]
 
     return [
-        *trigger("delete", "BEFORE DELETE", before),
-        *trigger("update_old", f"BEFORE UPDATE OF {of}", before, f"WHEN ({moved})"),
-        *trigger("insert", "AFTER INSERT", after),
-        *trigger("update_new", f"AFTER UPDATE OF {of}", after, f"WHEN ({moved})"),
+        *trigger("delete", "BEFORE DELETE", bodies.deleted),
+        *trigger("update_old", f"BEFORE UPDATE OF {of}", bodies.before, f"WHEN {moved}"),
+        *trigger("insert", "AFTER INSERT", bodies.inserted),
+        *trigger("update_new", f"AFTER UPDATE OF {of}", bodies.after, f"WHEN {moved}"),
     ]
 
 

@@ -27,7 +27,10 @@ from app.models import (
     HourlyDimensionFigures,
     HourlyFigures,
     Invitation,
+    Questionnaire,
+    QuestionnaireVersion,
     Response,
+    VersionStatus,
 )
 from app.schemas.complaints import EventIn
 from tests.support.datasets.analytics import Builder, at, build_january
@@ -127,6 +130,25 @@ def test_the_triggers_keep_the_rollup_equal_to_a_rebuild(builder: Any) -> None:
     planned = db.session.scalar(select(Invitation).where(Invitation.sent_at.is_(None)))
     planned.sent_at = at(2025, 1, 21, 7, 30)
     check("an invitation sent")
+    # Each column that moves a contribution, alone (an update of the others adds nothing).
+    complaint.received_at -= dt.timedelta(days=3)
+    check("a complaint's receipt moved")
+    complaint.due_at = at(2025, 1, 13)
+    check("a complaint's due time moved (now late)")
+    unanswered = db.session.scalar(select(Invitation).where(
+        Invitation.sent_at.is_not(None), ~Invitation.id.in_(select(Response.invitation_id))))
+    moved = db.session.scalar(select(Response).where(Response.unit_id == fen).limit(1))
+    moved.invitation_id = unanswered.id
+    check("a response moved to another invitation")
+    unanswered = db.session.scalar(select(Invitation).where(
+        Invitation.sent_at.is_not(None), ~Invitation.id.in_(select(Response.invitation_id))))
+    unanswered.complaint_id = db.session.scalar(select(Complaint.id).where(
+        Complaint.unit_id == builder.units["zabita"].id).limit(1))
+    check("an invitation moved to another unit's complaint")
+    answered.version = QuestionnaireVersion(
+        questionnaire=Questionnaire(key="second", title="Second"), number=1,
+        status=VersionStatus.PUBLISHED, definition={"key": "second", "questions": []})
+    check("an invitation moved to another questionnaire's version")
     response = db.session.scalar(select(Response).limit(1))
     db.session.execute(delete(Answer).where(Answer.response_id == response.id))
     check("a response's answers deleted")
@@ -144,8 +166,6 @@ def test_the_triggers_keep_the_rollup_equal_to_a_rebuild(builder: Any) -> None:
 
 
 def _other_questionnaire() -> int:
-    from app.models import Questionnaire
-
     other = Questionnaire(key="other", title="Other")
     db.session.add(other)
     db.session.flush()
