@@ -87,7 +87,6 @@ class Contribution:
     ``columns.unit`` and, by dimension, ``columns.of(dimension)``: the columns the queries over
     the rows group and filter by, so the rollups count what they count."""
 
-    name: str
     columns: Columns
     aggregates: Callable[[], list[ColumnElement[Any]]]
     rows: Callable[[Collection[Dimension]], Select[Any]]
@@ -139,25 +138,24 @@ def _with_version(stmt: Select[Any], dimensions: Collection[Dimension]) -> Selec
 
 
 RESPONSES = Contribution(
-    "responses", RESPONSE_COLUMNS, response_aggregates,
+    RESPONSE_COLUMNS, response_aggregates,
     lambda _: select().select_from(Response).where(Response.submitted_at.is_not(None)))
 ANSWERS = Contribution(
-    "answers", RESPONSE_COLUMNS, answer_aggregates,
+    RESPONSE_COLUMNS, answer_aggregates,
     lambda _: select().select_from(Answer).join(Response, Response.id == Answer.response_id)
     .where(COUNTED_ANSWER))
 RECEIVED = Contribution(
-    "received", RECEIVED_COLUMNS, received_aggregates,
+    RECEIVED_COLUMNS, received_aggregates,
     lambda _: select().select_from(Complaint).where(Complaint.received_at.is_not(None)))
 RESOLVED = Contribution(
-    "resolved", RESOLVED_COLUMNS, resolved_aggregates,
+    RESOLVED_COLUMNS, resolved_aggregates,
     lambda _: select().select_from(Complaint)
     .where(Complaint.resolved_at.is_not(None), HAS_DUE_TIME))
-INVITATIONS = Contribution("invitations", INVITATION_COLUMNS, invitation_aggregates,
-                           _invitation_rows)
+INVITATIONS = Contribution(INVITATION_COLUMNS, invitation_aggregates, _invitation_rows)
 #: What a response adds to its invitation's row: answered (not sent: the invitation counts
 #: that).
-ANSWERED = Contribution("answered", INVITATION_COLUMNS,
-                        lambda: [func.count(Response.id).label("responded")], _answered_rows)
+ANSWERED = Contribution(INVITATION_COLUMNS, lambda: [func.count(Response.id).label("responded")],
+                        _answered_rows)
 
 #: Every contribution, once: what the rebuild adds up.
 ALL = (RESPONSES, ANSWERS, RECEIVED, RESOLVED, INVITATIONS)
