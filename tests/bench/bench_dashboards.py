@@ -349,11 +349,10 @@ def loaded_scale() -> float | None:
 def rollup_built() -> bool:
     import psycopg
 
-    with psycopg.connect(database_url()) as conn:
+    with psycopg.connect(database_url()) as conn:  # the current table: figures in its key
         return conn.execute(
-            "SELECT count(*) > 0 FROM information_schema.columns "
-            "WHERE table_name = 'hourly_dimension_figures' AND column_name = 'slot'"
-        ).fetchone()[0]
+            "SELECT count(*) > 0 FROM pg_indexes WHERE indexname = 'pk_hourly_dimension_figures' "
+            "AND indexdef LIKE '%INCLUDE%'").fetchone()[0]
 
 
 # --- measuring (this process) --------------------------------------------------------------------
