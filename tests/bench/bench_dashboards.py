@@ -655,12 +655,39 @@ WRITES = {
 }
 
 
+#: One at a time, as the single-complaint endpoint and the survey POST write: one complaint;
+#: one response, then its five answers (each a statement of its own).
+ONE_COMPLAINT = WRITES["INSERT 500 complaints"].replace(
+    "generate_series(1, 500)", "generate_series(CAST(:n AS integer), CAST(:n AS integer))")
+ONE_RESPONSE = """
+        INSERT INTO response (invitation_id, version_id, questionnaire_id, complaint_id,
+                              unit_id, category_id, channel, language, submitted_at)
+        SELECT i.id, 1, 1, c.id, c.unit_id, c.category_id, c.channel, i.language,
+               i.sent_at + interval '1 hour'
+        FROM invitation i JOIN complaint c ON c.id = i.complaint_id WHERE i.id = :invitation
+        RETURNING id"""
+ITS_ANSWERS = """
+        INSERT INTO answer (response_id, question_key, question_type, attribute, value_number)
+        SELECT CAST(:response AS integer), q.key, q.type, q.attribute, 4
+        FROM (VALUES ('overall', 'rating', 'overall'), ('resolved', 'yes_no', 'resolution'),
+                     ('timeliness', 'rating', 'timeliness'), ('courtesy', 'rating', 'courtesy'),
+                     ('recommend', 'nps', 'loyalty')) AS q(key, type, attribute)"""
+SINGLES = 20
+
+
 def measure_writes(rounds: int) -> None:
-    """Each write of ``WRITES`` with the triggers of both rollups and of ``hourly_figures``
-    alone, alternating, each round in a transaction that is rolled back."""
+    """Each write of ``WRITES``, and ``SINGLES`` single complaints and survey submissions (the
+    median of each), with the triggers of both rollups and of ``hourly_figures`` alone,
+    alternating, each round in a transaction that is rolled back."""
+    from sqlalchemy import text
+
     from app.analytics.rollup import HOURLY, ROLLUPS, install_triggers
     from app.extensions import db
 
+    with db.engine.connect() as connection:  # unanswered, and not among the batch's 200
+        spare = connection.execute(text(
+            "SELECT id FROM invitation WHERE state = 'expired' ORDER BY id DESC LIMIT :n"),
+            {"n": SINGLES}).scalars().all()
     runs: dict[tuple[str, str], list[float]] = {}
     for _ in range(rounds):
         for label, rollups in (("both rollups", ROLLUPS), ("hourly_figures only", (HOURLY,))):
@@ -671,12 +698,25 @@ def measure_writes(rounds: int) -> None:
                     started = time.perf_counter()
                     connection.exec_driver_sql(sql)
                     runs.setdefault((name, label), []).append(time.perf_counter() - started)
+                singles: dict[str, list[float]] = {"one complaint": [],
+                                                   "one survey submission": []}
+                for n, invitation in enumerate(spare):
+                    started = time.perf_counter()
+                    connection.execute(text(ONE_COMPLAINT), {"n": 1000 + n})
+                    singles["one complaint"].append(time.perf_counter() - started)
+                    started = time.perf_counter()
+                    response = connection.execute(text(ONE_RESPONSE),
+                                                  {"invitation": invitation}).scalar_one()
+                    connection.execute(text(ITS_ANSWERS), {"response": response})
+                    singles["one survey submission"].append(time.perf_counter() - started)
+                for name, times in singles.items():
+                    runs.setdefault((name, label), []).append(statistics.median(times))
                 transaction.rollback()
     print(f"what the triggers cost the writers (median of {rounds} rounds, rolled back):")
-    for name in WRITES:
+    for name in [*WRITES, "one complaint", "one survey submission"]:
         both = statistics.median(runs[(name, "both rollups")])
         hourly = statistics.median(runs[(name, "hourly_figures only")])
-        print(f"  {name}: {both * 1000:.0f} ms with both rollups, {hourly * 1000:.0f} ms with "
+        print(f"  {name}: {both * 1000:.1f} ms with both rollups, {hourly * 1000:.1f} ms with "
               f"hourly_figures only ({both / hourly:.2f}x)")
 
 
