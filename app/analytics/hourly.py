@@ -78,7 +78,7 @@ def _split_edges(split: Split | None) -> list[dt.datetime] | None:
     return None
 
 
-def dimension_filters(filters: Filters) -> list[tuple[Dimension, list[str]]]:
+def _dimension_filters(filters: Filters) -> list[tuple[Dimension, list[str]]]:
     """The filters besides the unit, each as a dimension of ``hourly_dimension_figures`` and
     the values it keeps, as stored there (text)."""
     chosen = []
@@ -97,7 +97,7 @@ def rollup_covers(filters: Filters, split: Split | None, previous: bool) -> bool
     """Whether the rollups hold exactly what is asked: filtered by unit and at most one other
     dimension, every boundary (the periods', the groups') on a whole UTC hour, grouped by
     period and/or unit."""
-    if not _use_rollup.get() or len(dimension_filters(filters)) > 1:
+    if not _use_rollup.get() or len(_dimension_filters(filters)) > 1:
         return False
     edges = _split_edges(split)
     if edges is None:
@@ -111,7 +111,7 @@ def rollup_tallies(filters: Filters, split: Split | None, previous: bool,
     """Tallies of several kinds of totals (where ``rollup_covers``): one pass over
     ``hourly_dimension_figures`` for the kinds the filter's dimension applies to, one over
     ``hourly_figures`` for the others (all of them, without such a filter)."""
-    chosen = dimension_filters(filters)
+    chosen = _dimension_filters(filters)
     by_value = [kind for kind in kinds
                 if chosen and ROWS_OF[kind].of(chosen[0][0]) is not None]
     by_unit = [kind for kind in kinds if kind not in by_value]
