@@ -168,7 +168,8 @@ def dispatch_command() -> None:
     click.echo(deliver_due_webhooks().summary())
 
 
-@click.group("rollup", help="The dashboards' hourly figures (kept by database triggers).")
+@click.group("rollup", help="The dashboards' hourly figures, by unit and by one filter's "
+             "value (kept by database triggers).")
 def rollup_group() -> None:
     pass
 
@@ -188,11 +189,11 @@ def rollup_compact_command() -> None:
 @with_appcontext
 def rollup_rebuild_command() -> None:
     """Recompute the figures from complaints, invitations and responses (after a bulk load)."""
-    from app.analytics.rollup import ALL, rebuild
+    from app.analytics.rollup import ROLLUPS, rebuild
     from app.extensions import db
     from app.progress import show_progress
 
-    with db.engine.begin() as connection, show_progress("Rebuilding", len(ALL)) as advance:
+    with db.engine.begin() as connection, show_progress("Rebuilding", len(ROLLUPS)) as advance:
         rebuild(connection, advance)
     click.echo("Rebuilt the hourly figures.")
 

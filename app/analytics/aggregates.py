@@ -16,13 +16,13 @@ Which answers feed which figure (docs/design.md, "Metric definitions"):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, and_, case, func, or_
 
-from app.analytics.splits import WHOLE, Key
-from app.models import Answer, Complaint, Invitation, Response
+from app.analytics.splits import WHOLE, Columns, Key
+from app.models import Answer, Complaint, Invitation, QuestionnaireVersion, Response
 
 CSAT_ANSWER = and_(Answer.question_type == "rating", Answer.attribute == "overall")
 NPS_ANSWER = Answer.question_type == "nps"
@@ -32,6 +32,26 @@ RESOLUTION_ANSWER = and_(Answer.question_type == "yes_no", Answer.attribute == "
 COUNTED_ANSWER = or_(CSAT_ANSWER, NPS_ANSWER, CES_ANSWER, RESOLUTION_ANSWER)
 #: Which complaints count for timeliness: those with a committed due time.
 HAS_DUE_TIME = Complaint.due_at.is_not(None)
+
+# The columns of each kind of row that put it in a period and a group, and that the filters
+# look at (``app.analytics.filters``): the queries over the rows and the rollups' triggers
+# both take them from here. Complaints have no questionnaire or language.
+RESPONSE_COLUMNS = Columns(
+    time=Response.submitted_at, unit=Response.unit_id, category=Response.category_id,
+    channel=Response.channel, language=Response.language,
+    questionnaire=Response.questionnaire_id,
+)
+RECEIVED_COLUMNS = Columns(
+    time=Complaint.received_at, unit=Complaint.unit_id, category=Complaint.category_id,
+    channel=Complaint.channel,
+)
+RESOLVED_COLUMNS = replace(RECEIVED_COLUMNS, time=Complaint.resolved_at)
+#: Invitations need their complaint joined (and their version, for the questionnaire).
+INVITATION_COLUMNS = Columns(
+    time=Invitation.sent_at, unit=Complaint.unit_id, category=Complaint.category_id,
+    channel=Complaint.channel, language=Invitation.language,
+    questionnaire=QuestionnaireVersion.questionnaire_id,
+)
 
 
 # --- totals ------------------------------------------------------------------------------------

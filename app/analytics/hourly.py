@@ -1,10 +1,14 @@
-"""Reading figures from the hourly rollup (``hourly_figures``, kept by ``app.analytics.rollup``).
+"""Reading figures from the rollups (``app.models.rollup``, kept by ``app.analytics.rollup``).
 
-The rollup holds, per UTC hour and unit, the totals of ``app.analytics.aggregates``. It answers
-a question exactly when nothing finer than an hour and a unit is asked: no category, channel,
-questionnaire or language filter, every boundary (the period's, the previous period's, the
-split's periods) on a whole UTC hour, and a split by period and/or unit only (``rollup_covers``).
-Otherwise the tallies count the source rows (``app.analytics.tallies``).
+``hourly_figures`` holds, per UTC hour and unit, the totals of ``app.analytics.aggregates``;
+``hourly_dimension_figures`` the same per hour, unit and value of one dimension (category,
+channel, questionnaire, language). Together they answer a question exactly when nothing finer
+than an hour, a unit and one of those dimensions is asked: at most one filter besides the unit,
+every boundary (the period's, the previous period's, the split's periods) on a whole UTC hour,
+and a split by period and/or unit only (``rollup_covers``). A filter that does not apply to a
+kind of row (complaints have no questionnaire or language) leaves those rows unfiltered, as the
+queries over the rows do, and their figures come from ``hourly_figures``. Otherwise the tallies
+count the source rows (``app.analytics.tallies``).
 """
 
 from __future__ import annotations
@@ -18,14 +22,27 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.analytics.aggregates import Tally, totals_of
+from app.analytics.aggregates import (
+    INVITATION_COLUMNS,
+    RECEIVED_COLUMNS,
+    RESPONSE_COLUMNS,
+    AnswerTotals,
+    ComplaintTotals,
+    InvitationTotals,
+    ResponseCount,
+    Tally,
+    totals_of,
+)
 from app.analytics.filters import Filters, in_ids
 from app.analytics.splits import Across, ByDimension, ByPeriod, Columns, Dimension, Key, Split, run
-from app.models import HourlyFigures
+from app.models import HourlyDimensionFigures, HourlyFigures
 
 #: Off (``without_rollup``) to compute from the source rows, e.g. to check the rollup.
 _use_rollup: ContextVar[bool] = ContextVar("memnun_use_rollup", default=True)
-ROLLUP_COLUMNS = Columns(time=HourlyFigures.hour, unit=HourlyFigures.unit_id)
+#: The rows each kind of totals counts, for the dimensions that apply to them.
+ROWS_OF: dict[type, Columns] = {AnswerTotals: RESPONSE_COLUMNS, ResponseCount: RESPONSE_COLUMNS,
+                                ComplaintTotals: RECEIVED_COLUMNS,
+                                InvitationTotals: INVITATION_COLUMNS}
 
 
 @contextmanager
@@ -61,11 +78,26 @@ def _split_edges(split: Split | None) -> list[dt.datetime] | None:
     return None
 
 
+def _dimension_filters(filters: Filters) -> list[tuple[Dimension, list[str]]]:
+    """The filters besides the unit, each as a dimension of ``hourly_dimension_figures`` and
+    the values it keeps, as stored there (text)."""
+    chosen = []
+    if filters.category_ids is not None:
+        chosen.append((Dimension.CATEGORY, sorted(str(i) for i in filters.category_ids)))
+    if filters.channel is not None:
+        chosen.append((Dimension.CHANNEL, [str(filters.channel)]))
+    if filters.questionnaire_id is not None:
+        chosen.append((Dimension.QUESTIONNAIRE, [str(filters.questionnaire_id)]))
+    if filters.language is not None:
+        chosen.append((Dimension.LANGUAGE, [filters.language]))
+    return chosen
+
+
 def rollup_covers(filters: Filters, split: Split | None, previous: bool) -> bool:
-    """Whether ``hourly_figures`` holds exactly what is asked: filtered by unit at most, every
-    boundary (the periods', the groups') on a whole UTC hour, grouped by period and/or unit."""
-    if not _use_rollup.get() or any(value is not None for value in (
-            filters.category_ids, filters.channel, filters.questionnaire_id, filters.language)):
+    """Whether the rollups hold exactly what is asked: filtered by unit and at most one other
+    dimension, every boundary (the periods', the groups') on a whole UTC hour, grouped by
+    period and/or unit."""
+    if not _use_rollup.get() or len(_dimension_filters(filters)) > 1:
         return False
     edges = _split_edges(split)
     if edges is None:
@@ -76,15 +108,34 @@ def rollup_covers(filters: Filters, split: Split | None, previous: bool) -> bool
 
 def rollup_tallies(filters: Filters, split: Split | None, previous: bool,
                    kinds: Iterable[type]) -> dict[type, Tally[Any]]:
-    """Tallies of several kinds of totals in one pass over ``hourly_figures`` (where
-    ``rollup_covers``); a group none of whose figures of a kind is counted is left out of that
-    kind, as the queries over the source rows leave it out."""
-    kinds = list(kinds)
+    """Tallies of several kinds of totals (where ``rollup_covers``): one pass over
+    ``hourly_dimension_figures`` for the kinds the filter's dimension applies to, one over
+    ``hourly_figures`` for the others (all of them, without such a filter)."""
+    chosen = _dimension_filters(filters)
+    by_value = [kind for kind in kinds
+                if chosen and ROWS_OF[kind].of(chosen[0][0]) is not None]
+    by_unit = [kind for kind in kinds if kind not in by_value]
+    found: dict[type, Tally[Any]] = {}
+    if by_unit:
+        found |= _read(HourlyFigures, [], filters, split, previous, by_unit)
+    if by_value:
+        dimension, values = chosen[0]
+        table = HourlyDimensionFigures
+        found |= _read(table, [table.dimension == dimension.value, table.value.in_(values)],
+                       filters, split, previous, by_value)
+    return found
+
+
+def _read(model: Any, conditions: list[Any], filters: Filters, split: Split | None,
+          previous: bool, kinds: list[type]) -> dict[type, Tally[Any]]:
+    """The kinds' tallies from one rollup table; a group none of whose figures of a kind is
+    counted is left out of that kind, as the queries over the source rows leave it out."""
     names = [f.name for kind in kinds for f in fields(kind)]
-    table = HourlyFigures.__table__
+    table = model.__table__
     stmt = select(*[func.coalesce(func.sum(table.c[name]), 0).label(name) for name in names])
-    stmt = stmt.where(*in_ids(HourlyFigures.unit_id, filters.unit_ids))
-    rows = run(stmt, ROLLUP_COLUMNS, filters, split, previous=previous)
+    stmt = stmt.where(*conditions, *in_ids(model.unit_id, filters.unit_ids))
+    columns = Columns(time=model.hour, unit=model.unit_id)
+    rows = run(stmt, columns, filters, split, previous=previous)
 
     def counted(kind: type, side: dict[Key, dict[str, Any]]) -> dict[Key, Any]:
         totals = {key: totals_of(kind, row) for key, row in side.items()}

@@ -1,23 +1,27 @@
-"""Keeping ``hourly_figures`` (``app.models.rollup``) exact: its triggers and its rebuild.
+"""Keeping the rollups (``app.models.rollup``) exact: their triggers and their rebuild.
 
-Each figure a row of the source tables adds to the rollup is a *contribution*: an aggregate
-SELECT over the source tables (the same aggregate expressions as ``app.analytics.aggregates``)
-grouped by UTC hour and unit. A trigger runs the contributions of the changed row twice: before
-the change, with the sign reversed (what the row added so far goes away), and after it (what it
-adds now). Reading the tables rather than OLD and NEW makes a change to one row carry along what
-hangs off it: moving a response moves its answers, moving a complaint to another unit moves its
+``hourly_figures`` holds the figures per UTC hour and unit; ``hourly_dimension_figures`` the
+same per UTC hour, unit and value of each filter's dimension (category, channel, questionnaire,
+language). Each figure a row of the source tables adds to them is a *contribution*: an
+aggregate SELECT over the source tables (the same aggregate expressions and the same columns as
+``app.analytics.aggregates``) grouped by hour and unit and, for the second table, by the value
+of each dimension that applies to the row (one SELECT per dimension, in one UNION ALL). A
+trigger runs the contributions of the changed row twice: before the change, with the sign
+reversed (what the row added so far goes away), and after it (what it adds now). Reading the
+tables rather than OLD and NEW makes a change to one row carry along what hangs off it: moving
+a response moves its answers, moving a complaint to another unit or category moves its
 invitations. The rebuild runs the same SELECTs over every row.
 
 Inside one transaction the triggers see its own writes. On PostgreSQL each connection adds to a
 row of its own (``slot``: its backend's pid), so concurrent writers never wait for each other's
 rollup rows and cannot deadlock on them; ``compact`` folds those rows into slot 0 without ever
 waiting for a writer. SQLite has one writer at a time and always writes slot 0. ``rebuild``
-recomputes the table, e.g. after a bulk load with triggers off.
+recomputes the tables, e.g. after a bulk load with triggers off.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,13 +29,17 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Select,
+    String,
     Table,
+    case,
+    cast,
     column,
     func,
     literal_column,
     select,
     table,
-    text,
+    true,
+    union_all,
 )
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -40,17 +48,28 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from app.analytics.aggregates import (
     COUNTED_ANSWER,
     HAS_DUE_TIME,
+    INVITATION_COLUMNS,
+    RECEIVED_COLUMNS,
+    RESOLVED_COLUMNS,
+    RESPONSE_COLUMNS,
     answer_aggregates,
     invitation_aggregates,
     received_aggregates,
     resolved_aggregates,
     response_aggregates,
 )
+from app.analytics.splits import Columns, Dimension
 from app.extensions import db
-from app.models import Answer, Complaint, HourlyFigures, Invitation, Response
+from app.models import (
+    Answer,
+    Complaint,
+    HourlyDimensionFigures,
+    HourlyFigures,
+    Invitation,
+    QuestionnaireVersion,
+    Response,
+)
 from app.progress import Advance, nothing
-
-TABLE = HourlyFigures.__table__
 
 
 def hour_of(column: Any, dialect: str) -> ColumnElement[Any]:
@@ -61,114 +80,203 @@ def hour_of(column: Any, dialect: str) -> ColumnElement[Any]:
     return func.strftime("%Y-%m-%d %H:00:00.000000", column)
 
 
-def _grouped(dialect: str, time: Any, unit: Any, aggregates: list[ColumnElement[Any]],
-             stmt: Select[Any]) -> Select[Any]:
-    hour = hour_of(time, dialect)
-    return stmt.add_columns(hour.label("hour"), unit.label("unit_id"), *aggregates).group_by(
-        hour, unit)
+@dataclass(frozen=True)
+class Contribution:
+    """What one kind of source row adds: ``aggregates`` over the rows ``rows(dimensions)``
+    selects (a dimension may need a join of its own), at ``columns.time`` for
+    ``columns.unit`` and, by dimension, ``columns.of(dimension)``: the columns the queries over
+    the rows group and filter by, so the rollups count what they count."""
+
+    columns: Columns
+    aggregates: Callable[[], list[ColumnElement[Any]]]
+    rows: Callable[[Collection[Dimension]], Select[Any]]
+
+    def grouped(self, dialect: str, dimensions: Collection[Dimension]) -> Select[Any]:
+        """The contribution by hour and unit and, with ``dimensions``, by each one's value
+        (as text) that applies to these rows (a complaint has no language).
+
+        The rows are read once and paired with the names of their dimensions (a cross join
+        with a small constant table), and the value is the column of each name: one scan and
+        one grouping for all dimensions, where a SELECT per dimension would read the rows (and
+        their joins) once for each. A LATERAL unpivot would be shorter; SQLite has none."""
+        hour = hour_of(self.columns.time, dialect)
+        keys = [hour.label("hour"), self.columns.unit.label("unit_id")]
+        groups: list[Any] = [hour, self.columns.unit]
+        applying = [d for d in dimensions if self.columns.of(d) is not None]
+        stmt = self.rows(applying)
+        if applying:
+            # Our own enumeration's constants, written into the SQL (the triggers are text).
+            names = union_all(*[select(literal_column(f"'{d.value}'", String).label("dimension"))
+                                for d in applying]).subquery("dimensions")
+            value = case(*[(names.c.dimension == d.value, cast(self.columns.of(d), String))
+                           for d in applying])
+            stmt = stmt.join(names, true())
+            keys += [names.c.dimension, value.label("value")]
+            groups += [names.c.dimension, value]
+        return stmt.add_columns(*keys, *self.aggregates()).group_by(*groups)
 
 
-def _responses(dialect: str) -> Select[Any]:
-    return _grouped(dialect, Response.submitted_at, Response.unit_id, response_aggregates(),
-                    select().select_from(Response).where(Response.submitted_at.is_not(None)))
+def _invitation_rows(dimensions: Collection[Dimension]) -> Select[Any]:
+    stmt = (select().select_from(Invitation)
+            .join(Complaint, Complaint.id == Invitation.complaint_id)
+            .outerjoin(Response, Response.invitation_id == Invitation.id))
+    return _with_version(stmt, dimensions).where(Invitation.sent_at.is_not(None))
 
 
-def _answers(dialect: str) -> Select[Any]:
-    return _grouped(dialect, Response.submitted_at, Response.unit_id, answer_aggregates(),
-                    select().select_from(Answer)
-                    .join(Response, Response.id == Answer.response_id).where(COUNTED_ANSWER))
+def _answered_rows(dimensions: Collection[Dimension]) -> Select[Any]:
+    stmt = (select().select_from(Response)
+            .join(Invitation, Invitation.id == Response.invitation_id)
+            .join(Complaint, Complaint.id == Invitation.complaint_id))
+    return _with_version(stmt, dimensions).where(Invitation.sent_at.is_not(None))
 
 
-def _received(dialect: str) -> Select[Any]:
-    return _grouped(dialect, Complaint.received_at, Complaint.unit_id, received_aggregates(),
-                    select().select_from(Complaint).where(Complaint.received_at.is_not(None)))
+def _with_version(stmt: Select[Any], dimensions: Collection[Dimension]) -> Select[Any]:
+    """An invitation's questionnaire is its version's (``INVITATION_COLUMNS``)."""
+    if Dimension.QUESTIONNAIRE not in dimensions:
+        return stmt
+    return stmt.join(QuestionnaireVersion, QuestionnaireVersion.id == Invitation.version_id)
 
 
-def _resolved(dialect: str) -> Select[Any]:
-    return _grouped(dialect, Complaint.resolved_at, Complaint.unit_id, resolved_aggregates(),
-                    select().select_from(Complaint)
-                    .where(Complaint.resolved_at.is_not(None), HAS_DUE_TIME))
-
-
-def _invitations(dialect: str) -> Select[Any]:
-    return _grouped(dialect, Invitation.sent_at, Complaint.unit_id, invitation_aggregates(),
-                    select().select_from(Invitation)
-                    .join(Complaint, Complaint.id == Invitation.complaint_id)
-                    .outerjoin(Response, Response.invitation_id == Invitation.id)
-                    .where(Invitation.sent_at.is_not(None)))
-
-
-def _answered(dialect: str) -> Select[Any]:
-    """What a response adds to its invitation's row: answered (not sent: the invitation
-    counts that)."""
-    return _grouped(dialect, Invitation.sent_at, Complaint.unit_id,
-                    [func.count(Response.id).label("responded")],
-                    select().select_from(Response)
-                    .join(Invitation, Invitation.id == Response.invitation_id)
-                    .join(Complaint, Complaint.id == Invitation.complaint_id)
-                    .where(Invitation.sent_at.is_not(None)))
-
+RESPONSES = Contribution(
+    RESPONSE_COLUMNS, response_aggregates,
+    lambda _: select().select_from(Response).where(Response.submitted_at.is_not(None)))
+ANSWERS = Contribution(
+    RESPONSE_COLUMNS, answer_aggregates,
+    lambda _: select().select_from(Answer).join(Response, Response.id == Answer.response_id)
+    .where(COUNTED_ANSWER))
+RECEIVED = Contribution(
+    RECEIVED_COLUMNS, received_aggregates,
+    lambda _: select().select_from(Complaint).where(Complaint.received_at.is_not(None)))
+RESOLVED = Contribution(
+    RESOLVED_COLUMNS, resolved_aggregates,
+    lambda _: select().select_from(Complaint)
+    .where(Complaint.resolved_at.is_not(None), HAS_DUE_TIME))
+INVITATIONS = Contribution(INVITATION_COLUMNS, invitation_aggregates, _invitation_rows)
+#: What a response adds to its invitation's row: answered (not sent: the invitation counts
+#: that).
+ANSWERED = Contribution(INVITATION_COLUMNS, lambda: [func.count(Response.id).label("responded")],
+                        _answered_rows)
 
 #: Every contribution, once: what the rebuild adds up.
-ALL = (_responses, _answers, _received, _resolved, _invitations)
+ALL = (RESPONSES, ANSWERS, RECEIVED, RESOLVED, INVITATIONS)
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A rollup table and the dimensions its rows are keyed by besides hour and unit."""
+
+    table: Table
+    dimensions: tuple[Dimension, ...]
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.table.primary_key.columns)
+
+    @property
+    def figures(self) -> list[str]:
+        return [c.name for c in self.table.columns if c.name not in self.key]
+
+    def select(self, contribution: Contribution, dialect: str) -> Select[Any]:
+        """``contribution`` grouped by this table's keys."""
+        return contribution.grouped(dialect, self.dimensions)
+
+
+HOURLY = Rollup(HourlyFigures.__table__, ())
+BY_DIMENSION = Rollup(HourlyDimensionFigures.__table__,
+                      tuple(d for d in Dimension if d is not Dimension.UNIT))
+ROLLUPS = (HOURLY, BY_DIMENSION)
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A contribution of a source row: limited to ``key == id of the row``, and moved by a
+    change of ``columns`` (an update of other columns leaves it as it is)."""
+
+    contribution: Contribution
+    key: Any
+    columns: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Source:
-    """A table whose rows contribute: its key column, the columns that move a contribution,
-    and the contributions of one of its rows (each limited to ``key == id of the row``)."""
+    """A table whose rows contribute, and what they feed."""
 
     table: str
-    columns: tuple[str, ...]
-    contributions: tuple[tuple[Callable[[str], Select[Any]], Any], ...]
+    feeds: tuple[Feed, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column whose change moves a contribution."""
+        return tuple(dict.fromkeys(c for feed in self.feeds for c in feed.columns))
 
 
+_RESPONSE_MOVES = ("submitted_at", "unit_id", "category_id", "channel", "language",
+                   "questionnaire_id")
+_COMPLAINT_MOVES = ("unit_id", "category_id", "channel")
+
+# A version's questionnaire never changes (published versions are immutable, drafts have no
+# invitations), so ``questionnaire_version`` needs no trigger.
 SOURCES = (
-    Source("answer", ("response_id", "question_type", "attribute", "value_number"),
-           ((_answers, Answer.id),)),
-    Source("response", ("submitted_at", "unit_id", "invitation_id"),
-           ((_responses, Response.id), (_answers, Response.id), (_answered, Response.id))),
-    Source("complaint", ("received_at", "resolved_at", "due_at", "unit_id"),
-           ((_received, Complaint.id), (_resolved, Complaint.id),
-            (_invitations, Complaint.id))),
-    Source("invitation", ("sent_at", "complaint_id"), ((_invitations, Invitation.id),)),
+    Source("answer", (Feed(ANSWERS, Answer.id, ("response_id", "question_type", "attribute",
+                                                "value_number")),)),
+    Source("response", (Feed(RESPONSES, Response.id, _RESPONSE_MOVES),
+                        Feed(ANSWERS, Response.id, _RESPONSE_MOVES),
+                        Feed(ANSWERED, Response.id, ("invitation_id",)))),
+    # A resolution (the commonest update) moves only what the resolution feeds.
+    Source("complaint", (Feed(RECEIVED, Complaint.id, ("received_at", *_COMPLAINT_MOVES)),
+                         Feed(RESOLVED, Complaint.id, ("resolved_at", "due_at",
+                                                       *_COMPLAINT_MOVES)),
+                         Feed(INVITATIONS, Complaint.id, _COMPLAINT_MOVES))),
+    Source("invitation", (Feed(INVITATIONS, Invitation.id, ("sent_at", "complaint_id",
+                                                            "language", "version_id")),)),
 )
 
 
-KEY = ("hour", "unit_id", "slot")
 #: The transition table of PostgreSQL's statement-level insert triggers.
 INSERTED_ROWS = "inserted_rows"
 
 
-def _upsert(dialect: str, contribution: Select[Any], sign: int, slot: Any = 0) -> str:
+def _upsert(dialect: str, rollup: Rollup, contribution: Select[Any], sign: int,
+            slot: Any = 0) -> str:
     """``INSERT ... SELECT contribution ON CONFLICT add`` into ``slot``, as SQL text."""
-    columns = contribution.selected_columns
-    values = [column if column.key in KEY or sign == 1 else (column * sign).label(column.key)
-              for column in columns]
+    values = [c if c.key in rollup.key or sign == 1 else (c * sign).label(c.key)
+              for c in contribution.selected_columns]
     source = contribution.with_only_columns(*values, literal_column(str(slot)).label("slot"))
-    names = [column.key for column in source.selected_columns]
+    names = [c.key for c in source.selected_columns]
     module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(TABLE).from_select(names, source)
+    stmt = module.insert(rollup.table).from_select(names, source)
     stmt = stmt.on_conflict_do_update(
-        index_elements=list(KEY),
-        set_={name: TABLE.c[name] + stmt.excluded[name] for name in names if name not in KEY},
+        index_elements=list(rollup.key),
+        set_={name: rollup.table.c[name] + stmt.excluded[name] for name in rollup.figures},
     )
-    engine_dialect = module.dialect()
-    return str(stmt.compile(dialect=engine_dialect, compile_kwargs={"literal_binds": True}))
+    return str(stmt.compile(dialect=module.dialect(), compile_kwargs={"literal_binds": True}))
 
 
-def _statements(dialect: str, source: Source, row: str, sign: int) -> list[str]:
+def _statements(dialect: str, source: Source, row: str, sign: int,
+                rollups: Sequence[Rollup], *, if_moved: bool = False) -> list[str]:
     """The upserts of one changed row, ``row`` (OLD or NEW), or, with ``row`` =
-    ``INSERTED_ROWS``, of every row one statement inserted (PostgreSQL's transition table)."""
+    ``INSERTED_ROWS``, of every row one statement inserted (PostgreSQL's transition table):
+    one per contribution and rollup. With ``if_moved`` (updates) each adds nothing unless a
+    column that moves its contribution changed."""
     slot = "pg_backend_pid()" if dialect == "postgresql" else 0
     statements = []
-    for build, key in source.contributions:
-        if row == INSERTED_ROWS:
-            contribution = _over_inserted_rows(build(dialect), key.table)
-        else:
-            contribution = build(dialect).where(key == literal_column(f"{row}.id"))
-        statements.append(_upsert(dialect, contribution, sign, slot))
+    for feed in source.feeds:
+        for rollup in rollups:
+            stmt = rollup.select(feed.contribution, dialect)
+            if row == INSERTED_ROWS:
+                stmt = _over_inserted_rows(stmt, feed.key.table)
+            else:
+                stmt = stmt.where(feed.key == literal_column(f"{row}.id"))
+            if if_moved:
+                stmt = stmt.where(literal_column(_moved(feed.columns, dialect)))
+            statements.append(_upsert(dialect, rollup, stmt, sign, slot))
     return statements
+
+
+def _moved(columns: Sequence[str], dialect: str) -> str:
+    """SQL: whether an update changed any of ``columns`` (NULLs compare as values)."""
+    differ = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
+    return "(" + " OR ".join(f"OLD.{c} {differ} NEW.{c}" for c in columns) + ")"
 
 
 def _over_inserted_rows(contribution: Select[Any], source: Any) -> Select[Any]:
@@ -187,33 +295,49 @@ def _over_inserted_rows(contribution: Select[Any], source: Any) -> Select[Any]:
     return replacement_traverse(contribution, {}, replace)  # type: ignore[no-any-return]
 
 
-def trigger_ddl(dialect: str) -> list[str]:
-    """The statements that (re)create the rollup's triggers on ``dialect``."""
+def trigger_ddl(dialect: str, rollups: Sequence[Rollup] = ROLLUPS) -> list[str]:
+    """The statements that (re)create the triggers keeping ``rollups`` on ``dialect``."""
     ddl: list[str] = []
     for source in SOURCES:
         name = f"memnun_rollup_{source.table}"
-        before = _statements(dialect, source, "OLD", -1)
-        after = _statements(dialect, source, "NEW", 1)
-        moved = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in source.columns)
+        deleted = _statements(dialect, source, "OLD", -1, rollups)
+        before = _statements(dialect, source, "OLD", -1, rollups, if_moved=True)
+        after = _statements(dialect, source, "NEW", 1, rollups, if_moved=True)
+        moved = _moved(source.columns, dialect)
         of = ", ".join(source.columns)
         if dialect == "postgresql":
-            inserted = _statements(dialect, source, INSERTED_ROWS, 1)
-            ddl += _postgresql(name, source.table, before, after, inserted, of, moved)
+            inserted = _statements(dialect, source, INSERTED_ROWS, 1, rollups)
+            ddl += _postgresql(name, source.table, Bodies(deleted, before, after, inserted),
+                               of, moved)
         else:
-            ddl += _sqlite(name, source.table, before, after, of,
-                           moved.replace("IS DISTINCT FROM", "IS NOT"))
+            inserted = _statements(dialect, source, "NEW", 1, rollups)
+            ddl += _sqlite(name, source.table, Bodies(deleted, before, after, inserted), of,
+                           moved)
     return ddl
 
 
-def _postgresql(name: str, table: str, before: list[str], after: list[str],
-                inserted: list[str], of: str, moved: str) -> list[str]:
+@dataclass(frozen=True)
+class Bodies:
+    """The upserts of each trigger: a deleted row, an updated row before and after the update
+    (each only where it moved), and inserted rows (one statement's, or one row's)."""
+
+    deleted: list[str]
+    before: list[str]
+    after: list[str]
+    inserted: list[str]
+
+
+def _lines(statements: list[str], indent: str = "  ") -> str:
+    return "".join(f"{indent}{statement};\n" for statement in statements)
+
+
+def _postgresql(name: str, table: str, bodies: Bodies, of: str, moved: str) -> list[str]:
     """Row-level triggers for updates and deletes; inserts count once per statement, grouped
-    over all its rows: a batch of 500 complaints adds to the rollup with one upsert per
-    contribution instead of 500 (the same figures, a fraction of the time)."""
-    def function(suffix: str, body: list[str], result: str) -> str:
-        statements = "".join(f"  {statement};\n" for statement in body)
+    over all its rows: a batch of 500 complaints adds to the rollups with one upsert per
+    contribution and rollup instead of 500 (the same figures, a fraction of the time)."""
+    def function(suffix: str, body: str, result: str) -> str:
         return (f"CREATE OR REPLACE FUNCTION {name}_{suffix}() RETURNS trigger "
-                f"LANGUAGE plpgsql AS $body$\nBEGIN\n{statements}  RETURN {result};\nEND\n"
+                f"LANGUAGE plpgsql AS $body$\nBEGIN\n{body}  RETURN {result};\nEND\n"
                 "$body$")
 
     def trigger(suffix: str, timing: str, function_suffix: str, when: str = "") -> list[str]:
@@ -221,39 +345,42 @@ def _postgresql(name: str, table: str, before: list[str], after: list[str],
                 f"CREATE TRIGGER {name}_{suffix} {timing} ON {table} FOR EACH ROW {when} "
                 f"EXECUTE FUNCTION {name}_{function_suffix}()"]
 
+    # One function before deletes and updates (the names older revisions dropped); a delete
+    # never reads NEW.
+    before = (f"  IF TG_OP = 'DELETE' THEN\n{_lines(bodies.deleted, '    ')}  ELSE\n"
+              f"{_lines(bodies.before, '    ')}  END IF;\n")
     return [
         function("before", before, "CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END"),
-        function("after", after, "NULL"),
-        function("inserted", inserted, "NULL"),
+        function("after", _lines(bodies.after), "NULL"),
+        function("inserted", _lines(bodies.inserted), "NULL"),
         *trigger("delete", "BEFORE DELETE", "before"),
-        *trigger("update_old", f"BEFORE UPDATE OF {of}", "before", f"WHEN ({moved})"),
+        *trigger("update_old", f"BEFORE UPDATE OF {of}", "before", f"WHEN {moved}"),
         f"DROP TRIGGER IF EXISTS {name}_insert ON {table}",
         f"CREATE TRIGGER {name}_insert AFTER INSERT ON {table} "
         f"REFERENCING NEW TABLE AS {INSERTED_ROWS} FOR EACH STATEMENT "
         f"EXECUTE FUNCTION {name}_inserted()",
-        *trigger("update_new", f"AFTER UPDATE OF {of}", "after", f"WHEN ({moved})"),
+        *trigger("update_new", f"AFTER UPDATE OF {of}", "after", f"WHEN {moved}"),
     ]
 
 
-def _sqlite(name: str, table: str, before: list[str], after: list[str], of: str,
-            moved: str) -> list[str]:
+def _sqlite(name: str, table: str, bodies: Bodies, of: str, moved: str) -> list[str]:
     def trigger(suffix: str, timing: str, body: list[str], when: str = "") -> list[str]:
-        statements = "".join(f"  {statement};\n" for statement in body)
         return [f"DROP TRIGGER IF EXISTS {name}_{suffix}",
                 f"CREATE TRIGGER {name}_{suffix} {timing} ON {table} FOR EACH ROW {when}\n"
-                f"BEGIN\n{statements}END"]
+                f"BEGIN\n{_lines(body)}END"]
 
     return [
-        *trigger("delete", "BEFORE DELETE", before),
-        *trigger("update_old", f"BEFORE UPDATE OF {of}", before, f"WHEN ({moved})"),
-        *trigger("insert", "AFTER INSERT", after),
-        *trigger("update_new", f"AFTER UPDATE OF {of}", after, f"WHEN ({moved})"),
+        *trigger("delete", "BEFORE DELETE", bodies.deleted),
+        *trigger("update_old", f"BEFORE UPDATE OF {of}", bodies.before, f"WHEN {moved}"),
+        *trigger("insert", "AFTER INSERT", bodies.inserted),
+        *trigger("update_new", f"AFTER UPDATE OF {of}", bodies.after, f"WHEN {moved}"),
     ]
 
 
-def install_triggers(connection: Any) -> None:
-    """Create (or replace) the triggers that keep ``hourly_figures`` exact."""
-    for statement in trigger_ddl(connection.dialect.name):
+def install_triggers(connection: Any, rollups: Sequence[Rollup] = ROLLUPS) -> None:
+    """Create (or replace) the triggers that keep ``rollups`` exact (a migration names the
+    rollups its schema has; the application keeps them all)."""
+    for statement in trigger_ddl(connection.dialect.name, rollups):
         connection.exec_driver_sql(statement)
 
 
@@ -268,7 +395,8 @@ def _install_triggers_with_the_table(target: Any, connection: Any, **kw: Any) ->
 def compact(connection: Any) -> int:
     """Fold the writers' rows into slot 0 (PostgreSQL; SQLite has nothing to fold); returns
     how many rows were folded. Rows a writer holds right now are skipped, never waited for:
-    the next compaction takes them. Run it every few minutes (it reads only the rows to fold).
+    the next compaction takes them. Run it every few minutes (it reads only the rows to fold,
+    through the partial index of the writers' rows).
     """
     if connection.dialect.name != "postgresql":
         return 0
@@ -277,35 +405,64 @@ def compact(connection: Any) -> int:
     if not connection.exec_driver_sql(
             "SELECT pg_try_advisory_xact_lock(hashtext('memnun_rollup_compact'))").scalar_one():
         return 0
-    names = [c.name for c in TABLE.columns if c.name not in KEY]
-    sums = ", ".join(f"sum({name})" for name in names)
-    updates = ", ".join(f"{name} = hourly_figures.{name} + excluded.{name}" for name in names)
-    # Only the model's own column names are written into the statement.
+    return sum(_fold(connection, rollup) for rollup in ROLLUPS)
+
+
+def _fold(connection: Any, rollup: Rollup) -> int:
+    name = rollup.table.name
+    keys = ", ".join(k for k in rollup.key if k != "slot")
+    sums = ", ".join(f"sum({figure})" for figure in rollup.figures)
+    updates = ", ".join(f"{figure} = {name}.{figure} + excluded.{figure}"
+                        for figure in rollup.figures)
+    # Only the models' own table and column names are written into the statement.
     statement = f"""
         WITH gone AS (
-            DELETE FROM hourly_figures WHERE ctid IN (
-                SELECT ctid FROM hourly_figures WHERE slot <> 0 FOR UPDATE SKIP LOCKED)
+            DELETE FROM {name} WHERE ctid IN (
+                SELECT ctid FROM {name} WHERE slot <> 0 FOR UPDATE SKIP LOCKED)
             RETURNING *),
         folded AS (
-            INSERT INTO hourly_figures (hour, unit_id, slot, {", ".join(names)})
-            SELECT hour, unit_id, 0, {sums} FROM gone GROUP BY hour, unit_id
-            ON CONFLICT (hour, unit_id, slot) DO UPDATE SET {updates}
+            INSERT INTO {name} ({keys}, slot, {", ".join(rollup.figures)})
+            SELECT {keys}, 0, {sums} FROM gone GROUP BY {keys}
+            ON CONFLICT ({keys}, slot) DO UPDATE SET {updates}
             RETURNING 1)
         SELECT (SELECT count(*) FROM gone)"""  # noqa: S608
     return int(connection.exec_driver_sql(statement).scalar_one())
 
 
-def rebuild(connection: Any, progress: Advance = nothing) -> None:
-    """Recompute ``hourly_figures`` from the source tables (after a bulk load that bypassed the
+def _everything(rollup: Rollup, dialect: str) -> Select[Any]:
+    """Every contribution to ``rollup`` added up per key, in the key's order: what the table
+    holds once the writers' rows are folded. One INSERT of it writes each row once, in the
+    order a filtered view reads them (no row rewritten by the next contribution's upsert)."""
+    keys = [k for k in rollup.key if k != "slot"]
+    parts = []
+    for contribution in ALL:
+        stmt = rollup.select(contribution, dialect)
+        given = {c.key: c for c in stmt.selected_columns}
+        # Every part lists every column, in one order (a figure it does not count is 0).
+        parts.append(stmt.with_only_columns(*[
+            given.get(name, literal_column("0").label(name)) for name in keys + rollup.figures]))
+    every = union_all(*parts).subquery("contributions")
+    return (select(*[every.c[k] for k in keys], literal_column("0").label("slot"),
+                   *[func.sum(every.c[f]).label(f) for f in rollup.figures])
+            .group_by(*[every.c[k] for k in keys]).order_by(*[every.c[k] for k in keys]))
+
+
+def rebuild(connection: Any, progress: Advance = nothing,
+            rollups: Sequence[Rollup] = ROLLUPS) -> None:
+    """Recompute ``rollups`` from the source tables (after a bulk load that bypassed the
     triggers, or to check them). Runs in the caller's transaction; ``progress`` advances once
-    per source (``len(ALL)`` in all)."""
+    per rollup."""
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        # Writers' triggers add to the table in their own transactions; without the lock, a
-        # writer committing during the rebuild would be counted by neither it nor the rebuild.
-        connection.exec_driver_sql("LOCK TABLE hourly_figures IN EXCLUSIVE MODE")
-    connection.execute(TABLE.delete())
-    for build in ALL:
-        connection.execute(text(_upsert(dialect, build(dialect), 1)))
-        progress(1, build.__name__.lstrip("_"))
-
+        # Writers' triggers add to the tables in their own transactions; without the lock, a
+        # writer committing during the rebuild would be counted by neither it nor the
+        # rebuild. All tables at once: a writer holding one while waiting for the other would
+        # deadlock with a rebuild that took them one by one.
+        names = ", ".join(rollup.table.name for rollup in rollups)
+        connection.exec_driver_sql(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
+    for rollup in rollups:
+        connection.execute(rollup.table.delete())
+        stmt = _everything(rollup, dialect)
+        connection.execute(rollup.table.insert().from_select(
+            [c.key for c in stmt.selected_columns], stmt))
+        progress(1, rollup.table.name)

@@ -13,7 +13,7 @@ counts whenever it came).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -21,6 +21,10 @@ from sqlalchemy import select
 from app.analytics.aggregates import (
     COUNTED_ANSWER,
     HAS_DUE_TIME,
+    INVITATION_COLUMNS,
+    RECEIVED_COLUMNS,
+    RESOLVED_COLUMNS,
+    RESPONSE_COLUMNS,
     AnswerTotals,
     ComplaintTotals,
     InvitationTotals,
@@ -46,22 +50,6 @@ from app.analytics.splits import Columns, Dimension, Split, run
 from app.models import Answer, Complaint, Invitation, QuestionnaireVersion, Response
 
 T = TypeVar("T")
-
-RESPONSE_COLUMNS = Columns(
-    time=Response.submitted_at, unit=Response.unit_id, category=Response.category_id,
-    channel=Response.channel, language=Response.language,
-    questionnaire=Response.questionnaire_id,
-)
-RECEIVED_COLUMNS = Columns(
-    time=Complaint.received_at, unit=Complaint.unit_id, category=Complaint.category_id,
-    channel=Complaint.channel,
-)
-RESOLVED_COLUMNS = replace(RECEIVED_COLUMNS, time=Complaint.resolved_at)
-INVITATION_COLUMNS = Columns(
-    time=Invitation.sent_at, unit=Complaint.unit_id, category=Complaint.category_id,
-    channel=Complaint.channel, language=Invitation.language,
-    questionnaire=QuestionnaireVersion.questionnaire_id,
-)
 
 
 def _tally(kind: type[T], stmt: Any, columns: Columns, filters: Filters, split: Split | None,

@@ -36,7 +36,7 @@ from app.models.followup import (
 from app.models.organisation import Category, Channel, OrganisationSettings, Unit
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion, VersionStatus
 from app.models.response import Answer, Response
-from app.models.rollup import HourlyFigures
+from app.models.rollup import HourlyDimensionFigures, HourlyFigures
 from app.models.targets import ServiceVolume, Target
 from app.models.webhook import DeliveryState, Webhook, WebhookDelivery
 
@@ -61,6 +61,7 @@ __all__ = [
     "FollowUpNote",
     "FollowUpReason",
     "FollowUpState",
+    "HourlyDimensionFigures",
     "HourlyFigures",
     "ImprovementAction",
     "Invitation",

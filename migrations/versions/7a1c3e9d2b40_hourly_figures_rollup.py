@@ -44,11 +44,12 @@ def upgrade():
         batch_op.create_index('ix_invitation_sent_at', ['sent_at'], unique=False)
     # The triggers and the first fill come from the application's own definitions, so that
     # the rollup counts exactly what the queries count.
-    from app.analytics.rollup import install_triggers, rebuild
+    # Only the rollup this revision has: hourly_dimension_figures comes later (e2a9c4f7b1d3).
+    from app.analytics.rollup import HOURLY, install_triggers, rebuild
 
     connection = op.get_bind()
-    install_triggers(connection)
-    rebuild(connection)
+    install_triggers(connection, (HOURLY,))
+    rebuild(connection, rollups=(HOURLY,))
 
 
 def downgrade():

@@ -24,9 +24,10 @@ def upgrade():
         return  # SQLite has no statement-level triggers: its row-level ones stay
     # The application's own definitions: the insert triggers become statement-level ones
     # over the transition table; the others are recreated unchanged.
-    from app.analytics.rollup import install_triggers
+    # Only the rollup this revision has: hourly_dimension_figures comes later (e2a9c4f7b1d3).
+    from app.analytics.rollup import HOURLY, install_triggers
 
-    install_triggers(connection)
+    install_triggers(connection, (HOURLY,))
 
 
 def downgrade():

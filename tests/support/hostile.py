@@ -45,10 +45,12 @@ EXTRA: dict[str, dict[str, str]] = {
 }
 #: Allowed for any response; over it, the request is a failure.
 SLOW_SECONDS = 5.0
-#: Bookkeeping that any request may touch: audit entries, sessions, login times, key use, and
+#: Bookkeeping that any request may touch: audit entries, sessions, login times, key use, the
+#: rollups (database triggers keep them with every write), and
 #: the key of a two-factor enrolment not confirmed yet (the enrolment page shows it; it counts
 #: only once ``totp_enabled_at`` is set, which stays watched).
-BOOKKEEPING_TABLES = {"audit_log", "staff_session", "hourly_figures"}
+BOOKKEEPING_TABLES = {"audit_log", "staff_session", "hourly_figures",
+                      "hourly_dimension_figures"}
 BOOKKEEPING_COLUMNS = {"user_account": {"last_login_at", "totp_secret"},
                        "api_key": {"last_used_at"}}
 
