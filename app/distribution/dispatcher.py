@@ -1056,7 +1056,8 @@ def _send_steps(p: _Pass, jobs: list[_Job], started: float) -> int:
                 step.result()  # done by now; raises if the database failed
                 if previous:
                     _note_sent(p, INVITATION, [previous[0]])
-                db.session.commit()  # what _send stored for a failure or a row given back
+                if sent is None:
+                    db.session.commit()  # what _send stored for a failure or a row given back
         finally:
             if sent:
                 database.submit(steps.step, sent[1], None, p.clock()).result()

@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Callable
 from email.message import Message
 from email.utils import getaddresses, parseaddr
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -109,12 +110,18 @@ def classify_smtp_error(exc: BaseException) -> MailError:
     return TemporaryMailError(f"{type(exc).__name__}: {exc}")
 
 
+@lru_cache(maxsize=64)
+def _address(header: str) -> str:
+    # Every message of a pass has the same sender: parsed once, not once a message.
+    return parseaddr(header)[1]
+
+
 def plain_envelope(message: Message) -> tuple[str, list[str]] | None:
     """Sender and recipients of a message with ASCII addresses and no Bcc/Resent headers, or
     None: those are left to ``smtplib.send_message``, which knows SMTPUTF8 and the rest."""
     if any(message[name] is not None for name in ("Bcc", "Resent-From", "Resent-To")):
         return None
-    sender = parseaddr(str(message["Sender"] or message["From"] or ""))[1]
+    sender = _address(str(message["Sender"] or message["From"] or ""))
     recipients = [
         address
         for name in ("To", "Cc")
