@@ -68,7 +68,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -87,6 +87,7 @@ from app.distribution.mail import (
     SmtpBackend,
     TemporaryMailError,
     scrub,
+    wire_bytes,
 )
 from app.distribution.messages import MessageBuilder
 from app.distribution.tokens import assign_token
@@ -777,13 +778,13 @@ class _NotDue(Exception):
     """Raised just before a message could be accepted: its row is no longer to be sent."""
 
 
-def _send(p: _Pass, job: _Job, now: dt.datetime, ready: Callable[[], bool] | None = None
-          ) -> bool:
+def _send(p: _Pass, job: _Job, now: dt.datetime, ready: Callable[[], bool] | None = None,
+          wire: Future[bytes] | None = None) -> bool:
     """Hand one job to its channel; True when it was accepted. A failure is stored here (the
     caller commits); an unreachable server marks the channel down for the rest of the pass.
     ``ready``, the re-check that runs beside the send (``_send_steps``), is waited for before
     the server can accept the message (over SMTP, just before the final dot): False gives the
-    row back unsent."""
+    row back unsent. ``wire``: the message flattened ahead, in that thread."""
     handed: list[bool] = []
 
     def check() -> None:
@@ -803,7 +804,8 @@ def _send(p: _Pass, job: _Job, now: dt.datetime, ready: Callable[[], bool] | Non
         elif isinstance(backend, SmtpBackend):
             backend.send(job.message, invitation_id=job.id,
                          handed_over=check if ready is not None else None,
-                         written=lambda: handed.append(True))
+                         written=lambda: handed.append(True),
+                         wire=wire.result() if wire is not None else None)
         else:
             check()
             backend.send(job.message, invitation_id=job.id)
@@ -1034,24 +1036,27 @@ def _send_steps(p: _Pass, jobs: list[_Job], started: float) -> int:
     Each step runs in a thread of its own while the message's envelope and body go out, and is
     waited for just before the final dot (``_send``'s ``ready``): the database's round trip
     overlaps the mail server's, and the mark is still on record before the server can accept
-    the message."""
+    the message. The same thread then flattens the next e-mail, while this one waits for the
+    server's replies."""
     steps = Steps(db.engine)
     sent: tuple[_Job, Sent] | None = None
     done = 0
     with ThreadPoolExecutor(1, thread_name_prefix="dispatch-steps") as database:
         try:
-            for job in jobs:
+            ahead: Future[bytes] | None = None
+            for position, job in enumerate(jobs):
                 if done and (p.should_stop() or time.monotonic() - started > p.send_budget):
                     break
                 wanted = job.id if job.channel not in p.down else None
                 step = database.submit(steps.step, sent[1] if sent else None, wanted, p.clock())
+                wire, ahead = ahead, _flatten_ahead(database, jobs[position + 1 : position + 2])
                 previous, sent = sent, None
                 done += 1
                 now = p.clock()
                 if wanted is None:
                     step.result()
                     _update(job.id, **p.give_back(job.id))
-                elif _send(p, job, now, ready=step.result):
+                elif _send(p, job, now, ready=step.result, wire=wire):
                     sent = (job, _sent(job, now))
                 step.result()  # done by now; raises if the database failed
                 if previous:
@@ -1064,6 +1069,13 @@ def _send_steps(p: _Pass, jobs: list[_Job], started: float) -> int:
                 _note_sent(p, INVITATION, [sent[0]])
             database.submit(steps.close).result()
     return done
+
+
+def _flatten_ahead(thread: ThreadPoolExecutor, following: list[_Job]) -> Future[bytes] | None:
+    """The next e-mail's bytes, made in ``thread`` (the steps' one) while this one is out."""
+    if not following or following[0].channel != InvitationChannel.EMAIL:
+        return None
+    return thread.submit(wire_bytes, following[0].message)
 
 
 def _sent(job: _Job, now: dt.datetime) -> Sent:

@@ -110,6 +110,11 @@ def classify_smtp_error(exc: BaseException) -> MailError:
     return TemporaryMailError(f"{type(exc).__name__}: {exc}")
 
 
+def wire_bytes(message: Message) -> bytes:
+    """The message as SMTP carries it (CRLF line ends)."""
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
 @lru_cache(maxsize=64)
 def _address(header: str) -> str:
     # Every message of a pass has the same sender: parsed once, not once a message.
@@ -251,11 +256,13 @@ class SmtpBackend(MailBackend):
         invitation_id: int,
         handed_over: Callable[[], None] | None = None,
         written: Callable[[], None] | None = None,
+        wire: bytes | None = None,
     ) -> None:
         """Send one message. ``handed_over`` is called when all of the message but its final
         dot is written (not at all when the send fails earlier); if it raises, the dot is not
         sent, the server drops the message, and the session is dropped too. ``written`` is
-        called when the whole message is written, before the server's reply is read."""
+        called when the whole message is written, before the server's reply is read. ``wire``:
+        the message already flattened by ``wire_bytes`` (the dispatcher does it ahead)."""
         smtp = self._connection()
         smtp.handed_over, smtp.written = handed_over, written
         try:
@@ -265,8 +272,7 @@ class SmtpBackend(MailBackend):
             else:
                 # Flattened once, as SMTP wants it: twice as fast as send_message, whose
                 # generic path copies and re-flattens the message.
-                wire = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
-                smtp.sendmail(*envelope, wire)
+                smtp.sendmail(*envelope, wire or wire_bytes(message))
         except (smtplib.SMTPException, OSError) as exc:
             error = classify_smtp_error(exc)
             if isinstance(error, MailServerUnavailable):
