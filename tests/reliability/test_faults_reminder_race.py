@@ -175,5 +175,7 @@ def test_an_answered_survey_never_gets_a_reminder(make_app: Any, backend: str) -
           f"{people.chases} of them submitted while their reminder was on its way; "
           f"{len(late)} arrived after the answer was stored")
     assert 0 < len(reminders) < ROUNDS * PER_ROUND
-    assert people.chases > 10
+    # A self-check that the race was exercised: since e-mails build in a third of the time,
+    # fewer submissions catch a reminder on its way (10 in one CI run), so five is the floor.
+    assert people.chases >= 5
     assert not late, f"reminders that arrived after the survey was answered: {late[:10]}"
