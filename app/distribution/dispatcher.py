@@ -78,7 +78,7 @@ from sqlalchemy.orm import selectinload
 
 from app.distribution import channels
 from app.distribution.channels import OutgoingMessage
-from app.distribution.handover import ASYNC_COMMIT, Sent, Steps
+from app.distribution.handover import ASYNC_COMMIT, Sent, Steps, sent_values
 from app.distribution.mail import (
     MailBackend,
     MailError,
@@ -395,17 +395,13 @@ def _mark_handed_over(p: _Pass, ids: list[int]) -> None:
     dot, puts it on record. Cleared when the outcome is stored."""
     ids = [i for i in ids if i not in p.marked]
     if ids:
-        _mark_rows(ids, p.clock())
+        db.session.execute(
+            update(Invitation)
+            .where(Invitation.id.in_(ids))
+            .values(handed_over_at=p.clock())
+            .execution_options(synchronize_session=False)
+        )
         p.marked.update(ids)
-
-
-def _mark_rows(ids: list[int], at: dt.datetime) -> None:
-    db.session.execute(
-        update(Invitation)
-        .where(Invitation.id.in_(ids))
-        .values(handed_over_at=at)
-        .execution_options(synchronize_session=False)
-    )
 
 
 # --- preparing a claimed batch -------------------------------------------------------------------
@@ -632,22 +628,8 @@ def _store_sent(kind: str, sent: list[tuple[_Job, dt.datetime]]) -> None:
     table = Invitation.__table__
     at = bindparam("b_at", type_=UTCDateTime())
     if kind == INVITATION:
-        was_planned = InvitationState.PLANNED
-        values: dict[str, Any] = {
-            "state": _in_state(was_planned, InvitationState.SENT.value, table.c.state),
-            "reminder_due_at": _in_state(
-                was_planned, bindparam("b_reminder", type_=UTCDateTime()),
-                table.c.reminder_due_at,
-            ),
-            "expires_at": _in_state(
-                was_planned, bindparam("b_expires", type_=UTCDateTime()), table.c.expires_at
-            ),
-            "last_error": _in_state(was_planned, None, table.c.last_error),
-            "sent_at": at,
-            "attempts": table.c.attempts + 1,
-            "claimed_until": None,
-            "handed_over_at": None,
-        }
+        values = sent_values(at, bindparam("b_reminder", type_=UTCDateTime()),
+                             bindparam("b_expires", type_=UTCDateTime()))
     else:
         was_sent = InvitationState.SENT
         values = {

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, Update, and_, bindparam, case, func, null, or_, update
+from sqlalchemy import ColumnElement, Engine, Update, and_, bindparam, case, func, null, or_, update
 from sqlalchemy.engine import Connection
 
 from app.models import Invitation, InvitationState
@@ -43,30 +43,45 @@ class Sent:
     expires_at: dt.datetime
 
 
+def sent_values(at: Any, reminder_due_at: Any, expires_at: Any,
+                only: ColumnElement[bool] | None = None) -> dict[str, Any]:
+    """The columns that record an invitation as sent, for every path that records one. A row
+    cancelled while its message was out keeps its state; the send is on record all the same.
+    ``only``: in a statement that touches other rows too, the row being recorded."""
+    c = Invitation.__table__.c
+    planned = c.state == InvitationState.PLANNED.value
+    recorded = planned if only is None else and_(only, planned)
+
+    def mine(value: Any, column: Any) -> Any:
+        return value if only is None else case((only, value), else_=column)
+
+    return {
+        "state": case((recorded, InvitationState.SENT.value), else_=c.state),
+        "reminder_due_at": case((recorded, reminder_due_at), else_=c.reminder_due_at),
+        "expires_at": case((recorded, expires_at), else_=c.expires_at),
+        "last_error": case((recorded, null()), else_=c.last_error),
+        "sent_at": mine(at, c.sent_at),
+        "attempts": mine(c.attempts + 1, c.attempts),
+        "claimed_until": mine(null(), c.claimed_until),
+        "handed_over_at": mine(null(), c.handed_over_at),
+    }
+
+
 @cache
 def step_statement(dialect: str) -> Update:
     """The UPDATE of one step (built once per dialect; SQLAlchemy caches its compiled form)."""
     c = Invitation.__table__.c
     is_sent = c.id == bindparam("sent_id")
-    recorded = and_(is_sent, c.state == InvitationState.PLANNED.value)
-    values: dict[str, Any] = {
-        # A row cancelled while its message was out keeps its state; the send is on record.
-        "state": case((recorded, InvitationState.SENT.value), else_=c.state),
-        "reminder_due_at": case(
-            (recorded, bindparam("reminder_due_at", type_=UTCDateTime())),
-            else_=c.reminder_due_at,
-        ),
-        "expires_at": case(
-            (recorded, bindparam("expires_at", type_=UTCDateTime())), else_=c.expires_at
-        ),
-        "last_error": case((recorded, null()), else_=c.last_error),
-        "sent_at": case((is_sent, bindparam("sent_at", type_=UTCDateTime())), else_=c.sent_at),
-        "attempts": case((is_sent, c.attempts + 1), else_=c.attempts),
-        "claimed_until": case((is_sent, null()), else_=c.claimed_until),
-        "handed_over_at": case(
-            (is_sent, null()), else_=bindparam("handed_over_at", type_=UTCDateTime())
-        ),
-    }
+    values = sent_values(
+        bindparam("sent_at", type_=UTCDateTime()),
+        bindparam("reminder_due_at", type_=UTCDateTime()),
+        bindparam("expires_at", type_=UTCDateTime()),
+        only=is_sent,
+    )
+    # The other row touched is the next one: marked handed over.
+    values["handed_over_at"] = case(
+        (is_sent, null()), else_=bindparam("handed_over_at", type_=UTCDateTime())
+    )
     still_due = and_(
         c.id == bindparam("next_id"),
         c.state == InvitationState.PLANNED.value,
