@@ -107,7 +107,11 @@ def build_form(questions: Sequence[Question], **form_arguments: Any) -> FlaskFor
 def _form_class(questions: tuple[Question, ...]) -> type[FlaskForm]:
     # One class per version and language, made once per process: questions are immutable.
     class SurveyForm(FlaskForm):
-        pass
+        class Meta:
+            # The survey's views check CSRF before the view runs (``csrf.protect()``, so that
+            # an expired token keeps the typed answers), and the page writes ``csrf_token()``
+            # itself: a CSRF field here would only check and sign the token a second time.
+            csrf = False
 
     for question in questions:
         setattr(SurveyForm, field_name(question), _field_for(question))

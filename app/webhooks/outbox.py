@@ -39,9 +39,13 @@ def subscribers(event_type: str) -> list[Webhook]:
     return [webhook for webhook in webhooks if event_type in (webhook.events or [])]
 
 
+# Built once: a survey POST asks on every response, and building costs more than running it.
+_ACTIVE_EVENTS = select(Webhook.id, Webhook.events).where(Webhook.active.is_(True))
+
+
 def subscribed(*event_types: str) -> dict[str, tuple[int, ...]]:
     """The ids of the active webhooks subscribed to each of ``event_types``, in one query."""
-    rows = db.session.execute(select(Webhook.id, Webhook.events).where(Webhook.active.is_(True)))
+    rows = db.session.execute(_ACTIVE_EVENTS)
     active = [(webhook_id, events or []) for webhook_id, events in rows]
     return {kind: tuple(webhook_id for webhook_id, events in active if kind in events)
             for kind in event_types}
