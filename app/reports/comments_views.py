@@ -3,7 +3,7 @@ and filtered by score band, one page at a time, and its CSV download.
 
 Who sees what, by the rules that hold today: comments are read by admins and designers
 (``app.auth.scope.may_read_comments``; viewers never); personal data in them is seen only by
-those who see the complainant's contact data (``app.followup.services.may_see_contact``:
+those who see the complainant's contact data (``app.auth.scope.may_see_personal_data``:
 admins), so for everyone else every comment is redacted (``app.analytics.redaction``), on the
 page and in the download alike. Units: a unit manager sees their own units and those below
 (``report_scope``), whatever unit the query string names. Units with fewer than k responses
@@ -23,13 +23,12 @@ from flask_login import current_user
 from app.analytics import redaction
 from app.analytics.comments import Band, Comment, Selection, all_comments, comment_page
 from app.analytics.filters import Filters, expand
-from app.analytics.names import CHANNEL_NAMES
+from app.analytics.names import CHANNEL_NAMES, redaction_labels
 from app.analytics.periods import DEFAULT_SHORTCUT, to_instant
 from app.analytics.tree import category_tree, unit_tree
 from app.auth.decorators import role_required
 from app.auth.pages import no_store
-from app.auth.scope import unit_choices
-from app.followup.services import may_see_contact
+from app.auth.scope import may_see_personal_data, unit_choices
 from app.forms import select_choices
 from app.models import Category, Role, Unit
 from app.organisation.settings import organisation_settings
@@ -41,13 +40,6 @@ from app.reports.views import _download
 from app.timefmt import export_instant, organisation_zone, today
 
 MAX_PAGE = 10_000
-
-
-def _labels() -> dict[str, str]:
-    """What a masked piece of text says instead, in the reader's language."""
-    return {redaction.EMAIL: _("[e-mail]"), redaction.PHONE: _("[phone]"),
-            redaction.NATIONAL_ID: _("[id number]"), redaction.IBAN: _("[IBAN]"),
-            redaction.PLATE: _("[plate]"), redaction.NAME: _("[name]")}
 
 
 def _prepare(form: CommentsForm, sent: bool) -> None:
@@ -86,7 +78,7 @@ def shown_text(comment: Comment, redact: bool) -> str:
     if not redact:
         return comment.text
     return redaction.redact(comment.text, names=[comment.name] if comment.name else [],
-                            language=comment.language, labels=_labels())
+                            language=comment.language, labels=redaction_labels())
 
 
 def _sent() -> bool:
@@ -106,7 +98,7 @@ def comments() -> ResponseReturnValue:
     if sent and not form.validate():
         return render_template("reports/comments.html", form=form, export_form=None,
                                found=None, rows=[], args=args), 400
-    redact = not may_see_contact(current_user)
+    redact = not may_see_personal_data(current_user)
     found = comment_page(_selection(form), page=page_number, with_names=redact)
     units, categories = unit_tree(), category_tree()
     rows = [{
@@ -129,7 +121,7 @@ def comments_export() -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     selection = _selection(form)
-    redact = not may_see_contact(current_user)
+    redact = not may_see_personal_data(current_user)
     units, categories = unit_tree(), category_tree()
     header = [_("Date"), _("Unit"), _("Category"), _("Channel"), _("Language"),
               _("Question"), _("Overall (1-5)"), _("Recommend (0-10)"), _("Comment")]

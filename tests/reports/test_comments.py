@@ -132,3 +132,20 @@ def test_the_page_costs_the_same_statements_for_two_comments_or_nine(app: Flask)
     with counting(engine) as many:
         assert "9 comments" in _page(client)
     assert len(few.statements) == len(many.statements) <= 14, many.statements
+
+
+def test_the_survey_pages_comments_are_redacted_the_same_way(app: Flask) -> None:
+    import datetime as dt
+
+    from app.analytics import survey
+    from app.analytics.filters import Filters
+    from app.analytics.redaction import DEFAULT_LABELS
+
+    build_comments(app)
+    whole = Filters(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
+    with app.app_context():
+        typed = " ".join(c.text for c in survey.comments(whole))
+        masked = " ".join(c.text for c in survey.comments(whole, redact_with=DEFAULT_LABELS))
+    assert "0532 123 45 67" in typed and "Ayşe Yılmaz" in typed
+    assert "0532 123 45 67" not in masked and "Ayşe Yılmaz" not in masked
+    assert "[phone]" in masked and "[name]" in masked
