@@ -98,8 +98,9 @@ def load(url: str, n: int) -> None:
                   unit_id, status, resolved_at, reopen_count, created_at, updated_at)
                 SELECT g, 'default', 'B-' || g, t - interval '5 days', 'web', 1 + g %% 10,
                        2 + g %% 20, 'resolved', t - interval '2 days', 0, t, t
-                FROM (SELECT g, %(now)s::timestamptz - (g::bigint * {span} / %(n)s) * interval '1 second'
-                      AS t FROM generate_series(1, %(n)s) g) s""", {"now": NOW, "n": n})
+                FROM (SELECT g, %(now)s::timestamptz
+                                - (g::bigint * {span} / %(n)s) * interval '1 second' AS t
+                      FROM generate_series(1, %(n)s) g) s""", {"now": NOW, "n": n})
             cur.execute("""
                 INSERT INTO invitation (id, complaint_id, version_id, state, language, due_at,
                   sent_at, responded_at, attempts, created_at)
