@@ -39,6 +39,7 @@ def _stemmer(language: str) -> snowballstemmer.stemmer:
 def lower(text: str, language: str | None = "tr") -> str:
     """``text`` lower-cased, Turkish I and İ as Turkish has them (I -> ı, İ -> i) for Turkish
     (and for any language when unknown, since the İ of a Turkish name is the common case)."""
+    text = unicodedata.normalize("NFC", text)  # "c" + cedilla typed apart is "ç"
     if language in (None, "tr"):
         text = text.replace("I", "ı").replace("İ", "i")
     return text.lower().replace("i̇", "i")

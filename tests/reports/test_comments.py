@@ -61,6 +61,11 @@ def test_what_a_designer_sees_searches_and_filters(app: Flask) -> None:
         "Çöp kutusu g", "Sokaktaki çu", "Parktaki çöp", "Çim biçilmed", "TC kimlik nu"}
     assert _ids(app, _page(client, band="detractors", q="çöp")) == {"Çöp kutusu g",
                                                                     "Parktaki çöp"}
+    # Search syntax of either database is just text: no error, nothing but letters searched.
+    assert "No comment matches." in _page(client, q="' OR 1=1 --")
+    assert "9 comments" in _page(client, q="%_%")  # no word: nothing to search for
+    assert "No comment matches." in _page(client, q="çöp:* | !x & (y")  # çöp, x and y
+    assert _ids(app, _page(client, q="c\u0327o\u0308pler")) == {"Çöp kutusu g", "Parktaki çöp"}
     # Bad input: a clear 400, not a 500.
     assert client.get("/reports/comments", query_string={**PERIOD, "band": "x"}
                       ).status_code == 400
