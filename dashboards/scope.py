@@ -33,6 +33,7 @@ from app.analytics.periods import (
 )
 from app.analytics.tree import Tree, category_tree, unit_tree
 from app.auth.scope import may_read_comments as may_read_comments_of
+from app.auth.scope import may_see_personal_data as may_see_personal_data_of
 from app.auth.scope import units_in_scope
 from app.storable import storable
 from dashboards.common import (
@@ -97,6 +98,11 @@ def allowed_units(units: Tree) -> frozenset[int] | None:
 def may_read_comments() -> bool:
     """Whether the signed-in person may read the comments (``app.auth.scope``)."""
     return bool(current_user.is_authenticated and may_read_comments_of(current_user))
+
+
+def may_see_personal_data() -> bool:
+    """Whether the signed-in person reads comments unredacted (``app.auth.scope``)."""
+    return bool(current_user.is_authenticated and may_see_personal_data_of(current_user))
 
 
 @dataclass

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.analytics import metrics, survey
+from app.analytics.names import redaction_labels
 from app.analytics.survey import Catalogue, Distribution, Driver, ImportancePerformance
 from app.numbers import points as nps_points
 from app.questionnaires.documents import SCALES, YES_NO_OPTIONS
@@ -241,7 +242,10 @@ def comments_block(view: scope.View) -> Any:
     if not scope.may_read_comments():
         return html.P(_("Comments are shown to administrators and designers only."),
                       className="muted")
-    found = survey.comments(view.filters, limit=MAX_COMMENTS)
+    # Personal data in what people wrote is masked for all but admins (as in the explorer).
+    found = survey.comments(view.filters, limit=MAX_COMMENTS,
+                            redact_with=None if scope.may_see_personal_data()
+                            else redaction_labels())
     if not found:
         return html.P(_("No comments in this period."), className="muted")
     return html.Ul(className="comments", children=[

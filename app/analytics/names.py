@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from app.analytics import redaction
 from app.analytics.periods import Comparison, Shortcut
 from app.models import Channel
 
@@ -32,3 +33,14 @@ SHORTCUT_LABELS = {Shortcut.THIS_MONTH: _l("This month"), Shortcut.LAST_MONTH: _
                    Shortcut.CUSTOM: _l("Custom dates")}
 COMPARISON_LABELS = {Comparison.PREVIOUS: _l("Previous period"),
                      Comparison.LAST_YEAR: _l("Same days last year")}
+#: What a piece of personal data masked out of a comment says instead (``app.analytics.redaction``).
+REDACTION_LABELS = {
+    redaction.EMAIL: _l("[e-mail]"), redaction.PHONE: _l("[phone]"),
+    redaction.NATIONAL_ID: _l("[id number]"), redaction.IBAN: _l("[IBAN]"),
+    redaction.PLATE: _l("[plate]"), redaction.NAME: _l("[name]"),
+}
+
+
+def redaction_labels() -> dict[str, str]:
+    """``REDACTION_LABELS`` in the current language."""
+    return {kind: str(label) for kind, label in REDACTION_LABELS.items()}

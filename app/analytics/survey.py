@@ -16,19 +16,27 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 
-from app.analytics import metrics
+from app.analytics import metrics, redaction
 from app.analytics.figures import Score, survey_mean
 from app.analytics.filters import Filters, response_conditions
 from app.analytics.metrics import Pearson
 from app.extensions import db
-from app.models import Answer, Questionnaire, QuestionnaireVersion, Response, VersionStatus
+from app.models import (
+    Answer,
+    Complainant,
+    Complaint,
+    Questionnaire,
+    QuestionnaireVersion,
+    Response,
+    VersionStatus,
+)
 from app.questionnaires.versions import comparable_versions
 
 SCALE_TYPES = ("rating", "likert")
@@ -385,17 +393,28 @@ class Comment:
     text: str
 
 
-def comments(filters: Filters, limit: int = 50) -> list[Comment]:
+def comments(filters: Filters, limit: int = 50,
+             redact_with: Mapping[str, str] | None = None) -> list[Comment]:
     """The newest free-text answers (at most ``limit``). Who may read them is the caller's
-    decision; the text is returned as typed and must be escaped where it is shown."""
+    decision; the text is returned as typed, or with ``redact_with`` (the labels of
+    ``app.analytics.redaction``) with personal data masked, the complainant's name included;
+    it must be escaped where it is shown."""
     stmt = (select(Response.submitted_at, Response.unit_id, Response.category_id,
-                   Answer.question_key, Answer.value_text)
+                   Answer.question_key, Answer.value_text, Response.language, Complainant.name)
             .join(Response, Response.id == Answer.response_id)
+            .join(Complaint, Complaint.id == Response.complaint_id)
+            .outerjoin(Complainant, Complainant.id == Complaint.complainant_id)
             .where(Answer.question_type == "text", Answer.value_text.is_not(None),
                    Answer.value_text != "", *response_conditions(filters))
             .order_by(Response.submitted_at.desc(), Answer.id.desc())
             .limit(limit))
-    return [Comment(*row) for row in db.session.execute(stmt)]
+    found = []
+    for *row, language, name in db.session.execute(stmt):
+        if redact_with is not None:
+            row[4] = redaction.redact(row[4], names=[name] if name else [], language=language,
+                                      labels=redact_with)
+        found.append(Comment(*row))
+    return found
 
 
 def responses_per_questionnaire(filters: Filters) -> dict[int, int]:

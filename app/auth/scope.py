@@ -73,3 +73,10 @@ def unit_choices(user: User, *, under: int = 0) -> list[tuple[int, str]]:
 def may_read_comments(user: User) -> bool:
     """Free text may name people: only admins and designers read it, never viewers."""
     return user.has_role(Role.DESIGNER)
+
+
+def may_see_personal_data(user: User) -> bool:
+    """Personal data (the complainant's contact data, and what people write about themselves
+    in comments) only for admins: everyone else who reads comments reads them redacted
+    (``app.analytics.redaction``)."""
+    return user.role == Role.ADMIN

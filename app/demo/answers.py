@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.demo import catalogue as cat
+from app.demo.comments import compose
 from app.demo.simulation import Case, Clock
 
 SCALES = {
@@ -23,6 +24,7 @@ SCALES = {
 }
 SKIP_OPTIONAL = 0.04
 COMMENT_SHARE = 0.6
+PRAISE_SHARE = 0.15  # of satisfied respondents, who write less often than the unhappy
 # Where a middling respondent lands on each scale.
 OVERALL_CENTRE, ITEM_CENTRE, NPS_CENTRE = 4.4, 4.2, 8.3
 
@@ -138,13 +140,19 @@ def _comment(
     rng: random.Random, mood: Mood, question: Mapping[str, Any], given: Mapping[str, object],
     language: str,
 ) -> dict[str, Any] | None:
-    """Some unsatisfied respondents say why, in their own language."""
+    """Some unsatisfied respondents say why, and some satisfied ones thank, in their own
+    language, about what their complaint was (``app.demo.comments``)."""
     overall = given.get("overall")
     unhappy = (isinstance(overall, int) and overall <= 2) or given.get("resolved") == "no"
-    if not unhappy or rng.random() > COMMENT_SHARE:
+    pleased = isinstance(overall, int) and overall >= 4 and given.get("resolved") != "no"
+    if unhappy:
+        if rng.random() > COMMENT_SHARE:
+            return None
+    elif not pleased or rng.random() > PRAISE_SHARE:
         return None
-    texts = cat.COMMENTS.get(language, cat.COMMENTS["tr"])
-    if not mood.resolved:
+    if pleased:
+        reason = "praise"
+    elif not mood.resolved:
         reason = "unresolved"
     elif mood.late:
         reason = "late"
@@ -154,7 +162,8 @@ def _comment(
         reason = "clarity"
     else:
         reason = "other"
-    text = rng.choice(texts[reason])[: int(question.get("max_length") or 1000)]
+    text = compose(rng, language, mood.case.category.code, reason, mood.case.subject)
+    text = text[: int(question.get("max_length") or 1000)]
     return {
         "question_key": question["key"], "question_type": "text",
         "attribute": question.get("attribute"), "value_number": None, "value_choice": None,

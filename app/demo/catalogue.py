@@ -231,46 +231,7 @@ LAST_NAMES_EN = (
     "Green", "Baker", "Hill", "Wood", "Turner", "Parker",
 )
 
-# Open comments of unsatisfied respondents, by what went wrong most.
-COMMENTS: dict[str, dict[str, tuple[str, ...]]] = {
-    "tr": {
-        "unresolved": (
-            "Şikâyetim kapatıldı ama sorun hâlâ devam ediyor.",
-            "Çözüldü denildi ama kimse gelip bakmadı.",
-            "Aynı sorun bir hafta sonra yine başladı.",
-        ),
-        "late": (
-            "Çok geç dönüş yapıldı, haftalarca bekledim.",
-            "Söz verilen sürede hiçbir şey yapılmadı.",
-            "Defalarca aramam gerekti, ancak o zaman ilgilenildi.",
-        ),
-        "courtesy": (
-            "Görevli çok kaba ve ilgisizdi.",
-            "Telefonda azarlandım, hiç hoş değildi.",
-        ),
-        "clarity": (
-            "Verilen yanıt anlaşılır değildi, ne yapmam gerektiğini bilmiyorum.",
-            "Yönetmelik maddeleri sıralanmış ama sorum cevaplanmamış.",
-        ),
-        "other": (
-            "Belediyeden daha fazla özen beklerdim.",
-            "Vatandaşı dinlemiyorsunuz.",
-        ),
-    },
-    "en": {
-        "unresolved": (
-            "The complaint was closed but the problem is still there.",
-            "I was told it was fixed, but nobody came to look.",
-        ),
-        "late": (
-            "It took weeks to get an answer.",
-            "Nothing happened within the promised time.",
-        ),
-        "courtesy": ("The staff member was rude.",),
-        "clarity": ("The answer was hard to understand, and only in Turkish.",),
-        "other": ("I expected more care from the municipality.",),
-    },
-}
+# What respondents write: app/demo/comments.py composes it from the category's topics.
 
 # Mean importance of each attribute, for questionnaires that ask importance (ISO 10004 pairs).
 IMPORTANCE: dict[str, float] = {

@@ -47,6 +47,7 @@ from app.models import (
 )
 from app.organisation.settings import save_settings
 from app.progress import Advance, nothing
+from app.wordforms import search_terms
 
 COMPLAINTS_PER_YEAR = 3000  # in the last 12 months; the year before has as many, seasons alike
 ACTOR = "demo"
@@ -312,7 +313,8 @@ def _store_responses(
     ]
     response_ids = _bulk(Response, rows)
     answer_rows = [
-        {**row, "response_id": response_id}
+        {**row, "response_id": response_id,
+         "search_terms": search_terms(row.get("value_text"), survey.language)}
         for survey, response_id in zip(answered, response_ids, strict=True)
         for row in survey.answers
     ]

@@ -33,7 +33,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from app import webhooks
-from app.auth.scope import may_read_comments, units_in_scope
+from app.auth.scope import may_read_comments, may_see_personal_data, units_in_scope
 from app.extensions import db
 from app.models import (
     Answer,
@@ -178,8 +178,9 @@ def may_use_follow_ups(user: User) -> bool:
 
 
 def may_see_contact(user: User) -> bool:
-    """Only admins see how to reach the complainant (to call them back)."""
-    return user.role == Role.ADMIN
+    """Only admins see how to reach the complainant (to call them back): those who see
+    personal data (``app.auth.scope.may_see_personal_data``)."""
+    return may_see_personal_data(user)
 
 
 def follow_up_units(user: User) -> frozenset[int] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text
+from sqlalchemy import Float, ForeignKey, Index, String, Text, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -45,7 +45,13 @@ class Answer(db.Model):
     metrics can select answers in SQL (e.g. every overall 1-5 rating) without parsing documents."""
 
     __tablename__ = "answer"
-    __table_args__ = (Index("ix_answer_key_response", "question_key", "response_id"),)
+    __table_args__ = (
+        Index("ix_answer_key_response", "question_key", "response_id"),
+        # The comments explorer's search (``app.wordforms``); SQLite scans with LIKE instead.
+        Index("ix_answer_search_terms",
+              func.to_tsvector(literal_column("'simple'"), literal_column("search_terms")),
+              postgresql_using="gin").ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("response.id"), index=True)
@@ -55,5 +61,8 @@ class Answer(db.Model):
     value_number: Mapped[float | None] = mapped_column(Float)
     value_choice: Mapped[str | None] = mapped_column(String(200))
     value_text: Mapped[str | None] = mapped_column(Text)
+    #: A text answer's stems in its response's language, space-separated with a space at
+    #: either end (``app.wordforms.search_terms``): what the comments explorer searches.
+    search_terms: Mapped[str | None] = mapped_column(Text)
 
     response: Mapped[Response] = relationship(back_populates="answers")

@@ -10,4 +10,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-from app.reports import views  # noqa: E402,F401
+from app.reports import comments_views, views  # noqa: E402,F401

@@ -3,8 +3,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, DecimalField, SelectField, SubmitField
-from wtforms.validators import InputRequired, NumberRange, ValidationError
+from wtforms import DateField, DecimalField, SelectField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.analytics.names import COMPARISON_LABELS, METRIC_NAMES, SHORTCUT_LABELS
 from app.analytics.periods import Comparison, Shortcut, compared_days, shortcut_days
@@ -105,3 +105,32 @@ class TargetForm(StaffForm):
 
 class ConfirmForm(StaffForm):
     submit = SubmitField(_l("Delete"))
+
+
+BAND_CHOICES = [
+    ("", _l("Any score")),
+    ("detractors", _l("Detractors (0-6)")), ("passives", _l("Passives (7-8)")),
+    ("promoters", _l("Promoters (9-10)")),
+    ("1-2", _l("Overall 1-2")), ("3", _l("Overall 3")), ("4-5", _l("Overall 4-5")),
+]
+
+
+class CommentsForm(PeriodForm):
+    """The comments explorer's selection, read from the query string (a GET: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    category = SelectField(_l("Category"), coerce=int, default=ALL)
+    channel = SelectField(_l("Channel"), default="")
+    band = SelectField(_l("Score"), choices=BAND_CHOICES, default="")
+    q = StringField(_l("Words"), validators=[Optional(), Length(max=200)])
+
+
+class CommentsExportForm(CommentsForm):
+    """The same selection, posted with a CSRF token to download it."""
+
+    class Meta:
+        csrf = True
+
+    submit = SubmitField(_l("Download these comments (CSV)"))

@@ -60,6 +60,7 @@ from app.respond.questions import (
     questions_in,
     version_languages,
 )
+from app.wordforms import search_terms
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +285,7 @@ def partial_answers(invitation: Invitation) -> dict[str, Any]:
 _INSERT_RESPONSE = insert(Response.__table__).returning(Response.__table__.c.id)
 _INSERT_ANSWERS = insert(Answer.__table__)
 ANSWER_COLUMNS = ("question_key", "question_type", "attribute", "value_number", "value_choice",
-                  "value_text")
+                  "value_text", "search_terms")
 
 
 def _insert_answers(response: Response, rows: list[Answer]) -> None:
@@ -292,6 +293,7 @@ def _insert_answers(response: Response, rows: list[Answer]) -> None:
     as its answers (for the hooks): nothing is read back, so they have no ids."""
     for row in rows:
         row.response_id = response.id
+        row.search_terms = search_terms(row.value_text, response.language)
     if rows:
         # Core, every column given: the ORM's bulk insert would split rows by the columns set.
         db.session.connection().execute(_INSERT_ANSWERS, [

@@ -43,19 +43,22 @@ PUBLIC_ENDPOINTS = {"auth.login", "main.health", "main.set_language", "main.favi
 PUBLIC_PREFIXES = ("respond.",)
 # POSTs that change no shared data: downloads and callbacks that only read, and the caller's
 # own session or login. Every other POST/PUT/DELETE is a write.
-READS_BY_POST = {"reports.pack", "/dashboards/_dash-update-component", "main.set_language",
+READS_BY_POST = {"reports.pack", "reports.comments_export",
+                 "/dashboards/_dash-update-component", "main.set_language",
                  "auth.logout", "auth.login", "auth.login_code", "auth.two_factor_enable",
                  "auth.two_factor_recovery_codes", "auth.two_factor_off"}
 NOT_CALLED = {"auth.logout", "auth.login"}  # would end or replace the session under test
 # The policy. Everything under /admin/ is the admins' (integration, outbox, operations...),
 # except what the satisfaction team (designers, and admins) works with: questionnaires,
-# distribution rules, and, elsewhere, the responses export. Targets are the admins'.
+# distribution rules, and, elsewhere, the responses export and the comments explorer (with its
+# download). Targets are the admins..
 ADMIN_PATH = "/admin/"
 ADMIN_ENDPOINT_PREFIXES = ("reports.targets", "reports.delete_target_view")
 TEAM_PREFIXES = ("design.", "distribution.rule", "distribution.new_rule",
                  "distribution.operations", "distribution.retry", "distribution.outbox",
                  "distribution.dispatch_now",
-                 "reports.responses_export", "actions.new_action", "actions.edit_action")
+                 "reports.responses_export", "reports.comments", "actions.new_action",
+                 "actions.edit_action")
 #: Acting on one invitation (the lookup's buttons): designers and admins, inside their units.
 INVITATION_ACTIONS = {"lookup.send_now", "lookup.cancel", "lookup.replan", "lookup.retry"}
 FOLLOW_UP_PREFIX = "followup."

@@ -415,6 +415,18 @@ def test_text_over_its_limit_is_refused_not_cut(app, client) -> None:
     assert {a.question_key: a.value_text for a in saved.answers}["why"] == exact
 
 
+def test_a_comment_is_stored_with_the_stems_it_is_found_by(app, client) -> None:
+    invited = invite(app)
+    response = post_survey(client, invited.token,
+                           {"overall": "1", "resolved": "no", "why": "Çöpler alınmadı"})
+    assert response.status_code == 302
+    [saved] = responses_of(app, invited.invitation_id)
+    [why] = [a for a in saved.answers if a.question_key == "why"]
+    assert why.value_text == "Çöpler alınmadı"  # as typed
+    assert " çöp " in why.search_terms and " cop " in why.search_terms
+    assert all(a.search_terms is None for a in saved.answers if a.question_key != "why")
+
+
 def test_conditional_question_required_only_when_shown(app, client) -> None:
     invited = invite(app)
     # Shown (overall <= 2) and required: refused without it.

@@ -174,6 +174,14 @@ def test_a_year_of_a_municipality_that_tells_a_story(app: Flask) -> None:
         )
         assert org_csat == 0.75
 
+        # Comments: varied, from the unhappy and the pleased, and found by their word forms.
+        comments = db.session.execute(
+            select(Answer.value_text, Answer.search_terms).where(Answer.question_type == "text")
+        ).all()
+        assert len({text for text, _ in comments}) >= 0.8 * len(comments) >= 150
+        assert all(terms and terms.startswith(" ") for _, terms in comments)
+        assert any(" çöp " in terms for _, terms in comments)
+
 
 def test_people_are_made_up_and_mostly_consent(app: Flask) -> None:
     with app.app_context():

@@ -98,10 +98,11 @@ class SurveyData:
         return invitation
 
     def response(self, complaint: Any, submitted: dt.datetime, answers: dict[str, Any],
-                 questionnaire: str = "post-resolution") -> Any:
+                 questionnaire: str = "post-resolution", language: str = "tr") -> Any:
         """A response to ``complaint`` (through an invitation sent an hour before) with
         ``answers`` (question key -> value, as the respondent gave it)."""
         from app.models import Answer, InvitationState, Response
+        from app.wordforms import search_terms
 
         invitation = self.invitation(complaint, submitted - dt.timedelta(hours=1), questionnaire)
         invitation.state = InvitationState.RESPONDED
@@ -120,14 +121,15 @@ class SurveyData:
                 rows.append(Answer(**base, value_choice=value,
                                    value_number=1.0 if value == "yes" else 0.0))
             elif question["type"] == "text":
-                rows.append(Answer(**base, value_text=value))
+                rows.append(Answer(**base, value_text=value,
+                                   search_terms=search_terms(value, language)))
             else:
                 rows.append(Answer(**base, value_number=float(value)))
         response = Response(
             invitation_id=invitation.id, version_id=version.id,
             questionnaire_id=version.questionnaire_id, complaint_id=complaint.id,
             unit_id=complaint.unit.id, category_id=complaint.category.id,
-            channel=complaint.channel, language="tr", submitted_at=submitted, answers=rows,
+            channel=complaint.channel, language=language, submitted_at=submitted, answers=rows,
         )
         self.db.session.add(response)
         return response

@@ -1,0 +1,140 @@
+"""The comments explorer: every free-text answer of a period and scope, searched by word forms
+and filtered by score band, one page at a time, and its CSV download.
+
+Who sees what, by the rules that hold today: comments are read by admins and designers
+(``app.auth.scope.may_read_comments``; viewers never); personal data in them is seen only by
+those who see the complainant's contact data (``app.auth.scope.may_see_personal_data``:
+admins), so for everyone else every comment is redacted (``app.analytics.redaction``), on the
+page and in the download alike. Units: a unit manager sees their own units and those below
+(``report_scope``), whatever unit the query string names. Units with fewer than k responses
+show no comment (``app.analytics.comments``). Thin: ``app.analytics.comments`` selects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+from flask import abort, current_app, render_template, request, stream_with_context
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.analytics import redaction
+from app.analytics.comments import Band, Comment, Selection, all_comments, comment_page
+from app.analytics.filters import Filters, expand
+from app.analytics.names import CHANNEL_NAMES, redaction_labels
+from app.analytics.periods import DEFAULT_SHORTCUT, to_instant
+from app.analytics.tree import category_tree, unit_tree
+from app.auth.decorators import role_required
+from app.auth.pages import no_store
+from app.auth.scope import may_see_personal_data, unit_choices
+from app.forms import select_choices
+from app.models import Category, Role, Unit
+from app.organisation.settings import organisation_settings
+from app.reports import bp
+from app.reports.access import NotYourUnit, report_scope
+from app.reports.exports import csv_stream
+from app.reports.forms import ALL, CommentsExportForm, CommentsForm
+from app.reports.views import _download
+from app.timefmt import export_instant, organisation_zone, today
+
+MAX_PAGE = 10_000
+
+
+def _prepare(form: CommentsForm, sent: bool) -> None:
+    everything = _("All my units") if current_user.units else organisation_settings().name
+    form.unit.choices = select_choices([(ALL, everything), *unit_choices(current_user, under=1)])
+    form.category.choices = select_choices([(ALL, _("Any category")),
+                                            *category_tree().labelled(under=1)])
+    form.channel.choices = select_choices([("", _("Any channel")),
+                                           *((c.value, n) for c, n in CHANNEL_NAMES.items())])
+    if sent:
+        form.use_shortcut(today())
+    else:
+        form.show_shortcut(DEFAULT_SHORTCUT, today())
+
+
+def _selection(form: CommentsForm) -> Selection:
+    """The checked form as the analytics' selection, units cut to what the user may see."""
+    try:
+        unit_ids, _title = report_scope(current_user, form.unit.data or None,
+                                        organisation_settings().name)
+    except NotYourUnit:
+        abort(403)
+    units = None if unit_ids is None else expand(Unit, unit_ids)
+    categories = expand(Category, [form.category.data]) if form.category.data else None
+    tz = organisation_zone().key
+    filters = Filters(start=to_instant(form.start.data, tz),
+                      end=to_instant(form.last.data + dt.timedelta(days=1), tz),
+                      unit_ids=units, category_ids=categories, channel=form.channel.data or None)
+    return Selection(filters, search=form.q.data or "",
+                     band=Band(form.band.data) if form.band.data else None,
+                     min_group=int(current_app.config.get("MEMNUN_MIN_GROUP_SIZE") or 5))
+
+
+def shown_text(comment: Comment, redact: bool) -> str:
+    """The comment as this reader may see it: as typed, or with personal data masked."""
+    if not redact:
+        return comment.text
+    return redaction.redact(comment.text, names=[comment.name] if comment.name else [],
+                            language=comment.language, labels=redaction_labels())
+
+
+def _sent() -> bool:
+    return any(value for key, value in request.args.items() if key != "page")
+
+
+@bp.route("/comments", methods=["GET"])
+@role_required(Role.DESIGNER)  # those who read comments (``may_read_comments``)
+def comments() -> ResponseReturnValue:
+    form = CommentsForm(request.args if _sent() else None, id_prefix="comments")
+    sent = _sent()
+    _prepare(form, sent)
+    export_form = CommentsExportForm(request.args if sent else None, id_prefix="export")
+    _prepare(export_form, sent)
+    page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    args = {key: value for key, value in request.args.items() if key != "page"}
+    if sent and not form.validate():
+        return render_template("reports/comments.html", form=form, export_form=None,
+                               found=None, rows=[], args=args), 400
+    redact = not may_see_personal_data(current_user)
+    found = comment_page(_selection(form), page=page_number, with_names=redact)
+    units, categories = unit_tree(), category_tree()
+    rows = [{
+        "comment": c, "text": shown_text(c, redact),
+        "unit": units.nodes[c.unit_id].name if c.unit_id in units.nodes else "",
+        "category": categories.nodes[c.category_id].name
+        if c.category_id in categories.nodes else "",
+        "channel": CHANNEL_NAMES.get(c.channel, c.channel),
+    } for c in found.comments]
+    return no_store(render_template(
+        "reports/comments.html", form=form, export_form=export_form, found=found, rows=rows,
+        args=args, redacted=redact, zone=organisation_zone()))
+
+
+@bp.route("/comments/export", methods=["POST"])
+@role_required(Role.DESIGNER)
+def comments_export() -> ResponseReturnValue:
+    form = CommentsExportForm(id_prefix="export")
+    _prepare(form, sent=True)
+    if not form.validate_on_submit():
+        abort(400)
+    selection = _selection(form)
+    redact = not may_see_personal_data(current_user)
+    units, categories = unit_tree(), category_tree()
+    header = [_("Date"), _("Unit"), _("Category"), _("Channel"), _("Language"),
+              _("Question"), _("Overall (1-5)"), _("Recommend (0-10)"), _("Comment")]
+
+    def rows() -> Iterator[list[object]]:
+        for c in all_comments(selection, with_names=redact):
+            yield [export_instant(c.submitted_at),
+                   units.nodes[c.unit_id].name if c.unit_id in units.nodes else "",
+                   categories.nodes[c.category_id].name if c.category_id in categories.nodes
+                   else "",
+                   str(CHANNEL_NAMES.get(c.channel, c.channel)), c.language, c.question_key,
+                   None if c.overall is None else int(c.overall),
+                   None if c.nps is None else int(c.nps), shown_text(c, redact)]
+
+    name = f"memnun-comments-{form.start.data.isoformat()}-{form.last.data.isoformat()}"
+    return _download(stream_with_context(csv_stream(header, rows())), name, "csv")
