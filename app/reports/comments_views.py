@@ -1,11 +1,13 @@
 """The comments explorer: every free-text answer of a period and scope, searched by word forms
 and filtered by score band, one page at a time, and its CSV download.
 
-Who sees what, by the rules that hold today: comments are read by admins and designers
-(``app.auth.scope.may_read_comments``; viewers never); personal data in them is seen only by
+Who sees what: every member of staff reads the explorer, because the comments are where an
+executive or a unit manager learns why a score moved; personal data in them is seen only by
 those who see the complainant's contact data (``app.auth.scope.may_see_personal_data``:
 admins), so for everyone else every comment is redacted (``app.analytics.redaction``), on the
-page and in the download alike. Units: a unit manager sees their own units and those below
+page and in the download alike. (Elsewhere, where comments are shown unredacted beside a
+complaint, ``app.auth.scope.may_read_comments`` still keeps them from viewers.)
+Units: a unit manager sees their own units and those below
 (``report_scope``), whatever unit the query string names. Units with fewer than k responses
 show no comment (``app.analytics.comments``). Thin: ``app.analytics.comments`` selects.
 """
@@ -18,7 +20,7 @@ from collections.abc import Iterator
 from flask import abort, current_app, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from app.analytics import redaction
 from app.analytics.comments import Band, Comment, Selection, all_comments, comment_page
@@ -26,11 +28,10 @@ from app.analytics.filters import Filters, expand
 from app.analytics.names import CHANNEL_NAMES, redaction_labels
 from app.analytics.periods import DEFAULT_SHORTCUT, to_instant
 from app.analytics.tree import category_tree, unit_tree
-from app.auth.decorators import role_required
 from app.auth.pages import no_store
 from app.auth.scope import may_see_personal_data, unit_choices
 from app.forms import select_choices
-from app.models import Category, Role, Unit
+from app.models import Category, Unit
 from app.organisation.settings import organisation_settings
 from app.reports import bp
 from app.reports.access import NotYourUnit, report_scope
@@ -86,7 +87,7 @@ def _sent() -> bool:
 
 
 @bp.route("/comments", methods=["GET"])
-@role_required(Role.DESIGNER)  # those who read comments (``may_read_comments``)
+@login_required  # all staff, redacted unless they may see personal data
 def comments() -> ResponseReturnValue:
     form = CommentsForm(request.args if _sent() else None, id_prefix="comments")
     sent = _sent()
@@ -114,7 +115,7 @@ def comments() -> ResponseReturnValue:
 
 
 @bp.route("/comments/export", methods=["POST"])
-@role_required(Role.DESIGNER)
+@login_required
 def comments_export() -> ResponseReturnValue:
     form = CommentsExportForm(id_prefix="export")
     _prepare(form, sent=True)

@@ -50,14 +50,14 @@ READS_BY_POST = {"reports.pack", "reports.comments_export",
 NOT_CALLED = {"auth.logout", "auth.login"}  # would end or replace the session under test
 # The policy. Everything under /admin/ is the admins' (integration, outbox, operations...),
 # except what the satisfaction team (designers, and admins) works with: questionnaires,
-# distribution rules, and, elsewhere, the responses export and the comments explorer (with its
-# download). Targets are the admins..
+# distribution rules, and, elsewhere, the responses export. Targets are the admins'. The comments
+# explorer (and its download) is every member of staff's, redacted for all but admins.
 ADMIN_PATH = "/admin/"
 ADMIN_ENDPOINT_PREFIXES = ("reports.targets", "reports.delete_target_view")
 TEAM_PREFIXES = ("design.", "distribution.rule", "distribution.new_rule",
                  "distribution.operations", "distribution.retry", "distribution.outbox",
                  "distribution.dispatch_now",
-                 "reports.responses_export", "reports.comments", "actions.new_action",
+                 "reports.responses_export", "actions.new_action",
                  "actions.edit_action")
 #: Acting on one invitation (the lookup's buttons): designers and admins, inside their units.
 INVITATION_ACTIONS = {"lookup.send_now", "lookup.cancel", "lookup.replan", "lookup.retry"}
