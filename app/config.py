@@ -115,6 +115,7 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MEMNUN_SMS_GATEWAY_PASSWORD": _env("SMS_GATEWAY_PASSWORD"),
         "MEMNUN_SMS_GATEWAY_TIMEOUT": _env_int("SMS_GATEWAY_TIMEOUT", 10),
         "MEMNUN_SMS_BODY_TEMPLATE": _env("SMS_BODY_TEMPLATE"),
+        "MEMNUN_UNSUBSCRIBE_MAILTO": _env("UNSUBSCRIBE_MAILTO"),
         "MEMNUN_OUTBOX_DIR": _env("OUTBOX_DIR") or str(instance_path / "outbox"),
         "MEMNUN_DISPATCH_INTERVAL_SECONDS": _env_int("DISPATCH_INTERVAL_SECONDS", 30),
         "MEMNUN_DISPATCH_BATCH_SIZE": _env_int("DISPATCH_BATCH_SIZE", 100),
