@@ -23,7 +23,7 @@ PUBLIC_ENDPOINTS = {
     "organisation.logo",
     "staff.set_password",
 }
-PUBLIC_PREFIXES = ("respond.",)
+PUBLIC_PREFIXES = ("respond.", "callbacks.")
 SAMPLE_ARGUMENTS = {"int": "1", "default": "x", "path": "x/y", "string": "x"}
 VARIABLE_RE = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>")
 
