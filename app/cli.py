@@ -61,6 +61,9 @@ def register_commands(app: Flask) -> None:
     from app.privacy.cli import privacy_group
 
     app.cli.add_command(privacy_group)
+    from app.respond.cli import unsubscribe_group
+
+    app.cli.add_command(unsubscribe_group)
 
 
 @click.group("user", help="Manage staff accounts.")

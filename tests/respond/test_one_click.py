@@ -110,3 +110,46 @@ def test_without_a_mailbox_the_header_names_the_url_only(make_app: Any) -> None:
     assert re.fullmatch(r"<https://memnun\.example/s/[\w-]{43}/opt-out>",
                         str(message["List-Unsubscribe"]))
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def _request(to: str, subject: str, body: str = "") -> bytes:
+    """The unsubscribe e-mail a mailbox provider sends for the mailto of List-Unsubscribe."""
+    return (f"From: ayse@example.org\r\nTo: {to}\r\nSubject: {subject}\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").encode()
+
+
+def test_the_mailto_request_piped_in_by_the_mta_opts_out(make_app: Any) -> None:
+    app = make_app(MEMNUN_BASE_URL="https://memnun.example",
+                   MEMNUN_UNSUBSCRIBE_MAILTO="unsubscribe@memnun.example")
+    with app.app_context():
+        invitation = planned_invitation(app, NOW)
+        stranger = planned_invitation(app, NOW, email="mehmet@example.org")
+        message = build_message(fetch(invitation), token_for(invitation), now=NOW)
+    match = LIST_UNSUBSCRIBE.match(str(message["List-Unsubscribe"]))
+    assert match
+    code = match.group(2)
+    runner = app.test_cli_runner()
+
+    # A made-up code (another invitation's id with this one's HMAC) and mail without any code
+    # are returned to their sender (EX_DATAERR) and change nothing.
+    forged = code.replace(f"{invitation}-", f"{stranger}-")
+    for raw in (_request("unsubscribe@memnun.example", f"unsubscribe {forged}"),
+                _request("unsubscribe@memnun.example", "Out of office", "Back on Monday.")):
+        result = runner.invoke(args=["unsubscribe", "read"], input=raw)
+        assert result.exit_code == 65, result.output
+    with app.app_context():
+        assert _opted_out(invitation) is None and _opted_out(stranger) is None
+
+    # The request as sent (a mail program that drops the subject: the code in the body works).
+    for raw in (_request("unsubscribe@memnun.example", f"unsubscribe {code}"),
+                _request("unsubscribe@memnun.example", "", f"unsubscribe {code}")):
+        result = runner.invoke(args=["unsubscribe", "read"], input=raw)
+        assert result.exit_code == 0, result.output
+        assert f"opted out through invitation {invitation}" in result.output
+    with app.app_context():
+        assert _opted_out(invitation) is not None and _opted_out(stranger) is None
+        assert fetch(invitation).state == InvitationState.CANCELLED
+        audits = db.session.scalars(select(AuditLog).where(AuditLog.action == "opt_out")).all()
+        assert [entry.detail["how"] for entry in audits] == ["mail", "mail"]
+        # Nothing of the message is kept: not the sender's address.
+        assert all("ayse@example.org" not in str(entry.detail) for entry in audits)
