@@ -119,6 +119,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MEMNUN_SMS_RECEIPT_SECRET": _env("SMS_RECEIPT_SECRET"),
         "MEMNUN_UNSUBSCRIBE_MAILTO": _env("UNSUBSCRIBE_MAILTO"),
         # DKIM signing of outgoing mail (app.distribution.dkim_signing): all three, or none.
+        # Bounces: the base of every invitation's return path (app.distribution.verp).
+        "MEMNUN_BOUNCE_ADDRESS": _env("BOUNCE_ADDRESS"),
         "MEMNUN_DKIM_SELECTOR": _env("DKIM_SELECTOR"),
         "MEMNUN_DKIM_DOMAIN": _env("DKIM_DOMAIN"),
         "MEMNUN_DKIM_KEY_FILE": _env("DKIM_KEY_FILE"),

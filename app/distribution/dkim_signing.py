@@ -88,5 +88,9 @@ def dkim_signer(config: Any) -> DkimSigner | None:
 
 
 def check_dkim_settings(config: Any) -> None:
-    """At start-up: stop with a clear message rather than fail at the first send."""
+    """At start-up: stop with a clear message rather than fail at the first send (the bounce
+    address too: it is the envelope sender of every invitation)."""
+    from app.distribution.verp import bounce_address
+
     dkim_signer(config)
+    bounce_address(config)

@@ -55,6 +55,7 @@ class InvitationState(enum.StrEnum):
     CANCELLED = "cancelled"
     SUPPRESSED = "suppressed"
     FAILED = "failed"
+    BOUNCED = "bounced"  # the mail came back for good (a hard bounce): the address is dead
 
 
 class SuppressionReason(enum.StrEnum):
