@@ -71,6 +71,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.config["MEMNUN_REQUIRE_2FA"] = require_2fa_setting(app.config.get("MEMNUN_REQUIRE_2FA"))
+    from app.distribution.dkim_signing import check_dkim_settings
+
+    check_dkim_settings(app.config)  # half-set DKIM settings or an unreadable key stop here
     register_converters(app)  # before any route: each rule takes its converters when added
     _trust_proxies(app)
 
@@ -132,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.design import bp as design_bp
     from app.distribution import bp as distribution_bp
+    from app.distribution.receipt_views import bp as callbacks_bp
     from app.followup import bp as followup_bp
     from app.intake.views import bp as intake_admin_bp
     from app.lookup import bp as lookup_bp
@@ -150,6 +154,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_admin_bp)
     app.register_blueprint(design_bp)
     app.register_blueprint(distribution_bp)
+    app.register_blueprint(callbacks_bp)
     app.register_blueprint(respond_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(followup_bp)

@@ -61,6 +61,12 @@ def register_commands(app: Flask) -> None:
     from app.privacy.cli import privacy_group
 
     app.cli.add_command(privacy_group)
+    from app.distribution.bounce_cli import bounces_group
+    from app.respond.cli import unsubscribe_group
+
+    app.cli.add_command(bounces_group)
+
+    app.cli.add_command(unsubscribe_group)
 
 
 @click.group("user", help="Manage staff accounts.")

@@ -115,6 +115,15 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MEMNUN_SMS_GATEWAY_PASSWORD": _env("SMS_GATEWAY_PASSWORD"),
         "MEMNUN_SMS_GATEWAY_TIMEOUT": _env_int("SMS_GATEWAY_TIMEOUT", 10),
         "MEMNUN_SMS_BODY_TEMPLATE": _env("SMS_BODY_TEMPLATE"),
+        # Shared with the gateway: signs its delivery reports (app.distribution.receipts).
+        "MEMNUN_SMS_RECEIPT_SECRET": _env("SMS_RECEIPT_SECRET"),
+        "MEMNUN_UNSUBSCRIBE_MAILTO": _env("UNSUBSCRIBE_MAILTO"),
+        # DKIM signing of outgoing mail (app.distribution.dkim_signing): all three, or none.
+        # Bounces: the base of every invitation's return path (app.distribution.verp).
+        "MEMNUN_BOUNCE_ADDRESS": _env("BOUNCE_ADDRESS"),
+        "MEMNUN_DKIM_SELECTOR": _env("DKIM_SELECTOR"),
+        "MEMNUN_DKIM_DOMAIN": _env("DKIM_DOMAIN"),
+        "MEMNUN_DKIM_KEY_FILE": _env("DKIM_KEY_FILE"),
         "MEMNUN_OUTBOX_DIR": _env("OUTBOX_DIR") or str(instance_path / "outbox"),
         "MEMNUN_DISPATCH_INTERVAL_SECONDS": _env_int("DISPATCH_INTERVAL_SECONDS", 30),
         "MEMNUN_DISPATCH_BATCH_SIZE": _env_int("DISPATCH_BATCH_SIZE", 100),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 
 from app.distribution.mail import MailBackend, get_backend
 from app.distribution.messages import MessageBuilder, build_message
@@ -61,6 +61,8 @@ class Channel:
     message: Callable[[Invitation, str, bool, dt.datetime, MessageBuilder], OutgoingMessage]
     #: The backend that hands messages over, opened for one dispatcher pass.
     backend: Callable[[Any], MailBackend]
+    #: SQL: the row's contact is known not to work (a hard bounce); None: never known.
+    dead_column: Callable[[], ColumnElement[bool]] | None = None
 
 
 EMAIL = Channel(
@@ -70,6 +72,7 @@ EMAIL = Channel(
     configured=lambda config: True,  # the file backend always works
     message=_email_message,
     backend=get_backend,
+    dead_column=lambda: Complainant.email_undeliverable_at.is_not(None),
 )
 SMS = Channel(
     kind=InvitationChannel.SMS,
@@ -89,17 +92,28 @@ def channel(kind: InvitationChannel | str) -> Channel:
     return CHANNELS[InvitationChannel(kind)]
 
 
+def dead(person: Complainant, kind: InvitationChannel | str) -> bool:
+    """Whether ``person``'s contact for ``kind`` is known not to work: an e-mail address that
+    bounced for good (app.distribution.bounces). Nothing goes to it any more."""
+    return InvitationChannel(kind) == InvitationChannel.EMAIL and (
+        person.email_undeliverable_at is not None)
+
+
 def reaching(person: Complainant, config: Any) -> InvitationChannel | None:
-    """The first channel that can reach ``person`` with ``config``; None: no contact."""
+    """The first channel that can reach ``person`` with ``config``; None: no contact. An
+    address that bounced is passed over: the SMS channel is the fallback where there is a
+    phone."""
     for candidate in CHANNELS.values():
-        if candidate.contact_of(person) and candidate.configured(config):
+        if (candidate.contact_of(person) and candidate.configured(config)
+                and not dead(person, candidate.kind)):
             return candidate.kind
     return None
 
 
 def contact(person: Complainant | None, kind: InvitationChannel | str) -> str:
-    """Where an invitation by ``kind`` goes for ``person``; "" when nowhere (none, or erased)."""
-    if person is None or person.erased_at is not None:
+    """Where an invitation by ``kind`` goes for ``person``; "" when nowhere (none, erased, or
+    an address that bounced)."""
+    if person is None or person.erased_at is not None or dead(person, kind):
         return ""
     return channel(kind).contact_of(person)
 
@@ -114,4 +128,9 @@ def same_contact(person: Complainant, kind: InvitationChannel | str) -> ColumnEl
 def reachable(config: Any) -> ColumnElement[bool]:
     """SQL: the complainant row has a contact that some usable channel can send to."""
     usable = [c for c in CHANNELS.values() if c.configured(config)]
-    return or_(*(func.coalesce(func.trim(c.contact_column()), "") != "" for c in usable))
+
+    def has(c: Channel) -> ColumnElement[bool]:
+        present = func.coalesce(func.trim(c.contact_column()), "") != ""
+        return present if c.dead_column is None else and_(present, ~c.dead_column())
+
+    return or_(*(has(c) for c in usable))

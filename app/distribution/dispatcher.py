@@ -461,10 +461,24 @@ def _cancel_reason(invitation: Invitation, opted_out: set[str]) -> SuppressionRe
     return None
 
 
+def _fall_back(p: _Pass, invitation: Invitation) -> None:
+    """An invitation by e-mail to an address that bounced for good goes by the next channel
+    that reaches the person (SMS, where there is a phone and a gateway); without one it is
+    cancelled for want of a contact (``_cancel_reason``)."""
+    person = invitation.complaint.complainant
+    if person is None or not channels.dead(person, invitation.channel):
+        return
+    other = channels.reaching(person, p.config)
+    if other is not None:
+        log.info("invitation %s: its address bounced, it goes by %s", invitation.id, other)
+        invitation.channel = other  # stored with the batch's commit
+
+
 def _settle_without_sending(
     p: _Pass, kind: str, invitation: Invitation, now: dt.datetime, opted_out: set[str]
 ) -> bool:
     """Cancel, expire or postpone ``invitation`` when it must not be sent now; True if it was."""
+    _fall_back(p, invitation)
     reason = _cancel_reason(invitation, opted_out)
     if reason is not None:
         _update(

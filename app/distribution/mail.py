@@ -30,6 +30,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from app.distribution.dkim_signing import DkimSigner, dkim_signer
+from app.distribution.verp import return_path
 from app.logsafe import scrub
 
 log = logging.getLogger(__name__)
@@ -201,6 +203,8 @@ class SmtpBackend(MailBackend):
         password: str | None = None,
         tls: bool = False,
         timeout: float = 30,
+        signer: DkimSigner | None = None,
+        bounces_to: Callable[[int], str] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -208,6 +212,9 @@ class SmtpBackend(MailBackend):
         self.password = password
         self.tls = tls
         self.timeout = timeout
+        self.signer = signer  # DKIM (dkim_signing.py); None: messages go as they are
+        # An invitation's envelope sender (verp.py); None: the From address, as for staff mail.
+        self.bounces_to = bounces_to
         self._smtp: _Smtp | _SmtpSsl | None = None
 
     @classmethod
@@ -219,6 +226,8 @@ class SmtpBackend(MailBackend):
             password=config.get("MEMNUN_SMTP_PASSWORD"),
             tls=bool(config.get("MEMNUN_SMTP_TLS")),
             timeout=float(config.get("MEMNUN_SMTP_TIMEOUT") or 30),
+            signer=dkim_signer(config),
+            bounces_to=return_path(config),
         )
 
     def _connect(self) -> _Smtp | _SmtpSsl:
@@ -267,12 +276,19 @@ class SmtpBackend(MailBackend):
         smtp.handed_over, smtp.written = handed_over, written
         try:
             envelope = plain_envelope(message)
+            # Invitations (id > 0; staff mail passes 0) return their bounces to their own VERP.
+            sender = self.bounces_to(invitation_id) if self.bounces_to and invitation_id else None
             if envelope is None:
-                smtp.send_message(message)
+                # Non-ASCII addresses (SMTPUTF8) or Bcc/Resent headers: smtplib flattens the
+                # message itself, so these few go unsigned (docs/design.md, "Mail that arrives").
+                smtp.send_message(message, from_addr=sender)
             else:
                 # Flattened once, as SMTP wants it: twice as fast as send_message, whose
                 # generic path copies and re-flattens the message.
-                smtp.sendmail(*envelope, wire or wire_bytes(message))
+                data = wire or wire_bytes(message)
+                if self.signer is not None:
+                    data = self.signer.sign(data)  # the very bytes that go on the wire
+                smtp.sendmail(sender or envelope[0], envelope[1], data)
         except (smtplib.SMTPException, OSError) as exc:
             error = classify_smtp_error(exc)
             if isinstance(error, MailServerUnavailable):

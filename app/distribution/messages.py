@@ -6,7 +6,11 @@ definition. Everything is rendered by autoescaping Jinja templates under ``templ
 
 Links (``MEMNUN_BASE_URL`` + path): ``/s/<token>`` opens the survey, ``/s/<token>?<key>=<value>``
 opens it with that answer chosen (the page stores it, never the GET: mail scanners follow links),
-``/s/<token>/opt-out`` opts out of all surveys.
+``/s/<token>/opt-out`` opts out of all surveys: a GET only asks (a page with a button), a POST
+with the body ``List-Unsubscribe=One-Click`` (RFC 8058, sent by the mailbox provider when the
+person presses its "unsubscribe" button) opts out at once. Every invitation and reminder names
+that URL in ``List-Unsubscribe``, with a ``mailto:`` beside it when ``MEMNUN_UNSUBSCRIBE_MAILTO``
+names a mailbox, and says ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from markupsafe import escape
 
+from app.distribution.tokens import unsubscribe_code
 from app.distribution.windows import rule_zone
 from app.models import Invitation
 from app.models.types import utcnow
@@ -82,6 +87,23 @@ def survey_url(token: str) -> str:
 
 def opt_out_url(token: str) -> str:
     return f"{survey_url(token)}/opt-out"
+
+
+def list_unsubscribe(token: str, invitation_id: int) -> str:
+    """The ``List-Unsubscribe`` value (RFC 2369): the one-click URL, then a ``mailto:`` when a
+    mailbox for unsubscribe requests is configured. Its subject carries the invitation's
+    unsubscribe code (``tokens.unsubscribe_code``), not the link token: whoever reads that
+    mailbox or a mail log learns no working link, and nobody can make up a code for another
+    invitation."""
+    value = f"<{opt_out_url(token)}>"
+    mailbox = (current_app.config.get("MEMNUN_UNSUBSCRIBE_MAILTO") or "").strip()
+    if mailbox:
+        value += f", <mailto:{mailbox}?subject=unsubscribe%20{unsubscribe_code(invitation_id)}>"
+    return value
+
+
+# RFC 8058: the POST a mailbox provider sends to the List-Unsubscribe URL carries this body.
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 def answer_url(token: str, question_key: str, value: int) -> str:
@@ -366,7 +388,8 @@ def build_message(
     if reminder:
         message["In-Reply-To"] = message_id(invitation.id)
         message["References"] = message_id(invitation.id)
-    message["List-Unsubscribe"] = f"<{opt_out_url(token)}>"
+    message["List-Unsubscribe"] = list_unsubscribe(token, invitation.id)
+    message["List-Unsubscribe-Post"] = ONE_CLICK
     message["Auto-Submitted"] = "auto-generated"
     message["Content-Language"] = invitation.language
     message["X-Memnun-Invitation"] = str(invitation.id)

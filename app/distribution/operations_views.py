@@ -28,6 +28,7 @@ STATE_NAMES = {
     InvitationState.CANCELLED: _l("cancelled"),
     InvitationState.SUPPRESSED: _l("suppressed"),
     InvitationState.FAILED: _l("failed"),
+    InvitationState.BOUNCED: _l("bounced"),
 }
 REASON_NAMES = {
     SuppressionReason.NO_CONSENT: _l("no consent to surveys"),

@@ -24,6 +24,7 @@ SHOWN_HEADERS = (
     "Message-ID",
     "In-Reply-To",
     "List-Unsubscribe",
+    "List-Unsubscribe-Post",
     "Content-Language",
     "Auto-Submitted",
     "X-Memnun-Invitation",

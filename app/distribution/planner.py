@@ -88,6 +88,21 @@ def opted_out(person: Complainant, channel: InvitationChannel = InvitationChanne
     return found is not None
 
 
+def _carry_bounce(person: Complainant) -> None:
+    """A new record of an address that bounced for good (integrations make one per complaint)
+    takes over the mark, so that no e-mail goes to it (app.distribution.bounces)."""
+    if not person.email or person.email_undeliverable_at is not None:
+        return
+    bounced = db.session.scalar(
+        select(Complainant.email_undeliverable_at)
+        .where(channels.same_contact(person, InvitationChannel.EMAIL),
+               Complainant.email_undeliverable_at.is_not(None))
+        .limit(1)
+    )
+    if bounced is not None:
+        person.email_undeliverable_at = bounced
+
+
 def _fatigued(
     rule: DistributionRule, person: Complainant, channel: InvitationChannel, due_at: dt.datetime
 ) -> bool:
@@ -128,6 +143,7 @@ def _suppression(
     person = complaint.complainant
     if person is None or person.erased_at is not None:
         return SuppressionReason.NO_CONTACT, InvitationChannel.EMAIL
+    _carry_bounce(person)
     channel = channels.reaching(person, current_app.config)
     if opted_out(person, channel or InvitationChannel.EMAIL):
         return SuppressionReason.OPTED_OUT, channel or InvitationChannel.EMAIL

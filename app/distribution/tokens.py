@@ -28,6 +28,22 @@ def token_for(invitation_id: int, secret_key: str | None = None) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def unsubscribe_code(invitation_id: int, secret_key: str | None = None) -> str:
+    """``<id>-<HMAC>`` naming an invitation in an unsubscribe e-mail's subject: checkable
+    (``invitation_of_code``), not guessable for another id, and no link to the survey."""
+    key = (secret_key or current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(key, f"unsubscribe:{int(invitation_id)}".encode(), hashlib.sha256)
+    return f"{int(invitation_id)}-{digest.hexdigest()[:20]}"
+
+
+def invitation_of_code(code: str) -> int | None:
+    """The invitation id an unsubscribe code names, or None when the code is not genuine."""
+    number, _, _mac = code.strip().partition("-")
+    if not number.isdigit() or len(number) > 18:
+        return None
+    return int(number) if hmac.compare_digest(unsubscribe_code(int(number)), code.strip()) else None
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

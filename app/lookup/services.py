@@ -234,7 +234,7 @@ def _invitation_moments(story: InvitationStory, now: dt.datetime) -> list[Moment
         )
     if row.state == InvitationState.EXPIRED:
         found.append(Moment(row.expires_at or row.due_at or row.created_at, "expired", i))
-    if row.state in (InvitationState.FAILED, InvitationState.CANCELLED):
+    if row.state in (InvitationState.FAILED, InvitationState.CANCELLED, InvitationState.BOUNCED):
         last = story.actions[-1].at if story.actions else None
         found.append(
             Moment(

@@ -24,6 +24,7 @@ from app.models.distribution import (
     Invitation,
     InvitationChannel,
     InvitationState,
+    MessageDelivery,
     SuppressionReason,
 )
 from app.models.followup import (
@@ -67,6 +68,7 @@ __all__ = [
     "Invitation",
     "InvitationChannel",
     "InvitationState",
+    "MessageDelivery",
     "OrganisationSettings",
     "PasswordLink",
     "PasswordLinkPurpose",

@@ -41,6 +41,9 @@ class Complainant(db.Model):
     language: Mapped[str] = mapped_column(String(8), default="tr")
     survey_consent: Mapped[bool] = mapped_column(default=False)
     opted_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # A hard bounce came back from this address: no e-mail goes to it any more (the SMS
+    # channel is used where there is a phone). Set on every record with the same address.
+    email_undeliverable_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 

@@ -55,6 +55,7 @@ class InvitationState(enum.StrEnum):
     CANCELLED = "cancelled"
     SUPPRESSED = "suppressed"
     FAILED = "failed"
+    BOUNCED = "bounced"  # the mail came back for good (a hard bounce): the address is dead
 
 
 class SuppressionReason(enum.StrEnum):
@@ -71,6 +72,17 @@ class InvitationChannel(enum.StrEnum):
 
     EMAIL = "email"
     SMS = "sms"
+
+
+class MessageDelivery(enum.StrEnum):
+    """What became of a sent message after the server or gateway took it (None: not known).
+
+    ``delivered``: the SMS gateway reported it on the phone. ``failed``: it did not arrive (the
+    gateway's failure report, or a hard bounce of the e-mail): not counted as delivered, so not
+    in the response rate's denominator (docs/design.md, "Metric definitions")."""
+
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 class Invitation(db.Model):
@@ -118,6 +130,10 @@ class Invitation(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The first final delivery report of the invitation's own message, and when it came.
+    delivery: Mapped[MessageDelivery | None] = mapped_column(
+        str_enum(MessageDelivery, "invitation_delivery"))
+    delivery_reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     complaint: Mapped[Complaint] = relationship()
     rule: Mapped[DistributionRule | None] = relationship()

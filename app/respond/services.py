@@ -484,13 +484,15 @@ def _same_person(complainant: Complainant) -> list[Complainant]:
     return [complainant, *others]
 
 
-def opt_out(invitation: Invitation) -> int:
+def opt_out(invitation: Invitation, how: str = "page") -> int:
     """Opt the person behind ``invitation`` out of every survey; return how many pending
     invitations were cancelled.
 
     The person is the complaint's complainant and every complainant record with the same e-mail
     (integrations often create one record per complaint). Safe to repeat: a second call finds
-    nothing left to cancel and keeps the first opt-out time.
+    nothing left to cancel and keeps the first opt-out time. ``how`` is audited: ``page`` (the
+    opt-out page's form), ``one_click`` (RFC 8058, from the mailbox provider), ``mail`` (an
+    unsubscribe e-mail).
     """
     now = utcnow()
     complainant = invitation.complaint.complainant
@@ -514,7 +516,7 @@ def opt_out(invitation: Invitation) -> int:
             actor="complainant",
             action="opt_out",
             target=f"complainant:{complainant.id}" if complainant else None,
-            detail={"invitation": invitation.id, "cancelled": cancelled},
+            detail={"invitation": invitation.id, "cancelled": cancelled, "how": how},
         )
     )
     db.session.commit()

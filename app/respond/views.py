@@ -190,6 +190,31 @@ def opt_out_link(token: str) -> ResponseReturnValue:
     return _clean_redirect(".opt_out", token)
 
 
+@bp.post("/<token>/opt-out")
+@token_lookup_limit
+def one_click_opt_out(token: str) -> ResponseReturnValue:
+    """RFC 8058 one-click unsubscribe: the mailbox provider POSTs ``List-Unsubscribe=One-Click``
+    to the List-Unsubscribe URL when the person presses its "unsubscribe" button.
+
+    No cookie and no CSRF token can come with it (the provider is not the person's browser):
+    the link token in the URL, stored only as a hash, is what authenticates the request, and
+    it is checked within the same rate limit as every token lookup. Only this exact body opts
+    out: a scanner's GET never reaches here, and another POST body is refused with 400.
+    """
+    if request.form.get("List-Unsubscribe") != "One-Click":
+        return (
+            "This address takes the one-click unsubscribe of RFC 8058: POST the form body "
+            "List-Unsubscribe=One-Click.\n",
+            400,
+            {"Content-Type": "text/plain; charset=utf-8"},
+        )
+    invitation = _lookup(token, *OPT_OUT_LOADS)
+    if invitation is None:
+        return unknown_link()
+    opt_out_person(invitation, how="one_click")
+    return render_page("respond/opted_out.html", invitation_language(invitation))
+
+
 # --- the survey ----------------------------------------------------------------------------------
 
 

@@ -40,7 +40,7 @@ from tests.support.factories import make_user
 PUBLIC_ENDPOINTS = {"auth.login", "main.health", "main.set_language", "main.favicon", "static",
                     "api.openapi_document", "api.api_docs", "organisation.logo",
                     "staff.set_password"}
-PUBLIC_PREFIXES = ("respond.",)
+PUBLIC_PREFIXES = ("respond.", "callbacks.")
 # POSTs that change no shared data: downloads and callbacks that only read, and the caller's
 # own session or login. Every other POST/PUT/DELETE is a write.
 READS_BY_POST = {"reports.pack", "reports.comments_export",

@@ -28,10 +28,14 @@ class SmtpSink:
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
     reply: str | None = None  # set to e.g. "451 try later" to refuse messages
+    raw: list[bytes] = field(default_factory=list)  # each message exactly as received
+    senders: list[str] = field(default_factory=list)  # each message's MAIL FROM
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         if self.reply:
             return self.reply
+        self.raw.append(envelope.original_content or envelope.content)
+        self.senders.append(envelope.mail_from)
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
