@@ -97,6 +97,15 @@ def load_config(instance_path: Path) -> dict[str, Any]:
             "pool_pre_ping": False,
             "pool_recycle": _env_int("POOL_RECYCLE_SECONDS", 1800),
         },
+        # A streaming replica for the readers that only summarise (app.databases): read while it
+        # answers and lags by at most MAX_LAG seconds, asked at most every CHECK seconds.
+        "MEMNUN_REPLICA_DATABASE_URL": normalise_database_url(_env("REPLICA_DATABASE_URL") or "")
+        or None,
+        "MEMNUN_REPLICA_MAX_LAG_SECONDS": _env_count("REPLICA_MAX_LAG_SECONDS", 30),
+        "MEMNUN_REPLICA_CHECK_SECONDS": _env_count("REPLICA_CHECK_SECONDS", 5),
+        "MEMNUN_REPLICA_CONNECT_TIMEOUT": _env_count("REPLICA_CONNECT_TIMEOUT", 2),
+        # Behind PgBouncer in transaction mode: no server-side prepared statements.
+        "MEMNUN_TRANSACTION_POOLING": _env_bool("TRANSACTION_POOLING", False),
         "MEMNUN_BASE_URL": (_env("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
         "MEMNUN_TIMEZONE": _env("TIMEZONE", "Europe/Istanbul"),
         "MEMNUN_ORGANISATION_NAME": _env("ORGANISATION_NAME", "Memnun"),
