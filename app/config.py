@@ -104,6 +104,15 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MEMNUN_REPLICA_MAX_LAG_SECONDS": _env_count("REPLICA_MAX_LAG_SECONDS", 30),
         "MEMNUN_REPLICA_CHECK_SECONDS": _env_count("REPLICA_CHECK_SECONDS", 5),
         "MEMNUN_REPLICA_CONNECT_TIMEOUT": _env_count("REPLICA_CONNECT_TIMEOUT", 2),
+        # `memnun serve` (gunicorn): where it listens, how many worker processes (default
+        # 2 x cores + 1) and threads each, and how long a request may take before its worker is
+        # restarted; the access log (no tokens, app.serving) goes to stdout unless switched off.
+        "MEMNUN_WEB_BIND": _env("WEB_BIND", "127.0.0.1:8000"),
+        "MEMNUN_WEB_WORKERS": _env_count("WEB_WORKERS", 2 * (os.cpu_count() or 1) + 1),
+        "MEMNUN_WEB_THREADS": _env_count("WEB_THREADS", 1),
+        "MEMNUN_WEB_TIMEOUT": _env_count("WEB_TIMEOUT", 60),
+        "MEMNUN_WEB_GRACEFUL_TIMEOUT": _env_count("WEB_GRACEFUL_TIMEOUT", 30),
+        "MEMNUN_WEB_ACCESS_LOG": _env_bool("WEB_ACCESS_LOG", True),
         # Behind PgBouncer in transaction mode: no server-side prepared statements.
         "MEMNUN_TRANSACTION_POOLING": _env_bool("TRANSACTION_POOLING", False),
         "MEMNUN_BASE_URL": (_env("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
