@@ -275,7 +275,8 @@ def test_the_layout_survives_a_host_the_replica_pgbouncer_and_a_scheduler_going_
                         seconds=SENDING_SECONDS / PLANNED)))
                 db.session.commit()
                 db.session.remove()
-            print(f"\nlayout up in {load_started - setup_started:.1f} s")
+            print(f"\nlayout up in {load_started - setup_started:.1f} s; {time.strftime('%H:%M')} "
+                  f"UTC, load average {os.getloadavg()[0]:.1f}")
             threads = [threading.Thread(target=respondents.run),
                        threading.Thread(target=load.intake),
                        threading.Thread(target=load.dashboards, args=(load.sign_in(),))]
@@ -335,6 +336,7 @@ def test_the_layout_survives_a_host_the_replica_pgbouncer_and_a_scheduler_going_
 
             time.sleep(2)
             respondents.seconds = 0  # no new visits from now on
+            print(f"load average at the end of the load {os.getloadavg()[0]:.1f}")
             load_seconds = time.monotonic() - load_started
             threads[0].join(timeout=90)
             load.stop.set()
