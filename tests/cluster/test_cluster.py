@@ -18,6 +18,7 @@ The figures (visits per second through the balancer, lag seen, failover times) a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -213,9 +214,10 @@ def test_the_layout_survives_a_host_the_replica_pgbouncer_and_a_scheduler_going_
         redis_up: None, tmp_path: Path) -> None:
     scratch = tmp_path
     prefix = f"memnun-cluster-{uuid.uuid4().hex[:8]}"
-    with primary_and_replica() as (primary, replica), timed_smtp_server() as sink:
-        setup_started = time.monotonic()
-        bouncer = PgBouncer(primary)
+    setup_started = time.monotonic()
+    # Every server is stopped by the one that started it, even when the set-up fails.
+    with primary_and_replica() as (primary, replica), timed_smtp_server() as sink, \
+            contextlib.closing(PgBouncer(primary)) as bouncer:
         bouncer.start()
         # The schema and the data, on the primary (the replica streams them).
         setup = create_app(base_config(primary.dsn(), scratch))
