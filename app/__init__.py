@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import timefmt
 from app.config import load_config, require_2fa_setting
+from app.databases import configure_pooling, init_replica
 from app.extensions import babel, csrf, db, init_rate_limits, login_manager, migrate
 from app.languages import language_name
 from app.routing import register_converters
@@ -77,7 +78,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_converters(app)  # before any route: each rule takes its converters when added
     _trust_proxies(app)
 
+    configure_pooling(app)
     db.init_app(app)
+    init_replica(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
     init_rate_limits(app)

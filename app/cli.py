@@ -1,6 +1,6 @@
 """The ``memnun`` command: a Flask CLI group bound to the app factory.
 
-Contract (docs/design.md, "Contracts"): run, scheduler, dispatch, demo, db upgrade,
+Contract (docs/design.md, "Contracts"): run, serve, scheduler, dispatch, demo, db upgrade,
 user create|list|disable|enable|set-role|reset-password|end-sessions, api-key create.
 """
 
@@ -45,6 +45,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(api_key_group)
     app.cli.add_command(run_command)
+    app.cli.add_command(serve_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(dispatch_command)
     app.cli.add_command(demo_command)
@@ -236,6 +237,56 @@ def run_command(host: str, port: int, no_scheduler: bool) -> None:
     # Werkzeug's own handler logs survey tokens and one-click answers with every request line.
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False,
                request_handler=RedactingRequestHandler)
+
+
+@click.command("serve", help="Serve the web app with gunicorn (production; no scheduler: run "
+               "`memnun scheduler` beside it).")
+@click.option("--bind", default=None, help="host:port [default: MEMNUN_WEB_BIND]")
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="worker processes [default: MEMNUN_WEB_WORKERS, 2 x cores + 1]")
+@click.option("--threads", default=None, type=click.IntRange(min=1),
+              help="threads per worker [default: MEMNUN_WEB_THREADS]")
+@with_appcontext
+def serve_command(bind: str | None, workers: int | None, threads: int | None) -> None:
+    from app.logsafe import configure_logging
+    from app.serving import (
+        ACCESS_LOG_FORMAT,
+        gunicorn_logger_class,
+        post_worker_init,
+        serve_with_gunicorn,
+    )
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    config = app.config
+    configure_logging(config["MEMNUN_LOG_LEVEL"])
+    options = {
+        "bind": [bind or config["MEMNUN_WEB_BIND"]],
+        "workers": workers or max(1, config["MEMNUN_WEB_WORKERS"]),
+        "threads": threads or max(1, config["MEMNUN_WEB_THREADS"]),
+        "timeout": config["MEMNUN_WEB_TIMEOUT"],
+        "graceful_timeout": config["MEMNUN_WEB_GRACEFUL_TIMEOUT"],
+        "loglevel": config["MEMNUN_LOG_LEVEL"].lower(),
+        "errorlog": "-",
+        "accesslog": "-" if config["MEMNUN_WEB_ACCESS_LOG"] else None,
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": gunicorn_logger_class(),
+        "post_worker_init": post_worker_init,
+        "proc_name": "memnun-web",
+        # Two instances on one host would share its default path; nothing here uses it.
+        "control_socket_disable": True,
+    }
+    # The app was built by this process: the workers are forked from it, each with its own
+    # database connections (the pool is emptied first, so that no connection is shared).
+    from app.databases import replica_of
+    from app.extensions import db
+
+    db.engine.dispose()
+    replica = replica_of(app)
+    if replica is not None:
+        replica.engine.dispose()
+    click.echo(f"Memnun (gunicorn) on http://{options['bind'][0]}/ with {options['workers']} "
+               f"workers x {options['threads']} threads; no scheduler in them")
+    serve_with_gunicorn(app, options)
 
 
 @click.command("demo", help="Fill an empty database with a deterministic demo municipality.")

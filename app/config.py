@@ -97,6 +97,24 @@ def load_config(instance_path: Path) -> dict[str, Any]:
             "pool_pre_ping": False,
             "pool_recycle": _env_int("POOL_RECYCLE_SECONDS", 1800),
         },
+        # A streaming replica for the readers that only summarise (app.databases): read while it
+        # answers and lags by at most MAX_LAG seconds, asked at most every CHECK seconds.
+        "MEMNUN_REPLICA_DATABASE_URL": normalise_database_url(_env("REPLICA_DATABASE_URL") or "")
+        or None,
+        "MEMNUN_REPLICA_MAX_LAG_SECONDS": _env_count("REPLICA_MAX_LAG_SECONDS", 30),
+        "MEMNUN_REPLICA_CHECK_SECONDS": _env_count("REPLICA_CHECK_SECONDS", 5),
+        "MEMNUN_REPLICA_CONNECT_TIMEOUT": _env_count("REPLICA_CONNECT_TIMEOUT", 2),
+        # `memnun serve` (gunicorn): where it listens, how many worker processes (default
+        # 2 x cores + 1) and threads each, and how long a request may take before its worker is
+        # restarted; the access log (no tokens, app.serving) goes to stdout unless switched off.
+        "MEMNUN_WEB_BIND": _env("WEB_BIND", "127.0.0.1:8000"),
+        "MEMNUN_WEB_WORKERS": _env_count("WEB_WORKERS", 2 * (os.cpu_count() or 1) + 1),
+        "MEMNUN_WEB_THREADS": _env_count("WEB_THREADS", 1),
+        "MEMNUN_WEB_TIMEOUT": _env_count("WEB_TIMEOUT", 60),
+        "MEMNUN_WEB_GRACEFUL_TIMEOUT": _env_count("WEB_GRACEFUL_TIMEOUT", 30),
+        "MEMNUN_WEB_ACCESS_LOG": _env_bool("WEB_ACCESS_LOG", True),
+        # Behind PgBouncer in transaction mode: no server-side prepared statements.
+        "MEMNUN_TRANSACTION_POOLING": _env_bool("TRANSACTION_POOLING", False),
         "MEMNUN_BASE_URL": (_env("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
         "MEMNUN_TIMEZONE": _env("TIMEZONE", "Europe/Istanbul"),
         "MEMNUN_ORGANISATION_NAME": _env("ORGANISATION_NAME", "Memnun"),

@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from dash import Dash
-from flask import Flask, has_request_context
+from flask import Flask, has_request_context, request
 from flask_babel import get_locale
 
+from app.databases import use_replica
 from app.organisation.settings import organisation_settings
 from dashboards import complaints, drilldown, operations, overview, security, shell, survey
 from dashboards.common import _
@@ -71,4 +72,12 @@ def init_dashboards(app: Flask) -> None:
     survey.register(dash_app)
     operations.register(dash_app)
     security.protect(app)
+    # After the login guard (so the person and their session are read from the primary): the
+    # figures come from the replica while it answers and keeps up (app.databases).
+    app.before_request(_read_replica)
     app.extensions["memnun_dash"] = dash_app
+
+
+def _read_replica() -> None:
+    if security.is_dashboard_path(request.path):
+        use_replica()

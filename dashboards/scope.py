@@ -35,6 +35,7 @@ from app.analytics.tree import Tree, category_tree, unit_tree
 from app.auth.scope import may_read_comments as may_read_comments_of
 from app.auth.scope import may_see_personal_data as may_see_personal_data_of
 from app.auth.scope import units_in_scope
+from app.databases import reads_fall_back
 from app.storable import storable
 from dashboards.common import (
     _,
@@ -148,6 +149,9 @@ def resolve(choice: Choice) -> View:
     tz, min_group = settings()
     units, categories = unit_tree(), category_tree()
     notices: list[str] = []
+    if reads_fall_back():
+        notices.append(_("The reporting copy of the database is behind or not reachable: these "
+                         "figures are read from the main database instead."))
     today = local_today(tz)
     shortcut, (first_day, last_day) = chosen_period(choice, today, notices)
     comparison = Comparison(choice.compare) if choice.compare in {

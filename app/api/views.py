@@ -18,6 +18,7 @@ from app.api_errors import (
     parse_query,
 )
 from app.auth.decorators import api_key_required
+from app.databases import use_replica
 from app.distribution import rules
 from app.documents import (
     category_document,
@@ -183,6 +184,7 @@ def list_responses() -> ResponseReturnValue:
 @bp.get("/metrics")
 @api_key_required(ApiScope.READ)
 def metrics() -> ResponseReturnValue:
+    use_replica()  # after the key's check, which reads (and writes) the primary
     return jsonify(metrics_document(parse_query(MetricsQuery)))
 
 

@@ -66,6 +66,7 @@ from app.analytics.suppression import hidden_groups
 from app.analytics.tallies import invitation_tally
 from app.analytics.targets import owner_chain
 from app.analytics.tree import Tree, unit_tree
+from app.databases import replica_reads
 from app.extensions import db
 from app.models import Target
 from app.numbers import count as count_text
@@ -309,6 +310,7 @@ def _control_chart_alert(ctx: _Context, unit_id: int | None) -> Alert | None:
                      lower_limit=point.lower, complaints=complaints, complaints_limit=limit)
 
 
+@replica_reads
 def current_alerts(period_end: dt.date, unit_ids: Iterable[int] | None = None, *,
                    tz: str | None = None, min_group: int | None = None,
                    now: dt.datetime | None = None) -> list[Alert]:

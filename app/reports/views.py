@@ -28,6 +28,7 @@ from app.analytics.names import METRIC_NAMES
 from app.analytics.periods import DEFAULT_SHORTCUT, Shortcut, shortcut_days, to_instant
 from app.auth.decorators import role_required
 from app.auth.scope import unit_choices
+from app.databases import use_replica
 from app.models import Role, Unit
 from app.models.types import utcnow
 from app.organisation.settings import organisation_settings
@@ -117,6 +118,7 @@ def pack() -> ResponseReturnValue:
     _prepare(form, sent=True)
     if not form.validate_on_submit():
         return _page(form, None), 400
+    use_replica()  # the pack only summarises: the replica's figures, while it keeps up
     unit_ids, scope = _scope(form)
     start, last = form.start.data, form.last.data
     review = build_pack(start, last, unit_ids, scope, generated_at=utcnow(),
@@ -152,6 +154,7 @@ def responses_export() -> ResponseReturnValue:
         _prepare(pack_form)
         return _page(pack_form, form), 400
     unit_ids, _scope_name = _scope(form)
+    use_replica()  # read while streaming too: for the rest of the request
     tz = organisation_zone().key
     start, last = form.start.data, form.last.data
     units = None if unit_ids is None else sorted(expand(Unit, unit_ids))
