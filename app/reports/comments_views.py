@@ -26,7 +26,14 @@ from app.analytics import redaction
 from app.analytics.comments import Band, Comment, Selection, all_comments, comment_page
 from app.analytics.filters import Filters, expand
 from app.analytics.names import CHANNEL_NAMES, redaction_labels
-from app.analytics.periods import DEFAULT_SHORTCUT, to_instant
+from app.analytics.periods import DEFAULT_SHORTCUT, Grain, to_instant
+from app.analytics.themes import (
+    all_themes,
+    frequency_by_unit,
+    frequency_over_time,
+    representatives,
+    theme_counts,
+)
 from app.analytics.tree import category_tree, unit_tree
 from app.auth.pages import no_store
 from app.auth.scope import may_see_personal_data, unit_choices
@@ -43,13 +50,16 @@ from app.timefmt import export_instant, organisation_zone, today
 MAX_PAGE = 10_000
 
 
-def _prepare(form: CommentsForm, sent: bool) -> None:
+def _prepare(form: CommentsForm, sent: bool, themes: list | None = None) -> None:
     everything = _("All my units") if current_user.units else organisation_settings().name
     form.unit.choices = select_choices([(ALL, everything), *unit_choices(current_user, under=1)])
     form.category.choices = select_choices([(ALL, _("Any category")),
                                             *category_tree().labelled(under=1)])
     form.channel.choices = select_choices([("", _("Any channel")),
                                            *((c.value, n) for c, n in CHANNEL_NAMES.items())])
+    themes = all_themes() if themes is None else themes
+    form.theme.choices = select_choices([(ALL, _("Any theme")),
+                                         *((t.id, t.title) for t in themes)])
     if sent:
         form.use_shortcut(today())
     else:
@@ -71,7 +81,8 @@ def _selection(form: CommentsForm) -> Selection:
                       unit_ids=units, category_ids=categories, channel=form.channel.data or None)
     return Selection(filters, search=form.q.data or "",
                      band=Band(form.band.data) if form.band.data else None,
-                     min_group=int(current_app.config.get("MEMNUN_MIN_GROUP_SIZE") or 5))
+                     min_group=int(current_app.config.get("MEMNUN_MIN_GROUP_SIZE") or 5),
+                     theme_id=form.theme.data or None)
 
 
 def shown_text(comment: Comment, redact: bool) -> str:
@@ -91,17 +102,20 @@ def _sent() -> bool:
 def comments() -> ResponseReturnValue:
     form = CommentsForm(request.args if _sent() else None, id_prefix="comments")
     sent = _sent()
-    _prepare(form, sent)
+    themes = all_themes()
+    _prepare(form, sent, themes)
     export_form = CommentsExportForm(request.args if sent else None, id_prefix="export")
-    _prepare(export_form, sent)
+    _prepare(export_form, sent, themes)
     page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     args = {key: value for key, value in request.args.items() if key != "page"}
     if sent and not form.validate():
         return render_template("reports/comments.html", form=form, export_form=None,
                                found=None, rows=[], args=args), 400
     redact = not may_see_personal_data(current_user)
-    found = comment_page(_selection(form), page=page_number, with_names=redact)
+    selection = _selection(form)
+    found = comment_page(selection, page=page_number, with_names=redact)
     units, categories = unit_tree(), category_tree()
+    about = _themes(selection, found.small_units, themes, redact, units) if themes else None
     rows = [{
         "comment": c, "text": shown_text(c, redact),
         "unit": units.nodes[c.unit_id].name if c.unit_id in units.nodes else "",
@@ -111,7 +125,30 @@ def comments() -> ResponseReturnValue:
     } for c in found.comments]
     return no_store(render_template(
         "reports/comments.html", form=form, export_form=export_form, found=found, rows=rows,
-        args=args, redacted=redact, zone=organisation_zone()))
+        args=args, redacted=redact, zone=organisation_zone(), about=about))
+
+
+def _themes(selection: Selection, hidden: frozenset[int], themes: list, redact: bool,
+            units: object) -> dict[str, object]:
+    """The themes part of the page: every theme's share in the selection and whether
+    detractors write about it more than promoters; for a chosen theme, its representative
+    comments (redacted as the page is) and its frequency by unit and by month."""
+    counts, counted = theme_counts(selection, hidden)
+    about: dict[str, object] = {"counts": counts, "counted": counted, "chosen": None}
+    if selection.theme_id is None:
+        return about
+    chosen = next((t for t in themes if t.id == selection.theme_id), None)
+    if chosen is None:
+        return about
+    nodes = units.nodes  # type: ignore[attr-defined]
+    about["chosen"] = chosen
+    about["examples"] = [shown_text(c, redact) for c in
+                         representatives(selection, chosen.id, with_names=redact)]
+    about["by_unit"] = [(nodes[f.key].name if f.key in nodes else "", f)
+                        for f in frequency_by_unit(selection, chosen.id) if f.comments]
+    about["by_month"] = frequency_over_time(selection, chosen.id, Grain.MONTH,
+                                            organisation_zone().key)
+    return about
 
 
 @bp.route("/comments/export", methods=["POST"])

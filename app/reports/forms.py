@@ -125,6 +125,7 @@ class CommentsForm(PeriodForm):
     channel = SelectField(_l("Channel"), default="")
     band = SelectField(_l("Score"), choices=BAND_CHOICES, default="")
     q = StringField(_l("Words"), validators=[Optional(), Length(max=200)])
+    theme = SelectField(_l("Theme"), coerce=int, default=ALL)
 
 
 class CommentsExportForm(CommentsForm):

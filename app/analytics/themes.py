@@ -1,0 +1,425 @@
+"""Comment themes: the comments grouped by what they are about, computed from their words.
+
+**Computation** (``recompute_themes``, the scheduler's themes job, never a page view): every
+comment's stems (``answer.search_terms``, ``app.wordforms``), folded so that "çöp" and "cop" are
+one term, without its language's stop words (``app.analytics.stopwords``), are weighed by
+TF-IDF and factorised by NMF (scikit-learn: ``TfidfVectorizer``, ``NMF``) into
+``MEMNUN_THEMES_COUNT`` themes. Each comment belongs to the theme it weighs most in (none when
+it holds no term the themes know). A theme is named by its top terms, shown as the word people
+wrote most often for each stem ("çöp" rather than "cop"), and its representative comments are
+its heaviest.
+
+**Names survive**: the names the satisfaction team gave go to the new theme whose top terms
+overlap most with the old one's (``carry_names``: Jaccard overlap, at least ``MIN_OVERLAP``).
+
+**Detractors against promoters** (``overrepresented``): for each theme, the comments of
+detractors (NPS 0-6) and of promoters (9-10) in it and outside it form a 2x2 table; Fisher's
+exact test (one-sided: more among detractors) gives a p-value and Holm's step-down method keeps
+the family-wise error at 5 % over all themes.
+
+Small groups: the page's counts leave out the units that show no comment
+(``app.analytics.comments.small_units``).
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, delete, func, insert, select, text
+
+from app.analytics.comments import (
+    SCORED,
+    Comment,
+    Selection,
+    _comment,
+    _conditions,
+    _score,
+    _select,
+    small_units,
+)
+from app.analytics.periods import Grain, Periods
+from app.analytics.stopwords import stop_stems
+from app.extensions import db
+from app.models import Answer, CommentTheme, Response, Theme
+from app.models.types import utcnow
+from app.wordforms import fold, stems, words
+
+TOP_TERMS = 6  # terms kept per theme: enough to name it and to match it next time
+LABEL_TERMS = 4  # of which the label shows the first
+MIN_OVERLAP = 1 / 3  # Jaccard overlap of top terms for a name to pass to a new theme
+LABEL_SAMPLE = 300  # heaviest comments per theme read to find each stem's usual word
+ALPHA = 0.05
+
+
+# --- the computation (pure) ---------------------------------------------------------------
+
+
+def terms_of(search_terms: str | None, language: str) -> list[str]:
+    """A comment's terms for the themes: its stems folded ("çöp" and "cop" are one), without
+    stop words and one-letter stems."""
+    if not search_terms:
+        return []
+    stop = stop_stems(language)
+    return sorted({t for t in (fold(s) for s in search_terms.split())
+                   if len(t) > 1 and t not in stop and t.isalpha()})
+
+
+@dataclass
+class Fitted:
+    """The themes of a computation: each theme's top terms (best first), and each comment's
+    theme index (or None) with its weight."""
+
+    terms: list[list[str]]
+    assigned: list[tuple[int | None, float]]
+
+
+def fit_themes(documents: Sequence[Sequence[str]], n_themes: int,
+               seed: int = 0) -> Fitted:
+    """TF-IDF over the comments' terms, factorised by NMF into at most ``n_themes`` themes.
+
+    Terms in fewer than two comments name nothing and terms in more than half are not a
+    topic; sublinear TF and the NNDSVD start make the factorisation deterministic for a seed.
+    """
+    import numpy as np
+    from sklearn.decomposition import NMF
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    n_docs = sum(1 for d in documents if d)
+    if n_docs < 2 or n_themes < 1:
+        return Fitted([], [(None, 0.0)] * len(documents))
+    vectorizer = TfidfVectorizer(analyzer=lambda doc: doc, min_df=2 if n_docs >= 10 else 1,
+                                 max_df=0.5 if n_docs >= 10 else 1.0, sublinear_tf=True,
+                                 dtype=np.float64)
+    try:
+        matrix = vectorizer.fit_transform(documents)
+    except ValueError:  # no term left
+        return Fitted([], [(None, 0.0)] * len(documents))
+    vocabulary = vectorizer.get_feature_names_out()
+    k = max(1, min(n_themes, matrix.shape[1], n_docs))
+    model = NMF(n_components=k, init="nndsvd", random_state=seed, max_iter=300)
+    weights = model.fit_transform(matrix)
+    terms = [[str(vocabulary[i]) for i in row.argsort()[::-1][:TOP_TERMS] if row[i] > 0]
+             for row in model.components_]
+    best = weights.argmax(axis=1)
+    assigned: list[tuple[int | None, float]] = []
+    for i, j in enumerate(best):
+        weight = float(weights[i, j])
+        assigned.append((int(j), weight) if weight > 0 else (None, 0.0))
+    return Fitted(terms, assigned)
+
+
+def usual_words(texts: Sequence[tuple[str, str]]) -> dict[str, collections.Counter[str]]:
+    """For each folded stem, how often each word of ``texts`` ((text, language) pairs)
+    stands for it: "çöpler" and "çöp" for "cop"."""
+    found: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for body, language in texts:
+        for word in words(body, language):
+            for stem in stems(word, language):
+                found[fold(stem)][word] += 1
+    return found
+
+
+def label(terms: Sequence[str], usual: dict[str, collections.Counter[str]]) -> str:
+    """A theme's name from its top terms: each as the word people wrote most for it (the
+    shortest of the most frequent), the stem itself when no text had it."""
+    shown: list[str] = []
+    for term in terms[:LABEL_TERMS]:
+        counter = usual.get(term)
+        if counter:
+            top = max(counter.values())
+            word = min((w for w, n in counter.items() if n == top), key=lambda w: (len(w), w))
+        else:
+            word = term
+        if word not in shown:
+            shown.append(word)
+    return ", ".join(shown)
+
+
+def overlap(a: Sequence[str], b: Sequence[str]) -> float:
+    """Jaccard overlap |A ∩ B| / |A ∪ B| of two themes' top terms."""
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) if sa | sb else 0.0
+
+
+def carry_names(old: Sequence[tuple[Sequence[str], str]],
+                new: Sequence[Sequence[str]]) -> dict[int, str]:
+    """The names of ``old`` themes ((top terms, name)) for the ``new`` themes (by index):
+    pairs taken greedily by their overlap, largest first, each theme at most once, and only
+    from ``MIN_OVERLAP`` up, so a name never lands on a theme about something else."""
+    pairs = sorted(((overlap(o_terms, n_terms), i, j)
+                    for i, (o_terms, _name) in enumerate(old) for j, n_terms in enumerate(new)),
+                   key=lambda p: (-p[0], p[1], p[2]))
+    used_old: set[int] = set()
+    names: dict[int, str] = {}
+    for score, i, j in pairs:
+        if score < MIN_OVERLAP:
+            break
+        if i in used_old or j in names:
+            continue
+        used_old.add(i)
+        names[j] = old[i][1]
+    return names
+
+
+# --- the significance test (pure) ---------------------------------------------------------
+
+
+def fisher_greater(a: int, b: int, c: int, d: int) -> float:
+    """One-sided p-value of Fisher's exact test that the first row's share in the first
+    column is larger: the table [[a, b], [c, d]] is (theme, not theme) x (detractors,
+    promoters) read as rows (detractors: a in the theme, b not; promoters: c in, d not).
+
+    With the margins fixed, the count in the cell *a* follows the hypergeometric law
+    P(X = x) = C(a+b, x) C(c+d, a+c-x) / C(n, a+c), n = a+b+c+d, and
+    p = Σ_{x ≥ a} P(X = x) (Fisher 1922; as ``scipy.stats.fisher_exact`` with
+    ``alternative="greater"``). Computed with log-gamma to stay finite for large counts.
+    """
+    if min(a, b, c, d) < 0:
+        raise ValueError("counts must not be negative")
+    row1, row2, col1 = a + b, c + d, a + c
+    n = row1 + row2
+    if n == 0:
+        return 1.0
+
+    def log_comb(m: int, k: int) -> float:
+        return math.lgamma(m + 1) - math.lgamma(k + 1) - math.lgamma(m - k + 1)
+
+    high = min(row1, col1)
+    low = max(0, col1 - row2)
+    logs = [log_comb(row1, x) + log_comb(row2, col1 - x) - log_comb(n, col1)
+            for x in range(max(a, low), high + 1)]
+    if not logs:
+        return 0.0
+    top = max(logs)
+    return min(1.0, math.exp(top) * sum(math.exp(v - top) for v in logs))
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (Holm 1979): sorted ascending p_(1) ≤ … ≤ p_(m),
+    adj_(i) = max_{j ≤ i} min(1, (m - j + 1) p_(j)); as statsmodels' ``multipletests(...,
+    method="holm")``. Controls the family-wise error rate without assuming independence."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+@dataclass(frozen=True)
+class Overrepresentation:
+    theme_id: int
+    detractors: int  # detractors' comments in the theme
+    promoters: int  # promoters' comments in the theme
+    detractor_share: float  # of all detractors' comments
+    promoter_share: float
+    p_value: float  # Fisher, one-sided
+    adjusted: float  # Holm over all themes
+    significant: bool
+
+
+def overrepresented(counts: dict[int, tuple[int, int]], detractors: int,
+                    promoters: int, alpha: float = ALPHA) -> list[Overrepresentation]:
+    """For each theme (``counts``: theme -> (detractors' comments in it, promoters' in it)),
+    out of ``detractors`` and ``promoters`` comments in all: whether detractors write about it
+    more than promoters (``fisher_greater``, Holm-adjusted over the themes at ``alpha``)."""
+    ids = sorted(counts)
+    raw = [fisher_greater(counts[t][0], detractors - counts[t][0], counts[t][1],
+                          promoters - counts[t][1]) for t in ids]
+    adjusted = holm(raw)
+    return [Overrepresentation(
+        theme_id=t, detractors=counts[t][0], promoters=counts[t][1],
+        detractor_share=counts[t][0] / detractors if detractors else 0.0,
+        promoter_share=counts[t][1] / promoters if promoters else 0.0,
+        p_value=p, adjusted=q, significant=q < alpha)
+        for t, p, q in zip(ids, raw, adjusted, strict=True)]
+
+
+# --- the job --------------------------------------------------------------------------------
+
+
+def _lock() -> bool:
+    """On PostgreSQL, one computation at a time (several schedulers may tick together): the
+    transaction's advisory lock, or False when another holds it."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(db.session.execute(
+        text("SELECT pg_try_advisory_xact_lock(hashtext('memnun_themes'))")).scalar_one())
+
+
+def _comment_rows(chunk: int = 5000) -> tuple[list[int], list[list[str]], list[str]]:
+    ids: list[int] = []
+    documents: list[list[str]] = []
+    languages: list[str] = []
+    stmt = (select(Answer.id, Answer.search_terms, Response.language)
+            .join(Response, Response.id == Answer.response_id)
+            .where(Answer.question_type == "text", Answer.search_terms.is_not(None))
+            .order_by(Answer.id).execution_options(yield_per=chunk))
+    for answer_id, terms, language in db.session.execute(stmt):
+        ids.append(answer_id)
+        documents.append(terms_of(terms, language))
+        languages.append(language)
+    return ids, documents, languages
+
+
+def _labels(fitted: Fitted, ids: list[int]) -> list[str]:
+    """Each theme's label, from the words of its heaviest comments."""
+    heaviest: dict[int, list[tuple[float, int]]] = collections.defaultdict(list)
+    for answer_id, (theme, weight) in zip(ids, fitted.assigned, strict=True):
+        if theme is not None:
+            heaviest[theme].append((weight, answer_id))
+    wanted: list[int] = []
+    for rows in heaviest.values():
+        wanted += [a for _w, a in sorted(rows, reverse=True)[:LABEL_SAMPLE]]
+    texts: list[tuple[str, str]] = []
+    for start in range(0, len(wanted), 1000):
+        texts += [(t or "", lang) for t, lang in db.session.execute(
+            select(Answer.value_text, Response.language)
+            .join(Response, Response.id == Answer.response_id)
+            .where(Answer.id.in_(wanted[start:start + 1000])))]
+    usual = usual_words(texts)
+    return [label(terms, usual) for terms in fitted.terms]
+
+
+def recompute_themes(n_themes: int = 12, seed: int = 0) -> int | None:
+    """Compute the themes of every comment again and store them in place of the last ones,
+    carrying the team's names over (``carry_names``); the number of themes, or None when
+    another computation is running. One transaction: the pages see the old or the new."""
+    if not _lock():
+        return None
+    ids, documents, _languages = _comment_rows()
+    fitted = fit_themes(documents, n_themes, seed=seed)
+    labels = _labels(fitted, ids)
+    old = [(t.terms.split(), t.name) for t in db.session.scalars(
+        select(Theme).where(Theme.name.is_not(None)).order_by(Theme.id))]
+    names = carry_names([(terms, name) for terms, name in old if name], fitted.terms)
+    sizes = collections.Counter(theme for theme, _w in fitted.assigned if theme is not None)
+    db.session.execute(delete(CommentTheme))
+    db.session.execute(delete(Theme))
+    now = utcnow()
+    themes = [Theme(terms=" ".join(terms), label=labels[i] or " ".join(terms),
+                    name=names.get(i), size=sizes.get(i, 0), computed_at=now)
+              for i, terms in enumerate(fitted.terms)]
+    db.session.add_all(themes)
+    db.session.flush()
+    rows = [{"answer_id": a, "theme_id": themes[t].id, "weight": w}
+            for a, (t, w) in zip(ids, fitted.assigned, strict=True) if t is not None]
+    for start in range(0, len(rows), 10_000):
+        db.session.execute(insert(CommentTheme), rows[start:start + 10_000])
+    db.session.commit()
+    return len(themes)
+
+
+# --- what the pages read ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThemeCount:
+    theme: Theme
+    comments: int  # in the selection, outside small units
+    share: float  # of the selection's comments
+    test: Overrepresentation | None
+
+
+def _nps_band(a: Any) -> Any:
+    return case((a <= 6, "d"), (a >= 9, "p"), else_="")
+
+
+def theme_counts(selection: Selection,
+                 hidden: frozenset[int] | None = None) -> tuple[list[ThemeCount], int]:
+    """The selection's themes (its theme filter aside), most frequent first, with the test of
+    detractors against promoters, and the number of comments counted (themed or not)."""
+    if hidden is None:
+        hidden = small_units(selection)
+    base = Selection(selection.filters, selection.search, selection.band, selection.min_group)
+    nps = _score(SCORED["nps"])
+    inner = (select(CommentTheme.theme_id.label("theme_id"), nps.label("nps"))
+             .select_from(Answer).join(Response, Response.id == Answer.response_id)
+             .outerjoin(CommentTheme, CommentTheme.answer_id == Answer.id)
+             .where(*_conditions(base)))
+    if hidden:
+        inner = inner.where(Response.unit_id.not_in(sorted(hidden)))
+    sub = inner.subquery()
+    band = _nps_band(sub.c.nps)
+    stmt = (select(sub.c.theme_id, band, func.count()).group_by(sub.c.theme_id, band))
+    per_theme: dict[int | None, collections.Counter[str]] = collections.defaultdict(
+        collections.Counter)
+    for theme_id, b, n in db.session.execute(stmt):
+        per_theme[theme_id][b or ""] += int(n)
+    total = sum(sum(c.values()) for c in per_theme.values())
+    detractors = sum(c["d"] for c in per_theme.values())
+    promoters = sum(c["p"] for c in per_theme.values())
+    themes = {t.id: t for t in db.session.scalars(select(Theme))}
+    counts = {t: (per_theme[t]["d"], per_theme[t]["p"]) for t in themes}
+    tests = ({o.theme_id: o for o in overrepresented(counts, detractors, promoters)}
+             if detractors and promoters and counts else {})
+    found = [ThemeCount(theme, sum(per_theme[t].values()),
+                        sum(per_theme[t].values()) / total if total else 0.0, tests.get(t))
+             for t, theme in themes.items()]
+    found.sort(key=lambda c: (-c.comments, c.theme.title))
+    return found, total
+
+
+def representatives(selection: Selection, theme_id: int, n: int = 3,
+                    with_names: bool = False) -> list[Comment]:
+    """The theme's heaviest comments in the selection (outside small units)."""
+    hidden = small_units(selection)
+    base = Selection(selection.filters, selection.search, selection.band, selection.min_group)
+    stmt = (_select(base, hidden, with_names)
+            .join(CommentTheme, (CommentTheme.answer_id == Answer.id)
+                  & (CommentTheme.theme_id == theme_id))
+            .order_by(None).order_by(CommentTheme.weight.desc(), Answer.id).limit(n))
+    return [_comment(row, with_names) for row in db.session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class Frequency:
+    key: Any  # a unit id, or a period's first day
+    theme: int  # the theme's comments
+    comments: int  # all comments
+
+
+def _frequency(selection: Selection, theme_id: int, column: Any) -> list[Frequency]:
+    hidden = small_units(selection)
+    base = Selection(selection.filters, selection.search, selection.band, selection.min_group)
+    in_theme = func.sum(case((CommentTheme.theme_id == theme_id, 1), else_=0))
+    stmt = (select(column.label("key"), in_theme, func.count())
+            .select_from(Answer).join(Response, Response.id == Answer.response_id)
+            .outerjoin(CommentTheme, CommentTheme.answer_id == Answer.id)
+            .where(*_conditions(base)).group_by(column))
+    if hidden:
+        stmt = stmt.where(Response.unit_id.not_in(sorted(hidden)))
+    return [Frequency(key, int(n or 0), int(all_)) for key, n, all_ in db.session.execute(stmt)]
+
+
+def frequency_by_unit(selection: Selection, theme_id: int) -> list[Frequency]:
+    """Per unit (small units left out): the theme's comments and all comments."""
+    return sorted(_frequency(selection, theme_id, Response.unit_id),
+                  key=lambda f: (-f.theme, f.key))
+
+
+def frequency_over_time(selection: Selection, theme_id: int, grain: Grain | str,
+                        tz: str) -> list[Frequency]:
+    """Per period of ``grain`` in ``tz`` (``app.analytics.periods``), oldest first."""
+    periods = Periods.covering(selection.filters.start, selection.filters.end, grain, tz)
+    dialect = db.session.get_bind().dialect.name
+    bucket = periods.bucket(Response.submitted_at, dialect)
+    found = {periods.decode(f.key): f for f in _frequency(selection, theme_id, bucket)}
+    return [Frequency(day, found[day].theme if day in found else 0,
+                      found[day].comments if day in found else 0) for day in periods.starts]
+
+
+def all_themes() -> list[Theme]:
+    """The themes of the latest computation, largest first."""
+    return list(db.session.scalars(select(Theme).order_by(Theme.size.desc(), Theme.id)))
+
+
+def latest_run() -> dt.datetime | None:
+    return db.session.scalar(select(func.max(Theme.computed_at)))
