@@ -9,8 +9,11 @@ it holds no term the themes know). A theme is named by its top terms, shown as t
 wrote most often for each stem ("çöp" rather than "cop"), and its representative comments are
 its heaviest.
 
-**Names survive**: the names the satisfaction team gave go to the new theme whose top terms
-overlap most with the old one's (``carry_names``: Jaccard overlap, at least ``MIN_OVERLAP``).
+**Names and merges survive**: a new theme continues the old theme whose top terms overlap most
+(``match_themes``: Jaccard overlap, at least ``MIN_OVERLAP``) and keeps its row, so its id
+(links), the name the satisfaction team gave it and its merges (``merge_themes``: the merged
+theme's term sets stay with it and pull the new themes that match them into it) outlive the
+computation.
 
 **Detractors against promoters** (``overrepresented``): for each theme, the comments of
 detractors (NPS 0-6) and of promoters (9-10) in it and outside it form a 2x2 table; Fisher's
@@ -30,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, text
+from sqlalchemy import case, delete, func, insert, select, text, update
 
 from app.analytics.comments import (
     SCORED,
@@ -45,7 +48,7 @@ from app.analytics.comments import (
 from app.analytics.periods import Grain, Periods
 from app.analytics.stopwords import stop_stems
 from app.extensions import db
-from app.models import Answer, CommentTheme, Response, Theme
+from app.models import Answer, AuditLog, CommentTheme, Response, Theme
 from app.models.types import utcnow
 from app.wordforms import fold, stems, words
 
@@ -146,24 +149,27 @@ def overlap(a: Sequence[str], b: Sequence[str]) -> float:
     return len(sa & sb) / len(sa | sb) if sa | sb else 0.0
 
 
-def carry_names(old: Sequence[tuple[Sequence[str], str]],
-                new: Sequence[Sequence[str]]) -> dict[int, str]:
-    """The names of ``old`` themes ((top terms, name)) for the ``new`` themes (by index):
-    pairs taken greedily by their overlap, largest first, each theme at most once, and only
-    from ``MIN_OVERLAP`` up, so a name never lands on a theme about something else."""
+def match_themes(old: Sequence[tuple[Sequence[str], Any]],
+                 new: Sequence[Sequence[str]]) -> dict[int, Any]:
+    """Which ``new`` theme (by index) continues which old one: ``old`` holds (top terms, key)
+    pairs, one for each term set of an old theme (a merged theme has several, all with its
+    key). Pairs are taken greedily by their overlap, largest first, each term set and each new
+    theme at most once, and only from ``MIN_OVERLAP`` up, so a name never lands on a theme
+    about something else; several new themes continue one old theme only through its
+    several term sets (it was merged, and stays merged)."""
     pairs = sorted(((overlap(o_terms, n_terms), i, j)
-                    for i, (o_terms, _name) in enumerate(old) for j, n_terms in enumerate(new)),
+                    for i, (o_terms, _key) in enumerate(old) for j, n_terms in enumerate(new)),
                    key=lambda p: (-p[0], p[1], p[2]))
     used_old: set[int] = set()
-    names: dict[int, str] = {}
+    found: dict[int, Any] = {}
     for score, i, j in pairs:
         if score < MIN_OVERLAP:
             break
-        if i in used_old or j in names:
+        if i in used_old or j in found:
             continue
         used_old.add(i)
-        names[j] = old[i][1]
-    return names
+        found[j] = old[i][1]
+    return found
 
 
 # --- the significance test (pure) ---------------------------------------------------------
@@ -288,33 +294,92 @@ def _labels(fitted: Fitted, ids: list[int]) -> list[str]:
     return [label(terms, usual) for terms in fitted.terms]
 
 
+def _term_sets(theme: Theme) -> list[list[str]]:
+    return [theme.terms.split(), *(line.split() for line in (theme.merged_terms or "").splitlines()
+                                   if line.strip())]
+
+
 def recompute_themes(n_themes: int = 12, seed: int = 0) -> int | None:
-    """Compute the themes of every comment again and store them in place of the last ones,
-    carrying the team's names over (``carry_names``); the number of themes, or None when
-    another computation is running. One transaction: the pages see the old or the new."""
+    """Compute the themes of every comment again and store them in place of the last ones
+    (the old rows continued by a new theme kept, with their names and merges:
+    ``match_themes``); the number of themes, or None when another computation is running.
+    One transaction: the pages see the old themes or the new."""
     if not _lock():
         return None
     ids, documents, _languages = _comment_rows()
     fitted = fit_themes(documents, n_themes, seed=seed)
     labels = _labels(fitted, ids)
-    old = [(t.terms.split(), t.name) for t in db.session.scalars(
-        select(Theme).where(Theme.name.is_not(None)).order_by(Theme.id))]
-    names = carry_names([(terms, name) for terms, name in old if name], fitted.terms)
     sizes = collections.Counter(theme for theme, _w in fitted.assigned if theme is not None)
+    old = {t.id: t for t in db.session.scalars(select(Theme).order_by(Theme.id))}
+    continued = match_themes([(terms, t.id) for t in old.values() for terms in _term_sets(t)],
+                             fitted.terms)
     db.session.execute(delete(CommentTheme))
-    db.session.execute(delete(Theme))
     now = utcnow()
-    themes = [Theme(terms=" ".join(terms), label=labels[i] or " ".join(terms),
-                    name=names.get(i), size=sizes.get(i, 0), computed_at=now)
-              for i, terms in enumerate(fitted.terms)]
-    db.session.add_all(themes)
+    rows: dict[int, Theme] = {}  # new theme index -> its row
+    groups: dict[int, list[int]] = collections.defaultdict(list)
+    for j, theme_id in continued.items():
+        groups[theme_id].append(j)
+    for theme_id, members in groups.items():
+        members.sort(key=lambda j: -sizes.get(j, 0))  # the largest gives the terms and label
+        row = old[theme_id]
+        row.terms = " ".join(fitted.terms[members[0]])
+        row.label = labels[members[0]] or row.terms
+        row.merged_terms = "\n".join(" ".join(fitted.terms[j]) for j in members[1:]) or None
+        row.size = sum(sizes.get(j, 0) for j in members)
+        row.computed_at = now
+        rows.update(dict.fromkeys(members, row))
+    for theme_id, row in old.items():
+        if theme_id not in groups:
+            db.session.delete(row)
+    for j, terms in enumerate(fitted.terms):
+        if j not in rows:
+            rows[j] = Theme(terms=" ".join(terms), label=labels[j] or " ".join(terms),
+                            size=sizes.get(j, 0), computed_at=now)
+            db.session.add(rows[j])
     db.session.flush()
-    rows = [{"answer_id": a, "theme_id": themes[t].id, "weight": w}
-            for a, (t, w) in zip(ids, fitted.assigned, strict=True) if t is not None]
-    for start in range(0, len(rows), 10_000):
-        db.session.execute(insert(CommentTheme), rows[start:start + 10_000])
+    links = [{"answer_id": a, "theme_id": rows[t].id, "weight": w}
+             for a, (t, w) in zip(ids, fitted.assigned, strict=True) if t is not None]
+    for start in range(0, len(links), 10_000):
+        db.session.execute(insert(CommentTheme), links[start:start + 10_000])
     db.session.commit()
-    return len(themes)
+    return len(groups) + sum(1 for j in range(len(fitted.terms)) if j not in continued)
+
+
+# --- the satisfaction team's changes -------------------------------------------------------------
+
+
+class ThemeError(ValueError):
+    """A change the team asked for that cannot be made (the message says why)."""
+
+
+def _audit(actor: str, verb: str, theme: Theme, **detail: Any) -> None:
+    db.session.add(AuditLog(actor=actor, action=f"theme.{verb}", target=f"theme:{theme.id}",
+                            detail={"terms": theme.terms, **detail}))
+
+
+def rename_theme(theme: Theme, name: str, actor: str) -> None:
+    """Give ``theme`` a name (empty: back to its label), audited; it survives recomputations."""
+    name = " ".join(name.split())
+    if len(name) > 200:
+        raise ThemeError("A theme's name has at most 200 characters.")
+    before = theme.name
+    theme.name = name or None
+    _audit(actor, "rename", theme, before=before, after=theme.name)
+    db.session.commit()
+
+
+def merge_themes(theme: Theme, into: Theme, actor: str) -> None:
+    """Merge ``theme`` into ``into``: its comments and term sets go to ``into``, which keeps its
+    name; audited. The next computations keep them together (``match_themes``)."""
+    if theme.id == into.id:
+        raise ThemeError("A theme cannot be merged into itself.")
+    into.merged_terms = "\n".join(" ".join(t) for t in [*_term_sets(into)[1:], *_term_sets(theme)])
+    into.size += theme.size
+    db.session.execute(update(CommentTheme).where(CommentTheme.theme_id == theme.id)
+                       .values(theme_id=into.id))
+    _audit(actor, "merge", theme, into=into.id, into_terms=into.terms, name=theme.name)
+    db.session.delete(theme)
+    db.session.commit()
 
 
 # --- what the pages read ----------------------------------------------------------------------

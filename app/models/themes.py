@@ -1,6 +1,6 @@
 """Comment themes: groups of comments computed from their words (``app.analytics.themes``),
-recomputed by the scheduler; a theme's name given by the satisfaction team outlives a
-recomputation (carried to the new theme whose top terms overlap most)."""
+recomputed by the scheduler; a theme's row, name and merges outlive a recomputation (the new
+theme whose top terms overlap most continues it)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ class Theme(db.Model):
     label: Mapped[str] = mapped_column(Text)
     #: The name the satisfaction team gave it (None: the label stands).
     name: Mapped[str | None] = mapped_column(String(200))
+    #: The term sets of the themes merged into it, one a line: a later computation's themes
+    #: that match one of them are merged into it again.
+    merged_terms: Mapped[str | None] = mapped_column(Text)
     size: Mapped[int] = mapped_column(default=0)  # comments in it when computed
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

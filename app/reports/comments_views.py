@@ -17,7 +17,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from flask import abort, current_app, render_template, request, stream_with_context
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -28,22 +37,33 @@ from app.analytics.filters import Filters, expand
 from app.analytics.names import CHANNEL_NAMES, redaction_labels
 from app.analytics.periods import DEFAULT_SHORTCUT, Grain, to_instant
 from app.analytics.themes import (
+    ThemeError,
     all_themes,
     frequency_by_unit,
     frequency_over_time,
+    merge_themes,
+    rename_theme,
     representatives,
     theme_counts,
 )
 from app.analytics.tree import category_tree, unit_tree
+from app.auth.decorators import role_required
 from app.auth.pages import no_store
-from app.auth.scope import may_see_personal_data, unit_choices
+from app.auth.scope import may_see_personal_data, unit_choices, works_inside_units
+from app.extensions import db
 from app.forms import select_choices
-from app.models import Category, Unit
+from app.models import Category, Role, Theme, Unit
 from app.organisation.settings import organisation_settings
 from app.reports import bp
 from app.reports.access import NotYourUnit, report_scope
 from app.reports.exports import csv_stream
-from app.reports.forms import ALL, CommentsExportForm, CommentsForm
+from app.reports.forms import (
+    ALL,
+    CommentsExportForm,
+    CommentsForm,
+    ThemeMergeForm,
+    ThemeRenameForm,
+)
 from app.reports.views import _download
 from app.timefmt import export_instant, organisation_zone, today
 
@@ -148,7 +168,65 @@ def _themes(selection: Selection, hidden: frozenset[int], themes: list, redact: 
                         for f in frequency_by_unit(selection, chosen.id) if f.comments]
     about["by_month"] = frequency_over_time(selection, chosen.id, Grain.MONTH,
                                             organisation_zone().key)
+    if may_change_themes():
+        about["rename"] = ThemeRenameForm(formdata=None, name=chosen.name or "",
+                                          id_prefix="rename")
+        merge = ThemeMergeForm(formdata=None, id_prefix="merge")
+        merge.into.choices = select_choices([(t.id, t.title) for t in themes if t.id != chosen.id])
+        about["merge"] = merge
     return about
+
+
+def may_change_themes() -> bool:
+    """The satisfaction team (designers and admins) names and merges the themes, which are
+    the whole organisation's: not those given units."""
+    return current_user.has_role(Role.DESIGNER) and not works_inside_units(current_user)
+
+
+def _theme_or_404(theme_id: int) -> Theme:
+    theme = db.session.get(Theme, theme_id)
+    if theme is None:
+        abort(404)
+    return theme
+
+
+def _back(theme_id: int) -> ResponseReturnValue:
+    """Back to the explorer as it was (the query string the form was posted with)."""
+    args = {key: value for key, value in request.args.items() if key not in ("page", "theme")}
+    return redirect(url_for("reports.comments", **args, theme=theme_id))
+
+
+@bp.route("/themes/<int:theme_id>/rename", methods=["POST"])
+@role_required(Role.DESIGNER)
+def theme_rename(theme_id: int) -> ResponseReturnValue:
+    theme = _theme_or_404(theme_id)
+    form = ThemeRenameForm(id_prefix="rename")
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        rename_theme(theme, form.name.data or "", f"user:{current_user.id}")
+    except ThemeError:
+        abort(400)
+    flash(_("Theme renamed."), "info")
+    return _back(theme.id)
+
+
+@bp.route("/themes/<int:theme_id>/merge", methods=["POST"])
+@role_required(Role.DESIGNER)
+def theme_merge(theme_id: int) -> ResponseReturnValue:
+    theme = _theme_or_404(theme_id)
+    form = ThemeMergeForm(id_prefix="merge")
+    form.into.choices = select_choices([(t.id, t.title) for t in all_themes()
+                                        if t.id != theme.id])
+    if not form.validate_on_submit():
+        abort(400)
+    into = _theme_or_404(form.into.data)
+    try:
+        merge_themes(theme, into, f"user:{current_user.id}")
+    except ThemeError:
+        abort(400)
+    flash(_("Themes merged."), "info")
+    return _back(into.id)
 
 
 @bp.route("/comments/export", methods=["POST"])

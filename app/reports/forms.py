@@ -135,3 +135,17 @@ class CommentsExportForm(CommentsForm):
         csrf = True
 
     submit = SubmitField(_l("Download these comments (CSV)"))
+
+
+class ThemeRenameForm(StaffForm):
+    """The satisfaction team's name for a theme (empty: back to its words)."""
+
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    submit = SubmitField(_l("Rename"))
+
+
+class ThemeMergeForm(StaffForm):
+    """Merge a theme into another: its comments go there, and stay there next time."""
+
+    into = SelectField(_l("Merge into"), coerce=int)
+    submit = SubmitField(_l("Merge"))

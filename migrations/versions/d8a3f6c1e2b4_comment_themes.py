@@ -26,6 +26,7 @@ def upgrade():
         sa.Column('terms', sa.Text(), nullable=False),
         sa.Column('label', sa.Text(), nullable=False),
         sa.Column('name', sa.String(length=200), nullable=True),
+        sa.Column('merged_terms', sa.Text(), nullable=True),
         sa.Column('size', sa.Integer(), nullable=False),
         sa.Column('computed_at', UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_theme')),

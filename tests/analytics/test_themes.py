@@ -14,11 +14,11 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.metrics.cluster import contingency_matrix
 
 from app.analytics.themes import (
-    carry_names,
     fisher_greater,
     fit_themes,
     holm,
     label,
+    match_themes,
     overrepresented,
     terms_of,
     usual_words,
@@ -61,14 +61,17 @@ def test_overrepresentation_flags_what_detractors_write_about_more() -> None:
         fisher_greater(-1, 2, 3, 4)
 
 
-def test_names_pass_to_the_theme_with_the_same_top_terms_and_to_no_other() -> None:
-    old = [(["cop", "konteyner", "kok"], "Çöp toplama"), (["yol", "cukur", "asfalt"], "Yollar"),
-           (["fatur", "sayac"], "Su faturaları")]
+def test_a_new_theme_continues_the_old_one_with_the_same_top_terms_and_no_other() -> None:
+    old = [(["cop", "konteyner", "kok"], 1), (["yol", "cukur", "asfalt"], 2),
+           (["fatur", "sayac"], 3)]
     new = [["yol", "asfalt", "kaldirim"], ["personel", "kaba"], ["cop", "konteyner", "kamyo"]]
-    assert carry_names(old, new) == {0: "Yollar", 2: "Çöp toplama"}
-    # Two new themes like one old one: the name goes to the closer, once.
-    assert carry_names(old[:1], [["cop", "kok"], ["cop", "konteyner", "kok"]]) == {
-        1: "Çöp toplama"}
+    assert match_themes(old, new) == {0: 2, 2: 1}
+    # Two new themes like one old one: the closer continues it, once.
+    assert match_themes(old[:1], [["cop", "kok"], ["cop", "konteyner", "kok"]]) == {1: 1}
+    # A merged theme (two term sets, one key) gathers both again.
+    merged = [(["cop", "konteyner"], 7), (["water", "bill", "meter"], 7)]
+    assert match_themes(merged, [["water", "meter", "bill"], ["cop", "konteyner", "kok"]]) == {
+        0: 7, 1: 7}
 
 
 def test_a_theme_is_named_by_the_words_people_wrote() -> None:
@@ -182,25 +185,66 @@ def test_the_job_stores_themes_and_the_explorer_filters_and_tests_them(app: Flas
                       query_string={**THEMES_PERIOD, "theme": "x"}).status_code == 400
 
 
-def test_names_survive_a_recomputation(app: Flask) -> None:
+def test_the_team_renames_and_merges_themes_and_both_survive_a_recomputation(
+        app: Flask) -> None:
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import Theme
+    from app.models import AuditLog, Theme
 
     build_labelled(app)
     app.config["MEMNUN_THEMES_COUNT"] = 8
     _run_job(app)
+    themes = _themes(app)
+    road_en = next(v[0] for k, v in themes.items() if "road" in k.split(", "))
+    road_tr = next(v[0] for k, v in themes.items() if "yol" in k.split(", ")
+                   or "asfalt" in k.split(", "))
+    garbage = next(v[0] for k, v in themes.items() if "garbage" in k.split(", "))
+    password = make_user(app, email="designer@example.org", role="designer")
+    client = app.test_client()
+    login(client, "designer@example.org", password)
+    page = _page(client, theme=road_en)
+    assert 'id="theme-rename"' in page and 'id="theme-merge"' in page
+    from tests.support.web import csrf_token_from
+
+    token = csrf_token_from(page)
+    url = f"/reports/themes/{road_en}/rename"
+    assert client.post(url, data={"name": "Roads"}).status_code == 400  # no CSRF token
+    moved = client.post(url, query_string=THEMES_PERIOD,
+                        data={"name": "  Roads   and potholes ", "csrf_token": token})
+    assert moved.status_code == 302 and f"theme={road_en}" in moved.headers["Location"]
+    assert "period=custom" in moved.headers["Location"]
+    assert client.post(url, data={"name": "x" * 201, "csrf_token": token}).status_code == 400
+    merge = f"/reports/themes/{road_tr}/merge"
+    assert client.post(merge, data={"into": road_tr, "csrf_token": token}).status_code == 400
+    assert client.post(merge, data={"into": road_en, "csrf_token": token}).status_code == 302
+    assert client.post("/reports/themes/999999/rename",
+                       data={"name": "x", "csrf_token": token}).status_code == 404
+    # Not the team: a viewer, and a designer given units (themes are the organisation's).
+    viewer_password = make_user(app, email="viewer@example.org", role="viewer")
+    viewer = app.test_client()
+    login(viewer, "viewer@example.org", viewer_password)
+    viewer_page = _page(viewer, theme=road_en)
+    assert 'id="theme-rename"' not in viewer_page
+    assert viewer.post(url, data={"name": "Mine", "csrf_token": csrf_token_from(viewer_page)}
+                       ).status_code == 403
+    unit_password = make_user(app, email="park@example.org", role="designer", units=["park"])
+    park = app.test_client()
+    login(park, "park@example.org", unit_password)
+    park_token = csrf_token_from(_page(park))
+    assert park.post(url, data={"name": "Mine", "csrf_token": park_token}).status_code == 403
     with app.app_context():
-        road = next(t for t in db.session.scalars(select(Theme))
-                    if "pothol" in t.terms.split())
-        road.name = "Roads and potholes"
-        db.session.commit()
-        road_terms = road.terms.split()
-    _run_job(app)  # the same comments: the same themes, new rows
-    with app.app_context():
-        named = list(db.session.scalars(select(Theme).where(Theme.name.is_not(None))))
-        assert [t.name for t in named] == ["Roads and potholes"]
-        assert named[0].terms.split() == road_terms
-        counts = collections.Counter(t.name for t in db.session.scalars(select(Theme)))
-        assert counts[None] == 7
+        assert db.session.get(Theme, road_tr) is None
+        road = db.session.get(Theme, road_en)
+        assert road.name == "Roads and potholes" and road.size == 20
+        assert sorted(a.action for a in db.session.scalars(select(AuditLog)).all()
+                      if a.action.startswith("theme.")) == ["theme.merge", "theme.rename"]
+    _run_job(app)  # the same comments: the same themes, and the team's changes stand
+    after = _themes(app)
+    assert len(after) == 7
+    named = {v[0]: (v[1], v[2]) for v in after.values()}
+    assert named[road_en] == ("Roads and potholes", 20)  # both languages' road comments
+    assert garbage in named and named[garbage][0] is None  # the same row, still unnamed
+    assert collections.Counter(v[1] for v in after.values())[None] == 6
+    page = _page(client, theme=road_en)
+    assert "Theme: Roads and potholes" in page
