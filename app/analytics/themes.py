@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, delete, func, insert, select, text, update
+from sqlalchemy.orm import aliased
 
 from app.analytics.comments import (
     SCORED,
@@ -41,7 +42,6 @@ from app.analytics.comments import (
     Selection,
     _comment,
     _conditions,
-    _score,
     _select,
     small_units,
 )
@@ -404,16 +404,20 @@ def theme_counts(selection: Selection,
     if hidden is None:
         hidden = small_units(selection)
     base = Selection(selection.filters, selection.search, selection.band, selection.min_group)
-    nps = _score(SCORED["nps"])
-    inner = (select(CommentTheme.theme_id.label("theme_id"), nps.label("nps"))
-             .select_from(Answer).join(Response, Response.id == Answer.response_id)
-             .outerjoin(CommentTheme, CommentTheme.answer_id == Answer.id)
-             .where(*_conditions(base)))
+    # Each response's NPS answer, aggregated once and joined: a subquery per comment costs
+    # seconds at 200,000 comments (tests/bench/bench_themes.py).
+    scored = aliased(Answer, name="scored")
+    nps = (select(scored.response_id.label("response_id"),
+                  func.max(scored.value_number).label("nps"))
+           .where(SCORED["nps"](scored)).group_by(scored.response_id).subquery("nps"))
+    band = _nps_band(nps.c.nps)
+    stmt = (select(CommentTheme.theme_id, band, func.count())
+            .select_from(Answer).join(Response, Response.id == Answer.response_id)
+            .outerjoin(CommentTheme, CommentTheme.answer_id == Answer.id)
+            .outerjoin(nps, nps.c.response_id == Response.id)
+            .where(*_conditions(base)).group_by(CommentTheme.theme_id, band))
     if hidden:
-        inner = inner.where(Response.unit_id.not_in(sorted(hidden)))
-    sub = inner.subquery()
-    band = _nps_band(sub.c.nps)
-    stmt = (select(sub.c.theme_id, band, func.count()).group_by(sub.c.theme_id, band))
+        stmt = stmt.where(Response.unit_id.not_in(sorted(hidden)))
     per_theme: dict[int | None, collections.Counter[str]] = collections.defaultdict(
         collections.Counter)
     for theme_id, b, n in db.session.execute(stmt):
