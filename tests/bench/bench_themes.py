@@ -25,6 +25,7 @@ import argparse
 import datetime as dt
 import random
 import sys
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,9 +88,10 @@ def main() -> None:
               f"ratio {ours / floor:5.1f} (target: under 120 s)")
         first = themes[0][0]
         db.session.remove()
-    password = make_user(app, email="bench-admin@example.org", role="admin")
+    email = f"bench-admin-{uuid.uuid4().hex[:8]}@example.org"  # --reuse keeps the last one
+    password = make_user(app, email=email, role="admin")
     client = app.test_client()
-    login(client, "bench-admin@example.org", password)
+    login(client, email, password)
     now = bench_comments.NOW
     query = {"period": "custom", "start": (now - dt.timedelta(days=365)).date().isoformat(),
              "last": (now - dt.timedelta(days=1)).date().isoformat()}
