@@ -260,19 +260,30 @@ def _lock() -> bool:
         text("SELECT pg_try_advisory_xact_lock(hashtext('memnun_themes'))")).scalar_one())
 
 
-def _comment_rows(chunk: int = 5000) -> tuple[list[int], list[list[str]], list[str]]:
+def _comment_rows(chunk: int = 5000) -> tuple[list[int], list[list[str]], list[str | None]]:
+    """Every comment's id, terms and its response's NPS band ("d", "p" or None)."""
     ids: list[int] = []
     documents: list[list[str]] = []
-    languages: list[str] = []
-    stmt = (select(Answer.id, Answer.search_terms, Response.language)
+    bands: list[str | None] = []
+    nps = _nps_scores()
+    stmt = (select(Answer.id, Answer.search_terms, Response.language, _nps_band(nps.c.nps))
             .join(Response, Response.id == Answer.response_id)
+            .outerjoin(nps, nps.c.response_id == Response.id)
             .where(Answer.question_type == "text", Answer.search_terms.is_not(None))
             .order_by(Answer.id).execution_options(yield_per=chunk))
-    for answer_id, terms, language in db.session.execute(stmt):
+    for answer_id, terms, language, band in db.session.execute(stmt):
         ids.append(answer_id)
         documents.append(terms_of(terms, language))
-        languages.append(language)
-    return ids, documents, languages
+        bands.append(band or None)
+    return ids, documents, bands
+
+
+def _nps_scores() -> Any:
+    """Each response's NPS answer (as ``app.analytics.comments`` reads it)."""
+    scored = aliased(Answer, name="scored")
+    return (select(scored.response_id.label("response_id"),
+                   func.max(scored.value_number).label("nps"))
+            .where(SCORED["nps"](scored)).group_by(scored.response_id).subquery("nps"))
 
 
 def _labels(fitted: Fitted, ids: list[int]) -> list[str]:
@@ -306,7 +317,7 @@ def recompute_themes(n_themes: int = 12, seed: int = 0) -> int | None:
     One transaction: the pages see the old themes or the new."""
     if not _lock():
         return None
-    ids, documents, _languages = _comment_rows()
+    ids, documents, bands = _comment_rows()
     fitted = fit_themes(documents, n_themes, seed=seed)
     labels = _labels(fitted, ids)
     sizes = collections.Counter(theme for theme, _w in fitted.assigned if theme is not None)
@@ -337,8 +348,8 @@ def recompute_themes(n_themes: int = 12, seed: int = 0) -> int | None:
                             size=sizes.get(j, 0), computed_at=now)
             db.session.add(rows[j])
     db.session.flush()
-    links = [{"answer_id": a, "theme_id": rows[t].id, "weight": w}
-             for a, (t, w) in zip(ids, fitted.assigned, strict=True) if t is not None]
+    links = [{"answer_id": a, "theme_id": rows[t].id, "weight": w, "band": b}
+             for a, (t, w), b in zip(ids, fitted.assigned, bands, strict=True) if t is not None]
     for start in range(0, len(links), 10_000):
         db.session.execute(insert(CommentTheme), links[start:start + 10_000])
     db.session.commit()
@@ -400,22 +411,17 @@ def _nps_band(a: Any) -> Any:
 def theme_counts(selection: Selection,
                  hidden: frozenset[int] | None = None) -> tuple[list[ThemeCount], int]:
     """The selection's themes (its theme filter aside), most frequent first, with the test of
-    detractors against promoters, and the number of comments counted (themed or not)."""
+    detractors against promoters (over the comments that have a theme), and the number of
+    comments counted (themed or not)."""
     if hidden is None:
         hidden = small_units(selection)
     base = Selection(selection.filters, selection.search, selection.band, selection.min_group)
-    # Each response's NPS answer, aggregated once and joined: a subquery per comment costs
-    # seconds at 200,000 comments (tests/bench/bench_themes.py).
-    scored = aliased(Answer, name="scored")
-    nps = (select(scored.response_id.label("response_id"),
-                  func.max(scored.value_number).label("nps"))
-           .where(SCORED["nps"](scored)).group_by(scored.response_id).subquery("nps"))
-    band = _nps_band(nps.c.nps)
-    stmt = (select(CommentTheme.theme_id, band, func.count())
+    # The band stored with each comment's theme when computed: aggregating every response's
+    # NPS answer here cost a second at 200,000 comments (tests/bench/bench_themes.py).
+    stmt = (select(CommentTheme.theme_id, CommentTheme.band, func.count())
             .select_from(Answer).join(Response, Response.id == Answer.response_id)
             .outerjoin(CommentTheme, CommentTheme.answer_id == Answer.id)
-            .outerjoin(nps, nps.c.response_id == Response.id)
-            .where(*_conditions(base)).group_by(CommentTheme.theme_id, band))
+            .where(*_conditions(base)).group_by(CommentTheme.theme_id, CommentTheme.band))
     if hidden:
         stmt = stmt.where(Response.unit_id.not_in(sorted(hidden)))
     per_theme: dict[int | None, collections.Counter[str]] = collections.defaultdict(

@@ -48,3 +48,7 @@ class CommentTheme(db.Model):
     theme_id: Mapped[int] = mapped_column(ForeignKey("theme.id", ondelete="CASCADE"),
                                           index=True)
     weight: Mapped[float] = mapped_column(Float)
+    #: The response's NPS band when the themes were computed ("d" 0-6, "p" 9-10, None
+    #: otherwise): a response's answers never change, and counting by theme and band then
+    #: needs no aggregate of every response's NPS answer on a page view.
+    band: Mapped[str | None] = mapped_column(String(1))

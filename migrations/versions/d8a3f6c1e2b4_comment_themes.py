@@ -36,6 +36,7 @@ def upgrade():
         sa.Column('answer_id', sa.Integer(), nullable=False),
         sa.Column('theme_id', sa.Integer(), nullable=False),
         sa.Column('weight', sa.Float(), nullable=False),
+        sa.Column('band', sa.String(length=1), nullable=True),
         sa.ForeignKeyConstraint(['answer_id'], ['answer.id'],
                                 name=op.f('fk_comment_theme_answer_id_answer'),
                                 ondelete='CASCADE'),
