@@ -150,6 +150,9 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MEMNUN_DISPATCH_CONNECTIONS": _env_int("DISPATCH_CONNECTIONS", 1),
         "MEMNUN_MAX_SEND_ATTEMPTS": _env_int("MAX_SEND_ATTEMPTS", 8),
         "MEMNUN_MIN_GROUP_SIZE": _env_int("MIN_GROUP_SIZE", 5),
+        # Comment themes (app.analytics.themes): how many, and how often computed again.
+        "MEMNUN_THEMES_COUNT": _env_int("THEMES_COUNT", 12),
+        "MEMNUN_THEMES_INTERVAL_HOURS": _env_int("THEMES_INTERVAL_HOURS", 6),
         "MEMNUN_DASHBOARD_REFRESH_SECONDS": _env_int("DASHBOARD_REFRESH_SECONDS", 30),
         "MEMNUN_RETENTION_DAYS": _env_int("RETENTION_DAYS", 180),
         # What `memnun run` and `memnun scheduler` write to stderr (app.logsafe.configure_logging).

@@ -31,9 +31,10 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from flask import Flask
+from flask import Flask, current_app
 
 from app.analytics.rollup import compact
+from app.analytics.themes import recompute_themes
 from app.distribution.dispatcher import dispatch_due
 from app.extensions import db
 from app.logsafe import log_exception
@@ -71,6 +72,15 @@ def _compact_rollup(stopping: Callable[[], bool]) -> int:
         return compact(connection)
 
 
+def _themes(stopping: Callable[[], bool]) -> int | None:
+    """Compute the comment themes again (``app.analytics.themes``): pages only read them."""
+    return recompute_themes(int(current_app.config.get("MEMNUN_THEMES_COUNT") or 12))
+
+
+def _themes_interval(app: Flask) -> dict[str, int]:
+    return {"hours": int(app.config.get("MEMNUN_THEMES_INTERVAL_HOURS") or 6)}
+
+
 def _dispatch_interval(app: Flask) -> dict[str, int]:
     return {"seconds": int(app.config.get("MEMNUN_DISPATCH_INTERVAL_SECONDS") or 30)}
 
@@ -98,11 +108,15 @@ RETENTION = PeriodicJob("memnun-retention", _retention, lambda app: {"days": 1},
 ROLLUP_COMPACTION = PeriodicJob("memnun-rollup-compaction", _compact_rollup,
                                 lambda app: {"minutes": 5}, first_run_now=False,
                                 failure="rollup compaction failed")
+THEMES = PeriodicJob("memnun-themes", _themes, _themes_interval,
+                     failure="theme computation failed")
 
 #: Every periodic job of Memnun: sending due invitations and reminders, delivering webhooks, the
 #: weekly alert digest (an hourly tick; the database says whether a week is due), the daily
-#: purge of contact data past its retention time, and the rollup compaction.
-JOBS: tuple[PeriodicJob, ...] = (DISPATCH, WEBHOOKS, ALERT_DIGEST, RETENTION, ROLLUP_COMPACTION)
+#: purge of contact data past its retention time, the rollup compaction and the comment themes
+#: (every few hours: one computation over every comment, which the pages then only read).
+JOBS: tuple[PeriodicJob, ...] = (DISPATCH, WEBHOOKS, ALERT_DIGEST, RETENTION, ROLLUP_COMPACTION,
+                                 THEMES)
 
 
 def run_job(job: PeriodicJob, stopping: threading.Event | None, app: Flask) -> Any:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import aliased
 
 from app.analytics.filters import Filters, response_conditions
 from app.extensions import db
-from app.models import Answer, Complainant, Complaint, Response
+from app.models import Answer, CommentTheme, Complainant, Complaint, Response
 from app.wordforms import query_stems
 
 PER_PAGE = 50
@@ -62,6 +62,7 @@ class Selection:
     search: str = ""
     band: Band | None = None
     min_group: int = 5
+    theme_id: int | None = None  # only the comments of this theme (``app.analytics.themes``)
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,10 @@ def _conditions(selection: Selection) -> list[ColumnElement[bool]]:
         conditions += search_condition(selection.search)
     if selection.band is not None:
         conditions.append(band_condition(selection.band))
+    if selection.theme_id is not None:
+        themed = aliased(CommentTheme, name="themed")
+        conditions.append(exists().where(themed.answer_id == Answer.id,
+                                         themed.theme_id == selection.theme_id))
     return conditions
 
 

@@ -22,7 +22,7 @@ from app.models import Role, User
 #: Endpoint prefixes of the pages that show or change the whole organisation (see the module).
 WHOLE_ORGANISATION = ("api_admin.", "webhooks_admin.", "intake_admin.", "distribution.",
                       "design.", "reports.targets", "reports.delete_target_view",
-                      "staff.organisation")
+                      "staff.organisation", "reports.theme_")
 
 
 def works_inside_units(user: User) -> bool:

@@ -39,6 +39,7 @@ from app.models.questionnaire import Questionnaire, QuestionnaireVersion, Versio
 from app.models.response import Answer, Response
 from app.models.rollup import HourlyDimensionFigures, HourlyFigures
 from app.models.targets import ServiceVolume, Target
+from app.models.themes import CommentTheme, Theme
 from app.models.webhook import DeliveryState, Webhook, WebhookDelivery
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "AuditLog",
     "Category",
     "Channel",
+    "CommentTheme",
     "Complainant",
     "Complaint",
     "ComplaintEvent",
@@ -81,6 +83,7 @@ __all__ = [
     "StaffSession",
     "SuppressionReason",
     "Target",
+    "Theme",
     "Unit",
     "User",
     "VersionStatus",

@@ -17,7 +17,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from flask import abort, current_app, render_template, request, stream_with_context
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -26,30 +35,51 @@ from app.analytics import redaction
 from app.analytics.comments import Band, Comment, Selection, all_comments, comment_page
 from app.analytics.filters import Filters, expand
 from app.analytics.names import CHANNEL_NAMES, redaction_labels
-from app.analytics.periods import DEFAULT_SHORTCUT, to_instant
+from app.analytics.periods import DEFAULT_SHORTCUT, Grain, to_instant
+from app.analytics.themes import (
+    ThemeError,
+    all_themes,
+    frequency_by_unit,
+    frequency_over_time,
+    merge_themes,
+    rename_theme,
+    representatives,
+    theme_counts,
+)
 from app.analytics.tree import category_tree, unit_tree
+from app.auth.decorators import role_required
 from app.auth.pages import no_store
-from app.auth.scope import may_see_personal_data, unit_choices
+from app.auth.scope import may_see_personal_data, unit_choices, works_inside_units
+from app.extensions import db
 from app.forms import select_choices
-from app.models import Category, Unit
+from app.models import Category, Role, Theme, Unit
 from app.organisation.settings import organisation_settings
 from app.reports import bp
 from app.reports.access import NotYourUnit, report_scope
 from app.reports.exports import csv_stream
-from app.reports.forms import ALL, CommentsExportForm, CommentsForm
+from app.reports.forms import (
+    ALL,
+    CommentsExportForm,
+    CommentsForm,
+    ThemeMergeForm,
+    ThemeRenameForm,
+)
 from app.reports.views import _download
 from app.timefmt import export_instant, organisation_zone, today
 
 MAX_PAGE = 10_000
 
 
-def _prepare(form: CommentsForm, sent: bool) -> None:
+def _prepare(form: CommentsForm, sent: bool, themes: list | None = None) -> None:
     everything = _("All my units") if current_user.units else organisation_settings().name
     form.unit.choices = select_choices([(ALL, everything), *unit_choices(current_user, under=1)])
     form.category.choices = select_choices([(ALL, _("Any category")),
                                             *category_tree().labelled(under=1)])
     form.channel.choices = select_choices([("", _("Any channel")),
                                            *((c.value, n) for c, n in CHANNEL_NAMES.items())])
+    themes = all_themes() if themes is None else themes
+    form.theme.choices = select_choices([(ALL, _("Any theme")),
+                                         *((t.id, t.title) for t in themes)])
     if sent:
         form.use_shortcut(today())
     else:
@@ -71,7 +101,8 @@ def _selection(form: CommentsForm) -> Selection:
                       unit_ids=units, category_ids=categories, channel=form.channel.data or None)
     return Selection(filters, search=form.q.data or "",
                      band=Band(form.band.data) if form.band.data else None,
-                     min_group=int(current_app.config.get("MEMNUN_MIN_GROUP_SIZE") or 5))
+                     min_group=int(current_app.config.get("MEMNUN_MIN_GROUP_SIZE") or 5),
+                     theme_id=form.theme.data or None)
 
 
 def shown_text(comment: Comment, redact: bool) -> str:
@@ -91,17 +122,20 @@ def _sent() -> bool:
 def comments() -> ResponseReturnValue:
     form = CommentsForm(request.args if _sent() else None, id_prefix="comments")
     sent = _sent()
-    _prepare(form, sent)
+    themes = all_themes()
+    _prepare(form, sent, themes)
     export_form = CommentsExportForm(request.args if sent else None, id_prefix="export")
-    _prepare(export_form, sent)
+    _prepare(export_form, sent, themes)
     page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     args = {key: value for key, value in request.args.items() if key != "page"}
     if sent and not form.validate():
         return render_template("reports/comments.html", form=form, export_form=None,
                                found=None, rows=[], args=args), 400
     redact = not may_see_personal_data(current_user)
-    found = comment_page(_selection(form), page=page_number, with_names=redact)
+    selection = _selection(form)
+    found = comment_page(selection, page=page_number, with_names=redact)
     units, categories = unit_tree(), category_tree()
+    about = _themes(selection, found.small_units, themes, redact, units) if themes else None
     rows = [{
         "comment": c, "text": shown_text(c, redact),
         "unit": units.nodes[c.unit_id].name if c.unit_id in units.nodes else "",
@@ -111,7 +145,88 @@ def comments() -> ResponseReturnValue:
     } for c in found.comments]
     return no_store(render_template(
         "reports/comments.html", form=form, export_form=export_form, found=found, rows=rows,
-        args=args, redacted=redact, zone=organisation_zone()))
+        args=args, redacted=redact, zone=organisation_zone(), about=about))
+
+
+def _themes(selection: Selection, hidden: frozenset[int], themes: list, redact: bool,
+            units: object) -> dict[str, object]:
+    """The themes part of the page: every theme's share in the selection and whether
+    detractors write about it more than promoters; for a chosen theme, its representative
+    comments (redacted as the page is) and its frequency by unit and by month."""
+    counts, counted = theme_counts(selection, hidden)
+    about: dict[str, object] = {"counts": counts, "counted": counted, "chosen": None}
+    if selection.theme_id is None:
+        return about
+    chosen = next((t for t in themes if t.id == selection.theme_id), None)
+    if chosen is None:
+        return about
+    nodes = units.nodes  # type: ignore[attr-defined]
+    about["chosen"] = chosen
+    about["examples"] = [shown_text(c, redact) for c in
+                         representatives(selection, chosen.id, with_names=redact)]
+    about["by_unit"] = [(nodes[f.key].name if f.key in nodes else "", f)
+                        for f in frequency_by_unit(selection, chosen.id) if f.comments]
+    about["by_month"] = frequency_over_time(selection, chosen.id, Grain.MONTH,
+                                            organisation_zone().key)
+    if may_change_themes():
+        about["rename"] = ThemeRenameForm(formdata=None, name=chosen.name or "",
+                                          id_prefix="rename")
+        merge = ThemeMergeForm(formdata=None, id_prefix="merge")
+        merge.into.choices = select_choices([(t.id, t.title) for t in themes if t.id != chosen.id])
+        about["merge"] = merge
+    return about
+
+
+def may_change_themes() -> bool:
+    """The satisfaction team (designers and admins) names and merges the themes, which are
+    the whole organisation's: not those given units."""
+    return current_user.has_role(Role.DESIGNER) and not works_inside_units(current_user)
+
+
+def _theme_or_404(theme_id: int) -> Theme:
+    theme = db.session.get(Theme, theme_id)
+    if theme is None:
+        abort(404)
+    return theme
+
+
+def _back(theme_id: int) -> ResponseReturnValue:
+    """Back to the explorer as it was (the query string the form was posted with)."""
+    args = {key: value for key, value in request.args.items() if key not in ("page", "theme")}
+    return redirect(url_for("reports.comments", **args, theme=theme_id))
+
+
+@bp.route("/themes/<int:theme_id>/rename", methods=["POST"])
+@role_required(Role.DESIGNER)
+def theme_rename(theme_id: int) -> ResponseReturnValue:
+    theme = _theme_or_404(theme_id)
+    form = ThemeRenameForm(id_prefix="rename")
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        rename_theme(theme, form.name.data or "", f"user:{current_user.id}")
+    except ThemeError:
+        abort(400)
+    flash(_("Theme renamed."), "info")
+    return _back(theme.id)
+
+
+@bp.route("/themes/<int:theme_id>/merge", methods=["POST"])
+@role_required(Role.DESIGNER)
+def theme_merge(theme_id: int) -> ResponseReturnValue:
+    theme = _theme_or_404(theme_id)
+    form = ThemeMergeForm(id_prefix="merge")
+    form.into.choices = select_choices([(t.id, t.title) for t in all_themes()
+                                        if t.id != theme.id])
+    if not form.validate_on_submit():
+        abort(400)
+    into = _theme_or_404(form.into.data)
+    try:
+        merge_themes(theme, into, f"user:{current_user.id}")
+    except ThemeError:
+        abort(400)
+    flash(_("Themes merged."), "info")
+    return _back(into.id)
 
 
 @bp.route("/comments/export", methods=["POST"])

@@ -125,6 +125,7 @@ class CommentsForm(PeriodForm):
     channel = SelectField(_l("Channel"), default="")
     band = SelectField(_l("Score"), choices=BAND_CHOICES, default="")
     q = StringField(_l("Words"), validators=[Optional(), Length(max=200)])
+    theme = SelectField(_l("Theme"), coerce=int, default=ALL)
 
 
 class CommentsExportForm(CommentsForm):
@@ -134,3 +135,17 @@ class CommentsExportForm(CommentsForm):
         csrf = True
 
     submit = SubmitField(_l("Download these comments (CSV)"))
+
+
+class ThemeRenameForm(StaffForm):
+    """The satisfaction team's name for a theme (empty: back to its words)."""
+
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    submit = SubmitField(_l("Rename"))
+
+
+class ThemeMergeForm(StaffForm):
+    """Merge a theme into another: its comments go there, and stay there next time."""
+
+    into = SelectField(_l("Merge into"), coerce=int)
+    submit = SubmitField(_l("Merge"))

@@ -24,6 +24,7 @@ def test_every_periodic_job_is_on_the_table_with_its_interval(make_app) -> None:
         "memnun-alert-digest": dt.timedelta(hours=1),
         "memnun-retention": dt.timedelta(days=1),
         "memnun-rollup-compaction": dt.timedelta(minutes=5),
+        "memnun-themes": dt.timedelta(hours=6),
     }
     for job in scheduler.get_jobs():
         assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, None)
