@@ -894,11 +894,10 @@ def _backend_or_none(p: _Pass, channel: InvitationChannel) -> MailBackend | None
         return None
 
 
-def _send_group(p: _Pass, kind: str, group: list[_Job], then: list[_Job] | None = None) -> int:
+def _send_group(p: _Pass, kind: str, group: list[_Job]) -> int:
     """Send a group (already marked handed over) under one commit; returns how many of its jobs
     were dealt with (a group that runs past GROUP_SECONDS ends early, and the rest start the
-    next group). The same commit marks ``then``, the next group, so that its mark is on record
-    before its final dots at no extra commit."""
+    next group)."""
     live = _still_due(kind, [job.id for job in group], async_commit=True)
     sent: list[tuple[_Job, dt.datetime]] = []
     started = time.monotonic()
@@ -917,7 +916,6 @@ def _send_group(p: _Pass, kind: str, group: list[_Job], then: list[_Job] | None 
     finally:
         try:
             _record_sent(p, kind, sent)
-            _mark_handed_over(p, [job.id for job in then or []])
             db.session.commit()
         finally:
             p.end_turn()
@@ -954,16 +952,16 @@ def _send_streams(p: _Pass, kind: str, jobs: list[_Job], started: float) -> int:
         with app.app_context():
             try:
                 job = take()
-                if job is not None:
+                while job is not None:
+                    # Marked just before its own send, never ahead with the previous commit: a
+                    # marked row is taken over as handed to the server, and recorded as sent
+                    # before its final dot, so a mark on a message that never went out would
+                    # turn a second kill into a lost message.
                     _mark_handed_over(mine, [job.id])
                     db.session.commit()
-                while job is not None:
-                    # The next job is taken now, so its mark rides on this job's commit; it is
-                    # sent even if time runs out meanwhile (the budget leaves room for that).
-                    following = take()
-                    _send_group(mine, kind, [job], then=[following] if following else None)
+                    _send_group(mine, kind, [job])
                     first_done.set()
-                    job = following
+                    job = take()
             except BaseException as exc:  # noqa: BLE001 - raised again in the dispatcher's thread
                 errors.append(exc)
             finally:
@@ -1014,14 +1012,15 @@ def _next_group(jobs: list[_Job], start: int, size: int) -> list[_Job]:
 
 
 def _send_fresh_group(p: _Pass, kind: str, jobs: list[_Job], start: int) -> int:
-    """Send the group starting at ``start``. Its hand-over mark rode on the previous group's
-    commit; only the first group of a run needs a commit of its own."""
+    """Send the group starting at ``start``, marked handed over by a commit of its own just
+    before: a mark made ahead, on the previous group's commit, would stand on messages that
+    never went out if the process died first, and a takeover records a marked row as sent
+    before its final dot (``_send_taken_over``), so a second kill would lose them."""
     group = _next_group(jobs, start, p.commit_every)
     if any(job.id not in p.marked for job in group):
         _mark_handed_over(p, [job.id for job in group])
         db.session.commit()
-    return _send_group(p, kind, group, then=_next_group(jobs, start + len(group),
-                                                        p.commit_every))
+    return _send_group(p, kind, group)
 
 
 def _send_steps(p: _Pass, jobs: list[_Job], started: float) -> int:
