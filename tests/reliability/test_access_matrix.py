@@ -125,7 +125,8 @@ def world(make_app) -> tuple[Flask, dict[str, str]]:  # type: ignore[no-untyped-
                   "invitation_id": str(theirs.invitation_id),
                   "key": "ces", "number": "1",
                   "question_key": "effort", "code": "fen", "ref": str(theirs.complaint_id),
-                  "target_id": "1", "key_id": "1", "webhook_id": "1", "token": "x" * 43,
+                  "target_id": "1", "key_id": "1", "webhook_id": "1", "theme_id": "1",
+                  "token": "x" * 43,
                   "package_name": "dash", "fingerprinted_path": "deps/polyfill@7.12.1.min.js",
                   "filename": "css/app.css", "path": "drill", "name": "x.eml"}
     return app, values
@@ -134,10 +135,11 @@ def world(make_app) -> tuple[Flask, dict[str, str]]:  # type: ignore[no-untyped-
 ROLES = {"viewer": ("viewer", None), "manager": ("viewer", ["fen"]),
          "designer": ("designer", None), "admin": ("admin", None),
          "unit designer": ("designer", ["fen"]), "unit admin": ("admin", ["fen"])}
-#: Pages that show or change the whole organisation: refused to anyone given units.
+#: Pages that show or change the whole organisation: refused to anyone given units (the comment
+#: themes are computed over every unit's comments, so renaming or merging one is too).
 WHOLE_ORGANISATION = ("api_admin.", "webhooks_admin.", "intake_admin.", "distribution.",
                       "design.", "reports.targets", "reports.delete_target_view",
-                      "staff.organisation")
+                      "staff.organisation", "reports.theme_")
 #: The staff account pages of the sample account, which belongs to another unit (zabita): an
 #: admin given units finds it missing.
 ANOTHER_UNITS_ACCOUNT = {"staff.user", "staff.disable", "staff.enable", "staff.reset",
