@@ -35,13 +35,14 @@ Each kind has a label (``DEFAULT_LABELS``); the caller may pass translated ones.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import phonenumbers
 from stdnum import iban as _iban
 from stdnum.tr import tckimlik
+
+from app.wordforms import fold  # one folding for search and for finding names
 
 EMAIL = "email"
 PHONE = "phone"
@@ -79,22 +80,6 @@ class Finding:
     start: int
     end: int
     kind: str
-
-
-def fold(text: str) -> str:
-    """``text`` lower-cased without marks, one character for one, so that positions in the
-    folded text are positions in the text: Turkish I/İ/ı/i all become i, ç c, ş s, ü u."""
-    out = []
-    for ch in text:
-        if ch in "Iİı":
-            out.append("i")
-            continue
-        lowered = ch.lower()
-        if len(lowered) != 1:
-            lowered = ch
-        base = unicodedata.normalize("NFD", lowered)[:1] or lowered
-        out.append(base if base.isalpha() or base.isdigit() else lowered)
-    return "".join(out)
 
 
 def _emails(text: str) -> Iterable[Finding]:
