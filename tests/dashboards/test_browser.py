@@ -9,7 +9,6 @@ the module; each test has its own context (cookies).
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -19,14 +18,11 @@ import pytest
 from app.analytics.filters import Filters
 from app.analytics.overview import overview_of
 from app.analytics.tree import unit_tree
+from tests.support.browser import launch_chromium, log_in
 from tests.support.datasets.generated import END, START
 from tests.support.factories import make_user
 from tests.support.server import serve
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-IN_CI = os.environ.get("CI", "").lower() == "true"
 PERIOD = "from=2024-10-01&to=2025-03-31"  # START to END (UTC)
 PASSWORD = "correct horse battery"
 # Each page, and an element whose text holds its figures.
@@ -38,22 +34,10 @@ PAGES = {
 pytestmark = pytest.mark.browser
 
 
-def _require_chromium() -> None:
-    if os.path.exists(CHROMIUM):
-        return
-    if IN_CI:
-        pytest.fail(f"CI=true but Chromium is missing at {CHROMIUM}: browser tests must run")
-    pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _require_chromium()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -90,14 +74,6 @@ def page(browser, app, server_errors):  # type: ignore[no-untyped-def]
     assert server_errors == [], server_errors
 
 
-def log_in(page, url: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{url}/auth/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
-
-
 def choose(page, dropdown: str, label: str) -> None:  # type: ignore[no-untyped-def]
     """Pick ``label`` in a Dash dropdown, as a person does: open it, click the option."""
     page.click(f"#{dropdown}")
@@ -127,7 +103,7 @@ def wait_for_change(page, selector: str, before: str) -> str:  # type: ignore[no
 def test_every_page_follows_a_filter(app, data, page) -> None:
     make_user(app, "v@example.org", role="designer", password=PASSWORD)
     with serve(app) as live:
-        log_in(page, live.url, "v@example.org")
+        log_in(page, live.url, "v@example.org", PASSWORD)
         for path, figures in PAGES.items():
             page.goto(f"{live.url}/dashboards/{path}?{PERIOD}")
             before = wait_for_figures(page, figures)
@@ -159,7 +135,7 @@ def test_a_figure_matches_the_metrics_api_and_the_analytics(app, data, page) -> 
     with app.app_context():
         _, key = create_api_key("browser-test", [ApiScope.READ])
     with serve(app) as live:
-        log_in(page, live.url, "v@example.org")
+        log_in(page, live.url, "v@example.org", PASSWORD)
         page.goto(f"{live.url}/dashboards/?{PERIOD}&unit=a")
         shown = {"a": _csat_card(page)}
         choose(page, "unit", "Unit b1")
@@ -220,7 +196,7 @@ def test_a_period_shortcut_is_in_the_url_and_a_copied_link_shows_the_same_view(
     today = dt.datetime.now(dt.UTC).date()
     make_user(app, "v@example.org", role="viewer", password=PASSWORD)
     with serve(app) as live:
-        log_in(page, live.url, "v@example.org")
+        log_in(page, live.url, "v@example.org", PASSWORD)
         page.goto(f"{live.url}/dashboards/drill?unit=a")
         wait_for_figures(page, "#drill-table")
         assert page.input_value("#period-end") == f"{today:%d.%m.%Y}"  # live: runs to today
@@ -238,7 +214,7 @@ def test_a_period_shortcut_is_in_the_url_and_a_copied_link_shows_the_same_view(
         other = browser.new_context(locale="en-GB", viewport={"width": 1400, "height": 1000})
         try:
             tab = other.new_page()
-            log_in(tab, live.url, "v@example.org")
+            log_in(tab, live.url, "v@example.org", PASSWORD)
             tab.goto(shared)
             assert wait_for_figures(tab, "#drill-table") == wait_for_figures(page, "#drill-table")
             assert tab.input_value("#period-start") == f"{today.replace(day=1):%d.%m.%Y}"
@@ -259,7 +235,7 @@ def test_a_survey_answered_now_shows_on_the_default_overview_at_the_next_refresh
     make_user(app, "v@example.org", role="viewer", password=PASSWORD)
     invited = invite(app, external_id="LIVE-1")
     with serve(app) as live:
-        log_in(page, live.url, "v@example.org")
+        log_in(page, live.url, "v@example.org", PASSWORD)
         page.goto(f"{live.url}/dashboards/")  # no period chosen: the default, live one
         before = wait_for_figures(page, "#kpi-responses .kpi-value")
         phone = browser.new_context(viewport={"width": 360, "height": 740})
@@ -282,7 +258,7 @@ def test_a_day_grain_over_months_shows_no_spikes(app, data, page) -> None:
     the trend coarsens instead, and says so."""
     make_user(app, "v@example.org", role="viewer", password=PASSWORD)
     with serve(app) as live:
-        log_in(page, live.url, "v@example.org")
+        log_in(page, live.url, "v@example.org", PASSWORD)
         page.goto(f"{live.url}/dashboards/?{PERIOD}&by=day")
         status = wait_for_figures(page, "#status")
         assert re.search(r"Too few responses per day: the trend is shown by (week|month)\.",

@@ -8,7 +8,6 @@ is a failure: the test must run there.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -24,45 +23,17 @@ from app.design.services import (
 )
 from app.extensions import db
 from app.models import VersionStatus
-from tests.support.database import IN_CI
+from tests.support.browser import launch_chromium, log_in
 from tests.support.factories import make_user
 from tests.support.server import serve
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 pytestmark = pytest.mark.browser
 
 
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true, but {reason}: the designer's browser test must run in CI")
-    pytest.skip(reason)
-
-
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        _unavailable(f"{CHROMIUM} is not installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Playwright (the dev extra) is not installed")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch_chromium() as launched:
         yield launched
-        launched.close()
-
-
-def log_in(page: Any, url: str, password: str) -> None:
-    """Through the login page, as a person would."""
-    page.goto(f"{url}/auth/login")
-    page.fill("#email", "designer@example.org")
-    page.fill("#password", password)
-    page.click("form.stack [type=submit]")
-    page.wait_for_url(f"{url}/")
 
 
 def test_create_edit_preview_and_publish(installed: Flask, browser: Any) -> None:
@@ -74,7 +45,7 @@ def test_create_edit_preview_and_publish(installed: Flask, browser: Any) -> None
         script_errors: list[str] = []
         page.on("pageerror", lambda error: script_errors.append(str(error)))
 
-        log_in(page, live.url, password)
+        log_in(page, live.url, "designer@example.org", password)
 
         # Create from a template.
         page.goto(f"{live.url}/admin/questionnaires/")
@@ -154,7 +125,7 @@ def test_drag_a_question_into_a_new_order(installed: Flask, browser: Any) -> Non
     password = make_user(installed, "designer@example.org", "designer")
     with serve(installed) as live:
         page = browser.new_page(locale="en-GB")
-        log_in(page, live.url, password)
+        log_in(page, live.url, "designer@example.org", password)
         edit_url = f"{live.url}/admin/questionnaires/post-resolution/versions/2/edit"
         page.goto(edit_url)
         with page.expect_navigation():  # the new order is posted, then the page comes back
@@ -180,7 +151,7 @@ def test_enter_in_a_field_saves_the_question(installed: Flask, browser: Any) -> 
     password = make_user(installed, "designer@example.org", "designer")
     with serve(installed) as live:
         page = browser.new_page(locale="en-GB")
-        log_in(page, live.url, password)
+        log_in(page, live.url, "designer@example.org", password)
         page.goto(f"{live.url}/admin/questionnaires/post-resolution/versions/2/questions/courtesy")
         page.fill("#attribute", "staff_courtesy")
         page.press("#attribute", "Enter")  # not "More option rows", the first button in the form

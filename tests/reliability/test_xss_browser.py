@@ -14,14 +14,13 @@ SQLite only: what a browser runs does not depend on the database.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.browser import launch_chromium, served_sqlite_app, watched_page
+from tests.support.browser import launch_chromium, log_in, served_sqlite_app, watched_page
 from tests.support.factories import make_user
 from tests.support.web import csrf_token_from, login
 
@@ -120,14 +119,6 @@ def browser() -> Iterator[Any]:
         yield chromium
 
 
-def _log_in(page: Any, url: str) -> None:
-    page.goto(f"{url}/auth/login")
-    page.fill("#email", ADMIN)
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    page.wait_for_url(re.compile(r".*/$"))
-
-
 def _pages(ids: dict[str, int]) -> dict[str, str | None]:
     """Path -> a selector to wait for (dashboards draw after their callbacks)."""
     follow_up = ids["follow_up"]
@@ -174,7 +165,7 @@ def test_payloads_are_shown_as_text_and_never_run(served, browser) -> None:  # t
     with watched_page(browser, bypass_csp=True, viewport={"width": 1280, "height": 900}) as page:
         dialogs: list[str] = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        _log_in(page, served.url)
+        log_in(page, served.url, ADMIN, PASSWORD)
         for path, ready in _pages(served.ids).items():
             response = _open(page, served.url + path, ready)
             assert response.status == 200, (path, response.status)
@@ -229,7 +220,7 @@ def test_a_strict_csp_is_sent_and_the_dashboards_work_under_it(served, browser) 
         assert "'unsafe-inline'" not in scripts and "'unsafe-eval'" not in scripts, (path, policy)
     with watched_page(browser, viewport={"width": 1280, "height": 900}) as page:
         page.add_init_script(WATCH)
-        _log_in(page, served.url)
+        log_in(page, served.url, ADMIN, PASSWORD)
         # Where the policy could get in the way: Dash's inline start-up script and the styles
         # Plotly inserts, the preview's data: images.
         pages = {path: ready for path, ready in _pages(served.ids).items()

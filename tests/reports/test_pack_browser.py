@@ -15,7 +15,7 @@ import pytest
 
 from app.analytics.periods import Shortcut, shortcut_days
 from app.timefmt import today
-from tests.support.browser import launch_chromium, served_sqlite_app, watched_page
+from tests.support.browser import launch_chromium, log_in, served_sqlite_app, watched_page
 from tests.support.factories import make_user
 from tests.support.server import LiveServer
 
@@ -49,14 +49,6 @@ def _days(site: LiveServer, shortcut: Shortcut) -> tuple[str, str]:
     return first.isoformat(), last.isoformat()
 
 
-def _log_in(page: Any, url: str) -> None:
-    page.goto(f"{url}/auth/login")
-    page.fill("#email", "viewer@example.org")
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    page.wait_for_url(re.compile(r".*/$"))
-
-
 def _download(page: Any) -> Any:
     with page.expect_download() as info:
         page.click("#pack-submit")
@@ -67,7 +59,7 @@ def _download(page: Any) -> Any:
 def test_the_pack_form_with_its_shortcuts(site: LiveServer, browser: Any, language: str) -> None:
     default, compare, hint = WORDS[language]
     with watched_page(browser, locale=LOCALES[language], viewport=DESKTOP) as page:
-        _log_in(page, site.url)
+        log_in(page, site.url, "viewer@example.org", PASSWORD)
         page.goto(f"{site.url}/reports/")
         assert page.locator("#pack-period option:checked").inner_text() == default
         assert page.locator("label[for=pack-compare]").inner_text() == compare
@@ -97,7 +89,7 @@ def test_the_pack_form_with_its_shortcuts(site: LiveServer, browser: Any, langua
 def test_a_shortcut_works_without_javascript(site: LiveServer, browser: Any) -> None:
     with watched_page(browser, locale="en-GB", viewport=DESKTOP,
                       java_script_enabled=False) as page:
-        _log_in(page, site.url)
+        log_in(page, site.url, "viewer@example.org", PASSWORD)
         page.goto(f"{site.url}/reports/")
         page.select_option("#pack-period", "this-quarter")
         # Nothing changed the date fields: they still hold the last 12 months.

@@ -17,7 +17,13 @@ import pytest
 
 from app.extensions import db
 from app.models import Category, Unit
-from tests.support.browser import axe_source, launch_chromium, served_sqlite_app, watched_page
+from tests.support.browser import (
+    axe_source,
+    launch_chromium,
+    log_in,
+    served_sqlite_app,
+    watched_page,
+)
 from tests.support.factories import make_user, node
 from tests.support.respond import invite
 from tests.support.server import LiveServer
@@ -77,21 +83,13 @@ def _check(page: Any, axe: str, what: str) -> None:
     assert overflow <= 0, f"{what} scrolls sideways by {overflow} px"
 
 
-def _log_in(page: Any, site: LiveServer, email: str, password: str = PASSWORD) -> None:
-    page.goto(f"{site.url}/auth/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("form.stack [type=submit]")
-    page.wait_for_url(f"{site.url}/")
-
-
 @pytest.mark.parametrize("language", ["en", "tr"])
 def test_an_admin_invites_and_the_colleague_sets_a_password(
     site: LiveServer, browser: Any, axe: str, shots: Path, language: str
 ) -> None:
     email = f"selin-{language}@example.org"
     with watched_page(browser, viewport=DESK, locale=LOCALES[language]) as admin:
-        _log_in(admin, site, "admin@example.org")
+        log_in(admin, site.url, "admin@example.org", PASSWORD)
         admin.goto(f"{site.url}/admin/users/new")
         _check(admin, axe, "new account")
         admin.fill("#email", email)
@@ -120,7 +118,7 @@ def test_an_admin_invites_and_the_colleague_sets_a_password(
         person.fill("#again", "selin's own long password")
         person.click("form.stack [type=submit]")
         person.wait_for_url(f"{site.url}/auth/login")
-        _log_in(person, site, email, "selin's own long password")
+        log_in(person, site.url, email, "selin's own long password")
         assert person.locator("h2", has_text="Sending today" if language == "en" else "")
         person.goto(site.url + urlsplit(url).path)  # used up
         assert person.locator("h1").count() == 1
@@ -131,7 +129,7 @@ def test_the_organisation_name_reaches_survey_e_mail_and_pack(
     site: LiveServer, browser: Any, axe: str, shots: Path
 ) -> None:
     with watched_page(browser, viewport=DESK, locale="tr-TR") as admin:
-        _log_in(admin, site, "admin@example.org")
+        log_in(admin, site.url, "admin@example.org", PASSWORD)
         admin.goto(f"{site.url}/admin/organisation")
         _check(admin, axe, "organisation")
         admin.fill("#name", "Örnek Belediyesi")
@@ -186,7 +184,7 @@ def test_each_roles_home_page(
         make_user(site.app, email, kind, PASSWORD, units=units)
         for name, viewport in (("desk", DESK), ("phone", PHONE)):
             with watched_page(browser, viewport=viewport, locale=LOCALES[language]) as page:
-                _log_in(page, site, email)
+                log_in(page, site.url, email, PASSWORD)
                 assert page.locator("main h1").count() == 1
                 _check(page, axe, f"home of {role} ({language}, {name})")
                 page.screenshot(path=shots / f"home-{role}-{language}-{name}.png", full_page=True)

@@ -2,6 +2,7 @@
 
 - ``launch_chromium``: Debian's Chromium through Playwright. Skips with the reason when Chromium,
   Playwright or axe-core is missing, but fails under CI=true, where they must be there.
+- ``log_in``: through the login page, as a person would.
 - ``served_sqlite_app``: one app on SQLite over real HTTP for a whole browser module. What a
   browser checks (keyboard, scripts, layout, accessibility) does not depend on the database;
   what does (one response per invitation, races) is tested over HTTP on both databases.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +48,15 @@ RUN_AXE = """async () => {
     nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
   }));
 }"""
+
+
+def log_in(page: Any, base_url: str, email: str, password: str) -> None:
+    """Log in through the login page, as a person would, and wait for the home page."""
+    page.goto(f"{base_url}/auth/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("#submit")
+    page.wait_for_url(re.compile(r".*/$"))
 
 
 def unique_reference() -> str:

@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import IMPACTS, RUN_AXE, axe_source, served_sqlite_app, watched_page
+from tests.support.browser import (
+    IMPACTS,
+    RUN_AXE,
+    axe_source,
+    log_in,
+    served_sqlite_app,
+    watched_page,
+)
 from tests.support.factories import make_user
 from tests.support.server import LiveServer
 from tests.support.staff_pages import DASH_PAGES, build_dataset, staff_pages
@@ -33,14 +40,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer,
         yield live, staff_pages(live.app, values) + DASH_PAGES
 
 
-def _log_in(page: Any, url: str) -> None:
-    page.goto(f"{url}/auth/login")
-    page.fill("#email", "admin@example.org")
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    page.wait_for_url(re.compile(r".*/$"))
-
-
 def _settle(page: Any, path: str) -> None:
     if path.startswith("/dashboards/"):  # drawn by the Dash renderer after the first answer
         page.wait_for_selector("#page h1", timeout=30_000)
@@ -52,7 +51,7 @@ def test_every_staff_page_has_no_serious_or_critical_violation(site, browser) ->
     found: dict[str, Any] = {}
     with watched_page(browser, locale="tr-TR", viewport={"width": 1280, "height": 900}) as page:
         page.context.add_init_script(script=axe_source())
-        _log_in(page, live.url)
+        log_in(page, live.url, "admin@example.org", PASSWORD)
         for path in paths:
             response = page.goto(f"{live.url}{path}")
             assert response is not None and response.status == 200, path
