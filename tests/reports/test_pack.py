@@ -12,7 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from app.analytics import metrics
 from app.analytics.breakdown import grouped_figures
+from app.analytics.figures import Score
 from app.analytics.filters import Filters
 from app.analytics.overview import overview
 from app.analytics.periods import to_instant
@@ -21,6 +23,7 @@ from app.models import ActionStatus, ImprovementAction, Target, Unit
 from app.models.types import utcnow
 from app.reports.pack import build_pack
 from app.reports.render import pack_html
+from tests.support.datasets.delivered import build_delivered
 from tests.support.datasets.reports import Data, build_january
 from tests.support.factories import make_user
 from tests.support.web import csrf_token_from, login
@@ -75,7 +78,23 @@ def test_figures_are_analytics_figures_with_small_groups_suppressed(app, january
     units_table = html[html.index('id="units"'):html.index("</table>", html.index('id="units"'))]
     park_row = re.search(r"Park ve Bahçeler.*?</tr>", units_table, re.S).group(0)
     assert "too few responses" in park_row
-    assert "%" not in park_row.replace("too few", "")  # no share shown for Park at all
+    # No survey share for Park; its response and bounce rates (about the sending, not what
+    # anyone answered) are the row's last two cells.
+    assert "%" not in park_row.replace("too few", "").rsplit('<td class="num">', 2)[0]
+
+
+def test_the_pack_shows_bounce_rates_and_response_rates_over_delivered(app) -> None:
+    with app.app_context():
+        build_delivered()
+    pack, html = _pack(app)
+    assert pack.summary.response_rate == Score.of(metrics.response_rate(2, 5))
+    assert pack.summary.bounce_rate == Score.of(metrics.bounce_rate(2, 7))
+    kpi = html.split('id="kpi-bounce_rate"')[1].split('<div class="kpi"')[0]
+    assert "28.6%" in kpi and "2 of 7 invitations not delivered" in kpi
+    assert "2 responses, 5 of 7 invitations delivered" in html
+    fen = next(row for row in html.split('id="units"')[1].split("</table>")[0].split("<tr>")
+               if "Fen İşleri" in row)
+    assert "40.0%" in fen and "33.3%" in fen  # fen: 2 of 5 not delivered, 1 of 3 answered
 
 
 def test_html_opens_offline(app, january) -> None:
@@ -150,7 +169,7 @@ def test_excel_and_csv_hold_the_figures(viewer) -> None:
     assert summary["complaints"][1].number_format == "#,##0"
     units = {row[0]: row for row in workbook["Units"].iter_rows(values_only=True)}
     park = units["Park ve Bahçeler"]
-    assert park[6] is None and park[-1] == "too few responses"  # empty, and the note says why
+    assert park[7] is None and park[-1] == "too few responses"  # empty, and the note says why
 
     text = _download(viewer, "csv").get_data().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
