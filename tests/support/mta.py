@@ -11,10 +11,15 @@ skipped, or fails under CI=true (``processes.missing``).
 
 from __future__ import annotations
 
+import imaplib
 import os
+import pwd
 import shutil
+import signal
+import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -154,3 +159,137 @@ def running_postfix(local_domain: str, transports: dict[str, str]) -> Iterator[P
         shutil.rmtree(directory, ignore_errors=True)
         if not stopped:
             raise RuntimeError("postfix did not stop")
+
+
+DOVECOT_CONFIG = """\
+base_dir = {directory}/run
+state_dir = {directory}/state
+log_path = {directory}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+mail_location = maildir:{directory}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {directory}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={directory}/mail/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+@dataclass
+class Dovecot:
+    """A running Dovecot IMAP server at ``host:port`` with one user, ``user``/``password``,
+    whose Maildir is ``maildir``: the test drops messages into it as an MTA would."""
+
+    directory: Path
+    host: str
+    port: int
+    user: str
+    password: str
+    owner: tuple[int, int]
+
+    @property
+    def maildir(self) -> Path:
+        return self.directory / "mail" / self.user
+
+    def deliver(self, raw: bytes) -> None:
+        """Put one message into the inbox, as a local delivery agent does (tmp/, then new/)."""
+        for sub in ("tmp", "new", "cur"):
+            (self.maildir / sub).mkdir(parents=True, exist_ok=True)
+            os.chown(self.maildir / sub, *self.owner)
+        os.chown(self.maildir, *self.owner)
+        name = f"{time.time_ns()}.M{os.getpid()}.memnun-test"
+        staged = self.maildir / "tmp" / name
+        staged.write_bytes(raw)
+        os.chown(staged, *self.owner)
+        staged.rename(self.maildir / "new" / name)
+
+    def empty(self) -> None:
+        """Delete every message of the inbox (a module's tests share one server)."""
+        client = imaplib.IMAP4(self.host, self.port, timeout=10)
+        try:
+            client.login(self.user, self.password)
+            _, count = client.select("INBOX")
+            if int(count[0] or 0):
+                client.store("1:*", "+FLAGS.SILENT", "(\\Deleted)")
+                client.expunge()
+        finally:
+            client.logout()
+
+    def log(self) -> str:
+        path = self.directory / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else "(no log)"
+
+
+def _nobody() -> tuple[int, int]:
+    """The mailbox owner: Dovecot will not serve mail as root or a system account below 500."""
+    entry = pwd.getpwnam("nobody")
+    return entry.pw_uid, entry.pw_gid
+
+
+@contextmanager
+def running_dovecot(user: str, password: str) -> Iterator[Dovecot]:
+    """Dovecot's IMAP server on a free port of 127.0.0.1, no TLS (loopback only), the user in a
+    passwd-file; stopped and removed at the end."""
+    binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    if not Path(binary).exists():
+        missing("Dovecot is not installed (Debian package dovecot-imapd)")
+    _as_root("Dovecot")
+    directory = _scratch("memnun-dovecot-")
+    for sub in ("run", "state", "mail"):
+        (directory / sub).mkdir()
+    owner = _nobody()
+    os.chown(directory / "mail", *owner)
+    (directory / "users").write_text(f"{user}:{{PLAIN}}{password}\n")
+    port = free_port()
+    config = directory / "dovecot.conf"
+    config.write_text(DOVECOT_CONFIG.format(directory=directory, port=port, uid=owner[0],
+                                            gid=owner[1]))
+    server = Dovecot(directory, "127.0.0.1", port, user, password, owner)
+    try:
+        # Its daemon keeps the descriptors it was given: a file, not a pipe to wait on.
+        with (directory / "start.log").open("wb") as output:
+            started = subprocess.run([binary, "-c", str(config)], stdout=output, stderr=output,
+                                     timeout=60, check=False)
+        if started.returncode != 0 or not wait_until(lambda: _listening(port), 30, 0.05):
+            raise RuntimeError("dovecot did not start:\n"
+                               f"{(directory / 'start.log').read_text()}\n{server.log()}")
+        yield server
+    finally:
+        _stop_dovecot(directory / "run" / "master.pid", port)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _stop_dovecot(pid_file: Path, port: int) -> None:
+    # SIGTERM to its master (``dovecot stop`` does the same, then waits a fixed two seconds).
+    try:
+        os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+    except (OSError, ValueError):
+        return
+    if not wait_until(lambda: not _listening(port), 30, 0.05):
+        raise RuntimeError("dovecot did not stop")
