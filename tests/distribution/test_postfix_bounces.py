@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import pwd
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,10 +95,15 @@ def _relay_and_bounce(app: Any, postfix: Any, smtp_server: Any) -> None:
                 for p in db.session.scalars(select(Complainant))} == {
             ANSWERS: False, SILENT: False, DEAD: True}
 
-        # The good mail arrived through Postfix, by the VERP return path of each invitation.
+        # The good mail arrived through Postfix, by the VERP return path of each invitation,
+        # which the operators' recipient filter (deploy/postfix-bounces.cf) lets in.
         relayed = {str(m["To"]): m for m in smtp_server.messages}
         assert set(relayed) == {ANSWERS, SILENT}
-        assert all(sender.startswith("bounces+") for sender in smtp_server.senders)
+        filter_table = _return_path_filter(postfix.directory)
+        assert [postfix.lookup(filter_table, sender) for sender in smtp_server.senders] == [
+            "OK", "OK"]
+        assert postfix.lookup(filter_table, BOUNCES) is None
+        assert postfix.lookup(filter_table, "bounces+1-0@mail.memnun.test") is None
         # Not to the person: Postfix's log says where it went, Memnun's says nothing of it.
         assert "unknown user" in postfix.log()
 
@@ -124,3 +130,12 @@ def _relay_and_bounce(app: Any, postfix: Any, smtp_server: Any) -> None:
     with app.app_context():
         assert fetch(answers).state == InvitationState.RESPONDED
 
+
+def _return_path_filter(directory: Path) -> str:
+    """deploy/postfix-bounces.cf's regexp table of return paths, for this test's domain."""
+    sample = (Path(__file__).parents[2] / "deploy" / "postfix-bounces.cf").read_text()
+    (line,) = [line for line in sample.splitlines() if line.startswith("# /^bounces")]
+    table = directory / "memnun-return-paths"
+    table.write_text(line.removeprefix("# ").replace(r"mail\.example\.org", r"mail\.memnun\.test")
+                     + "\n")
+    return f"regexp:{table}"

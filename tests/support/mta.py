@@ -84,6 +84,12 @@ class Postfix:
         subprocess.run(["postqueue", "-c", str(self.config_directory), "-f"],  # noqa: S607
                        check=False, capture_output=True, timeout=30)
 
+    def lookup(self, table: str, key: str) -> str | None:
+        """What Postfix finds for ``key`` in ``table`` (``postmap -q``), None when nothing."""
+        found = subprocess.run(["postmap", "-c", str(self.config_directory), "-q", key, table],  # noqa: S607
+                               capture_output=True, text=True, timeout=30, check=False)
+        return found.stdout.strip() if found.returncode == 0 else None
+
     def log(self) -> str:
         path = self.directory / "maillog"
         return path.read_text(errors="replace") if path.exists() else "(no log)"
