@@ -75,6 +75,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.distribution.dkim_signing import check_dkim_settings
 
     check_dkim_settings(app.config)  # half-set DKIM settings or an unreadable key stop here
+    from app.distribution.bounce_imap import check_imap_settings
+
+    check_imap_settings(app.config)  # so do the bounce mailbox's
     register_converters(app)  # before any route: each rule takes its converters when added
     _trust_proxies(app)
 

@@ -139,6 +139,10 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         # DKIM signing of outgoing mail (app.distribution.dkim_signing): all three, or none.
         # Bounces: the base of every invitation's return path (app.distribution.verp).
         "MEMNUN_BOUNCE_ADDRESS": _env("BOUNCE_ADDRESS"),
+        # A mailbox polled for bounces (app.distribution.bounce_imap): off while no host is set.
+        **{f"MEMNUN_BOUNCE_IMAP_{name}": _env(f"BOUNCE_IMAP_{name}") for name in (
+            "HOST", "PORT", "SECURITY", "USER", "PASSWORD", "PASSWORD_FILE", "FOLDER", "OTHERS")},
+        "MEMNUN_BOUNCE_IMAP_INTERVAL_SECONDS": _env_count("BOUNCE_IMAP_INTERVAL_SECONDS", 120),
         "MEMNUN_DKIM_SELECTOR": _env("DKIM_SELECTOR"),
         "MEMNUN_DKIM_DOMAIN": _env("DKIM_DOMAIN"),
         "MEMNUN_DKIM_KEY_FILE": _env("DKIM_KEY_FILE"),

@@ -35,6 +35,7 @@ from flask import Flask, current_app
 
 from app.analytics.rollup import compact
 from app.analytics.themes import recompute_themes
+from app.distribution.bounce_imap import poll_bounces
 from app.distribution.dispatcher import dispatch_due
 from app.extensions import db
 from app.logsafe import log_exception
@@ -77,6 +78,14 @@ def _themes(stopping: Callable[[], bool]) -> int | None:
     return recompute_themes(int(current_app.config.get("MEMNUN_THEMES_COUNT") or 12))
 
 
+def _poll_bounces(stopping: Callable[[], bool]) -> Any:
+    return poll_bounces(current_app.config)
+
+
+def _bounce_poll_interval(app: Flask) -> dict[str, int]:
+    return {"seconds": max(10, int(app.config.get("MEMNUN_BOUNCE_IMAP_INTERVAL_SECONDS") or 120))}
+
+
 def _themes_interval(app: Flask) -> dict[str, int]:
     return {"hours": int(app.config.get("MEMNUN_THEMES_INTERVAL_HOURS") or 6)}
 
@@ -95,6 +104,7 @@ class PeriodicJob:
     every: Callable[[Flask], dict[str, int]]
     first_run_now: bool = True
     failure: str = "job failed"
+    wanted: Callable[[Flask], bool] = lambda app: True  # noqa: E731 - off by configuration
 
 
 DISPATCH = PeriodicJob("memnun-dispatch", _dispatch, _dispatch_interval,
@@ -110,13 +120,17 @@ ROLLUP_COMPACTION = PeriodicJob("memnun-rollup-compaction", _compact_rollup,
                                 failure="rollup compaction failed")
 THEMES = PeriodicJob("memnun-themes", _themes, _themes_interval,
                      failure="theme computation failed")
+BOUNCE_POLL = PeriodicJob("memnun-bounce-poll", _poll_bounces, _bounce_poll_interval,
+                          failure="bounce mailbox pass failed",
+                          wanted=lambda app: bool(app.config.get("MEMNUN_BOUNCE_IMAP_HOST")))
 
 #: Every periodic job of Memnun: sending due invitations and reminders, delivering webhooks, the
 #: weekly alert digest (an hourly tick; the database says whether a week is due), the daily
 #: purge of contact data past its retention time, the rollup compaction and the comment themes
-#: (every few hours: one computation over every comment, which the pages then only read).
+#: (every few hours: one computation over every comment, which the pages then only read), and,
+#: when a bounce mailbox is configured, polling it (``app.distribution.bounce_imap``).
 JOBS: tuple[PeriodicJob, ...] = (DISPATCH, WEBHOOKS, ALERT_DIGEST, RETENTION, ROLLUP_COMPACTION,
-                                 THEMES)
+                                 THEMES, BOUNCE_POLL)
 
 
 def run_job(job: PeriodicJob, stopping: threading.Event | None, app: Flask) -> Any:
@@ -143,6 +157,8 @@ def add_jobs(scheduler: BaseScheduler, app: Flask,
     ticks collapse into one, and a late tick still runs: a tick is only a prompt to look.
     """
     for job in JOBS:
+        if not job.wanted(app):
+            continue
         first = {"next_run_time": dt.datetime.now(dt.UTC)} if job.first_run_now else {}
         scheduler.add_job(
             functools.partial(run_job, job, stopping),

@@ -9,6 +9,10 @@
   ``bounces+*`` to. It refuses every recipient that is not a genuine return path (550, so it
   relays nothing and takes no mail for anyone else), takes each message once it is stored
   (250), and answers 451 when the database is away, so that the MTA tries again.
+- ``poll``: one pass over the mailbox of ``MEMNUN_BOUNCE_IMAP_*`` (``bounce_imap``), for mail
+  servers that can only deliver to a mailbox; the scheduler runs the same pass every
+  ``MEMNUN_BOUNCE_IMAP_INTERVAL_SECONDS``. Exit 0 after a pass, 75 when the mailbox or the
+  database could not be reached, 78 (EX_CONFIG) when no mailbox is configured.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 
 EX_NOUSER = 67
 EX_TEMPFAIL = 75
+EX_CONFIG = 78
 MAX_MESSAGE = 10_000_000  # bytes: a bounce quotes the message, which is small
 
 log = logging.getLogger(__name__)
@@ -124,3 +129,24 @@ def serve_command(host: str, port: int, lmtp: bool) -> None:
     finally:
         controller.stop()
 
+
+
+@bounces_group.command("poll")
+@with_appcontext
+def poll_command() -> None:
+    """Take the bounces waiting in the mailbox of MEMNUN_BOUNCE_IMAP_*, once."""
+    import imaplib
+
+    from app.distribution.bounce_imap import poll_bounces
+
+    try:
+        result = poll_bounces(current_app.config)
+    except (OSError, imaplib.IMAP4.error) as exc:
+        click.echo(f"mailbox unavailable, try again later: {exc}", err=True)
+        sys.exit(EX_TEMPFAIL)
+    if result is None:
+        click.echo("no mailbox to poll: MEMNUN_BOUNCE_IMAP_HOST is not set", err=True)
+        sys.exit(EX_CONFIG)
+    click.echo(f"{result.taken} taken, {result.not_ours} not ours, {result.left} left")
+    if result.left and not result.taken and not result.not_ours:
+        sys.exit(EX_TEMPFAIL)
