@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, text, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import aliased
 
 from app.analytics.comments import (
@@ -45,6 +45,8 @@ from app.analytics.comments import (
     _select,
     small_units,
 )
+from app.analytics.filters import response_conditions
+from app.analytics.metrics import two_proportion_z_test
 from app.analytics.periods import Grain, Periods
 from app.analytics.stopwords import stop_stems
 from app.extensions import db
@@ -396,38 +398,128 @@ def merge_themes(theme: Theme, into: Theme, actor: str) -> None:
 # --- what the pages read ----------------------------------------------------------------------
 
 
+def _nps_band(a: Any) -> Any:
+    return case((a <= 6, "d"), (a >= 9, "p"), else_="")
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """The small units (fewer than k responses) of a selection's period and of its compared
+    period: their comments are counted in neither."""
+
+    now: frozenset[int]
+    before: frozenset[int]
+
+
+def _in(start: dt.datetime, end: dt.datetime) -> Any:
+    return and_(Response.submitted_at >= start, Response.submitted_at < end)
+
+
+def _both_periods(filters: Any) -> Any:
+    """The response lies in the period or in its compared period (which ends by the period's
+    start: ``Filters``), one range condition each."""
+    first, last = filters.comparison
+    return or_(_in(filters.start, filters.end), _in(first, last))
+
+
+def _is_now(filters: Any) -> Any:
+    """1 for a response of the period, 0 for one of the compared period."""
+    return case((Response.submitted_at >= filters.start, 1), else_=0)
+
+
+def hidden_units(selection: Selection) -> Hidden:
+    """The small units of the period and of the compared period, in one grouped query."""
+    filters = selection.filters
+    stmt = (select(_is_now(filters), Response.unit_id, func.count())
+            .where(_both_periods(filters), *response_conditions(filters, timed=False))
+            .group_by(_is_now(filters), Response.unit_id))
+    now: set[int] = set()
+    before: set[int] = set()
+    for is_now, unit, n in db.session.execute(stmt):
+        if n < selection.min_group:
+            (now if is_now else before).add(unit)
+    return Hidden(frozenset(now), frozenset(before))
+
+
+def _shown(filters: Any, hidden: Hidden) -> Any:
+    """In either period, and not from a unit small in that period."""
+    first, last = filters.comparison
+    now = [_in(filters.start, filters.end)]
+    before = [_in(first, last)]
+    if hidden.now:
+        now.append(Response.unit_id.not_in(sorted(hidden.now)))
+    if hidden.before:
+        before.append(Response.unit_id.not_in(sorted(hidden.before)))
+    return or_(and_(*now), and_(*before))
+
+
+def _without_theme(selection: Selection) -> Selection:
+    return Selection(selection.filters, selection.search, selection.band, selection.min_group)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A theme's share of the comments in the compared period, and whether it moved: a
+    two-sided two-proportion z test (``metrics.two_proportion_z_test``), Holm-adjusted over
+    all themes at 0.05."""
+
+    comments: int  # the theme's comments in the compared period
+    share: float  # of the compared period's comments
+    difference: float  # share now minus share then
+    adjusted: float
+    significant: bool
+
+
 @dataclass(frozen=True)
 class ThemeCount:
     theme: Theme
     comments: int  # in the selection, outside small units
     share: float  # of the selection's comments
     test: Overrepresentation | None
+    change: Change | None = None  # None when either period has no comment
 
 
-def _nps_band(a: Any) -> Any:
-    return case((a <= 6, "d"), (a >= 9, "p"), else_="")
+def _changes(now: dict[int, int], total: int, before: dict[int, int],
+             total_before: int) -> dict[int, Change]:
+    if not total or not total_before:
+        return {}
+    ids = sorted(now.keys() | before.keys())
+    tests = [two_proportion_z_test(now.get(t, 0), total, before.get(t, 0), total_before)
+             for t in ids]
+    adjusted = holm([t.p_value for t in tests])
+    return {t: Change(before.get(t, 0), before.get(t, 0) / total_before, z.difference, q,
+                      q < ALPHA)
+            for t, z, q in zip(ids, tests, adjusted, strict=True)}
 
 
 def theme_counts(selection: Selection,
-                 hidden: frozenset[int] | None = None) -> tuple[list[ThemeCount], int]:
+                 hidden: Hidden | None = None) -> tuple[list[ThemeCount], int]:
     """The selection's themes (its theme filter aside), most frequent first, with the test of
-    detractors against promoters (over the comments that have a theme), and the number of
-    comments counted (themed or not)."""
+    detractors against promoters (over the comments that have a theme) and the change of each
+    theme's share against the compared period, and the number of comments counted (themed or
+    not). One grouped query reads both periods."""
     if hidden is None:
-        hidden = small_units(selection)
-    base = Selection(selection.filters, selection.search, selection.band, selection.min_group)
+        hidden = hidden_units(selection)
+    filters = selection.filters
     # The band stored with each comment's theme when computed: aggregating every response's
     # NPS answer here cost a second at 200,000 comments (tests/bench/bench_themes.py).
-    stmt = (select(CommentTheme.theme_id, CommentTheme.band, func.count())
+    stmt = (select(_is_now(filters), CommentTheme.theme_id, CommentTheme.band, func.count())
             .select_from(Answer).join(Response, Response.id == Answer.response_id)
             .outerjoin(CommentTheme, CommentTheme.answer_id == Answer.id)
-            .where(*_conditions(base)).group_by(CommentTheme.theme_id, CommentTheme.band))
-    if hidden:
-        stmt = stmt.where(Response.unit_id.not_in(sorted(hidden)))
+            .where(*_conditions(_without_theme(selection), timed=False),
+                   _shown(filters, hidden))
+            .group_by(_is_now(filters), CommentTheme.theme_id, CommentTheme.band))
     per_theme: dict[int | None, collections.Counter[str]] = collections.defaultdict(
         collections.Counter)
-    for theme_id, b, n in db.session.execute(stmt):
-        per_theme[theme_id][b or ""] += int(n)
+    before: dict[int, int] = collections.Counter()
+    total_before = 0
+    for is_now, theme_id, b, n in db.session.execute(stmt):
+        if is_now:
+            per_theme[theme_id][b or ""] += int(n)
+        else:
+            total_before += int(n)
+            if theme_id is not None:
+                before[theme_id] += int(n)
     total = sum(sum(c.values()) for c in per_theme.values())
     detractors = sum(c["d"] for c in per_theme.values())
     promoters = sum(c["p"] for c in per_theme.values())
@@ -435,19 +527,23 @@ def theme_counts(selection: Selection,
     counts = {t: (per_theme[t]["d"], per_theme[t]["p"]) for t in themes}
     tests = ({o.theme_id: o for o in overrepresented(counts, detractors, promoters)}
              if detractors and promoters and counts else {})
-    found = [ThemeCount(theme, sum(per_theme[t].values()),
-                        sum(per_theme[t].values()) / total if total else 0.0, tests.get(t))
+    now = {t: sum(per_theme[t].values()) for t in themes}
+    changes = _changes(now, total, {t: before.get(t, 0) for t in themes}, total_before)
+    found = [ThemeCount(theme, now[t], now[t] / total if total else 0.0, tests.get(t),
+                        changes.get(t))
              for t, theme in themes.items()]
     found.sort(key=lambda c: (-c.comments, c.theme.title))
     return found, total
 
 
 def representatives(selection: Selection, theme_id: int, n: int = 3,
-                    with_names: bool = False) -> list[Comment]:
-    """The theme's heaviest comments in the selection (outside small units)."""
-    hidden = small_units(selection)
-    base = Selection(selection.filters, selection.search, selection.band, selection.min_group)
-    stmt = (_select(base, hidden, with_names)
+                    with_names: bool = False,
+                    hidden: frozenset[int] | None = None) -> list[Comment]:
+    """The theme's heaviest comments in the selection (outside small units: ``hidden``, read
+    when not given)."""
+    if hidden is None:
+        hidden = small_units(selection)
+    stmt = (_select(_without_theme(selection), hidden, with_names)
             .join(CommentTheme, (CommentTheme.answer_id == Answer.id)
                   & (CommentTheme.theme_id == theme_id))
             .order_by(None).order_by(CommentTheme.weight.desc(), Answer.id).limit(n))
@@ -459,36 +555,52 @@ class Frequency:
     key: Any  # a unit id, or a period's first day
     theme: int  # the theme's comments
     comments: int  # all comments
+    theme_before: int = 0  # the same in the compared period (by unit)
+    comments_before: int = 0
 
 
-def _frequency(selection: Selection, theme_id: int, column: Any) -> list[Frequency]:
-    hidden = small_units(selection)
-    base = Selection(selection.filters, selection.search, selection.band, selection.min_group)
+@dataclass(frozen=True)
+class Frequencies:
+    by_unit: list[Frequency]  # units with comments in either period, most of the theme first
+    over_time: list[Frequency]  # every period of the grain, oldest first
+
+
+def frequencies(selection: Selection, theme_id: int, grain: Grain | str, tz: str,
+                hidden: Hidden | None = None) -> Frequencies:
+    """A theme's comments against all comments per unit (in the period and in the compared
+    one) and per period of ``grain`` in ``tz`` (``app.analytics.periods``): one query grouped
+    by period, unit and month, added up here (units times months rows at most). Small units
+    are left out, each period by its own."""
+    if hidden is None:
+        hidden = hidden_units(selection)
+    filters = selection.filters
+    periods = Periods.covering(filters.start, filters.end, grain, tz)
+    bucket = periods.bucket(Response.submitted_at, db.session.get_bind().dialect.name)
     in_theme = func.sum(case((CommentTheme.theme_id == theme_id, 1), else_=0))
-    stmt = (select(column.label("key"), in_theme, func.count())
+    stmt = (select(_is_now(filters), Response.unit_id, bucket, in_theme, func.count())
             .select_from(Answer).join(Response, Response.id == Answer.response_id)
             .outerjoin(CommentTheme, CommentTheme.answer_id == Answer.id)
-            .where(*_conditions(base)).group_by(column))
-    if hidden:
-        stmt = stmt.where(Response.unit_id.not_in(sorted(hidden)))
-    return [Frequency(key, int(n or 0), int(all_)) for key, n, all_ in db.session.execute(stmt)]
-
-
-def frequency_by_unit(selection: Selection, theme_id: int) -> list[Frequency]:
-    """Per unit (small units left out): the theme's comments and all comments."""
-    return sorted(_frequency(selection, theme_id, Response.unit_id),
-                  key=lambda f: (-f.theme, f.key))
-
-
-def frequency_over_time(selection: Selection, theme_id: int, grain: Grain | str,
-                        tz: str) -> list[Frequency]:
-    """Per period of ``grain`` in ``tz`` (``app.analytics.periods``), oldest first."""
-    periods = Periods.covering(selection.filters.start, selection.filters.end, grain, tz)
-    dialect = db.session.get_bind().dialect.name
-    bucket = periods.bucket(Response.submitted_at, dialect)
-    found = {periods.decode(f.key): f for f in _frequency(selection, theme_id, bucket)}
-    return [Frequency(day, found[day].theme if day in found else 0,
-                      found[day].comments if day in found else 0) for day in periods.starts]
+            .where(*_conditions(_without_theme(selection), timed=False),
+                   _shown(filters, hidden))
+            .group_by(_is_now(filters), Response.unit_id, bucket))
+    units: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0, 0, 0])
+    months: dict[dt.date, list[int]] = collections.defaultdict(lambda: [0, 0])
+    for is_now, unit, raw, n, all_ in db.session.execute(stmt):
+        n, all_ = int(n or 0), int(all_)
+        counts = units[unit]
+        if is_now:
+            counts[0] += n
+            counts[1] += all_
+            month = months[periods.decode(raw)]
+            month[0] += n
+            month[1] += all_
+        else:
+            counts[2] += n
+            counts[3] += all_
+    by_unit = sorted((Frequency(u, *c) for u, c in units.items()),
+                     key=lambda f: (-f.theme, -f.theme_before, f.key))
+    over_time = [Frequency(day, *months.get(day, (0, 0))) for day in periods.starts]
+    return Frequencies(by_unit, over_time)
 
 
 def all_themes() -> list[Theme]:
