@@ -212,12 +212,14 @@ def _count(selection: Selection, hidden: frozenset[int]) -> tuple[int, int]:
 
 
 def comment_page(selection: Selection, page: int = 1, per_page: int = PER_PAGE,
-                 with_names: bool = False, hidden: frozenset[int] | None = None) -> CommentPage:
+                 with_names: bool = False, hidden: frozenset[int] | None = None,
+                 counted: tuple[int, int] | None = None) -> CommentPage:
     """One page of the selection's comments, newest first, and how many there are;
-    ``hidden``: the small units when the caller has them already."""
+    ``hidden`` and ``counted`` (shown, withheld): the small units and the counts when the
+    caller has them already (``app.analytics.themes.tally``)."""
     if hidden is None:
         hidden = small_units(selection)
-    total, withheld = _count(selection, hidden)
+    total, withheld = counted if counted is not None else _count(selection, hidden)
     page = max(1, page)
     stmt = _select(selection, hidden, with_names).offset((page - 1) * per_page).limit(per_page)
     rows = [_comment(row, with_names) for row in db.session.execute(stmt)]

@@ -48,6 +48,7 @@ from app.analytics.comments import (
 from app.analytics.filters import response_conditions
 from app.analytics.metrics import two_proportion_z_test
 from app.analytics.periods import Grain, Periods
+from app.analytics.splits import tune_for_aggregates
 from app.analytics.stopwords import stop_stems
 from app.extensions import db
 from app.models import Answer, AuditLog, CommentTheme, Response, Theme
@@ -355,6 +356,11 @@ def recompute_themes(n_themes: int = 12, seed: int = 0) -> int | None:
     for start in range(0, len(links), 10_000):
         db.session.execute(insert(CommentTheme), links[start:start + 10_000])
     db.session.commit()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Every row was replaced: fresh statistics, or the explorer's joins are planned for
+        # the old table until autovacuum comes by (a sample: a fraction of a second).
+        db.session.execute(text("ANALYZE comment_theme"))
+        db.session.commit()
     return len(groups) + sum(1 for j in range(len(fitted.terms)) if j not in continued)
 
 
@@ -423,34 +429,25 @@ def _both_periods(filters: Any) -> Any:
 
 
 def _is_now(filters: Any) -> Any:
-    """1 for a response of the period, 0 for one of the compared period."""
-    return case((Response.submitted_at >= filters.start, 1), else_=0)
+    """1 for a response of the period, 0 for one of the compared period; labelled, so that
+    GROUP BY names it (PostgreSQL does not see two expressions with their own parameters as
+    the same)."""
+    return case((Response.submitted_at >= filters.start, 1), else_=0).label("is_now")
 
 
 def hidden_units(selection: Selection) -> Hidden:
     """The small units of the period and of the compared period, in one grouped query."""
     filters = selection.filters
-    stmt = (select(_is_now(filters), Response.unit_id, func.count())
+    is_now = _is_now(filters)
+    stmt = (select(is_now, Response.unit_id, func.count())
             .where(_both_periods(filters), *response_conditions(filters, timed=False))
-            .group_by(_is_now(filters), Response.unit_id))
+            .group_by(is_now, Response.unit_id))
     now: set[int] = set()
     before: set[int] = set()
     for is_now, unit, n in db.session.execute(stmt):
         if n < selection.min_group:
             (now if is_now else before).add(unit)
     return Hidden(frozenset(now), frozenset(before))
-
-
-def _shown(filters: Any, hidden: Hidden) -> Any:
-    """In either period, and not from a unit small in that period."""
-    first, last = filters.comparison
-    now = [_in(filters.start, filters.end)]
-    before = [_in(first, last)]
-    if hidden.now:
-        now.append(Response.unit_id.not_in(sorted(hidden.now)))
-    if hidden.before:
-        before.append(Response.unit_id.not_in(sorted(hidden.before)))
-    return or_(and_(*now), and_(*before))
 
 
 def _without_theme(selection: Selection) -> Selection:
@@ -492,34 +489,84 @@ def _changes(now: dict[int, int], total: int, before: dict[int, int],
             for t, z, q in zip(ids, tests, adjusted, strict=True)}
 
 
-def theme_counts(selection: Selection,
-                 hidden: Hidden | None = None) -> tuple[list[ThemeCount], int]:
-    """The selection's themes (its theme filter aside), most frequent first, with the test of
-    detractors against promoters (over the comments that have a theme) and the change of each
-    theme's share against the compared period, and the number of comments counted (themed or
-    not). One grouped query reads both periods."""
+@dataclass(frozen=True)
+class Tallied:
+    """A selection's comments (search and band applied, its theme filter not) counted by
+    period (this one or the compared one), unit, theme and NPS band, and by month when asked
+    (``months``): the one grouped query the explorer's themes, its counts and a theme's
+    frequencies are all added up from. Small units are left out here, each period by its
+    own (``hidden``), so one query serves every split."""
+
+    rows: list[tuple[bool, int, int | None, str, dt.date | None, int]]
+    hidden: Hidden
+    months: Periods | None = None
+
+    def shown(self) -> list[tuple[bool, int, int | None, str, dt.date | None, int]]:
+        return [r for r in self.rows
+                if r[1] not in (self.hidden.now if r[0] else self.hidden.before)]
+
+    def comments(self, theme_id: int | None = None) -> tuple[int, int]:
+        """(comments of the period that may be shown, comments withheld: small units), of
+        one theme or all."""
+        shown = withheld = 0
+        for is_now, unit, theme, _band, _month, n in self.rows:
+            if is_now and (theme_id is None or theme == theme_id):
+                if unit in self.hidden.now:
+                    withheld += n
+                else:
+                    shown += n
+        return shown, withheld
+
+
+def tally(selection: Selection, hidden: Hidden | None = None,
+          months: Periods | None = None) -> Tallied:
+    """The counts of ``Tallied`` in one query over the period and the compared period."""
     if hidden is None:
         hidden = hidden_units(selection)
     filters = selection.filters
+    is_now = _is_now(filters)
+    columns = [is_now, Response.unit_id, CommentTheme.theme_id, CommentTheme.band]
+    if months is not None:
+        bucket = months.bucket(Response.submitted_at, db.session.get_bind().dialect.name)
+        # The compared period's rows all fall in one bucket: its months are not shown.
+        columns.append(case((Response.submitted_at >= filters.start, bucket), else_=0)
+                       .label("bucket"))
     # The band stored with each comment's theme when computed: aggregating every response's
     # NPS answer here cost a second at 200,000 comments (tests/bench/bench_themes.py).
-    stmt = (select(_is_now(filters), CommentTheme.theme_id, CommentTheme.band, func.count())
+    stmt = (select(*columns, func.count())
             .select_from(Answer).join(Response, Response.id == Answer.response_id)
             .outerjoin(CommentTheme, CommentTheme.answer_id == Answer.id)
             .where(*_conditions(_without_theme(selection), timed=False),
-                   _shown(filters, hidden))
-            .group_by(_is_now(filters), CommentTheme.theme_id, CommentTheme.band))
+                   _both_periods(filters))
+            .group_by(*columns))
+    tune_for_aggregates()  # 4 MB of work_mem spilled its hash joins to disk (200,000 comments)
+    rows = []
+    for row in db.session.execute(stmt):
+        is_now_value, unit, theme, band = row[:4]
+        month = months.decode(row[4]) if months is not None and is_now_value else None
+        rows.append((bool(is_now_value), unit, theme, band or "", month, int(row[-1])))
+    return Tallied(rows, hidden, months)
+
+
+def theme_counts(selection: Selection, hidden: Hidden | None = None,
+                 tallied: Tallied | None = None) -> tuple[list[ThemeCount], int]:
+    """The selection's themes (its theme filter aside), most frequent first, with the test of
+    detractors against promoters (over the comments that have a theme) and the change of each
+    theme's share against the compared period, and the number of comments counted (themed or
+    not). From ``tallied`` when given, else its one query."""
+    if tallied is None:
+        tallied = tally(selection, hidden)
     per_theme: dict[int | None, collections.Counter[str]] = collections.defaultdict(
         collections.Counter)
     before: dict[int, int] = collections.Counter()
     total_before = 0
-    for is_now, theme_id, b, n in db.session.execute(stmt):
+    for is_now, _unit, theme_id, b, _month, n in tallied.shown():
         if is_now:
-            per_theme[theme_id][b or ""] += int(n)
+            per_theme[theme_id][b] += n
         else:
-            total_before += int(n)
+            total_before += n
             if theme_id is not None:
-                before[theme_id] += int(n)
+                before[theme_id] += n
     total = sum(sum(c.values()) for c in per_theme.values())
     detractors = sum(c["d"] for c in per_theme.values())
     promoters = sum(c["p"] for c in per_theme.values())
@@ -565,42 +612,31 @@ class Frequencies:
     over_time: list[Frequency]  # every period of the grain, oldest first
 
 
-def frequencies(selection: Selection, theme_id: int, grain: Grain | str, tz: str,
-                hidden: Hidden | None = None) -> Frequencies:
+def month_periods(selection: Selection, grain: Grain | str, tz: str) -> Periods:
+    return Periods.covering(selection.filters.start, selection.filters.end, grain, tz)
+
+
+def frequencies(tallied: Tallied, theme_id: int) -> Frequencies:
     """A theme's comments against all comments per unit (in the period and in the compared
-    one) and per period of ``grain`` in ``tz`` (``app.analytics.periods``): one query grouped
-    by period, unit and month, added up here (units times months rows at most). Small units
-    are left out, each period by its own."""
-    if hidden is None:
-        hidden = hidden_units(selection)
-    filters = selection.filters
-    periods = Periods.covering(filters.start, filters.end, grain, tz)
-    bucket = periods.bucket(Response.submitted_at, db.session.get_bind().dialect.name)
-    in_theme = func.sum(case((CommentTheme.theme_id == theme_id, 1), else_=0))
-    stmt = (select(_is_now(filters), Response.unit_id, bucket, in_theme, func.count())
-            .select_from(Answer).join(Response, Response.id == Answer.response_id)
-            .outerjoin(CommentTheme, CommentTheme.answer_id == Answer.id)
-            .where(*_conditions(_without_theme(selection), timed=False),
-                   _shown(filters, hidden))
-            .group_by(_is_now(filters), Response.unit_id, bucket))
+    one) and per month of the period, added up from ``tallied`` (read with ``months``)."""
     units: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0, 0, 0])
     months: dict[dt.date, list[int]] = collections.defaultdict(lambda: [0, 0])
-    for is_now, unit, raw, n, all_ in db.session.execute(stmt):
-        n, all_ = int(n or 0), int(all_)
+    for is_now, unit, theme, _band, month, all_ in tallied.shown():
+        n = all_ if theme == theme_id else 0
         counts = units[unit]
         if is_now:
             counts[0] += n
             counts[1] += all_
-            month = months[periods.decode(raw)]
-            month[0] += n
-            month[1] += all_
+            if month is not None:
+                months[month][0] += n
+                months[month][1] += all_
         else:
             counts[2] += n
             counts[3] += all_
     by_unit = sorted((Frequency(u, *c) for u, c in units.items()),
                      key=lambda f: (-f.theme, -f.theme_before, f.key))
-    over_time = [Frequency(day, *months.get(day, (0, 0))) for day in periods.starts]
-    return Frequencies(by_unit, over_time)
+    starts = tallied.months.starts if tallied.months is not None else sorted(months)
+    return Frequencies(by_unit, [Frequency(day, *months[day]) for day in starts])
 
 
 def all_themes() -> list[Theme]:

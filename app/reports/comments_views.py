@@ -36,14 +36,15 @@ from app.analytics.filters import Filters, expand
 from app.analytics.names import CHANNEL_NAMES
 from app.analytics.periods import DEFAULT_SHORTCUT, Grain, to_instant
 from app.analytics.themes import (
-    Hidden,
+    Tallied,
     ThemeError,
     all_themes,
     frequencies,
-    hidden_units,
     merge_themes,
+    month_periods,
     rename_theme,
     representatives,
+    tally,
     theme_counts,
 )
 from app.analytics.tree import category_tree, unit_tree
@@ -128,12 +129,17 @@ def comments() -> ResponseReturnValue:
                                found=None, rows=[], args=args), 400
     redact = not may_see_personal_data(current_user)
     selection = _selection(form)
-    # The small units of the period and of the compared one, read once for the page.
-    hidden = hidden_units(selection) if themes else None
-    found = comment_page(selection, page=page_number, with_names=redact,
-                         hidden=hidden.now if hidden else None)
+    # With themes, one grouped query counts the comments of both periods by unit, theme,
+    # band (and month, for a chosen theme): the page's counts come from it.
+    tallied = tally(selection, months=month_periods(
+        selection, Grain.MONTH, organisation_zone().key) if selection.theme_id else None
+    ) if themes else None
+    found = comment_page(
+        selection, page=page_number, with_names=redact,
+        hidden=tallied.hidden.now if tallied else None,
+        counted=tallied.comments(selection.theme_id) if tallied else None)
     units, categories = unit_tree(), category_tree()
-    about = _themes(selection, hidden, themes, redact, units) if hidden else None
+    about = _themes(selection, tallied, themes, redact, units) if tallied else None
     rows = [{
         "comment": c, "text": shown_text(c, redact),
         "unit": units.nodes[c.unit_id].name if c.unit_id in units.nodes else "",
@@ -147,13 +153,13 @@ def comments() -> ResponseReturnValue:
         compared=form.compared_or_before()))
 
 
-def _themes(selection: Selection, hidden: Hidden, themes: list, redact: bool,
+def _themes(selection: Selection, tallied: Tallied, themes: list, redact: bool,
             units: object) -> dict[str, object]:
     """The themes part of the page: every theme's share in the selection, its change against
     the compared period and whether detractors write about it more than promoters; for a
     chosen theme, its representative comments (redacted as the page is) and its frequency by
     unit (in both periods) and by month."""
-    counts, counted = theme_counts(selection, hidden)
+    counts, counted = theme_counts(selection, tallied=tallied)
     about: dict[str, object] = {"counts": counts, "counted": counted, "chosen": None}
     if selection.theme_id is None:
         return about
@@ -163,8 +169,8 @@ def _themes(selection: Selection, hidden: Hidden, themes: list, redact: bool,
     nodes = units.nodes  # type: ignore[attr-defined]
     about["chosen"] = chosen
     about["examples"] = [shown_text(c, redact) for c in representatives(
-        selection, chosen.id, with_names=redact, hidden=hidden.now)]
-    found = frequencies(selection, chosen.id, Grain.MONTH, organisation_zone().key, hidden)
+        selection, chosen.id, with_names=redact, hidden=tallied.hidden.now)]
+    found = frequencies(tallied, chosen.id)
     about["by_unit"] = [(nodes[f.key].name if f.key in nodes else "", f)
                         for f in found.by_unit]
     about["by_month"] = found.over_time
