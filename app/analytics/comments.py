@@ -28,7 +28,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
+from app.analytics import redaction
 from app.analytics.filters import Filters, response_conditions
+from app.analytics.names import redaction_labels
 from app.extensions import db
 from app.models import Answer, CommentTheme, Complainant, Complaint, Response
 from app.wordforms import query_stems
@@ -156,8 +158,10 @@ def small_units(selection: Selection) -> frozenset[int]:
     return frozenset(unit for unit, n in db.session.execute(stmt) if n < selection.min_group)
 
 
-def _conditions(selection: Selection) -> list[ColumnElement[bool]]:
-    conditions = [*_is_comment(), *response_conditions(selection.filters)]
+def _conditions(selection: Selection, timed: bool = True) -> list[ColumnElement[bool]]:
+    """The selection's conditions on answer and response; ``timed`` false leaves the period
+    to the caller (``app.analytics.themes`` reads a period and its compared one at once)."""
+    conditions = [*_is_comment(), *response_conditions(selection.filters, timed=timed)]
     if selection.search.strip():
         conditions += search_condition(selection.search)
     if selection.band is not None:
@@ -208,14 +212,27 @@ def _count(selection: Selection, hidden: frozenset[int]) -> tuple[int, int]:
 
 
 def comment_page(selection: Selection, page: int = 1, per_page: int = PER_PAGE,
-                 with_names: bool = False) -> CommentPage:
-    """One page of the selection's comments, newest first, and how many there are."""
-    hidden = small_units(selection)
-    total, withheld = _count(selection, hidden)
+                 with_names: bool = False, hidden: frozenset[int] | None = None,
+                 counted: tuple[int, int] | None = None) -> CommentPage:
+    """One page of the selection's comments, newest first, and how many there are;
+    ``hidden`` and ``counted`` (shown, withheld): the small units and the counts when the
+    caller has them already (``app.analytics.themes.tally``)."""
+    if hidden is None:
+        hidden = small_units(selection)
+    total, withheld = counted if counted is not None else _count(selection, hidden)
     page = max(1, page)
     stmt = _select(selection, hidden, with_names).offset((page - 1) * per_page).limit(per_page)
     rows = [_comment(row, with_names) for row in db.session.execute(stmt)]
     return CommentPage(rows, total, withheld, page, per_page, hidden)
+
+
+def shown_text(comment: Comment, redact: bool) -> str:
+    """The comment as its reader may see it: as typed, or with personal data masked (its
+    complainant's name too, when read ``with_names``)."""
+    if not redact:
+        return comment.text
+    return redaction.redact(comment.text, names=[comment.name] if comment.name else [],
+                            language=comment.language, labels=redaction_labels())
 
 
 def all_comments(selection: Selection, with_names: bool = False,

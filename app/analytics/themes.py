@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, text, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import aliased
 
 from app.analytics.comments import (
@@ -45,7 +45,10 @@ from app.analytics.comments import (
     _select,
     small_units,
 )
+from app.analytics.filters import response_conditions
+from app.analytics.metrics import two_proportion_z_test
 from app.analytics.periods import Grain, Periods
+from app.analytics.splits import tune_for_aggregates
 from app.analytics.stopwords import stop_stems
 from app.extensions import db
 from app.models import Answer, AuditLog, CommentTheme, Response, Theme
@@ -353,6 +356,11 @@ def recompute_themes(n_themes: int = 12, seed: int = 0) -> int | None:
     for start in range(0, len(links), 10_000):
         db.session.execute(insert(CommentTheme), links[start:start + 10_000])
     db.session.commit()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Every row was replaced: fresh statistics, or the explorer's joins are planned for
+        # the old table until autovacuum comes by (a sample: a fraction of a second).
+        db.session.execute(text("ANALYZE comment_theme"))
+        db.session.commit()
     return len(groups) + sum(1 for j in range(len(fitted.terms)) if j not in continued)
 
 
@@ -396,38 +404,169 @@ def merge_themes(theme: Theme, into: Theme, actor: str) -> None:
 # --- what the pages read ----------------------------------------------------------------------
 
 
+def _nps_band(a: Any) -> Any:
+    return case((a <= 6, "d"), (a >= 9, "p"), else_="")
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """The small units (fewer than k responses) of a selection's period and of its compared
+    period: their comments are counted in neither."""
+
+    now: frozenset[int]
+    before: frozenset[int]
+
+
+def _in(start: dt.datetime, end: dt.datetime) -> Any:
+    return and_(Response.submitted_at >= start, Response.submitted_at < end)
+
+
+def _both_periods(filters: Any) -> Any:
+    """The response lies in the period or in its compared period (which ends by the period's
+    start: ``Filters``), one range condition each."""
+    first, last = filters.comparison
+    return or_(_in(filters.start, filters.end), _in(first, last))
+
+
+def _is_now(filters: Any) -> Any:
+    """1 for a response of the period, 0 for one of the compared period; labelled, so that
+    GROUP BY names it (PostgreSQL does not see two expressions with their own parameters as
+    the same)."""
+    return case((Response.submitted_at >= filters.start, 1), else_=0).label("is_now")
+
+
+def hidden_units(selection: Selection) -> Hidden:
+    """The small units of the period and of the compared period, in one grouped query."""
+    filters = selection.filters
+    is_now = _is_now(filters)
+    stmt = (select(is_now, Response.unit_id, func.count())
+            .where(_both_periods(filters), *response_conditions(filters, timed=False))
+            .group_by(is_now, Response.unit_id))
+    now: set[int] = set()
+    before: set[int] = set()
+    for is_now, unit, n in db.session.execute(stmt):
+        if n < selection.min_group:
+            (now if is_now else before).add(unit)
+    return Hidden(frozenset(now), frozenset(before))
+
+
+def _without_theme(selection: Selection) -> Selection:
+    return Selection(selection.filters, selection.search, selection.band, selection.min_group)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A theme's share of the comments in the compared period, and whether it moved: a
+    two-sided two-proportion z test (``metrics.two_proportion_z_test``), Holm-adjusted over
+    all themes at 0.05."""
+
+    comments: int  # the theme's comments in the compared period
+    share: float  # of the compared period's comments
+    difference: float  # share now minus share then
+    adjusted: float
+    significant: bool
+
+
 @dataclass(frozen=True)
 class ThemeCount:
     theme: Theme
     comments: int  # in the selection, outside small units
     share: float  # of the selection's comments
     test: Overrepresentation | None
+    change: Change | None = None  # None when either period has no comment
 
 
-def _nps_band(a: Any) -> Any:
-    return case((a <= 6, "d"), (a >= 9, "p"), else_="")
+def _changes(now: dict[int, int], total: int, before: dict[int, int],
+             total_before: int) -> dict[int, Change]:
+    if not total or not total_before:
+        return {}
+    ids = sorted(now.keys() | before.keys())
+    tests = [two_proportion_z_test(now.get(t, 0), total, before.get(t, 0), total_before)
+             for t in ids]
+    adjusted = holm([t.p_value for t in tests])
+    return {t: Change(before.get(t, 0), before.get(t, 0) / total_before, z.difference, q,
+                      q < ALPHA)
+            for t, z, q in zip(ids, tests, adjusted, strict=True)}
 
 
-def theme_counts(selection: Selection,
-                 hidden: frozenset[int] | None = None) -> tuple[list[ThemeCount], int]:
-    """The selection's themes (its theme filter aside), most frequent first, with the test of
-    detractors against promoters (over the comments that have a theme), and the number of
-    comments counted (themed or not)."""
+@dataclass(frozen=True)
+class Tallied:
+    """A selection's comments (search and band applied, its theme filter not) counted by
+    period (this one or the compared one), unit, theme and NPS band, and by month when asked
+    (``months``): the one grouped query the explorer's themes, its counts and a theme's
+    frequencies are all added up from. Small units are left out here, each period by its
+    own (``hidden``), so one query serves every split."""
+
+    rows: list[tuple[bool, int, int | None, str, dt.date | None, int]]
+    hidden: Hidden
+    months: Periods | None = None
+
+    def shown(self) -> list[tuple[bool, int, int | None, str, dt.date | None, int]]:
+        return [r for r in self.rows
+                if r[1] not in (self.hidden.now if r[0] else self.hidden.before)]
+
+    def comments(self, theme_id: int | None = None) -> tuple[int, int]:
+        """(comments of the period that may be shown, comments withheld: small units), of
+        one theme or all."""
+        shown = withheld = 0
+        for is_now, unit, theme, _band, _month, n in self.rows:
+            if is_now and (theme_id is None or theme == theme_id):
+                if unit in self.hidden.now:
+                    withheld += n
+                else:
+                    shown += n
+        return shown, withheld
+
+
+def tally(selection: Selection, hidden: Hidden | None = None,
+          months: Periods | None = None) -> Tallied:
+    """The counts of ``Tallied`` in one query over the period and the compared period."""
     if hidden is None:
-        hidden = small_units(selection)
-    base = Selection(selection.filters, selection.search, selection.band, selection.min_group)
+        hidden = hidden_units(selection)
+    filters = selection.filters
+    is_now = _is_now(filters)
+    columns = [is_now, Response.unit_id, CommentTheme.theme_id, CommentTheme.band]
+    if months is not None:
+        bucket = months.bucket(Response.submitted_at, db.session.get_bind().dialect.name)
+        # The compared period's rows all fall in one bucket: its months are not shown.
+        columns.append(case((Response.submitted_at >= filters.start, bucket), else_=0)
+                       .label("bucket"))
     # The band stored with each comment's theme when computed: aggregating every response's
     # NPS answer here cost a second at 200,000 comments (tests/bench/bench_themes.py).
-    stmt = (select(CommentTheme.theme_id, CommentTheme.band, func.count())
+    stmt = (select(*columns, func.count())
             .select_from(Answer).join(Response, Response.id == Answer.response_id)
             .outerjoin(CommentTheme, CommentTheme.answer_id == Answer.id)
-            .where(*_conditions(base)).group_by(CommentTheme.theme_id, CommentTheme.band))
-    if hidden:
-        stmt = stmt.where(Response.unit_id.not_in(sorted(hidden)))
+            .where(*_conditions(_without_theme(selection), timed=False),
+                   _both_periods(filters))
+            .group_by(*columns))
+    tune_for_aggregates()  # 4 MB of work_mem spilled its hash joins to disk (200,000 comments)
+    rows = []
+    for row in db.session.execute(stmt):
+        is_now_value, unit, theme, band = row[:4]
+        month = months.decode(row[4]) if months is not None and is_now_value else None
+        rows.append((bool(is_now_value), unit, theme, band or "", month, int(row[-1])))
+    return Tallied(rows, hidden, months)
+
+
+def theme_counts(selection: Selection, hidden: Hidden | None = None,
+                 tallied: Tallied | None = None) -> tuple[list[ThemeCount], int]:
+    """The selection's themes (its theme filter aside), most frequent first, with the test of
+    detractors against promoters (over the comments that have a theme) and the change of each
+    theme's share against the compared period, and the number of comments counted (themed or
+    not). From ``tallied`` when given, else its one query."""
+    if tallied is None:
+        tallied = tally(selection, hidden)
     per_theme: dict[int | None, collections.Counter[str]] = collections.defaultdict(
         collections.Counter)
-    for theme_id, b, n in db.session.execute(stmt):
-        per_theme[theme_id][b or ""] += int(n)
+    before: dict[int, int] = collections.Counter()
+    total_before = 0
+    for is_now, _unit, theme_id, b, _month, n in tallied.shown():
+        if is_now:
+            per_theme[theme_id][b] += n
+        else:
+            total_before += n
+            if theme_id is not None:
+                before[theme_id] += n
     total = sum(sum(c.values()) for c in per_theme.values())
     detractors = sum(c["d"] for c in per_theme.values())
     promoters = sum(c["p"] for c in per_theme.values())
@@ -435,19 +574,23 @@ def theme_counts(selection: Selection,
     counts = {t: (per_theme[t]["d"], per_theme[t]["p"]) for t in themes}
     tests = ({o.theme_id: o for o in overrepresented(counts, detractors, promoters)}
              if detractors and promoters and counts else {})
-    found = [ThemeCount(theme, sum(per_theme[t].values()),
-                        sum(per_theme[t].values()) / total if total else 0.0, tests.get(t))
+    now = {t: sum(per_theme[t].values()) for t in themes}
+    changes = _changes(now, total, {t: before.get(t, 0) for t in themes}, total_before)
+    found = [ThemeCount(theme, now[t], now[t] / total if total else 0.0, tests.get(t),
+                        changes.get(t))
              for t, theme in themes.items()]
     found.sort(key=lambda c: (-c.comments, c.theme.title))
     return found, total
 
 
 def representatives(selection: Selection, theme_id: int, n: int = 3,
-                    with_names: bool = False) -> list[Comment]:
-    """The theme's heaviest comments in the selection (outside small units)."""
-    hidden = small_units(selection)
-    base = Selection(selection.filters, selection.search, selection.band, selection.min_group)
-    stmt = (_select(base, hidden, with_names)
+                    with_names: bool = False,
+                    hidden: frozenset[int] | None = None) -> list[Comment]:
+    """The theme's heaviest comments in the selection (outside small units: ``hidden``, read
+    when not given)."""
+    if hidden is None:
+        hidden = small_units(selection)
+    stmt = (_select(_without_theme(selection), hidden, with_names)
             .join(CommentTheme, (CommentTheme.answer_id == Answer.id)
                   & (CommentTheme.theme_id == theme_id))
             .order_by(None).order_by(CommentTheme.weight.desc(), Answer.id).limit(n))
@@ -459,36 +602,41 @@ class Frequency:
     key: Any  # a unit id, or a period's first day
     theme: int  # the theme's comments
     comments: int  # all comments
+    theme_before: int = 0  # the same in the compared period (by unit)
+    comments_before: int = 0
 
 
-def _frequency(selection: Selection, theme_id: int, column: Any) -> list[Frequency]:
-    hidden = small_units(selection)
-    base = Selection(selection.filters, selection.search, selection.band, selection.min_group)
-    in_theme = func.sum(case((CommentTheme.theme_id == theme_id, 1), else_=0))
-    stmt = (select(column.label("key"), in_theme, func.count())
-            .select_from(Answer).join(Response, Response.id == Answer.response_id)
-            .outerjoin(CommentTheme, CommentTheme.answer_id == Answer.id)
-            .where(*_conditions(base)).group_by(column))
-    if hidden:
-        stmt = stmt.where(Response.unit_id.not_in(sorted(hidden)))
-    return [Frequency(key, int(n or 0), int(all_)) for key, n, all_ in db.session.execute(stmt)]
+@dataclass(frozen=True)
+class Frequencies:
+    by_unit: list[Frequency]  # units with comments in either period, most of the theme first
+    over_time: list[Frequency]  # every period of the grain, oldest first
 
 
-def frequency_by_unit(selection: Selection, theme_id: int) -> list[Frequency]:
-    """Per unit (small units left out): the theme's comments and all comments."""
-    return sorted(_frequency(selection, theme_id, Response.unit_id),
-                  key=lambda f: (-f.theme, f.key))
+def month_periods(selection: Selection, grain: Grain | str, tz: str) -> Periods:
+    return Periods.covering(selection.filters.start, selection.filters.end, grain, tz)
 
 
-def frequency_over_time(selection: Selection, theme_id: int, grain: Grain | str,
-                        tz: str) -> list[Frequency]:
-    """Per period of ``grain`` in ``tz`` (``app.analytics.periods``), oldest first."""
-    periods = Periods.covering(selection.filters.start, selection.filters.end, grain, tz)
-    dialect = db.session.get_bind().dialect.name
-    bucket = periods.bucket(Response.submitted_at, dialect)
-    found = {periods.decode(f.key): f for f in _frequency(selection, theme_id, bucket)}
-    return [Frequency(day, found[day].theme if day in found else 0,
-                      found[day].comments if day in found else 0) for day in periods.starts]
+def frequencies(tallied: Tallied, theme_id: int) -> Frequencies:
+    """A theme's comments against all comments per unit (in the period and in the compared
+    one) and per month of the period, added up from ``tallied`` (read with ``months``)."""
+    units: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0, 0, 0])
+    months: dict[dt.date, list[int]] = collections.defaultdict(lambda: [0, 0])
+    for is_now, unit, theme, _band, month, all_ in tallied.shown():
+        n = all_ if theme == theme_id else 0
+        counts = units[unit]
+        if is_now:
+            counts[0] += n
+            counts[1] += all_
+            if month is not None:
+                months[month][0] += n
+                months[month][1] += all_
+        else:
+            counts[2] += n
+            counts[3] += all_
+    by_unit = sorted((Frequency(u, *c) for u, c in units.items()),
+                     key=lambda f: (-f.theme, -f.theme_before, f.key))
+    starts = tallied.months.starts if tallied.months is not None else sorted(months)
+    return Frequencies(by_unit, [Frequency(day, *months[day]) for day in starts])
 
 
 def all_themes() -> list[Theme]:

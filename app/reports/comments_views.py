@@ -31,19 +31,20 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.analytics import redaction
-from app.analytics.comments import Band, Comment, Selection, all_comments, comment_page
+from app.analytics.comments import Band, Selection, all_comments, comment_page, shown_text
 from app.analytics.filters import Filters, expand
-from app.analytics.names import CHANNEL_NAMES, redaction_labels
+from app.analytics.names import CHANNEL_NAMES
 from app.analytics.periods import DEFAULT_SHORTCUT, Grain, to_instant
 from app.analytics.themes import (
+    Tallied,
     ThemeError,
     all_themes,
-    frequency_by_unit,
-    frequency_over_time,
+    frequencies,
     merge_themes,
+    month_periods,
     rename_theme,
     representatives,
+    tally,
     theme_counts,
 )
 from app.analytics.tree import category_tree, unit_tree
@@ -96,21 +97,16 @@ def _selection(form: CommentsForm) -> Selection:
     units = None if unit_ids is None else expand(Unit, unit_ids)
     categories = expand(Category, [form.category.data]) if form.category.data else None
     tz = organisation_zone().key
+    first, last = form.compared_or_before()
     filters = Filters(start=to_instant(form.start.data, tz),
                       end=to_instant(form.last.data + dt.timedelta(days=1), tz),
-                      unit_ids=units, category_ids=categories, channel=form.channel.data or None)
+                      unit_ids=units, category_ids=categories, channel=form.channel.data or None,
+                      compared=(to_instant(first, tz),
+                                to_instant(last + dt.timedelta(days=1), tz)))
     return Selection(filters, search=form.q.data or "",
                      band=Band(form.band.data) if form.band.data else None,
                      min_group=int(current_app.config.get("MEMNUN_MIN_GROUP_SIZE") or 5),
                      theme_id=form.theme.data or None)
-
-
-def shown_text(comment: Comment, redact: bool) -> str:
-    """The comment as this reader may see it: as typed, or with personal data masked."""
-    if not redact:
-        return comment.text
-    return redaction.redact(comment.text, names=[comment.name] if comment.name else [],
-                            language=comment.language, labels=redaction_labels())
 
 
 def _sent() -> bool:
@@ -133,9 +129,17 @@ def comments() -> ResponseReturnValue:
                                found=None, rows=[], args=args), 400
     redact = not may_see_personal_data(current_user)
     selection = _selection(form)
-    found = comment_page(selection, page=page_number, with_names=redact)
+    # With themes, one grouped query counts the comments of both periods by unit, theme,
+    # band (and month, for a chosen theme): the page's counts come from it.
+    tallied = tally(selection, months=month_periods(
+        selection, Grain.MONTH, organisation_zone().key) if selection.theme_id else None
+    ) if themes else None
+    found = comment_page(
+        selection, page=page_number, with_names=redact,
+        hidden=tallied.hidden.now if tallied else None,
+        counted=tallied.comments(selection.theme_id) if tallied else None)
     units, categories = unit_tree(), category_tree()
-    about = _themes(selection, found.small_units, themes, redact, units) if themes else None
+    about = _themes(selection, tallied, themes, redact, units) if tallied else None
     rows = [{
         "comment": c, "text": shown_text(c, redact),
         "unit": units.nodes[c.unit_id].name if c.unit_id in units.nodes else "",
@@ -145,15 +149,17 @@ def comments() -> ResponseReturnValue:
     } for c in found.comments]
     return no_store(render_template(
         "reports/comments.html", form=form, export_form=export_form, found=found, rows=rows,
-        args=args, redacted=redact, zone=organisation_zone(), about=about))
+        args=args, redacted=redact, zone=organisation_zone(), about=about,
+        compared=form.compared_or_before()))
 
 
-def _themes(selection: Selection, hidden: frozenset[int], themes: list, redact: bool,
+def _themes(selection: Selection, tallied: Tallied, themes: list, redact: bool,
             units: object) -> dict[str, object]:
-    """The themes part of the page: every theme's share in the selection and whether
-    detractors write about it more than promoters; for a chosen theme, its representative
-    comments (redacted as the page is) and its frequency by unit and by month."""
-    counts, counted = theme_counts(selection, hidden)
+    """The themes part of the page: every theme's share in the selection, its change against
+    the compared period and whether detractors write about it more than promoters; for a
+    chosen theme, its representative comments (redacted as the page is) and its frequency by
+    unit (in both periods) and by month."""
+    counts, counted = theme_counts(selection, tallied=tallied)
     about: dict[str, object] = {"counts": counts, "counted": counted, "chosen": None}
     if selection.theme_id is None:
         return about
@@ -162,12 +168,12 @@ def _themes(selection: Selection, hidden: frozenset[int], themes: list, redact: 
         return about
     nodes = units.nodes  # type: ignore[attr-defined]
     about["chosen"] = chosen
-    about["examples"] = [shown_text(c, redact) for c in
-                         representatives(selection, chosen.id, with_names=redact)]
+    about["examples"] = [shown_text(c, redact) for c in representatives(
+        selection, chosen.id, with_names=redact, hidden=tallied.hidden.now)]
+    found = frequencies(tallied, chosen.id)
     about["by_unit"] = [(nodes[f.key].name if f.key in nodes else "", f)
-                        for f in frequency_by_unit(selection, chosen.id) if f.comments]
-    about["by_month"] = frequency_over_time(selection, chosen.id, Grain.MONTH,
-                                            organisation_zone().key)
+                        for f in found.by_unit]
+    about["by_month"] = found.over_time
     if may_change_themes():
         about["rename"] = ThemeRenameForm(formdata=None, name=chosen.name or "",
                                           id_prefix="rename")

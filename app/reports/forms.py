@@ -70,11 +70,11 @@ class PeriodForm(StaffForm):
             raise ValidationError(_l("Choose a period of at most ten years."))
 
 
-class PackForm(PeriodForm):
+class ComparedPeriodForm(PeriodForm):
+    """A period and the period its changes are measured against."""
+
     compare = SelectField(_l("Compare with"), choices=COMPARISON_CHOICES,
                           default=Comparison.PREVIOUS.value)
-    format = SelectField(_l("Format"), choices=PACK_FORMATS, default="html")
-    submit = SubmitField(_l("Download the review pack"))
 
     def compared(self) -> tuple[dt.date, dt.date] | None:
         """The compared period's first and last day as the dashboards compare the same choice
@@ -84,6 +84,17 @@ class PackForm(PeriodForm):
         comparison = Comparison(self.compare.data) if self.compare.data in values else (
             Comparison.PREVIOUS)
         return compared_days(self.start.data, self.last.data, self.shortcut, comparison)
+
+    def compared_or_before(self) -> tuple[dt.date, dt.date]:
+        """``compared``, or the same number of days just before the period."""
+        days = self.last.data - self.start.data + dt.timedelta(days=1)
+        return self.compared() or (self.start.data - days,
+                                   self.start.data - dt.timedelta(days=1))
+
+
+class PackForm(ComparedPeriodForm):
+    format = SelectField(_l("Format"), choices=PACK_FORMATS, default="html")
+    submit = SubmitField(_l("Download the review pack"))
 
 
 class ResponsesExportForm(PeriodForm):
@@ -115,7 +126,7 @@ BAND_CHOICES = [
 ]
 
 
-class CommentsForm(PeriodForm):
+class CommentsForm(ComparedPeriodForm):
     """The comments explorer's selection, read from the query string (a GET: no CSRF token)."""
 
     class Meta:

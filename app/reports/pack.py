@@ -6,9 +6,13 @@ Contents: satisfaction results and trends (CSAT, mean score, NPS, CES, response 
 intervals), complaint frequency and timeliness (volume, rate per 1,000 transactions, on-time,
 median days to resolve), linkage (complaints against satisfaction per unit, Spearman), main
 causes (top categories), detractor follow-ups (by state and reason), the figures against
-their targets with the alerts of the period's last month, and the improvement actions against
-those targets (ISO 10002 8.7: open ones, and the ones finished in the period). Small groups
-are suppressed as the dashboards and the API suppress them (``app.analytics.suppression``).
+their targets with the alerts of the period's last month, the improvement actions against
+those targets (ISO 10002 8.7: open ones, and the ones finished in the period), and what people
+said: the period's top comment themes with their change against the compared period and a few
+of their comments (``what_people_said``). Small groups are suppressed as the dashboards and the
+API suppress them (``app.analytics.suppression``); comments as the comments explorer withholds
+them (none from a unit with fewer than k responses in the period) and redacted for every
+reader who may not see personal data (the caller says: ``redact``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sqlalchemy import select
 from app.actions.services import ActionRow, actions_for_review
 from app.analytics import metrics
 from app.analytics.breakdown import GroupFigures, grouped_figures
+from app.analytics.comments import Selection, shown_text
 from app.analytics.figures import Score
 from app.analytics.filters import Filters, expand
 from app.analytics.names import METRICS
@@ -37,6 +42,13 @@ from app.analytics.review import (
     rate_per_1000,
     transactions_by_unit,
 )
+from app.analytics.themes import (
+    Change,
+    hidden_units,
+    latest_run,
+    representatives,
+    theme_counts,
+)
 from app.analytics.tree import Tree, unit_tree
 from app.extensions import db
 from app.models import ActionStatus, Category, Target, Unit
@@ -45,6 +57,8 @@ from app.reports.alerts import Alert, current_alerts, targets_for
 from app.timefmt import organisation_zone
 
 TOP_CATEGORIES = 10
+TOP_THEMES = 5  # a page of the pack: the themes that carry most of the comments
+THEME_EXAMPLES = 2  # comments quoted per theme
 MAX_PERIOD_DAYS = 3660  # about ten years: bounds the work one request can cause
 
 
@@ -100,6 +114,26 @@ class Linkage:
 
 
 @dataclass(frozen=True)
+class SaidTheme:
+    """One of the period's top themes, as the pack shows it."""
+
+    title: str
+    comments: int  # in the period, outside small units
+    share: float  # of the period's comments
+    change: Change | None  # against the compared period; None when either has no comment
+    more_among_detractors: bool
+    examples: list[str]  # its heaviest comments, redacted for the reader
+
+
+@dataclass(frozen=True)
+class WhatPeopleSaid:
+    themes: list[SaidTheme]
+    comments: int  # the period's comments counted (themed or not), small units left out
+    withheld_units: int  # units whose comments are left out: fewer than k responses
+    computed_at: dt.datetime | None  # the themes' last computation; None: never computed
+
+
+@dataclass(frozen=True)
 class ReviewPack:
     organisation: str
     scope: str  # the organisation, or the unit(s) the pack is about
@@ -124,6 +158,7 @@ class ReviewPack:
     alerts: list[Alert]
     alerts_month: dt.date
     actions: ActionsAgainstTargets
+    said: WhatPeopleSaid
 
 
 def check_period(start: dt.date, last: dt.date) -> None:
@@ -147,11 +182,13 @@ def overview_figure(summary: Overview, metric: str) -> Score:
 
 def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, scope: str,
                *, generated_at: dt.datetime,
-               compared: tuple[dt.date, dt.date] | None = None) -> ReviewPack:
+               compared: tuple[dt.date, dt.date] | None = None,
+               redact: bool = True) -> ReviewPack:
     """The pack for the days ``start`` to ``last`` (inclusive, in the organisation's time zone)
     about ``unit_ids`` and the units below them (None: the whole organisation), its changes
     measured against the days ``compared`` (inclusive; None: as many days just before, as the
-    dashboards' ``compared_days`` says for a custom period)."""
+    dashboards' ``compared_days`` says for a custom period). Its comments are redacted unless
+    ``redact`` is false (a reader who may see personal data)."""
     check_period(start, last)
     config = current_app.config
     tz = organisation_zone().key
@@ -204,7 +241,30 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
         alerts_month=last.replace(day=1),
         actions=_actions(targets, tree, start_at, end_at, expanded,
                          generated_at.astimezone(ZoneInfo(tz)).date()),
+        said=what_people_said(Selection(
+            Filters(start_at, end_at, unit_ids=expanded,
+                    compared=(to_instant(compared_start, tz), to_instant(compared_end, tz))),
+            min_group=min_group), redact),
     )
+
+
+def what_people_said(selection: Selection, redact: bool) -> WhatPeopleSaid:
+    """The selection's ``TOP_THEMES`` themes with their change against its compared period
+    and ``THEME_EXAMPLES`` of their heaviest comments each (the same text once), from the
+    comments the explorer would show for it: none of a unit with fewer than k responses."""
+    hidden = hidden_units(selection)
+    counts, total = theme_counts(selection, hidden)
+    themes = []
+    for count in [c for c in counts if c.comments][:TOP_THEMES]:
+        examples: list[str] = []
+        for comment in representatives(selection, count.theme.id, n=3 * THEME_EXAMPLES,
+                                       with_names=redact, hidden=hidden.now):
+            text = shown_text(comment, redact)
+            if text not in examples and len(examples) < THEME_EXAMPLES:
+                examples.append(text)
+        themes.append(SaidTheme(count.theme.title, count.comments, count.share, count.change,
+                                bool(count.test and count.test.significant), examples))
+    return WhatPeopleSaid(themes, total, len(hidden.now), latest_run())
 
 
 def _target_owners(chosen: list[int] | None, tree: Tree,

@@ -203,7 +203,19 @@ def pack_tables(pack: ReviewPack) -> list[Table]:
               [[alert.unit_name or pack.organisation, alert.kind.value, alert.metric,
                 Figure(alert.value, kind_of(alert.metric)), alert.message()]
                for alert in pack.alerts]),
+        _themes_table(pack),
     ]
+
+
+def _themes_table(pack: ReviewPack) -> Table:
+    """The top themes' figures (the quoted comments stay in the HTML and PDF: these are the
+    figures)."""
+    return Table(_("Themes"), [_("theme"), _("comments"), _("share"), _("share before"),
+                               _("change"), _("significant")],
+                 [[t.title, Figure(t.comments, "count"), Figure(t.share),
+                   Figure(t.change.share if t.change else None),
+                   Figure(t.change.difference if t.change else None, "points"),
+                   t.change.significant if t.change else None] for t in pack.said.themes])
 
 
 def _local_day(row: ActionRow, tz: str) -> Any:

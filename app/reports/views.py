@@ -27,7 +27,7 @@ from app.analytics.filters import expand
 from app.analytics.names import METRIC_NAMES
 from app.analytics.periods import DEFAULT_SHORTCUT, Shortcut, shortcut_days, to_instant
 from app.auth.decorators import role_required
-from app.auth.scope import unit_choices
+from app.auth.scope import may_see_personal_data, unit_choices
 from app.databases import use_replica
 from app.models import Role, Unit
 from app.models.types import utcnow
@@ -122,7 +122,8 @@ def pack() -> ResponseReturnValue:
     unit_ids, scope = _scope(form)
     start, last = form.start.data, form.last.data
     review = build_pack(start, last, unit_ids, scope, generated_at=utcnow(),
-                        compared=form.compared())
+                        compared=form.compared(),
+                        redact=not may_see_personal_data(current_user))
     name = f"memnun-review-{start.isoformat()}-{last.isoformat()}"
     kind = form.format.data
     if kind == "csv":

@@ -178,6 +178,16 @@ def test_the_job_stores_themes_and_the_explorer_filters_and_tests_them(app: Flas
     assert "2026-01" in by_month and "2026-02" in by_month
     by_unit = chosen.split('id="theme-by-unit"')[1].split("</table>")[0]
     assert "Park ve Bahçeler" in by_unit and "Zabıta" not in by_unit
+    # Its change against the compared period: February against the 28 days before it.
+    feb = {"period": "custom", "start": "2026-02-01", "last": "2026-02-28"}
+    changed = _page(client, **feb, theme=theme_id)
+    assert "from Jan 4, 2026 to Jan 31, 2026" in changed
+    row = re.search(r'aria-current="true">(.*?)</tr>', changed, re.S).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    now_share, before_share = (int(c.split()[0]) for c in cells[1:3])
+    assert re.sub(r"<[^>]+>", "", cells[3]).startswith(f"{now_share - before_share:+d} points")
+    by_unit = changed.split('id="theme-by-unit"')[1].split("</table>")[0]
+    assert by_unit.count(" %</td>") == 4  # fen and park, now and before
     # A theme that does not exist is a clear 400, not a 500.
     assert client.get("/reports/comments",
                       query_string={**THEMES_PERIOD, "theme": 999999}).status_code == 400

@@ -63,6 +63,9 @@ def test_figures_are_analytics_figures_with_small_groups_suppressed(app, january
     assert pack.summary.csat.value == pytest.approx(9 / 13)
     assert pack.summary.complaints == 6
     assert pack.median_days == pytest.approx(6.0)  # resolved in January: 1, 2, 6, 7, 18 days
+    # No themes computed yet: the pack says so rather than showing an empty section.
+    assert pack.said.computed_at is None and pack.said.themes == []
+    assert "have not been grouped into themes yet" in html
     units = {row.name: row for row in pack.units}
     for row in pack.units:
         assert row.figures == by_unit[row.figures.key]
