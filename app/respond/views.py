@@ -41,6 +41,7 @@ from app.respond.forms import (
 from app.respond.links import fingerprint, forget, remember, token_of_request
 from app.respond.pages import (
     SurveyPage,
+    blank_survey_page,
     invitation_language,
     link_closed_page,
     no_survey,
@@ -83,7 +84,11 @@ LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z]{2,4})?$")
 # What each page reads of an invitation, loaded with it by the one token lookup of a request
 # (the version comes from services.survey_version, which keeps published versions in memory).
 SURVEY_LOADS = (
-    joinedload(Invitation.complaint),  # the received date; the response's unit and category
+    # the reference and received date; the response's unit, category and channel. Only these:
+    # its text (subject, description) can be long, and every column costs on every page.
+    joinedload(Invitation.complaint).load_only(
+        Complaint.external_id, Complaint.received_at, Complaint.unit_id, Complaint.category_id,
+        Complaint.channel, Complaint.complainant_id),
     joinedload(Invitation.response),  # a one-click answer stored before (its answers: read then)
 )
 OPT_OUT_LOADS = (joinedload(Invitation.complaint).joinedload(Complaint.complainant),)
@@ -254,9 +259,14 @@ def _show(page: SurveyPage) -> ResponseReturnValue:
     with speaking(page.language):
         chosen = chosen_in_link(page.questions, _chosen_for(page.token))
         data = as_form_data(page.questions, {**stored, **chosen})
-        form = build_form(page.questions, formdata=None, data=data)
     saved = SAVED_KEY in session and session.pop(SAVED_KEY) == page.link
-    response = make_response(survey_page(page, form, chosen=chosen, saved=saved))
+    if data or saved:
+        with speaking(page.language):
+            form = build_form(page.questions, formdata=None, data=data)
+        shown = survey_page(page, form, chosen=chosen, saved=saved)
+    else:  # nothing chosen or stored yet: the page every respondent first sees
+        shown = blank_survey_page(page)
+    response = make_response(shown)
     remember(response, page.token)  # renews the cookie while the respondent is here
     return response
 
