@@ -55,13 +55,32 @@ def assign_token(invitation: Invitation) -> str:
     return token
 
 
+def well_formed(token: str) -> bool:
+    """Whether ``token`` could be a link token at all (length and alphabet)."""
+    return len(token) == TOKEN_LENGTH and token.replace("-", "").replace("_", "").isalnum()
+
+
+# The id alone, as a Core statement: a page that only needs to know that the link exists (the
+# e-mail link's redirect) builds no ORM object for it.
+_ID_OF_TOKEN = select(Invitation.__table__.c.id).where(
+    Invitation.__table__.c.token_hash == bindparam("token_hash"))
+
+
+def invitation_id_of(token: str) -> int | None:
+    """The id of the invitation a link token belongs to, or None (``find_invitation``'s test)."""
+    if not well_formed(token):
+        return None
+    return db.session.connection().execute(  # type: ignore[no-any-return]
+        _ID_OF_TOKEN, {"token_hash": hash_token(token)}).scalar()
+
+
 def find_invitation(token: str, *loads: Any) -> Invitation | None:
     """The invitation a link token belongs to, or None for anything malformed or unknown.
 
     ``loads`` are loader options (``joinedload(Invitation.complaint)``...) for what the caller
     will read, so that it comes in the same statement.
     """
-    if len(token) != TOKEN_LENGTH or not token.replace("-", "").replace("_", "").isalnum():
+    if not well_formed(token):
         return None
     return db.session.scalar(_lookup(loads), {"token_hash": hash_token(token)})
 

@@ -6,6 +6,7 @@ words come from the questionnaire version in the same language (see questions.py
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,11 +17,13 @@ from flask import current_app, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, format_date, get_locale
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from markupsafe import escape
 
 from app.languages import language_name
 from app.models import Invitation
 from app.organisation.settings import organisation_settings
-from app.respond.forms import field_name
+from app.respond.forms import build_form, field_name
 from app.respond.links import fingerprint
 from app.respond.questions import Question, describe_condition, translated
 from app.respond.services import LinkState, SurveyVersion, link_state, survey_version
@@ -166,6 +169,18 @@ def survey_page(
 ) -> ResponseReturnValue:
     """The survey form; ``chosen`` holds a one-click answer not stored yet, ``saved`` says that
     one was just stored (scripts off)."""
+    return render_page("respond/survey.html", page.language,
+                       **_survey_context(page, form, resend=resend, chosen=chosen, saved=saved))
+
+
+def _survey_context(
+    page: SurveyPage,
+    form: FlaskForm,
+    *,
+    resend: bool = False,
+    chosen: dict[str, str] | None = None,
+    saved: bool = False,
+) -> dict[str, Any]:
     fields = {q.key: form[field_name(q)] for q in page.questions}
     csrf_field = getattr(form, "csrf_token", None)
     with speaking(page.language):
@@ -180,6 +195,7 @@ def survey_page(
                 for q in page.questions
                 if q.show_if
             },
+            "reference": page.invitation.complaint.external_id,
             "received_on": page.received_on(),
             "language_links": page.language_links(),
             "action": url_for(".survey", lang=page.language),
@@ -191,4 +207,53 @@ def survey_page(
             "saved": saved,
             **_privacy(),
         }
-    return render_page("respond/survey.html", page.language, **context)
+    return context
+
+
+# --- the blank survey page, rendered once ---------------------------------------------------------
+#
+# The page of a survey nobody has answered yet is the same for every invitation of a version in
+# a language but for four values: the complaint's reference and date, the link's fingerprint and
+# the CSRF token. It is rendered once per process with a marker in place of each, and each view
+# puts the values, escaped, where the markers are. A marker is made of letters, digits and dashes,
+# which escaping leaves as they are, and holds a random part, so no text of a questionnaire can
+# contain one by chance.
+
+MAX_KEPT_PAGES = 200
+_MARK = f"memnun-{secrets.token_hex(8)}"
+MARKERS = {name: f"{_MARK}-{name}" for name in ("reference", "date", "link", "csrf")}
+
+
+def _kept_pages() -> dict[tuple[Any, ...], str]:
+    return current_app.extensions.setdefault("memnun_blank_survey_pages", {})  # type: ignore[no-any-return]
+
+
+def blank_survey_page(page: SurveyPage) -> ResponseReturnValue:
+    """``survey_page`` for a form with nothing chosen, answered or wrong: the same page, from
+    this process's copy for the version, language and settings."""
+    settings = organisation_settings()
+    key = (page.version.id, page.language, settings, tuple(sorted(_privacy().items())))
+    kept = _kept_pages()
+    template = kept.get(key)
+    if template is None:
+        with speaking(page.language):
+            form = build_form(page.questions, formdata=None, data={})
+        context = {**_survey_context(page, form), "reference": MARKERS["reference"],
+                   "received_on": MARKERS["date"], "link_id": MARKERS["link"],
+                   "csrf_token": lambda: MARKERS["csrf"]}
+        template, _status = render_page("respond/survey.html", page.language, **context)
+        if len(kept) >= MAX_KEPT_PAGES:
+            kept.clear()
+        kept[key] = template
+    with speaking(page.language):
+        received_on = page.received_on()
+    values = {
+        "reference": page.invitation.complaint.external_id,
+        "date": received_on,
+        "link": page.link,
+        "csrf": generate_csrf(),
+    }
+    body = str(template)
+    for name, value in values.items():
+        body = body.replace(MARKERS[name], str(escape(value)))
+    return body, 200

@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Callable
 from functools import wraps
+from typing import TypeVar
 
 from flask import current_app, make_response, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -25,7 +26,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as HttpResponse
 
-from app.distribution.tokens import find_invitation
+from app.distribution.tokens import find_invitation, invitation_id_of
 from app.extensions import csrf, db, limiter
 from app.models import Complaint, Invitation
 from app.respond import bp
@@ -40,6 +41,7 @@ from app.respond.forms import (
 from app.respond.links import fingerprint, forget, remember, token_of_request
 from app.respond.pages import (
     SurveyPage,
+    blank_survey_page,
     invitation_language,
     link_closed_page,
     no_survey,
@@ -63,6 +65,7 @@ from app.respond.services import (
 from app.respond.services import opt_out as opt_out_person
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # No inline script or style anywhere on these pages, nothing from another origin.
 CONTENT_SECURITY_POLICY = (
@@ -81,7 +84,11 @@ LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z]{2,4})?$")
 # What each page reads of an invitation, loaded with it by the one token lookup of a request
 # (the version comes from services.survey_version, which keeps published versions in memory).
 SURVEY_LOADS = (
-    joinedload(Invitation.complaint),  # the received date; the response's unit and category
+    # the reference and received date; the response's unit, category and channel. Only these:
+    # its text (subject, description) can be long, and every column costs on every page.
+    joinedload(Invitation.complaint).load_only(
+        Complaint.external_id, Complaint.received_at, Complaint.unit_id, Complaint.category_id,
+        Complaint.channel, Complaint.complainant_id),
     joinedload(Invitation.response),  # a one-click answer stored before (its answers: read then)
 )
 OPT_OUT_LOADS = (joinedload(Invitation.complaint).joinedload(Complaint.complainant),)
@@ -119,6 +126,17 @@ def token_lookup(view: Callable[..., ResponseReturnValue]) -> Callable[..., Resp
 
 
 @bp.after_request
+def _end_reading(response: HttpResponse) -> HttpResponse:
+    """A GET here only reads (see above): end its transaction with a COMMIT, not the ROLLBACK
+    of the session's close. psycopg 3 forgets its prepared statements on every ROLLBACK (and
+    sends DEALLOCATE ALL), so with a rollback per page view the token lookup was prepared again
+    and again instead of staying prepared in each pooled connection."""
+    if request.method == "GET":
+        db.session.commit()
+    return response
+
+
+@bp.after_request
 def _private_headers(response: HttpResponse) -> HttpResponse:
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
@@ -137,18 +155,27 @@ def _wants_status_only() -> bool:
     return request.headers.get(FETCH_HEADER) == "1"
 
 
-def _lookup(token: str, *loads: object) -> Invitation | None:
-    """``find_invitation``, the first statement of every request here, tried once more on a new
+def _retried(lookup: Callable[[], T]) -> T:
+    """``lookup``, the first statement of every request here, tried once more on a new
     connection when the pooled one was found dead (PostgreSQL restarted): the engine pings no
     connection before use, and the error has renewed the whole pool, so nobody sees a 500."""
     try:
-        return find_invitation(token, *loads)
+        return lookup()
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
         db.session.rollback()
         log.warning("database connection lost; the token lookup is tried again")
-        return find_invitation(token, *loads)
+        return lookup()
+
+
+def _lookup(token: str, *loads: object) -> Invitation | None:
+    return _retried(lambda: find_invitation(token, *loads))
+
+
+def _exists(token: str) -> bool:
+    """Whether the token is a link's, asking for its id only (no ORM object)."""
+    return _retried(lambda: invitation_id_of(token)) is not None
 
 
 def _clean_redirect(endpoint: str, token: str) -> HttpResponse:
@@ -167,14 +194,17 @@ def link(token: str) -> ResponseReturnValue:
 
     A one-click choice (``?overall=4``) is kept in the session, never stored here.
     """
-    invitation = _lookup(token)
-    if invitation is None:
-        return unknown_link()
     chosen = {}
-    if request.args and link_state(invitation) == LinkState.OPEN:
-        version = survey_version(invitation)
-        assert version is not None  # the link is open
-        chosen = chosen_in_link(version.questions(version.languages[0]), request.args)
+    if request.args:  # a one-click choice: only an open link's questions can take it
+        invitation = _lookup(token)
+        if invitation is None:
+            return unknown_link()
+        if link_state(invitation) == LinkState.OPEN:
+            version = survey_version(invitation)
+            assert version is not None  # the link is open
+            chosen = chosen_in_link(version.questions(version.languages[0]), request.args)
+    elif not _exists(token):
+        return unknown_link()
     if chosen:
         session[CHOSEN_KEY] = {"link": fingerprint(token), "answers": chosen}
     elif CHOSEN_KEY in session:  # popping an absent key would still write the cookie again
@@ -185,7 +215,7 @@ def link(token: str) -> ResponseReturnValue:
 @bp.get("/<token>/opt-out")
 @token_lookup
 def opt_out_link(token: str) -> ResponseReturnValue:
-    if _lookup(token) is None:
+    if not _exists(token):
         return unknown_link()
     return _clean_redirect(".opt_out", token)
 
@@ -229,9 +259,14 @@ def _show(page: SurveyPage) -> ResponseReturnValue:
     with speaking(page.language):
         chosen = chosen_in_link(page.questions, _chosen_for(page.token))
         data = as_form_data(page.questions, {**stored, **chosen})
-        form = build_form(page.questions, formdata=None, data=data)
     saved = SAVED_KEY in session and session.pop(SAVED_KEY) == page.link
-    response = make_response(survey_page(page, form, chosen=chosen, saved=saved))
+    if data or saved:
+        with speaking(page.language):
+            form = build_form(page.questions, formdata=None, data=data)
+        shown = survey_page(page, form, chosen=chosen, saved=saved)
+    else:  # nothing chosen or stored yet: the page every respondent first sees
+        shown = blank_survey_page(page)
+    response = make_response(shown)
     remember(response, page.token)  # renews the cookie while the respondent is here
     return response
 

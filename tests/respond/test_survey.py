@@ -158,6 +158,40 @@ def test_complaint_reference_is_escaped(app, client) -> None:
     assert "&lt;script&gt;alert" in page
 
 
+def test_the_kept_blank_page_is_the_page_rendered_afresh(app, client) -> None:
+    """The blank survey page is rendered once per version and language and then filled in per
+    request: it must be, byte for byte, the page a full render gives, with each invitation's
+    own reference (escaped), date, link and CSRF token, and a form that can be sent."""
+    from app.distribution.tokens import find_invitation
+    from app.respond.forms import build_form
+    from app.respond.links import fingerprint
+    from app.respond.pages import MARKERS, SurveyPage, blank_survey_page, speaking, survey_page
+    from app.respond.views import SURVEY_LOADS
+
+    open_link(client, invite(app, external_id="CMP-1").token)  # the page is kept from here on
+    invited = invite(app, external_id='A&B <"x">')
+    other = app.test_client()
+    page = open_link(other, invited.token).get_data(as_text=True)
+    assert "A&amp;B &lt;&#34;x&#34;&gt;" in page and 'A&B <"x">' not in page
+    assert f'name="_survey" value="{fingerprint(invited.token)}"' in page
+    assert not any(marker in page for marker in MARKERS.values())
+    action, hidden = form_fields(page, "survey")
+    sent = other.post(action, data={**hidden, **GOOD_ANSWERS})
+    assert sent.status_code == 302 and sent.headers["Location"] == "/s/thanks"
+
+    english = invite(app, external_id="CMP-3", language="en")
+    with app.test_request_context("/s/survey"):
+        found = find_invitation(english.token, *SURVEY_LOADS)
+        assert found is not None
+        shown = SurveyPage.open(found, english.token, None)
+        with speaking(shown.language):
+            form = build_form(shown.questions, formdata=None, data={})
+        fresh, _ = survey_page(shown, form)
+        assert "CMP-3" in fresh and '<html lang="en">' in fresh
+        for _ in range(2):  # rendered and kept, then from the kept copy
+            assert blank_survey_page(shown) == (fresh, 200)
+
+
 def test_one_click_link_preselects_and_stores_nothing(app, client) -> None:
     invited = invite(app)
     for _ in range(3):  # a mail scanner, a preview, the person: none of them uses the link up
