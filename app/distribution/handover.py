@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Update, and_, bindparam, case, func, null, or_, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from app.models import Invitation, InvitationState
 from app.models.types import UTCDateTime
@@ -93,14 +93,38 @@ def step_statement(dialect: str) -> Update:
     )
 
 
+# A step's own parameters; the statement's fixed values (states, set_config's) are bound once.
+STEP_PARAMETERS = ("sent_id", "sent_at", "reminder_due_at", "expires_at", "next_id",
+                   "handed_over_at")
+
+
+@cache
+def _driver_statement(dialect: Dialect) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """PostgreSQL: the step's SQL as the driver takes it, and its fixed parameters."""
+    compiled = step_statement(dialect.name).compile(dialect=dialect)
+    fixed = compiled.construct_params(dict.fromkeys(STEP_PARAMETERS))
+    return compiled.string, tuple((k, v) for k, v in fixed.items() if k not in STEP_PARAMETERS)
+
+
 class Steps:
     """The steps of one run, over a connection of their own in autocommit, opened by the first
-    step (in the thread that runs the steps: SQLite's connections stay in their thread)."""
+    step (in the thread that runs the steps: SQLite's connections stay in their thread).
+
+    On PostgreSQL a step goes straight to the driver's cursor, past SQLAlchemy's
+    execution machinery, which cost twice the driver's own CPU per message (measured: 240-320
+    against 100-130 microseconds) in the thread that shares the interpreter with the sends.
+    Engine listeners still see it (``before_cursor_execute``), as the statement-count test does.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._statement = step_statement(engine.dialect.name)
         self._connection: Connection | None = None
+        self._driver: tuple[str, dict[str, Any]] | None = None
+        if engine.dialect.name == "postgresql":
+            sql, fixed = _driver_statement(engine.dialect)
+            self._driver = (sql, dict(fixed))
+        self._cursor: Any = None
 
     def step(self, sent: Sent | None, next_id: int | None, now: dt.datetime) -> bool:
         """Record ``sent`` and mark ``next_id`` handed over, in one committed statement; True
@@ -119,10 +143,32 @@ class Steps:
             self._connection = self._engine.connect().execution_options(
                 isolation_level="AUTOCOMMIT"
             )
-        touched = {row[0] for row in self._connection.execute(self._statement, params)}
+        if self._driver is None:
+            touched = {row[0] for row in self._connection.execute(self._statement, params)}
+        else:
+            touched = {row[0] for row in self._execute_on_driver(self._connection, params)}
         return next_id is not None and next_id in touched
 
+    def _execute_on_driver(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
+        sql, fixed = self._driver  # type: ignore[misc]
+        if self._cursor is None:
+            self._cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        for name in ("sent_at", "reminder_due_at", "expires_at", "handed_over_at"):
+            value = params[name]
+            if value is not None and value.tzinfo is None:
+                raise ValueError("naive datetime given; Memnun stores only aware datetimes")
+        params.update(fixed)
+        if connection._has_events or connection.engine._has_events:  # noqa: SLF001
+            connection.dispatch.before_cursor_execute(connection, self._cursor, sql, params,
+                                                      None, False)
+        # Prepared after a few runs, as any statement, unless a pooler forbids it (databases.py).
+        self._cursor.execute(sql, params)
+        return self._cursor.fetchall()
+
     def close(self) -> None:
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None

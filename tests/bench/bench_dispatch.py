@@ -149,7 +149,8 @@ def reset_invitations() -> None:
     with engine.begin() as connection:
         connection.execute(text(
             "UPDATE invitation SET state = 'planned', sent_at = NULL, attempts = 0, "
-            "claimed_until = NULL, token_hash = NULL, reminder_due_at = NULL, "
+            "claimed_until = NULL, handed_over_at = NULL, token_hash = NULL, "
+            "reminder_due_at = NULL, "
             "expires_at = NULL, last_error = NULL, due_at = now() - interval '1 minute'"))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE invitation"))  # fair plans for every run
