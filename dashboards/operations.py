@@ -1,5 +1,6 @@
 """Operations: how surveys go out. The invitation funnel (planned, suppressed by reason, sent,
-responded, expired, failed) and response rates by channel and by language."""
+responded, expired, failed), response rates (over invitations delivered) by channel and by
+language, and the bounce rate by the channel the invitations went by."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flask_login import current_user
 
 from app.analytics.figures import Score
 from app.analytics.names import CHANNEL_NAMES
-from app.analytics.operations import Funnel, invitation_funnel, response_rates
+from app.analytics.operations import Funnel, bounce_rates, invitation_funnel, response_rates
 from app.analytics.splits import Dimension
 from app.languages import LANGUAGE_NAMES
 from dashboards import scope
@@ -38,6 +39,9 @@ REASONS = {
 }
 
 
+SENT_BY = {"email": _l("E-mail"), "sms": _l("SMS")}
+
+
 def layout() -> html.Div:
     return html.Div(children=[
         html.P(id="ops-status", className="status", role="status"),
@@ -46,6 +50,7 @@ def layout() -> html.Div:
             graph("ops-channel", 400),
             graph("ops-language", 400),
         ]),
+        graph("ops-bounces", 400),
     ])
 
 
@@ -74,7 +79,10 @@ def funnel_figure(funnel: Funnel) -> go.Figure:
     return styled(figure, title, height=460)
 
 
-def rates_figure(rates: dict[Any, Score], names: dict[Any, str], title: str) -> go.Figure:
+def rates_figure(rates: dict[Any, Score], names: dict[Any, str], title: str,
+                 bounces: bool = False) -> go.Figure:
+    """Response rates (over the invitations delivered) or, with ``bounces``, bounce rates (over
+    the invitations sent), with their intervals."""
     if not rates:
         return empty_figure(title, _("No invitations sent in this period"))
     keys = sorted(rates, key=lambda k: -(rates[k].n))
@@ -90,17 +98,20 @@ def rates_figure(rates: dict[Any, Score], names: dict[Any, str], title: str) -> 
         # Inside, at the foot of the bar: above it the label would collide with the interval.
         textposition="inside", insidetextanchor="start",
         insidetextfont={"color": "#ffffff", "size": 15},
-        hovertemplate="%{x}: %{text} (" + _("of %(n)s sent", n="%{customdata}")
-        + ")<extra></extra>",
+        hovertemplate="%{x}: %{text} (" + (
+            _("of %(n)s sent", n="%{customdata}") if bounces
+            else _("of %(n)s delivered", n="%{customdata}")) + ")<extra></extra>",
     ))
-    figure.update_yaxes(title_text=_("Response rate (%)"), range=[0, 105])
+    figure.update_yaxes(title_text=_("Bounce rate (%)") if bounces else _("Response rate (%)"),
+                        range=[0, 105])
     return styled(figure, title, height=400, showlegend=False)
 
 
 def update_operations(start_date: Any, end_date: Any, unit: Any = None, category: Any = None,
                       channel: Any = None, questionnaire: Any = None, grain: Any = None,
                       n_intervals: Any = None, shortcut: Any = None,
-                      compare: Any = None) -> tuple[go.Figure, go.Figure, go.Figure, str]:
+                      compare: Any = None
+                      ) -> tuple[go.Figure, go.Figure, go.Figure, go.Figure, str]:
     if not current_user.is_authenticated:
         raise PreventUpdate
     view = scope.resolve(scope.Choice(start_date, end_date, unit, category, channel,
@@ -113,6 +124,9 @@ def update_operations(start_date: Any, end_date: Any, unit: Any = None, category
                      _("Response rate by channel")),
         rates_figure(response_rates(view.filters, Dimension.LANGUAGE), LANGUAGE_NAMES,
                      _("Response rate by language")),
+        rates_figure(bounce_rates(view.filters, "sent_by"), SENT_BY,
+                     _("Bounce rate by channel of sending: invitations not delivered"),
+                     bounces=True),
         status,
     )
 
@@ -120,5 +134,6 @@ def update_operations(start_date: Any, end_date: Any, unit: Any = None, category
 def register(dash_app: Dash) -> None:
     dash_app.callback(
         Output("ops-funnel", "figure"), Output("ops-channel", "figure"),
-        Output("ops-language", "figure"), Output("ops-status", "children"), *filter_inputs(),
+        Output("ops-language", "figure"), Output("ops-bounces", "figure"),
+        Output("ops-status", "children"), *filter_inputs(),
     )(update_operations)

@@ -22,7 +22,15 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, and_, case, func, or_
 
 from app.analytics.splits import WHOLE, Columns, Key
-from app.models import Answer, Complaint, Invitation, QuestionnaireVersion, Response
+from app.models import (
+    Answer,
+    Complaint,
+    Invitation,
+    InvitationState,
+    MessageDelivery,
+    QuestionnaireVersion,
+    Response,
+)
 
 CSAT_ANSWER = and_(Answer.question_type == "rating", Answer.attribute == "overall")
 NPS_ANSWER = Answer.question_type == "nps"
@@ -32,6 +40,11 @@ RESOLUTION_ANSWER = and_(Answer.question_type == "yes_no", Answer.attribute == "
 COUNTED_ANSWER = or_(CSAT_ANSWER, NPS_ANSWER, CES_ANSWER, RESOLUTION_ANSWER)
 #: Which complaints count for timeliness: those with a committed due time.
 HAS_DUE_TIME = Complaint.due_at.is_not(None)
+#: A sent invitation that did not arrive: its mail bounced for good, or the SMS gateway (or a
+#: hard bounce) reported its delivery failed. Counted as undelivered only while unanswered:
+#: an answer proves the link arrived (docs/design.md, "Metric definitions").
+NOT_DELIVERED = or_(Invitation.state == InvitationState.BOUNCED,
+                    Invitation.delivery == MessageDelivery.FAILED)
 
 # The columns of each kind of row that put it in a period and a group, and that the filters
 # look at (``app.analytics.filters``): the queries over the rows and the rollups' triggers
@@ -94,10 +107,17 @@ class ComplaintTotals:
 
 @dataclass(frozen=True)
 class InvitationTotals:
-    """Invitations sent in a period, and how many of them were answered (at any time since)."""
+    """Invitations sent in a period, how many of them were answered (at any time since), and
+    how many did not arrive (bounced or failed, and unanswered)."""
 
     sent: int = 0
     responded: int = 0
+    undelivered: int = 0
+
+    @property
+    def delivered(self) -> int:
+        """Sent and not known to have failed: the response rate's denominator."""
+        return self.sent - self.undelivered
 
 
 T = TypeVar("T")
@@ -211,7 +231,17 @@ def resolved_aggregates() -> list[ColumnElement[Any]]:
 
 
 def invitation_aggregates() -> list[ColumnElement[Any]]:
-    """Invitations sent and how many have a response (over ``Invitation`` rows outer-joined
-    to their ``Response``)."""
+    """Invitations sent, how many have a response, and how many did not arrive and have none
+    (over ``Invitation`` rows outer-joined to their ``Response``)."""
     return [func.count(Invitation.id).label("sent"),
-            func.count(Response.id).label("responded")]
+            func.count(Response.id).label("responded"),
+            _count_if(and_(NOT_DELIVERED, Response.id.is_(None)), Invitation.id)
+            .label("undelivered")]
+
+
+def answered_aggregates() -> list[ColumnElement[Any]]:
+    """What a response changes in its invitation's figures (over ``Response`` rows joined to
+    their ``Invitation``): one more answered, and no longer undelivered if it was (the rollup
+    counts a response on its own, ``app.analytics.rollup.ANSWERED``)."""
+    return [func.count(Response.id).label("responded"),
+            (-_count_if(NOT_DELIVERED, Response.id)).label("undelivered")]

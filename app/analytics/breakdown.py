@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from app.analytics.aggregates import AnswerTotals, ComplaintTotals, InvitationTotals
 from app.analytics.changes import SURVEY_CHANGES, count_change, proportion_change
-from app.analytics.figures import Score, plain_proportion
+from app.analytics.figures import Score, bounce_share, plain_proportion, response_share
 from app.analytics.filters import Filters
 from app.analytics.metrics import CountTest, ZTest
 from app.analytics.periods import Grain, Periods
@@ -126,8 +126,8 @@ def suppress(groups: list[Group], min_group: int) -> None:
     for group in groups:
         group.figures["on_time"] = plain_proportion(group.complaints.resolved_on_time,
                                                     group.complaints.resolved_with_due)
-        group.figures["response_rate"] = plain_proportion(group.invitations.responded,
-                                                          group.invitations.sent)
+        group.figures["response_rate"] = response_share(group.invitations)
+        group.figures["bounce_rate"] = bounce_share(group.invitations)
 
 
 def _changes(group: Group, min_group: int, lengths: tuple[float, float]) -> None:
@@ -161,6 +161,7 @@ class GroupFigures:
     responded: int
     suppressed: bool
     figures: dict[str, Score]
+    delivered: int = 0  # invitations sent and not known to have failed
 
     @classmethod
     def of(cls, group: Group) -> GroupFigures:
@@ -169,7 +170,8 @@ class GroupFigures:
                    resolved_with_due=group.complaints.resolved_with_due,
                    resolved_on_time=group.complaints.resolved_on_time,
                    invitations=group.invitations.sent, responded=group.invitations.responded,
-                   suppressed=group.suppressed, figures=group.figures)
+                   suppressed=group.suppressed, figures=group.figures,
+                   delivered=group.invitations.delivered)
 
 
 def grouped_figures(filters: Filters, group_by: str | None, min_group: int,

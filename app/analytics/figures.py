@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.analytics import metrics
-from app.analytics.aggregates import AnswerTotals
+from app.analytics.aggregates import AnswerTotals, InvitationTotals
 from app.analytics.metrics import Estimate, suppress_small
 
 
@@ -77,3 +77,17 @@ def survey_figure(name: str, a: AnswerTotals, min_group: int) -> Score:
 def plain_proportion(successes: int, n: int) -> Score:
     """A share about complaints or invitations, not respondents: shown whenever there is data."""
     return Score(n=0) if n == 0 else Score.of(metrics.wilson_interval(successes, n))
+
+
+def response_share(totals: InvitationTotals) -> Score:
+    """The response rate: invitations answered over invitations delivered (sent, and neither
+    bounced nor reported failed), Wilson interval."""
+    if totals.delivered == 0:
+        return Score(n=0)
+    return Score.of(metrics.response_rate(totals.responded, totals.delivered))
+
+
+def bounce_share(totals: InvitationTotals) -> Score:
+    """The bounce rate: invitations not delivered over invitations sent, Wilson interval."""
+    return Score(n=0) if totals.sent == 0 else Score.of(
+        metrics.bounce_rate(totals.undelivered, totals.sent))

@@ -171,8 +171,15 @@ def nps(promoters: int, detractors: int, n: int, confidence: float = CONFIDENCE)
 
 
 def response_rate(responses: int, delivered: int, confidence: float = CONFIDENCE) -> Estimate:
-    """Responses per invitation delivered, with a Wilson interval."""
+    """Responses per invitation delivered (sent, and neither bounced nor reported failed), with
+    a Wilson interval."""
     return wilson_interval(responses, delivered, confidence)
+
+
+def bounce_rate(undelivered: int, sent: int, confidence: float = CONFIDENCE) -> Estimate:
+    """Invitations that did not arrive (bounced, or their delivery reported failed) per
+    invitation sent, with a Wilson interval."""
+    return wilson_interval(undelivered, sent, confidence)
 
 
 def on_time_share(on_time: int, resolved: int, confidence: float = CONFIDENCE) -> Estimate:

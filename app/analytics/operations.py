@@ -1,8 +1,11 @@
-"""How the surveys go out: the invitation funnel and response rates by channel and language.
+"""How the surveys go out: the invitation funnel, response rates by channel and language, and
+bounce rates by unit, rule and sending channel.
 
 Invitations are counted by the moment the planner made them (``created_at``) for the funnel, and
-by the moment they were sent for response rates (the cohort sent in the period, answered at any
-time since). Figures about invitations describe the organisation's process, not what anyone
+by the moment they were sent for response and bounce rates (the cohort sent in the period,
+answered or bounced at any time since). A response rate is over the invitations delivered (sent
+and not bounced or reported failed), a bounce rate over those sent (docs/design.md, "Metric
+definitions"). Figures about invitations describe the organisation's process, not what anyone
 answered, and are shown whatever their size.
 """
 
@@ -13,12 +16,13 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from app.analytics.figures import Score, plain_proportion
+from app.analytics.aggregates import InvitationTotals, invitation_aggregates, totals_of
+from app.analytics.figures import Score, bounce_share, response_share
 from app.analytics.filters import Filters, in_period, invitation_conditions, needs_complaint_join
 from app.analytics.splits import ByDimension, Dimension, Key
 from app.analytics.tallies import invitation_tally
 from app.extensions import db
-from app.models import Complaint, Invitation, InvitationState
+from app.models import Complaint, Invitation, InvitationState, Response
 
 
 @dataclass(frozen=True)
@@ -72,11 +76,39 @@ def invitation_funnel(filters: Filters) -> Funnel:
 
 
 def response_rates(filters: Filters, by: Dimension | str) -> dict[Key, Score]:
-    """Responses per invitation sent in the period, by channel, language, unit, category or
-    questionnaire, each with its Wilson interval."""
+    """Responses per invitation delivered of those sent in the period, by channel, language,
+    unit, category or questionnaire, each with its Wilson interval."""
     tally = invitation_tally(filters, ByDimension(Dimension(by)))
-    return {key: plain_proportion(t.responded, t.sent) for key, t in tally.current.items()
-            if t.sent > 0}
+    return {key: response_share(t) for key, t in tally.current.items() if t.delivered > 0}
+
+
+#: What a bounce rate can be split by: the complaint's unit, the distribution rule that planned
+#: the invitation, and the channel it went by (e-mail or SMS, not the complaint's channel).
+BOUNCE_SPLITS = ("unit", "rule", "sent_by")
+
+
+def invitations_by(filters: Filters, by: str) -> dict[Key, InvitationTotals]:
+    """The invitations sent in the period (answered, undelivered) per unit (through the rollup
+    where it covers the question), per rule id or per sending channel (``BOUNCE_SPLITS``)."""
+    if by == "unit":
+        return dict(invitation_tally(filters, ByDimension(Dimension.UNIT)).current)
+    if by not in BOUNCE_SPLITS:
+        raise ValueError(f"no bounce rate by {by!r}")
+    group = Invitation.rule_id if by == "rule" else Invitation.channel
+    stmt = select(group.label("key"), *invitation_aggregates()).select_from(Invitation)
+    if needs_complaint_join(filters):
+        stmt = stmt.join(Complaint, Complaint.id == Invitation.complaint_id)
+    stmt = (stmt.outerjoin(Response, Response.invitation_id == Invitation.id)
+            .where(*in_period(Invitation.sent_at, filters), *invitation_conditions(filters))
+            .group_by(group))
+    return {getattr(row["key"], "value", row["key"]): totals_of(InvitationTotals, dict(row))
+            for row in db.session.execute(stmt).mappings()}
+
+
+def bounce_rates(filters: Filters, by: str) -> dict[Key, Score]:
+    """Invitations not delivered per invitation sent in the period, by unit, rule or sending
+    channel (``BOUNCE_SPLITS``), each with its Wilson interval."""
+    return {key: bounce_share(t) for key, t in invitations_by(filters, by).items() if t.sent}
 
 
 @dataclass(frozen=True)
@@ -106,6 +138,6 @@ def activity(filters: Filters) -> Activity:
 
 
 def response_rate(filters: Filters) -> Score:
-    """Responses per invitation sent in the period, with its Wilson interval."""
-    totals = invitation_tally(filters).total_now()
-    return plain_proportion(totals.responded, totals.sent)
+    """Responses per invitation delivered of those sent in the period, with its Wilson
+    interval."""
+    return response_share(invitation_tally(filters).total_now())

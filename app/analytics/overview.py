@@ -29,7 +29,9 @@ from app.analytics.changes import (
 )
 from app.analytics.figures import (
     Score,
+    bounce_share,
     plain_proportion,
+    response_share,
     survey_mean,
     survey_nps,
     survey_proportion,
@@ -66,12 +68,14 @@ class Overview:
     complaints: int
     on_time: Score
     invitations_sent: int
-    response_rate: Score
+    response_rate: Score  # over invitations delivered
     resolution_change: ZTest | None = None
     complaints_previous: int = 0
     complaints_change: CountTest | None = None
     on_time_change: ZTest | None = None
     response_rate_change: ZTest | None = None
+    invitations_delivered: int = 0
+    bounce_rate: Score = Score(n=0)  # invitations not delivered over invitations sent
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class PeriodFigures:
     on_time: Score
     invitations_sent: int
     response_rate: Score
+    bounce_rate: Score = Score(n=0)
 
 
 def overview(
@@ -166,9 +171,11 @@ def _overview(filters: Filters, min_group: int,
             complaints_now.resolved_on_time, complaints_now.resolved_with_due,
             complaints_before.resolved_on_time, complaints_before.resolved_with_due, 1),
         invitations_sent=sent_now.sent,
-        response_rate=plain_proportion(sent_now.responded, sent_now.sent),
-        response_rate_change=proportion_change(sent_now.responded, sent_now.sent,
-                                               sent_before.responded, sent_before.sent, 1),
+        response_rate=response_share(sent_now),
+        response_rate_change=proportion_change(sent_now.responded, sent_now.delivered,
+                                               sent_before.responded, sent_before.delivered, 1),
+        invitations_delivered=sent_now.delivered,
+        bounce_rate=bounce_share(sent_now),
     )
     if periods is None:
         return figures, None
@@ -212,5 +219,6 @@ def _period_figures(first: dt.date, a: AnswerTotals, responses: ResponseCount | 
         complaints=c.received,
         on_time=plain_proportion(c.resolved_on_time, c.resolved_with_due),
         invitations_sent=i.sent,
-        response_rate=plain_proportion(i.responded, i.sent),
+        response_rate=response_share(i),
+        bounce_rate=bounce_share(i),
     )

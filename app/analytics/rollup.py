@@ -22,7 +22,7 @@ recomputes the tables, e.g. after a bulk load with triggers off.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -35,6 +35,7 @@ from sqlalchemy import (
     cast,
     column,
     func,
+    inspect,
     literal_column,
     select,
     table,
@@ -53,6 +54,7 @@ from app.analytics.aggregates import (
     RESOLVED_COLUMNS,
     RESPONSE_COLUMNS,
     answer_aggregates,
+    answered_aggregates,
     invitation_aggregates,
     received_aggregates,
     resolved_aggregates,
@@ -152,10 +154,9 @@ RESOLVED = Contribution(
     lambda _: select().select_from(Complaint)
     .where(Complaint.resolved_at.is_not(None), HAS_DUE_TIME))
 INVITATIONS = Contribution(INVITATION_COLUMNS, invitation_aggregates, _invitation_rows)
-#: What a response adds to its invitation's row: answered (not sent: the invitation counts
-#: that).
-ANSWERED = Contribution(INVITATION_COLUMNS, lambda: [func.count(Response.id).label("responded")],
-                        _answered_rows)
+#: What a response adds to its invitation's row: answered, and no longer undelivered (not
+#: sent: the invitation counts that).
+ANSWERED = Contribution(INVITATION_COLUMNS, answered_aggregates, _answered_rows)
 
 #: Every contribution, once: what the rebuild adds up.
 ALL = (RESPONSES, ANSWERS, RECEIVED, RESOLVED, INVITATIONS)
@@ -163,10 +164,13 @@ ALL = (RESPONSES, ANSWERS, RECEIVED, RESOLVED, INVITATIONS)
 
 @dataclass(frozen=True)
 class Rollup:
-    """A rollup table and the dimensions its rows are keyed by besides hour and unit."""
+    """A rollup table and the dimensions its rows are keyed by besides hour and unit;
+    ``absent``: figures of the model that the stored table does not have yet (a migration
+    before the one that adds them installs triggers that leave them out)."""
 
     table: Table
     dimensions: tuple[Dimension, ...]
+    absent: frozenset[str] = frozenset()
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -174,11 +178,21 @@ class Rollup:
 
     @property
     def figures(self) -> list[str]:
-        return [c.name for c in self.table.columns if c.name not in self.key]
+        return [c.name for c in self.table.columns
+                if c.name not in self.key and c.name not in self.absent]
 
     def select(self, contribution: Contribution, dialect: str) -> Select[Any]:
-        """``contribution`` grouped by this table's keys."""
-        return contribution.grouped(dialect, self.dimensions)
+        """``contribution`` grouped by this table's keys (without the absent figures)."""
+        stmt = contribution.grouped(dialect, self.dimensions)
+        if not self.absent:
+            return stmt
+        return stmt.with_only_columns(*[c for c in stmt.selected_columns
+                                        if c.key not in self.absent])
+
+    def as_stored(self, connection: Any) -> Rollup:
+        """This rollup with the figures its stored table lacks marked absent."""
+        stored = {c["name"] for c in inspect(connection).get_columns(self.table.name)}
+        return replace(self, absent=frozenset(self.figures) - stored)
 
 
 HOURLY = Rollup(HourlyFigures.__table__, ())
@@ -190,11 +204,22 @@ ROLLUPS = (HOURLY, BY_DIMENSION)
 @dataclass(frozen=True)
 class Feed:
     """A contribution of a source row: limited to ``key == id of the row``, and moved by a
-    change of ``columns`` (an update of other columns leaves it as it is)."""
+    change of ``columns`` (an update of other columns leaves it as it is). A column in
+    ``MOVED_BY`` moves it only when that expression of the column changes."""
 
     contribution: Contribution
     key: Any
     columns: tuple[str, ...]
+
+
+#: Columns whose every change does not move a contribution, and what of them does: an
+#: invitation's state moves its figures only into or out of ``bounced`` (sent, reminded,
+#: responded and expired leave them as they are), so those frequent updates stay cheap.
+MOVED_BY = {"state": "({row}.state = 'bounced')"}
+#: The columns behind the ``undelivered`` figure (``aggregates.NOT_DELIVERED``): a trigger
+#: installed before the migration that adds the figure (and, on the oldest schemas, before
+#: ``invitation.delivery``) watches neither.
+UNDELIVERED_MOVES = ("state", "delivery")
 
 
 @dataclass(frozen=True)
@@ -228,7 +253,8 @@ SOURCES = (
                                                        *_COMPLAINT_MOVES)),
                          Feed(INVITATIONS, Complaint.id, _COMPLAINT_MOVES))),
     Source("invitation", (Feed(INVITATIONS, Invitation.id, ("sent_at", "complaint_id",
-                                                            "language", "version_id")),)),
+                                                            "language", "version_id",
+                                                            *UNDELIVERED_MOVES)),)),
 )
 
 
@@ -274,9 +300,15 @@ def _statements(dialect: str, source: Source, row: str, sign: int,
 
 
 def _moved(columns: Sequence[str], dialect: str) -> str:
-    """SQL: whether an update changed any of ``columns`` (NULLs compare as values)."""
+    """SQL: whether an update changed any of ``columns`` (NULLs compare as values; a column
+    of ``MOVED_BY`` only by its expression)."""
     differ = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
-    return "(" + " OR ".join(f"OLD.{c} {differ} NEW.{c}" for c in columns) + ")"
+
+    def value(row: str, name: str) -> str:
+        return MOVED_BY[name].format(row=row) if name in MOVED_BY else f"{row}.{name}"
+
+    return "(" + " OR ".join(f"{value('OLD', c)} {differ} {value('NEW', c)}"
+                             for c in columns) + ")"
 
 
 def _over_inserted_rows(contribution: Select[Any], source: Any) -> Select[Any]:
@@ -298,7 +330,7 @@ def _over_inserted_rows(contribution: Select[Any], source: Any) -> Select[Any]:
 def trigger_ddl(dialect: str, rollups: Sequence[Rollup] = ROLLUPS) -> list[str]:
     """The statements that (re)create the triggers keeping ``rollups`` on ``dialect``."""
     ddl: list[str] = []
-    for source in SOURCES:
+    for source in _sources(rollups):
         name = f"memnun_rollup_{source.table}"
         deleted = _statements(dialect, source, "OLD", -1, rollups)
         before = _statements(dialect, source, "OLD", -1, rollups, if_moved=True)
@@ -314,6 +346,17 @@ def trigger_ddl(dialect: str, rollups: Sequence[Rollup] = ROLLUPS) -> list[str]:
             ddl += _sqlite(name, source.table, Bodies(deleted, before, after, inserted), of,
                            moved)
     return ddl
+
+
+def _sources(rollups: Sequence[Rollup]) -> tuple[Source, ...]:
+    """``SOURCES``, without watching the columns of ``undelivered`` for rollups without it."""
+    if not any("undelivered" in rollup.absent for rollup in rollups):
+        return SOURCES
+    return tuple(
+        replace(source, feeds=tuple(
+            replace(feed, columns=tuple(c for c in feed.columns if c not in UNDELIVERED_MOVES))
+            for feed in source.feeds))
+        for source in SOURCES)
 
 
 @dataclass(frozen=True)
@@ -380,7 +423,8 @@ def _sqlite(name: str, table: str, bodies: Bodies, of: str, moved: str) -> list[
 def install_triggers(connection: Any, rollups: Sequence[Rollup] = ROLLUPS) -> None:
     """Create (or replace) the triggers that keep ``rollups`` exact (a migration names the
     rollups its schema has; the application keeps them all)."""
-    for statement in trigger_ddl(connection.dialect.name, rollups):
+    stored = [rollup.as_stored(connection) for rollup in rollups]
+    for statement in trigger_ddl(connection.dialect.name, stored):
         connection.exec_driver_sql(statement)
 
 
@@ -460,7 +504,7 @@ def rebuild(connection: Any, progress: Advance = nothing,
         # deadlock with a rebuild that took them one by one.
         names = ", ".join(rollup.table.name for rollup in rollups)
         connection.exec_driver_sql(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
-    for rollup in rollups:
+    for rollup in [rollup.as_stored(connection) for rollup in rollups]:
         connection.execute(rollup.table.delete())
         stmt = _everything(rollup, dialect)
         connection.execute(rollup.table.insert().from_select(

@@ -31,7 +31,8 @@ from app.timefmt import organisation_zone
 DEFAULT_PERIOD = dt.timedelta(days=30)
 # Longer periods are refused: grouped by month, every month is a branch of the SQL statement.
 MAX_PERIOD = dt.timedelta(days=3660)
-FIGURES = ("csat", "mean", "nps", "ces", "resolution_confirmed", "response_rate", "on_time")
+FIGURES = ("csat", "mean", "nps", "ces", "resolution_confirmed", "response_rate", "bounce_rate",
+           "on_time")
 
 
 def metrics_document(query: MetricsQuery) -> dict[str, Any]:
@@ -111,6 +112,7 @@ def _group_document(
         "suppressed": group.suppressed,
         "responses": group.responses,
         "invitations": group.invitations,
+        "delivered": group.delivered,
         "complaints": group.complaints,
     }
     for name in FIGURES:

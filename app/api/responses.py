@@ -214,8 +214,16 @@ class MetricsGroup(BaseModel):
         description="Share of respondents who say the problem was really solved."
     )
     invitations: int = Field(description="Invitations sent in the period.")
+    delivered: int = Field(
+        description="Of the invitations sent in the period, those delivered: not bounced and "
+        "not reported failed by the SMS gateway (an answered one always counts)."
+    )
     response_rate: Figure | None = Field(
-        description="Of the invitations sent in the period, the share answered."
+        description="Of the invitations delivered, the share answered (null: none delivered)."
+    )
+    bounce_rate: Figure | None = Field(
+        description="Of the invitations sent in the period, the share not delivered: the "
+        "e-mail bounced for good or the SMS gateway reported it failed (null: none sent)."
     )
     complaints: int = Field(description="Complaints received in the period.")
     on_time: Figure | None = Field(

@@ -1,5 +1,6 @@
 """The operations view of the outbox: invitations by state, why surveys were suppressed, what
-failed and why, retrying failed invitations, and the queue (what goes out today and tomorrow).
+failed and why, the bounce rate of the last days by unit, rule and channel of sending, retrying
+failed invitations, and the queue (what goes out today and tomorrow).
 
 Counts come from the database (``GROUP BY``). Failures are listed with the invitation id, the
 complaint reference, the channel and the stored error, which the dispatcher already scrubbed of
@@ -9,10 +10,13 @@ addresses and phone numbers: no personal data is read or shown.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Select, case, func, select, update
 
+from app.analytics.figures import Score, bounce_share, response_share
+from app.analytics.filters import Filters
+from app.analytics.operations import BOUNCE_SPLITS, invitations_by
 from app.distribution.windows import into_send_window
 from app.extensions import db
 from app.models import (
@@ -28,6 +32,8 @@ from app.models import (
 from app.models.types import utcnow
 
 FAILURES_SHOWN = 200
+#: The bounce rates on the operations page are of the invitations sent in the last so many days.
+BOUNCE_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -167,12 +173,47 @@ def next_up(units: frozenset[int] | None = None) -> NextUp:
 
 
 @dataclass(frozen=True)
+class BounceRow:
+    """One unit's, rule's or channel's invitations sent in the last ``BOUNCE_DAYS`` days: how
+    many did not arrive, the bounce rate (over those sent) and the response rate (over those
+    delivered). ``key``: the unit's name, the rule's key (None: sent without a rule) or the
+    channel."""
+
+    key: str | None
+    sent: int
+    undelivered: int
+    bounce_rate: Score
+    response_rate: Score
+
+
+def bounce_table(by: str, now: dt.datetime | None = None,
+                 days: int = BOUNCE_DAYS) -> list[BounceRow]:
+    """The bounce rates of the invitations sent in the last ``days`` days, per unit, rule or
+    channel of sending (``app.analytics.operations.BOUNCE_SPLITS``), most sent first."""
+    now = now or utcnow()
+    totals = invitations_by(Filters(now - dt.timedelta(days=days), now), by)
+    names: dict[object, str | None] = {}
+    if by == "unit":
+        names = dict(db.session.execute(select(Unit.id, Unit.name)
+                                        .where(Unit.id.in_([k for k in totals if k]))).all())
+    elif by == "rule":
+        names = dict(db.session.execute(select(DistributionRule.id, DistributionRule.key)
+                                        .where(DistributionRule.id.in_(
+                                            [k for k in totals if k]))).all())
+    rows = [BounceRow(str(key) if by == "sent_by" else names.get(key), t.sent, t.undelivered,
+                      bounce_share(t), response_share(t))
+            for key, t in totals.items() if t.sent]
+    return sorted(rows, key=lambda row: (-row.sent, row.key or ""))
+
+
+@dataclass(frozen=True)
 class Operations:
     by_state: list[tuple[InvitationState, int]]
     by_channel: list[tuple[InvitationChannel, int]]
     suppressions: list[tuple[SuppressionReason, int]]
     failures: list[Failure]
     failed_total: int
+    bounces: dict[str, list[BounceRow]] = field(default_factory=dict)  # by BOUNCE_SPLITS
 
 
 def operations_summary(limit: int = FAILURES_SHOWN) -> Operations:
@@ -200,6 +241,7 @@ def operations_summary(limit: int = FAILURES_SHOWN) -> Operations:
         suppressions=[(reason, count) for reason, count in reasons],
         failures=failed_invitations(limit=limit),
         failed_total=states.get(InvitationState.FAILED, 0),
+        bounces={by: bounce_table(by) for by in BOUNCE_SPLITS},
     )
 
 

@@ -14,9 +14,10 @@ from wtforms.validators import NumberRange, Optional
 
 from app.auth.decorators import role_required
 from app.distribution import bp
-from app.distribution.operations import operations_summary, retry_failed
+from app.distribution.operations import BOUNCE_DAYS, operations_summary, retry_failed
 from app.forms import StaffForm
 from app.models import InvitationChannel, InvitationState, Role, SuppressionReason
+from app.numbers import percent
 from app.routing import MAX_INTEGER
 
 STATE_NAMES = {
@@ -39,6 +40,9 @@ REASON_NAMES = {
     SuppressionReason.NO_MATCHING_RULE: _l("no matching rule"),
 }
 SENT_BY = {InvitationChannel.EMAIL: _l("E-mail"), InvitationChannel.SMS: _l("SMS")}
+BOUNCE_HEADINGS = (("unit", _l("Bounce rate by unit")), ("rule", _l("Bounce rate by rule")),
+                   ("sent_by", _l("Bounce rate by channel")))
+BOUNCE_COLUMNS = {"unit": _l("Unit"), "rule": _l("Rule"), "sent_by": _l("Channel")}
 
 
 class RetryForm(StaffForm):
@@ -54,6 +58,8 @@ def operations() -> ResponseReturnValue:
     return render_template(
         "distribution/operations.html", ops=operations_summary(), form=RetryForm(),
         state_names=STATE_NAMES, reason_names=REASON_NAMES, channel_names=SENT_BY,
+        bounce_days=BOUNCE_DAYS, bounce_headings=BOUNCE_HEADINGS, bounce_columns=BOUNCE_COLUMNS,
+        share=percent,
     )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, false, func, not_, or_, select
 
+from app.analytics.aggregates import invitation_aggregates
 from app.analytics.metrics import MIN_GROUP, wilson_interval
 from app.distribution import channels
 from app.extensions import db
@@ -225,10 +226,11 @@ def _answer_counts(rule: DistributionRule, since: dt.datetime) -> dict[int, tupl
 
 def _delivery_counts(rule: DistributionRule, since: dt.datetime) -> tuple[int, int]:
     """(invitations delivered, of which answered) since ``since``: the rule's own when it has
-    sent any, else every rule's (a new rule borrows the organisation's response rate)."""
-    answered = func.count(Response.id)
+    sent any, else every rule's (a new rule borrows the organisation's response rate).
+    Delivered as the response rate counts it: sent, less the unanswered that did not arrive."""
+    totals = invitation_aggregates()
     base = (
-        select(func.count(Invitation.id), answered)
+        select(totals[0] - totals[2], totals[1])
         .outerjoin(Response, Response.invitation_id == Invitation.id)
         .where(Invitation.sent_at >= since)
     )

@@ -3,10 +3,11 @@
 One row per UTC hour and unit (``hourly_figures``), and one per UTC hour, unit and value of one
 filter's dimension (``hourly_dimension_figures``: category, channel, questionnaire or language),
 holds what the overview adds up (responses and their scored answers, complaints received,
-resolved with a due time and on time, invitations sent and answered), each counted at its own
-moment (submitted_at, received_at, resolved_at, sent_at). Database triggers on ``answer``,
-``response``, ``complaint`` and ``invitation`` keep both exact in the same transaction as every
-write, whichever code (or SQL) makes it; the rows are never written by the application.
+resolved with a due time and on time, invitations sent, answered and undelivered), each counted
+at its own moment (submitted_at, received_at, resolved_at, sent_at). Database triggers on
+``answer``, ``response``, ``complaint`` and ``invitation`` keep both exact in the same
+transaction as every write, whichever code (or SQL) makes it; the rows are never written by
+the application.
 ``app.analytics.rollup`` builds the triggers from the same aggregate expressions as the queries
 (and installs them whenever ``create_all`` creates these tables), and can rebuild the tables from
 scratch.
@@ -75,6 +76,8 @@ class _Figures:
     resolved_on_time: Mapped[int] = _count()
     sent: Mapped[int] = _count()
     responded: Mapped[int] = _count()
+    # Sent, not answered, and bounced or reported failed: delivered = sent - undelivered.
+    undelivered: Mapped[int] = _count()
 
 
 class HourlyFigures(_Figures, db.Model):

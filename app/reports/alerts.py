@@ -155,7 +155,7 @@ SHARES: dict[str, Callable[[Totals], Share]] = {
     "nps": lambda t: Share(t.answers.nps_promoters, t.answers.nps_n, t.answers.nps_detractors,
                            is_nps=True),
     "resolution_confirmed": lambda t: Share(t.answers.resolution_yes, t.answers.resolution_n),
-    "response_rate": lambda t: Share(t.invitations.responded, t.invitations.sent),
+    "response_rate": lambda t: Share(t.invitations.responded, t.invitations.delivered),
     "on_time_resolution": lambda t: Share(t.complaints.resolved_on_time,
                                           t.complaints.resolved_with_due),
 }

@@ -148,6 +148,8 @@ def pack_tables(pack: ReviewPack) -> list[Table]:
         _score_row(_("CES"), "ces", s.ces),
         _score_row(_("resolution confirmed"), "resolution_confirmed", s.resolution_confirmed),
         _score_row(_("response rate"), "response_rate", s.response_rate)[:4]
+        + [Figure(s.invitations_delivered, "count"), None],
+        _score_row(_("bounce rate"), "bounce_rate", s.bounce_rate)[:4]
         + [Figure(s.invitations_sent, "count"), None],
         _plain_row(_("complaints"), s.complaints, "count"),
         _plain_row(_("complaints in the previous period"), pack.previous.complaints, "count"),
@@ -160,7 +162,7 @@ def pack_tables(pack: ReviewPack) -> list[Table]:
 
     def segment_header(first: str) -> list[str]:
         return [first, _("responses"), _("complaints"), _("complaints per 1,000 transactions"),
-                _("on-time resolution"), _("response rate"),
+                _("on-time resolution"), _("response rate"), _("bounce rate"),
                 *[str(label) for _key, label in SURVEY], _("note")]
 
     def segment_row(name: Any, row: Any, rate: Any = None) -> list[Any]:
@@ -168,6 +170,7 @@ def pack_tables(pack: ReviewPack) -> list[Table]:
         return [name, Figure(row.responses, "count"), Figure(row.complaints, "count"),
                 Figure(rate, "decimal"), _cell("on_time", figures["on_time"]),
                 _cell("response_rate", figures["response_rate"]),
+                _cell("bounce_rate", figures["bounce_rate"]),
                 *[_cell(key, figures[key]) for key, _label in SURVEY],
                 _note(*[figures[key] for key, _label in SURVEY])]
 

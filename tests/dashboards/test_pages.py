@@ -238,7 +238,7 @@ def test_survey_results_and_who_reads_comments(app, data) -> None:
 def test_operations(app, data) -> None:
     context = as_user(app, "v@example.org")
     try:
-        funnel, channels, languages, status = operations.update_operations(*PERIOD)
+        funnel, channels, languages, bounces, status = operations.update_operations(*PERIOD)
     finally:
         context.pop()
     made = [i for i in data.invitations if between(i.created_at, START, END)]
@@ -247,6 +247,8 @@ def test_operations(app, data) -> None:
                                                           "Surveyed recently (fatigue)"}
     assert set(languages.data[0].x) == {"Türkçe", "English"}
     assert set(channels.data[0].x) <= {"Web", "Phone", "E-mail"}
+    assert set(bounces.data[0].x) == {"E-mail"}  # the dataset sends no SMS
+    assert bounces.data[0].y[0] == 0  # and nothing bounced
 
 
 # --- a unit manager ------------------------------------------------------------------------------

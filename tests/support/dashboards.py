@@ -28,7 +28,7 @@ PAGE_OUTPUTS = {
               "...survey-ipa.figure...survey-drivers.figure...survey-nps.figure..."
               "survey-distributions.children...survey-comments.children..",
     "operations": "..ops-funnel.figure...ops-channel.figure...ops-language.figure..."
-                  "ops-status.children..",
+                  "ops-bounces.figure...ops-status.children..",
     "overview": "..kpis.children...trend.figure...status.children..",
 }
 #: The inputs of the callback that writes the filters into the URL.
