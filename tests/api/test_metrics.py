@@ -6,12 +6,16 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from app.analytics import metrics
 from app.analytics.breakdown import grouped_figures
 from app.analytics.filters import Filters
 from app.analytics.suppression import FIGURE_COUNTS, hidden_groups
+from app.extensions import db
+from app.models import Invitation, InvitationState
 from tests.support.api import admin_api, invalid_fields
+from tests.support.datasets.delivered import bounce
 from tests.support.datasets.survey import SurveyData, utc
 
 PERIOD = {"from": "2025-01-01", "to": "2025-03-01"}  # dates: midnight in Europe/Istanbul
@@ -21,7 +25,8 @@ PARK = {"overall": [5, 5, 4, 1, 3], "recommend": [9, 9, 7, 2, 10]}
 PARK_EFFORT = [2, 4]  # only the first two park respondents answered it
 ZABITA = {"overall": [1, 2], "recommend": [5, 9]}
 GROUP_FIELDS = {"key", "label", "suppressed", "responses", "csat", "mean", "nps", "ces",
-                "resolution_confirmed", "invitations", "response_rate", "complaints", "on_time"}
+                "resolution_confirmed", "invitations", "delivered", "response_rate",
+                "bounce_rate", "complaints", "on_time"}
 
 
 def build(data: SurveyData) -> None:
@@ -70,7 +75,7 @@ def groups_of(response: Any) -> dict[Any, dict[str, Any]]:
     for group in body["groups"]:
         assert set(group) == GROUP_FIELDS
         for name in ("csat", "mean", "nps", "ces", "resolution_confirmed", "response_rate",
-                     "on_time"):
+                     "bounce_rate", "on_time"):
             assert group[name] is None or set(group[name]) == {"value", "low", "high"}
     return {group["key"]: group for group in body["groups"]}
 
@@ -98,8 +103,26 @@ def test_the_whole_period_by_hand(app, dataset) -> None:
     # Resolved in the period with a due time: fen 4 of 6 on time, park 5 of 5.
     assert whole["on_time"] == approx(figure(metrics.on_time_share(9, 11)))
     # Sent in the period: fen 6 + 2 unanswered, park 5, zabita 2; 13 answered.
-    assert whole["invitations"] == 15
+    assert whole["invitations"] == whole["delivered"] == 15
     assert whole["response_rate"] == approx(figure(metrics.response_rate(13, 15)))
+    assert whole["bounce_rate"] == approx(figure(metrics.bounce_rate(0, 15)))
+
+
+def test_a_bounced_invitation_leaves_the_response_rate_for_the_bounce_rate(app, dataset) -> None:
+    with app.app_context():
+        unanswered = db.session.scalar(select(Invitation.id).where(
+            Invitation.state == InvitationState.SENT).limit(1))  # one of fen's two
+        bounce(unanswered)
+    groups = groups_of(admin_api(app).get("/metrics", query_string={**PERIOD,
+                                                                     "group_by": "unit"}))
+    fen, park = groups["fen"], groups["park"]
+    assert (fen["invitations"], fen["delivered"]) == (8, 7)
+    assert fen["response_rate"] == approx(figure(metrics.response_rate(6, 7)))
+    assert fen["bounce_rate"] == approx(figure(metrics.bounce_rate(1, 8)))
+    assert park["bounce_rate"] == approx(figure(metrics.bounce_rate(0, 5)))
+    whole = groups_of(admin_api(app).get("/metrics", query_string=PERIOD))[None]
+    assert whole["response_rate"] == approx(figure(metrics.response_rate(13, 14)))
+    assert whole["bounce_rate"] == approx(figure(metrics.bounce_rate(1, 15)))
 
 
 def test_by_unit_with_small_group_and_complementary_suppression(app, dataset) -> None:

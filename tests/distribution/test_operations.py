@@ -14,6 +14,8 @@ from sqlalchemy import select, update
 from app.distribution.dispatcher import dispatch_due
 from app.extensions import db
 from app.models import AuditLog, Invitation, InvitationState, SuppressionReason
+from app.models.types import utcnow
+from tests.support.datasets.delivered import build_delivered
 from tests.support.distribution import fetch, in_english, planned_invitation, smtp_config
 from tests.support.factories import make_user
 from tests.support.web import csrf_token_from, login
@@ -118,3 +120,31 @@ def test_retry_needs_csrf_and_the_satisfaction_team(app: Flask, client: FlaskCli
     assert admin.post("/admin/operations/retry", data={}).status_code == 400  # no CSRF token
     with app.app_context():
         assert fetch(first).state == InvitationState.FAILED
+
+
+def test_the_page_shows_bounce_rates_by_unit_rule_and_channel(
+    app: Flask, admin_client: FlaskClient, compiled_catalogues: None
+) -> None:
+    with app.app_context():
+        build_delivered(utcnow() - dt.timedelta(days=20))
+    in_english(admin_client)
+    page = admin_client.get("/admin/operations").get_data(as_text=True)
+
+    def rows(by: str) -> list[list[str]]:
+        table = page.split(f'id="bounce-{by}"')[1].split("</table>")[0]
+        return [re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", row)
+                for row in table.split("<tbody>")[1].split("</tr>")[:-1]]
+
+    assert rows("unit") == [["Fen İşleri", "5", "2", "40.0%", "11.8% – 76.9%", "33.3%"],
+                            ["Park ve Bahçeler", "2", "0", "0.0%", "0.0% – 65.8%", "50.0%"]]
+    assert [row[:4] for row in rows("rule")] == [["after-resolution", "4", "2", "50.0%"],
+                                                 ["no rule", "3", "0", "0.0%"]]
+    assert [row[:4] for row in rows("sent_by")] == [["E-mail", "5", "1", "20.0%"],
+                                                    ["SMS", "2", "1", "50.0%"]]
+    admin_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "tr"
+    page = admin_client.get("/admin/operations").get_data(as_text=True)
+    with app.test_request_context(headers={"Accept-Language": "tr"}):
+        from flask_babel import gettext
+
+        for label in ("Bounce rate by unit", "Bounce rate by rule", "Not delivered"):
+            assert gettext(label) != label and gettext(label) in page

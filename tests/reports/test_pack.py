@@ -12,7 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from app.analytics import metrics
 from app.analytics.breakdown import grouped_figures
+from app.analytics.figures import Score
 from app.analytics.filters import Filters
 from app.analytics.overview import overview
 from app.analytics.periods import to_instant
@@ -21,6 +23,7 @@ from app.models import ActionStatus, ImprovementAction, Target, Unit
 from app.models.types import utcnow
 from app.reports.pack import build_pack
 from app.reports.render import pack_html
+from tests.support.datasets.delivered import build_delivered
 from tests.support.datasets.reports import Data, build_january
 from tests.support.factories import make_user
 from tests.support.web import csrf_token_from, login
@@ -76,6 +79,20 @@ def test_figures_are_analytics_figures_with_small_groups_suppressed(app, january
     park_row = re.search(r"Park ve Bahçeler.*?</tr>", units_table, re.S).group(0)
     assert "too few responses" in park_row
     assert "%" not in park_row.replace("too few", "")  # no share shown for Park at all
+
+
+def test_the_pack_shows_bounce_rates_and_response_rates_over_delivered(app) -> None:
+    with app.app_context():
+        build_delivered()
+    pack, html = _pack(app)
+    assert pack.summary.response_rate == Score.of(metrics.response_rate(2, 5))
+    assert pack.summary.bounce_rate == Score.of(metrics.bounce_rate(2, 7))
+    kpi = html.split('id="kpi-bounce_rate"')[1].split('<div class="kpi"')[0]
+    assert "28.6%" in kpi and "2 of 7 invitations not delivered" in kpi
+    assert "2 responses, 5 of 7 invitations delivered" in html
+    fen = next(row for row in html.split('id="units"')[1].split("</table>")[0].split("<tr>")
+               if "Fen İşleri" in row)
+    assert "40.0%" in fen and "33.3%" in fen  # fen: 2 of 5 not delivered, 1 of 3 answered
 
 
 def test_html_opens_offline(app, january) -> None:

@@ -1,4 +1,5 @@
-"""Invitations that did and did not arrive, in January 2025 (UTC), counted by hand.
+"""Invitations that did and did not arrive, in January 2025 (UTC) or the month from a given
+day, counted by hand.
 
 fen (rule ``after-resolution``, but its answered one): one answered e-mail, one e-mail that
 bounced for good, one e-mail sent, one SMS the gateway reported failed, one it reported
@@ -23,7 +24,7 @@ from app.models import (
     InvitationState,
     MessageDelivery,
 )
-from tests.support.datasets.analytics import Builder, at
+from tests.support.datasets.analytics import Builder
 
 JANUARY = (dt.datetime(2025, 1, 1, tzinfo=dt.UTC), dt.datetime(2025, 2, 1, tzinfo=dt.UTC))
 
@@ -42,8 +43,12 @@ def bounce(invitation_id: int) -> None:
     db.session.commit()
 
 
-def build_delivered() -> Delivered:
-    """The invitations above, the bounce and the gateway's two reports taken; committed."""
+def build_delivered(first: dt.datetime = JANUARY[0]) -> Delivered:
+    """The invitations above, sent in the 12 days from ``first``, the bounce and the gateway's
+    two reports taken; committed."""
+    def at(_year: int, _month: int, day: int) -> dt.datetime:
+        return first + dt.timedelta(days=day - 1, hours=12)
+
     builder = Builder().setup()
     rule = DistributionRule(key="after-resolution",
                             questionnaire_id=builder.version.questionnaire_id)
