@@ -59,9 +59,9 @@ def funnel_figure(funnel: Funnel) -> go.Figure:
     if funnel.planned == 0:
         return empty_figure(title, _("No invitations were planned in this period."))
     stages = [_("Planned"), _("Suppressed"), _("Cancelled"), _("Waiting"), _("Sent"),
-              _("Responded"), _("Expired"), _("Failed")]
+              _("Responded"), _("Expired"), _("Failed"), _("Bounced")]
     values = [funnel.planned, 0, funnel.cancelled, funnel.waiting, funnel.sent,
-              funnel.responded, funnel.expired, funnel.failed]
+              funnel.responded, funnel.expired, funnel.failed, funnel.bounced]
     texts = [number(v) for v in values]
     texts[1] = ""
     figure = go.Figure(go.Bar(x=stages, y=values, name=_("Invitations"), showlegend=False,

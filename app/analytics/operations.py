@@ -37,6 +37,7 @@ class Funnel:
     responded: int = 0
     expired: int = 0
     failed: int = 0
+    bounced: int = 0  # the e-mail came back for good
 
     @property
     def suppressed_total(self) -> int:
@@ -72,6 +73,7 @@ def invitation_funnel(filters: Filters) -> Funnel:
         responded=counts.get(InvitationState.RESPONDED.value, 0),
         expired=counts.get(InvitationState.EXPIRED.value, 0),
         failed=counts.get(InvitationState.FAILED.value, 0),
+        bounced=counts.get(InvitationState.BOUNCED.value, 0),
     )
 
 

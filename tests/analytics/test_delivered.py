@@ -4,6 +4,7 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import nullcontext
 from typing import Any
 
@@ -11,12 +12,18 @@ from app.analytics import metrics
 from app.analytics.figures import Score
 from app.analytics.filters import Filters
 from app.analytics.hourly import rollup_covers, without_rollup
-from app.analytics.operations import bounce_rates, invitations_by, response_rates
+from app.analytics.operations import (
+    bounce_rates,
+    invitation_funnel,
+    invitations_by,
+    response_rates,
+)
 from app.analytics.overview import overview_of
 from app.analytics.splits import Dimension
 from app.analytics.tallies import invitation_tally
 from app.extensions import db
 from app.models import Response
+from app.models.types import utcnow
 from tests.support.datasets.analytics import at
 from tests.support.datasets.delivered import JANUARY, build_delivered
 from tests.support.rollups import check
@@ -53,6 +60,8 @@ def test_undelivered_invitations_leave_the_denominator_in_rows_and_rollups(app: 
                                                                  park: share(1, 2)}
         assert bounce_rates(WHOLE, "rule") == {built.rule_id: share(2, 4), None: share(0, 3)}
         assert bounce_rates(WHOLE, "sent_by") == {"email": share(1, 5), "sms": share(1, 2)}
+        today = Filters(utcnow() - dt.timedelta(days=1), utcnow() + dt.timedelta(days=1))
+        assert (invitation_funnel(today).bounced, invitation_funnel(today).failed) == (1, 1)
 
         # An answer to the bounced invitation (the link reached someone): delivered after all.
         response = built.builder.response("fen", at(2025, 1, 20), 4)

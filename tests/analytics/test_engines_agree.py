@@ -39,6 +39,9 @@ from app.models import (
     Channel,
     Complaint,
     Invitation,
+    InvitationChannel,
+    InvitationState,
+    MessageDelivery,
     Questionnaire,
     QuestionnaireVersion,
     Unit,
@@ -51,7 +54,7 @@ from tests.support.datasets.reports import DEFINITION, Data, at, build_january
 #: Figure names in the API and where the dashboards' overview keeps each.
 OVERVIEW_FIGURES = {"csat": "csat", "mean": "mean_score", "nps": "nps", "ces": "ces",
                     "resolution_confirmed": "resolution_confirmed", "on_time": "on_time",
-                    "response_rate": "response_rate"}
+                    "response_rate": "response_rate", "bounce_rate": "bounce_rate"}
 #: The trend has no CES.
 TREND_FIGURES = {name: field for name, field in OVERVIEW_FIGURES.items() if name != "ces"}
 GROUP_FIGURES = tuple(OVERVIEW_FIGURES)
@@ -92,9 +95,13 @@ def build(data: Data) -> None:
         db.session.get(Complaint, response.complaint_id).channel = Channel.PHONE
     data.complaint("park", at(2025, 1, 5), resolved=at(2025, 1, 9), due=at(2025, 1, 8),
                    category="temizlik").channel = Channel.PHONE
-    for unit, sent in (("fen", at(2025, 1, 11)), ("fen", at(2025, 2, 2)), ("park", at(2025, 2, 2)),
-                       ("zabita", at(2024, 12, 20))):  # never answered: response rate below 1
-        data.invitation(data.complaint(unit, sent - dt.timedelta(days=2)), sent)
+    unanswered = [data.invitation(data.complaint(unit, sent - dt.timedelta(days=2)), sent)
+                  for unit, sent in (("fen", at(2025, 1, 11)), ("fen", at(2025, 2, 2)),
+                                     ("park", at(2025, 2, 2)), ("zabita", at(2024, 12, 20)))]
+    # Never answered: response rate below 1; two did not arrive (a bounce, a failed SMS).
+    unanswered[0].state, unanswered[0].delivery = InvitationState.BOUNCED, MessageDelivery.FAILED
+    unanswered[2].channel = InvitationChannel.SMS
+    unanswered[2].state, unanswered[2].delivery = InvitationState.FAILED, MessageDelivery.FAILED
     other = QuestionnaireVersion(
         questionnaire=Questionnaire(key="follow-up", title="Follow-up"), number=1,
         status=VersionStatus.PUBLISHED, definition={**DEFINITION, "key": "follow-up"})
