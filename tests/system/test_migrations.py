@@ -80,3 +80,47 @@ def test_stored_complainant_addresses_are_normalised(empty_database: str, tmp_pa
         assert str(first_opt_out).startswith("2025-02-01 10:00:00")  # the earliest one
         downgrade(revision="b3d5f1a8c6e2")
         db.engine.dispose()
+
+
+def test_the_undelivered_figure_is_counted_from_the_rows_and_goes_back_down(
+        empty_database: str, tmp_path: Path) -> None:
+    """f4c2d9a7b1e6 adds ``undelivered`` to the rollups and fills it from the invitations that
+    bounced or failed before it; the triggers installed before it (without the figure) keep
+    counting the rest."""
+    import datetime as dt
+
+    from app.models import (
+        Invitation,
+        InvitationState,
+        MessageDelivery,
+        Questionnaire,
+        QuestionnaireVersion,
+        VersionStatus,
+    )
+    from tests.support.factories import make_complaint
+
+    app = create_app(base_config(empty_database, tmp_path))
+    sent = dt.datetime(2025, 1, 6, 9, tzinfo=dt.UTC)
+    with app.app_context():
+        upgrade(revision="d8a3f6c1e2b4")
+        complaint = make_complaint(received_at=sent - dt.timedelta(days=3))
+        version = QuestionnaireVersion(
+            questionnaire=Questionnaire(key="after", title="After"), number=1,
+            status=VersionStatus.PUBLISHED, definition={"key": "after", "questions": []})
+        db.session.add_all([
+            Invitation(complaint=complaint, version=version, sent_at=sent,
+                       state=InvitationState.SENT),
+            Invitation(complaint=complaint, version=version, sent_at=sent,
+                       state=InvitationState.BOUNCED, delivery=MessageDelivery.FAILED)])
+        db.session.commit()
+        upgrade(revision="f4c2d9a7b1e6")
+        for table in ("hourly_figures", "hourly_dimension_figures WHERE dimension = 'channel'"):
+            assert db.session.execute(text(
+                f"SELECT sum(sent), sum(undelivered) FROM {table}")).one() == (2, 1), table
+        db.session.remove()
+        downgrade(revision="d8a3f6c1e2b4")
+        columns = {c["name"] for c in inspect(db.engine).get_columns("hourly_figures")}
+        assert "undelivered" not in columns and "sent" in columns
+        with db.engine.begin() as connection:  # the triggers work without the column
+            connection.execute(text("UPDATE invitation SET state = 'expired', delivery = NULL"))
+        db.engine.dispose()
