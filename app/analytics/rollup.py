@@ -68,6 +68,7 @@ from app.models import (
     HourlyDimensionFigures,
     HourlyFigures,
     Invitation,
+    InvitationState,
     QuestionnaireVersion,
     Response,
 )
@@ -215,7 +216,7 @@ class Feed:
 #: Columns whose every change does not move a contribution, and what of them does: an
 #: invitation's state moves its figures only into or out of ``bounced`` (sent, reminded,
 #: responded and expired leave them as they are), so those frequent updates stay cheap.
-MOVED_BY = {"state": "({row}.state = 'bounced')"}
+MOVED_BY = {"state": f"({{row}}.state = '{InvitationState.BOUNCED.value}')"}
 #: The columns behind the ``undelivered`` figure (``aggregates.NOT_DELIVERED``): a trigger
 #: installed before the migration that adds the figure (and, on the oldest schemas, before
 #: ``invitation.delivery``) watches neither.
