@@ -16,6 +16,7 @@ from tests.support.browser import (
     RUN_AXE,
     axe_source,
     launch_chromium,
+    log_in,
     served_sqlite_app,
     watched_page,
 )
@@ -37,14 +38,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         build_labelled(live.app)
         run_job(THEMES, None, live.app)
         yield live
-
-
-def _log_in(page: Any, site: LiveServer, email: str, password: str) -> None:
-    page.goto(f"{site.url}/auth/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("form.stack [type=submit]")
-    page.wait_for_url(f"{site.url}/")
 
 
 def _no_serious_violations(page: Any) -> None:
@@ -74,7 +67,7 @@ def _in_turkish(browser: Any, site: LiveServer, password: str) -> None:
     with watched_page(browser, locale="tr-TR", viewport={"width": 1280, "height": 900}) as page:
         page.set_default_timeout(15_000)
         page.context.add_init_script(script=axe_source())
-        _log_in(page, site, "ekip@example.org", password)
+        log_in(page, site.url, "ekip@example.org", password)
         page.click("nav >> text=Yorumlar")
         page.wait_for_selector("#comments-form")
         page.select_option("#comments-period", "custom")
@@ -113,7 +106,7 @@ def _in_english(browser: Any, site: LiveServer, password: str) -> None:
     the same page in Turkish: the language changes the words, not the structure)."""
     with watched_page(browser, locale="en-GB", viewport={"width": 1280, "height": 900}) as page:
         page.set_default_timeout(15_000)
-        _log_in(page, site, "team@example.org", password)
+        log_in(page, site.url, "team@example.org", password)
         page.goto(f"{site.url}/reports/comments?period=custom&start=2026-02-01"
                   "&last=2026-02-28&band=detractors")
         page.click("#theme-counts tbody tr:first-child th a")
