@@ -18,6 +18,7 @@ from app.api_errors import (
     parse_query,
 )
 from app.auth.decorators import api_key_required
+from app.collector import collector_paused
 from app.databases import use_replica
 from app.distribution import rules
 from app.documents import (
@@ -118,7 +119,7 @@ def create_complaint() -> ResponseReturnValue:
 
 @bp.post("/complaints/batch")
 @api_key_required(ApiScope.INTAKE)
-@batch.collector_paused()
+@collector_paused()
 def create_complaints() -> ResponseReturnValue:
     items = parse_body(BatchEnvelope).complaints
     most = batch_max()

@@ -23,9 +23,7 @@ settles the race item by item. Nothing is stored twice and nothing answers 500.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, TypeVar
@@ -35,6 +33,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 
 from app.api_errors import field_errors
+from app.collector import collector_paused
 from app.errors import InvalidFields, ServiceError
 from app.extensions import db
 from app.intake import services
@@ -72,31 +71,6 @@ def receive_complaints(items: Sequence[Any], actor: str, *,
     """
     with collector_paused():
         return _receive(items, actor, with_personal)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a batch is taken in (a ``with`` block, or a
-    decorator: the API's batch view wears it, so that parsing the request and answering it are
-    inside too).
-
-    A batch keeps thousands of objects alive at once (the parsed items, models, rows,
-    outcomes): every 700 of them set off a collection that promotes them, and every so often
-    one that scans the whole heap of the app (a quarter of a million objects, dashboards and
-    all; in a gunicorn worker forked from a preloaded app, 0.6 s each, as it touches every
-    page shared with the master). All that finds nothing: these objects hold no cycles and go
-    with their last reference. Measured in gunicorn workers, batches of 500: the young
-    generations' collections took 18 ms a batch, 6 ms with the collector paused.
-
-    The switch is the process's: a thread that finds it off already leaves it to whoever
-    turned it off, so it ends on again whatever order the threads finish in."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _receive(items: Sequence[Any], actor: str, with_personal: bool) -> list[Outcome]:
