@@ -282,7 +282,7 @@ def running_dovecot(user: str, password: str) -> Iterator[Dovecot]:
                                f"{(directory / 'start.log').read_text()}\n{server.log()}")
         yield server
     finally:
-        _stop_dovecot(directory / "run" / "master.pid", port)
+        _stop_dovecot(directory / "run" / "master.pid")
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -291,11 +291,22 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _stop_dovecot(pid_file: Path, port: int) -> None:
-    # SIGTERM to its master (``dovecot stop`` does the same, then waits a fixed two seconds).
+def _stop_dovecot(pid_file: Path) -> None:
+    """SIGTERM to its master (``dovecot stop`` does the same, then waits a fixed two seconds),
+    and wait until the master has ended: its children follow it on their own, while the port
+    may stay open a few seconds after a failed login (its auth penalty)."""
     try:
-        os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, signal.SIGTERM)
     except (OSError, ValueError):
         return
-    if not wait_until(lambda: not _listening(port), 30, 0.05):
+    if not wait_until(lambda: _ended(pid), 30, 0.05):
         raise RuntimeError("dovecot did not stop")
+
+
+def _ended(pid: int) -> bool:
+    """Gone, or a zombie nobody has reaped yet (it was re-parented when it daemonised)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
