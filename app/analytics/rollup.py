@@ -225,10 +225,13 @@ UNDELIVERED_MOVES = ("state", "delivery")
 
 @dataclass(frozen=True)
 class Source:
-    """A table whose rows contribute, and what they feed."""
+    """A table whose rows contribute, and what they feed. ``counted``: SQL of ``{row}`` true
+    for every row that contributes at all; an update's trigger on a side (OLD or NEW) where it
+    is false has nothing to move, and does not run its upserts."""
 
     table: str
     feeds: tuple[Feed, ...]
+    counted: str = ""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -253,9 +256,12 @@ SOURCES = (
                          Feed(RESOLVED, Complaint.id, ("resolved_at", "due_at",
                                                        *_COMPLAINT_MOVES)),
                          Feed(INVITATIONS, Complaint.id, _COMPLAINT_MOVES))),
+    # Every figure of an invitation is by its sending time: a planned one (not sent) counts
+    # nowhere, so sending it (the dispatcher's update per message) runs only the NEW side.
     Source("invitation", (Feed(INVITATIONS, Invitation.id, ("sent_at", "complaint_id",
                                                             "language", "version_id",
-                                                            *UNDELIVERED_MOVES)),)),
+                                                            *UNDELIVERED_MOVES)),),
+           counted="{row}.sent_at IS NOT NULL"),
 )
 
 
@@ -337,16 +343,32 @@ def trigger_ddl(dialect: str, rollups: Sequence[Rollup] = ROLLUPS) -> list[str]:
         before = _statements(dialect, source, "OLD", -1, rollups, if_moved=True)
         after = _statements(dialect, source, "NEW", 1, rollups, if_moved=True)
         moved = _moved(source.columns, dialect)
+        when = Whens(_counted(source, "OLD", moved), _counted(source, "NEW", moved))
         of = ", ".join(source.columns)
         if dialect == "postgresql":
             inserted = _statements(dialect, source, INSERTED_ROWS, 1, rollups)
             ddl += _postgresql(name, source.table, Bodies(deleted, before, after, inserted),
-                               of, moved)
+                               of, when)
         else:
             inserted = _statements(dialect, source, "NEW", 1, rollups)
             ddl += _sqlite(name, source.table, Bodies(deleted, before, after, inserted), of,
-                           moved)
+                           when)
     return ddl
+
+
+def _counted(source: Source, row: str, moved: str) -> str:
+    """The WHEN of an update's trigger on ``row``'s side: moved, and counted there."""
+    if not source.counted:
+        return f"WHEN {moved}"
+    return f"WHEN ({source.counted.format(row=row)} AND {moved})"
+
+
+@dataclass(frozen=True)
+class Whens:
+    """The conditions of an update's two triggers: before it (OLD) and after it (NEW)."""
+
+    old: str
+    new: str
 
 
 def _sources(rollups: Sequence[Rollup]) -> tuple[Source, ...]:
@@ -375,7 +397,7 @@ def _lines(statements: list[str], indent: str = "  ") -> str:
     return "".join(f"{indent}{statement};\n" for statement in statements)
 
 
-def _postgresql(name: str, table: str, bodies: Bodies, of: str, moved: str) -> list[str]:
+def _postgresql(name: str, table: str, bodies: Bodies, of: str, when: Whens) -> list[str]:
     """Row-level triggers for updates and deletes; inserts count once per statement, grouped
     over all its rows: a batch of 500 complaints adds to the rollups with one upsert per
     contribution and rollup instead of 500 (the same figures, a fraction of the time)."""
@@ -398,16 +420,16 @@ def _postgresql(name: str, table: str, bodies: Bodies, of: str, moved: str) -> l
         function("after", _lines(bodies.after), "NULL"),
         function("inserted", _lines(bodies.inserted), "NULL"),
         *trigger("delete", "BEFORE DELETE", "before"),
-        *trigger("update_old", f"BEFORE UPDATE OF {of}", "before", f"WHEN {moved}"),
+        *trigger("update_old", f"BEFORE UPDATE OF {of}", "before", when.old),
         f"DROP TRIGGER IF EXISTS {name}_insert ON {table}",
         f"CREATE TRIGGER {name}_insert AFTER INSERT ON {table} "
         f"REFERENCING NEW TABLE AS {INSERTED_ROWS} FOR EACH STATEMENT "
         f"EXECUTE FUNCTION {name}_inserted()",
-        *trigger("update_new", f"AFTER UPDATE OF {of}", "after", f"WHEN {moved}"),
+        *trigger("update_new", f"AFTER UPDATE OF {of}", "after", when.new),
     ]
 
 
-def _sqlite(name: str, table: str, bodies: Bodies, of: str, moved: str) -> list[str]:
+def _sqlite(name: str, table: str, bodies: Bodies, of: str, when: Whens) -> list[str]:
     def trigger(suffix: str, timing: str, body: list[str], when: str = "") -> list[str]:
         return [f"DROP TRIGGER IF EXISTS {name}_{suffix}",
                 f"CREATE TRIGGER {name}_{suffix} {timing} ON {table} FOR EACH ROW {when}\n"
@@ -415,9 +437,9 @@ def _sqlite(name: str, table: str, bodies: Bodies, of: str, moved: str) -> list[
 
     return [
         *trigger("delete", "BEFORE DELETE", bodies.deleted),
-        *trigger("update_old", f"BEFORE UPDATE OF {of}", bodies.before, f"WHEN {moved}"),
+        *trigger("update_old", f"BEFORE UPDATE OF {of}", bodies.before, when.old),
         *trigger("insert", "AFTER INSERT", bodies.inserted),
-        *trigger("update_new", f"AFTER UPDATE OF {of}", bodies.after, f"WHEN {moved}"),
+        *trigger("update_new", f"AFTER UPDATE OF {of}", bodies.after, when.new),
     ]
 
 
