@@ -45,13 +45,17 @@ class Respondents:
     """The people answering: one goes through the surveys in random order; another answers a
     survey at the very moment its reminder is on its way (``chasing``), as a person who opens the
     survey just as the reminder is sent would. ``answered`` holds when each submission that
-    stored the answer returned (time.time())."""
+    stored the answer returned (time.time()). The first goes only once a reminder of the round
+    is at the mail server (``reminding``): on a loaded machine the answers, a few milliseconds
+    each, could otherwise all be in before the dispatcher's first pass has built its e-mails,
+    and no reminder would cross any answer."""
 
     app: Flask
     answered: dict[int, float] = field(default_factory=dict)
     errors: list[BaseException] = field(default_factory=list)
     chased: queue.Queue[int | None] = field(default_factory=queue.Queue)
     chases: int = 0
+    reminding: threading.Event = field(default_factory=threading.Event)
 
     def answer(self, invitation_id: int) -> None:
         invitation = db.session.get(Invitation, invitation_id)
@@ -68,6 +72,7 @@ class Respondents:
         try:
             with self.app.app_context():
                 start.wait()
+                self.reminding.wait(timeout=30)
                 for invitation_id in order:
                     self.answer(invitation_id)
         except BaseException as exc:  # noqa: BLE001 - reported by the test
@@ -93,6 +98,8 @@ def slow_recipient(people: Respondents, by_address: dict[str, int], seed: int) -
     async def handle_rcpt(server: Any, session: Any, envelope: Any, address: str,
                           options: list[str]) -> str:
         invitation_id = by_address.get(address)
+        if invitation_id is not None:
+            people.reminding.set()
         if invitation_id is not None and chance.random() < 0.5:
             people.chases += 1
             people.chased.put(invitation_id)
@@ -107,6 +114,7 @@ def _race(people: Respondents, ids: list[int], seed: int) -> None:
     """Submit every survey in ``ids`` while dispatch passes run."""
     start = threading.Barrier(2)
     done = threading.Event()
+    people.reminding.clear()
     order = ids[:]
     random.Random(seed).shuffle(order)
 
