@@ -13,38 +13,10 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User
 from dashboards.overview import default_period, parse_period, update_overview
+from tests.support.dashboards import CALLBACK, callback_body
 from tests.support.datasets.analytics import Builder, build_january
 from tests.support.factories import make_user
 from tests.support.web import login
-
-CALLBACK = "/dashboards/_dash-update-component"
-
-
-def callback_body(start: str = "2025-01-01", end: str = "2025-01-31",
-                  unit: str | None = None) -> dict[str, Any]:
-    """What the Dash renderer posts when the period (or another filter) changes."""
-    return {
-        "output": "..kpis.children...trend.figure...status.children..",
-        "outputs": [
-            {"id": "kpis", "property": "children"},
-            {"id": "trend", "property": "figure"},
-            {"id": "status", "property": "children"},
-        ],
-        "inputs": [
-            {"id": "period", "property": "start_date", "value": start},
-            {"id": "period", "property": "end_date", "value": end},
-            {"id": "unit", "property": "value", "value": unit},
-            {"id": "category", "property": "value", "value": None},
-            {"id": "channel", "property": "value", "value": None},
-            {"id": "questionnaire", "property": "value", "value": None},
-            {"id": "grain", "property": "value", "value": "month"},
-            {"id": "refresh", "property": "n_intervals", "value": 0},
-            {"id": "shortcut", "property": "value", "value": "custom"},
-            {"id": "compare", "property": "value", "value": "previous"},
-        ],
-        "changedPropIds": ["period.start_date"],
-        "state": [],
-    }
 
 
 def cards(response_json: dict[str, Any]) -> dict[str, list[str]]:

@@ -23,36 +23,13 @@ from app import create_app
 from app.databases import LAG_SQL, NO_LAG_SQL, replica_of, replica_reads, use_replica
 from app.extensions import db
 from app.models import Response, Unit
+from tests.support.dashboards import CALLBACK, callback_body
 from tests.support.database import base_config, scratch_database
 from tests.support.datasets.analytics import Builder, build_january
 from tests.support.factories import make_user
 from tests.support.web import login
 
-CALLBACK = "/dashboards/_dash-update-component"
 NOTICE = "reporting copy of the database"
-
-
-def overview_body() -> dict[str, Any]:
-    return {
-        "output": "..kpis.children...trend.figure...status.children..",
-        "outputs": [{"id": "kpis", "property": "children"},
-                    {"id": "trend", "property": "figure"},
-                    {"id": "status", "property": "children"}],
-        "inputs": [
-            {"id": "period", "property": "start_date", "value": "2025-01-01"},
-            {"id": "period", "property": "end_date", "value": "2025-01-31"},
-            {"id": "unit", "property": "value", "value": None},
-            {"id": "category", "property": "value", "value": None},
-            {"id": "channel", "property": "value", "value": None},
-            {"id": "questionnaire", "property": "value", "value": None},
-            {"id": "grain", "property": "value", "value": "month"},
-            {"id": "refresh", "property": "n_intervals", "value": 0},
-            {"id": "shortcut", "property": "value", "value": "custom"},
-            {"id": "compare", "property": "value", "value": "previous"},
-        ],
-        "changedPropIds": ["period.start_date"],
-        "state": [],
-    }
 
 
 @pytest.fixture
@@ -93,7 +70,7 @@ def dashboard_client(app: Flask) -> Iterator[Any]:
 def overview(client: Any) -> tuple[str, str]:
     """(responses shown on the overview, its status line)."""
     token = client.get_cookie("_csrf_token", path="/dashboards/").value
-    answer = client.post(CALLBACK, json=overview_body(), headers={"X-CSRFToken": token})
+    answer = client.post(CALLBACK, json=callback_body(), headers={"X-CSRFToken": token})
     assert answer.status_code == 200, answer.get_data(as_text=True)
     body = answer.get_json()["response"]
     cards = {card["props"]["id"]: [c["props"]["children"] for c in card["props"]["children"]]

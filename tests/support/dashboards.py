@@ -12,6 +12,9 @@ from app.extensions import db
 from app.models import User
 from tests.support.factories import make_user
 
+#: Where the Dash renderer posts every callback.
+CALLBACK = "/dashboards/_dash-update-component"
+
 #: The inputs of every page's figures callback, in order (``dashboards.shell.filter_inputs``):
 #: the filters, the live-refresh tick, the period's shortcut and the comparison.
 FILTER_INPUTS = [("period", "start_date"), ("period", "end_date"), ("unit", "value"),
@@ -56,3 +59,30 @@ def texts(component: Any) -> list[str]:
     if isinstance(component, dict):
         return texts(component.get("props", {}).get("children"))
     return texts(getattr(component, "children", None))
+
+
+def callback_body(start: str = "2025-01-01", end: str = "2025-01-31",
+                  unit: str | None = None) -> dict[str, Any]:
+    """What the Dash renderer posts when the period (or another filter) changes."""
+    return {
+        "output": "..kpis.children...trend.figure...status.children..",
+        "outputs": [
+            {"id": "kpis", "property": "children"},
+            {"id": "trend", "property": "figure"},
+            {"id": "status", "property": "children"},
+        ],
+        "inputs": [
+            {"id": "period", "property": "start_date", "value": start},
+            {"id": "period", "property": "end_date", "value": end},
+            {"id": "unit", "property": "value", "value": unit},
+            {"id": "category", "property": "value", "value": None},
+            {"id": "channel", "property": "value", "value": None},
+            {"id": "questionnaire", "property": "value", "value": None},
+            {"id": "grain", "property": "value", "value": "month"},
+            {"id": "refresh", "property": "n_intervals", "value": 0},
+            {"id": "shortcut", "property": "value", "value": "custom"},
+            {"id": "compare", "property": "value", "value": "previous"},
+        ],
+        "changedPropIds": ["period.start_date"],
+        "state": [],
+    }
