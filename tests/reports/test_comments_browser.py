@@ -4,7 +4,6 @@ another form of a word, narrows to detractors, pages back to everything; axe-cor
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -13,10 +12,11 @@ from tests.support.browser import (
     RUN_AXE,
     axe_source,
     launch_chromium,
+    log_in,
     served_sqlite_app,
     watched_page,
 )
-from tests.support.comments import build_comments
+from tests.support.comments import build_comments, search_the_explorer, shown_comments
 from tests.support.factories import make_user
 from tests.support.server import LiveServer
 
@@ -30,30 +30,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
 
 
-def _shown(page: Any) -> list[str]:
-    return [text.strip() for text in page.locator("#comments td.comment").all_inner_texts()]
-
-
 def test_a_designer_explores_the_comments_in_turkish(site: LiveServer) -> None:
     password = make_user(site.app, "tasarim@example.org", "designer")
     with launch_chromium() as browser, watched_page(
             browser, locale="tr-TR", viewport={"width": 1280, "height": 900}) as page:
         page.set_default_timeout(15_000)
         page.context.add_init_script(script=axe_source())
-        page.goto(f"{site.url}/auth/login")
-        page.fill("#email", "tasarim@example.org")
-        page.fill("#password", password)
-        page.click("form.stack [type=submit]")
-        page.wait_for_url(f"{site.url}/")
-        page.click("nav >> text=Yorumlar")
-        page.wait_for_selector("#comments-form")
-        page.select_option("#comments-period", "custom")
-        page.fill("#comments-start", "2026-01-01")
-        page.fill("#comments-last", "2026-01-31")
-        page.fill("#comments-q", "çöpler")
-        page.click("#comments-form button[type=submit]")
-        page.wait_for_selector("#comments-status")
-        shown = _shown(page)
+        log_in(page, site.url, "tasarim@example.org", password)
+        shown = search_the_explorer(page, "2026-01-01", "2026-01-31", "çöpler")
         assert len(shown) == 2, shown
         assert any(text.startswith("Çöp kutusu") for text in shown)  # "çöp" by "çöpler"
         assert "2 yorum" in page.inner_text("#comments-status")
@@ -63,12 +47,12 @@ def test_a_designer_explores_the_comments_in_turkish(site: LiveServer) -> None:
         page.fill("#comments-q", "")
         page.click("#comments-form button[type=submit]")
         page.wait_for_selector("#comments-status")
-        assert sorted(_shown(page)) == ["Bahçıvanlar çok ilgili.",
+        assert sorted(shown_comments(page)) == ["Bahçıvanlar çok ilgili.",
                                         "Ekip çok hızlı geldi, teşekkürler."]
         page.select_option("#comments-band", "")
         page.click("#comments-form button[type=submit]")
         page.wait_for_selector("#comments-status")
-        shown = _shown(page)
+        shown = shown_comments(page)
         assert len(shown) == 9
         assert not any("0532" in text for text in shown)  # masked for a designer
         with page.expect_download() as download:

@@ -20,6 +20,7 @@ from tests.support.browser import (
     served_sqlite_app,
     watched_page,
 )
+from tests.support.comments import search_the_explorer
 from tests.support.factories import make_user
 from tests.support.server import LiveServer
 from tests.support.themes import build_labelled
@@ -50,10 +51,6 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def _shown(page: Any) -> list[str]:
-    return [text.strip() for text in page.locator("#comments td.comment").all_inner_texts()]
-
-
 def test_the_satisfaction_team_searches_filters_opens_and_renames_a_theme(
         site: LiveServer) -> None:
     password = make_user(site.app, "ekip@example.org", "designer")
@@ -68,15 +65,7 @@ def _in_turkish(browser: Any, site: LiveServer, password: str) -> None:
         page.set_default_timeout(15_000)
         page.context.add_init_script(script=axe_source())
         log_in(page, site.url, "ekip@example.org", password)
-        page.click("nav >> text=Yorumlar")
-        page.wait_for_selector("#comments-form")
-        page.select_option("#comments-period", "custom")
-        page.fill("#comments-start", "2026-01-01")
-        page.fill("#comments-last", "2026-02-28")
-        page.fill("#comments-q", "çöpler")
-        page.click("#comments-form button[type=submit]")
-        page.wait_for_selector("#comments-status")
-        shown = _shown(page)
+        shown = search_the_explorer(page, "2026-01-01", "2026-02-28", "çöpler")
         assert len(shown) >= 8, shown
         assert any(text.startswith("Çöp kamyonu") for text in shown)  # "çöp" by "çöpler"
         assert not any("garbage" in text for text in shown)

@@ -59,3 +59,22 @@ def _respond(data: SurveyData, unit: str, day: int, answers: dict[str, Any], nam
         category=data.categories["cop"], unit=data.units[unit], resolved_at=utc(2025, 12, 28),
         status=ComplaintStatus.RESOLVED, complainant=complainant)
     data.response(complaint, utc(2026, 1, day), answers)
+
+
+def search_the_explorer(page: Any, start: str, last: str, words: str) -> list[str]:
+    """In a browser: open the comments explorer from the menu (Turkish), search ``words`` in
+    ``start`` to ``last`` (ISO dates) and give the comments shown."""
+    page.click("nav >> text=Yorumlar")
+    page.wait_for_selector("#comments-form")
+    page.select_option("#comments-period", "custom")
+    page.fill("#comments-start", start)
+    page.fill("#comments-last", last)
+    page.fill("#comments-q", words)
+    page.click("#comments-form button[type=submit]")
+    page.wait_for_selector("#comments-status")
+    return shown_comments(page)
+
+
+def shown_comments(page: Any) -> list[str]:
+    """In a browser: the comments the explorer's table shows."""
+    return [text.strip() for text in page.locator("#comments td.comment").all_inner_texts()]
