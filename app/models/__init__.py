@@ -16,6 +16,7 @@ from app.models.complaint import (
     Complainant,
     Complaint,
     ComplaintEvent,
+    ComplaintKind,
     ComplaintStatus,
     EventType,
 )
@@ -25,6 +26,7 @@ from app.models.distribution import (
     InvitationChannel,
     InvitationState,
     MessageDelivery,
+    RuleTrigger,
     SuppressionReason,
 )
 from app.models.followup import (
@@ -36,13 +38,22 @@ from app.models.followup import (
 )
 from app.models.organisation import Category, Channel, OrganisationSettings, Unit
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion, VersionStatus
-from app.models.response import Answer, Response
+from app.models.response import Answer, Response, ResponseMode, ResponseSource
 from app.models.rollup import HourlyDimensionFigures, HourlyFigures
+from app.models.service import Campaign, CampaignState, Service, ServiceEvent
 from app.models.targets import ServiceVolume, Target
 from app.models.themes import CommentTheme, Theme
 from app.models.webhook import DeliveryState, Webhook, WebhookDelivery
 
 __all__ = [
+    "ServiceEvent",
+    "Service",
+    "CampaignState",
+    "Campaign",
+    "ResponseSource",
+    "ResponseMode",
+    "RuleTrigger",
+    "ComplaintKind",
     "ACTION_METRICS",
     "ActionStatus",
     "AlertDigestRun",

@@ -21,6 +21,18 @@ class ComplaintStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class ComplaintKind(enum.StrEnum):
+    """What a record taken in is (ISO 10002 handles complaints; ISO 10004 counts the rest too).
+
+    Only a complaint starts the complaint life cycle; compliments per 1,000 services are an
+    indirect indicator of satisfaction beside complaints per 1,000."""
+
+    COMPLAINT = "complaint"
+    REQUEST = "request"
+    SUGGESTION = "suggestion"
+    COMPLIMENT = "compliment"
+
+
 class EventType(enum.StrEnum):
     RECEIVED = "received"
     ACKNOWLEDGED = "acknowledged"
@@ -60,6 +72,11 @@ class Complaint(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(64), default="default")
     external_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[ComplaintKind] = mapped_column(
+        str_enum(ComplaintKind, "complaint_kind"),
+        default=ComplaintKind.COMPLAINT,
+        server_default=ComplaintKind.COMPLAINT.value,
+    )
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)

@@ -6,27 +6,42 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.complaint import Complaint
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion
+from app.models.service import Campaign, ServiceEvent
 from app.models.types import UTCDateTime, str_enum, utcnow
 
 if TYPE_CHECKING:
     from app.models.response import Response
 
 
+class RuleTrigger(enum.StrEnum):
+    """What starts a rule's survey: a complaint resolved, or a service delivered."""
+
+    COMPLAINT_RESOLVED = "complaint_resolved"
+    SERVICE_EVENT = "service_event"
+
+
 class DistributionRule(db.Model):
-    """Which resolved complaints get which questionnaire, when, and how often."""
+    """Which resolved complaints (or service events) get which questionnaire, when, how often."""
 
     __tablename__ = "distribution_rule"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id"))
-    # Filters hold codes; an empty list matches everything.
+    triggered_by: Mapped[RuleTrigger] = mapped_column(
+        str_enum(RuleTrigger, "rule_trigger"),
+        default=RuleTrigger.COMPLAINT_RESOLVED,
+        server_default=RuleTrigger.COMPLAINT_RESOLVED.value,
+    )
+    # Filters hold codes; an empty list matches everything. Service codes apply to rules on
+    # service events, category codes to rules on complaints.
+    service_codes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     category_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     unit_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -68,10 +83,12 @@ class SuppressionReason(enum.StrEnum):
 
 
 class InvitationChannel(enum.StrEnum):
-    """How an invitation reaches the person: e-mail, or SMS for those with only a phone."""
+    """How an invitation reaches the person: e-mail, SMS for those with only a phone, or a
+    phone interview by the satisfaction team."""
 
     EMAIL = "email"
     SMS = "sms"
+    PHONE = "phone"
 
 
 class MessageDelivery(enum.StrEnum):
@@ -86,7 +103,8 @@ class MessageDelivery(enum.StrEnum):
 
 
 class Invitation(db.Model):
-    """One survey for one resolved complaint: the outbox row the dispatcher works from.
+    """One survey for one resolved complaint or one service event (a campaign's too): the
+    outbox row the dispatcher works from.
 
     The survey token is never stored: ``token_hash`` holds its SHA-256 so it can be looked up.
     ``claimed_until`` is the dispatcher's lease; an expired lease means the claim died with its
@@ -100,10 +118,14 @@ class Invitation(db.Model):
         Index("ix_invitation_state_due", "state", "due_at"),
         # The response rate counts invitations by the moment they were sent.
         Index("ix_invitation_sent_at", "sent_at"),
+        CheckConstraint("complaint_id IS NOT NULL OR service_event_id IS NOT NULL", "subject"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    service_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_event.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"), index=True)
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("distribution_rule.id"))
     version_id: Mapped[int | None] = mapped_column(ForeignKey("questionnaire_version.id"))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -135,7 +157,9 @@ class Invitation(db.Model):
         str_enum(MessageDelivery, "invitation_delivery"))
     delivery_reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
-    complaint: Mapped[Complaint] = relationship()
+    complaint: Mapped[Complaint | None] = relationship()
+    service_event: Mapped[ServiceEvent | None] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()
     rule: Mapped[DistributionRule | None] = relationship()
     version: Mapped[QuestionnaireVersion | None] = relationship()
     # Read only: the survey pages load an invitation with its (perhaps partial) response in one

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, func, literal_column
+from sqlalchemy import Float, ForeignKey, Index, String, Text, false, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -12,12 +13,33 @@ from app.models.organisation import Channel
 from app.models.types import UTCDateTime, str_enum, utcnow
 
 
-class Response(db.Model):
-    """At most one per invitation, enforced by the database.
+class ResponseSource(enum.StrEnum):
+    """Whom a response speaks for: a complainant about the handling of their complaint, a
+    service user after a service event, or a person sampled by a campaign."""
 
-    Unit, category, channel and questionnaire are copied from the complaint and the version at
-    submission time: analytics aggregates responses without joining through personal data, and
-    a response keeps the segment it was given in even if a complaint is later moved.
+    COMPLAINANT = "complainant"
+    SERVICE_USER = "service_user"
+    CAMPAIGN = "campaign"
+
+
+class ResponseMode(enum.StrEnum):
+    """How the answers were given: phone answers are known to run higher than web ones, so
+    figures can be split and filtered by mode."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    PHONE = "phone"
+    WALK_IN = "walk_in"
+
+
+class Response(db.Model):
+    """At most one per invitation, enforced by the database; a walk-in response has none.
+
+    Unit, category (or service), channel and questionnaire are copied from the complaint (or
+    service event) and the version at submission time: analytics aggregates responses without
+    joining through personal data, and a response keeps the segment it was given in even if a
+    complaint is later moved. ``held`` keeps a response out of every figure until a person
+    accepts it (a walk-in burst that looks like stuffing); ``held_reason`` says why.
     """
 
     __tablename__ = "response"
@@ -27,13 +49,30 @@ class Response(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitation.id"), unique=True)
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), unique=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"))
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire.id"))
-    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    service_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_event.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
-    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), index=True)
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id"))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    source: Mapped[ResponseSource] = mapped_column(
+        str_enum(ResponseSource, "response_source"),
+        default=ResponseSource.COMPLAINANT,
+        server_default=ResponseSource.COMPLAINANT.value,
+    )
+    mode: Mapped[ResponseMode] = mapped_column(
+        str_enum(ResponseMode, "response_mode"),
+        default=ResponseMode.EMAIL,
+        server_default=ResponseMode.EMAIL.value,
+    )
+    # The staff member who recorded a phone interview's answers.
+    interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    held: Mapped[bool] = mapped_column(default=False, server_default=false())
+    held_reason: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 

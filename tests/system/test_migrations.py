@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -24,49 +25,54 @@ def test_migrations_match_the_models(empty_database: str, tmp_path: Path) -> Non
         _sent_and_bounced()
         upgrade()
         _undelivered_counted_from_the_rows()
+        _stored_rows_keep_their_meaning()
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             differences = compare_metadata(context, db.metadata)
         assert differences == [], f"models and migrations disagree: {differences}"
         tables = set(inspect(db.engine).get_table_names())
-        assert {"complaint", "invitation", "response", "answer"} <= tables
+        assert {"complaint", "invitation", "response", "answer", "service_event"} <= tables
         downgrade(revision=BEFORE_UNDELIVERED)
+        assert "service_event" not in set(inspect(db.engine).get_table_names())
         _no_undelivered_figure_and_the_triggers_still_work()
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
 
 
-#: f4c2d9a7b1e6 adds ``undelivered`` to the rollups and fills it from the rows.
+#: f4c2d9a7b1e6 adds ``undelivered`` to the rollups and fills it from the rows; a1f7c3e9d5b2
+#: (services, kinds, sources and modes) comes after it.
 BEFORE_UNDELIVERED = "d8a3f6c1e2b4"
 
 
 def _sent_and_bounced() -> None:
-    """Before f4c2d9a7b1e6 (its triggers without the figure): one invitation sent, one that
-    bounced."""
-    import datetime as dt
-
-    from app.models import (
-        Invitation,
-        InvitationState,
-        MessageDelivery,
-        Questionnaire,
-        QuestionnaireVersion,
-        VersionStatus,
-    )
-    from tests.support.factories import make_complaint
+    """Before f4c2d9a7b1e6 (its triggers without the figure): one invitation sent by SMS and
+    answered, one that bounced, written through the tables as they were then."""
+    from tests.support.old_rows import insert_old_row
 
     sent = dt.datetime(2025, 1, 6, 9, tzinfo=dt.UTC)
-    complaint = make_complaint(received_at=sent - dt.timedelta(days=3))
-    version = QuestionnaireVersion(
-        questionnaire=Questionnaire(key="after", title="After"), number=1,
-        status=VersionStatus.PUBLISHED, definition={"key": "after", "questions": []})
-    db.session.add_all([
-        Invitation(complaint=complaint, version=version, sent_at=sent,
-                   state=InvitationState.SENT),
-        Invitation(complaint=complaint, version=version, sent_at=sent,
-                   state=InvitationState.BOUNCED, delivery=MessageDelivery.FAILED)])
-    db.session.commit()
+    with db.engine.begin() as connection:
+        unit = insert_old_row(connection, "unit", code="u", name="U")
+        category = insert_old_row(connection, "category", code="c", name="C")
+        person = insert_old_row(connection, "complainant", language="tr")
+        complaint = insert_old_row(
+            connection, "complaint", external_id="C-1", channel="web", status="resolved",
+            unit_id=unit, category_id=category, complainant_id=person,
+            received_at=sent - dt.timedelta(days=3), resolved_at=sent - dt.timedelta(days=1))
+        questionnaire = insert_old_row(connection, "questionnaire", key="after", title="After")
+        version = insert_old_row(connection, "questionnaire_version",
+                                 questionnaire_id=questionnaire, number=1, status="published",
+                                 definition={"key": "after", "questions": []})
+        common = {"complaint_id": complaint, "version_id": version, "sent_at": sent,
+                  "language": "tr"}
+        answered = insert_old_row(connection, "invitation", state="responded", channel="sms",
+                                  **common)
+        insert_old_row(connection, "invitation", state="bounced", channel="email",
+                       delivery="failed", **common)
+        insert_old_row(connection, "response", invitation_id=answered, version_id=version,
+                       questionnaire_id=questionnaire, complaint_id=complaint, unit_id=unit,
+                       category_id=category, channel="web", language="tr",
+                       submitted_at=sent + dt.timedelta(hours=2))
 
 
 def _undelivered_counted_from_the_rows() -> None:
@@ -76,13 +82,25 @@ def _undelivered_counted_from_the_rows() -> None:
     db.session.remove()
 
 
+def _stored_rows_keep_their_meaning() -> None:
+    """a1f7c3e9d5b2: what was stored is a complaint, answered by a complainant, in the mode of
+    its invitation's channel, and counted."""
+    assert db.session.execute(text("SELECT kind FROM complaint")).scalar_one() == "complaint"
+    assert db.session.execute(text(
+        "SELECT source, mode, held FROM response")).one() == ("complainant", "sms", False)
+    assert db.session.execute(text(
+        "SELECT sum(responses) FROM hourly_figures")).scalar_one() == 1
+    db.session.remove()
+
+
 def _no_undelivered_figure_and_the_triggers_still_work() -> None:
     columns = {c["name"] for c in inspect(db.engine).get_columns("hourly_figures")}
     assert "undelivered" not in columns and "sent" in columns
     with db.engine.begin() as connection:
         connection.execute(text("UPDATE invitation SET state = 'expired', delivery = NULL"))
-        for table in ("invitation", "questionnaire_version", "questionnaire", "complaint",
-                      "complainant", "category", "unit"):  # nothing left for the way down
+        for table in ("answer", "response", "invitation", "questionnaire_version",
+                      "questionnaire", "complaint", "complainant", "category",
+                      "unit"):  # nothing left for the way down
             connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608
 
 
