@@ -21,15 +21,18 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, and_, case, func, or_
 
+from app.analytics.filters import INVITATION_CHANNEL, INVITATION_SOURCE, INVITATION_UNIT, NOT_HELD
 from app.analytics.splits import WHOLE, Columns, Key
 from app.models import (
     Answer,
     Complaint,
+    ComplaintKind,
     Invitation,
     InvitationState,
     MessageDelivery,
     QuestionnaireVersion,
     Response,
+    ServiceEvent,
 )
 
 CSAT_ANSWER = and_(Answer.question_type == "rating", Answer.attribute == "overall")
@@ -43,28 +46,49 @@ HAS_DUE_TIME = Complaint.due_at.is_not(None)
 #: A sent invitation that did not arrive: its mail bounced for good, or the SMS gateway (or a
 #: hard bounce) reported its delivery failed. Counted as undelivered only while unanswered:
 #: an answer proves the link arrived (docs/design.md, "Metric definitions").
+#: Only complaints start the complaint life cycle: requests, suggestions and compliments are
+#: never counted as complaints received, resolved or on time (compliments have a figure of
+#: their own).
+IS_COMPLAINT = Complaint.kind == ComplaintKind.COMPLAINT.value
+IS_COMPLIMENT = Complaint.kind == ComplaintKind.COMPLIMENT.value
 NOT_DELIVERED = or_(Invitation.state == InvitationState.BOUNCED,
                     Invitation.delivery == MessageDelivery.FAILED)
 
 # The columns of each kind of row that put it in a period and a group, and that the filters
 # look at (``app.analytics.filters``): the queries over the rows and the rollups' triggers
-# both take them from here. Complaints have no questionnaire or language.
+# both take them from here. Complaints have no questionnaire, language, source or mode; a
+# service user's response no category (NULL: in no category's group).
 RESPONSE_COLUMNS = Columns(
     time=Response.submitted_at, unit=Response.unit_id, category=Response.category_id,
     channel=Response.channel, language=Response.language,
-    questionnaire=Response.questionnaire_id,
+    questionnaire=Response.questionnaire_id, source=Response.source, mode=Response.mode,
 )
 RECEIVED_COLUMNS = Columns(
     time=Complaint.received_at, unit=Complaint.unit_id, category=Complaint.category_id,
     channel=Complaint.channel,
 )
 RESOLVED_COLUMNS = replace(RECEIVED_COLUMNS, time=Complaint.resolved_at)
-#: Invitations need their complaint joined (and their version, for the questionnaire).
+#: Invitations need their complaint or service event outer-joined (``join_subject``; and
+#: their version, for the questionnaire); an invitation's mode is its channel.
 INVITATION_COLUMNS = Columns(
-    time=Invitation.sent_at, unit=Complaint.unit_id, category=Complaint.category_id,
-    channel=Complaint.channel, language=Invitation.language,
-    questionnaire=QuestionnaireVersion.questionnaire_id,
+    time=Invitation.sent_at, unit=INVITATION_UNIT, category=Complaint.category_id,
+    channel=INVITATION_CHANNEL, language=Invitation.language,
+    questionnaire=QuestionnaireVersion.questionnaire_id, source=INVITATION_SOURCE,
+    mode=Invitation.channel,
 )
+
+
+def join_subject(stmt: Any) -> Any:
+    """``stmt`` over invitations with what each is about joined: its complaint or its service
+    event (one of the two, by the invitation's CHECK), for its unit, category and channel."""
+    return (stmt.outerjoin(Complaint, Complaint.id == Invitation.complaint_id)
+            .outerjoin(ServiceEvent, ServiceEvent.id == Invitation.service_event_id))
+
+
+def with_response(stmt: Any) -> Any:
+    """``stmt`` over invitations with their response outer-joined, if it is counted (a held
+    response does not answer its invitation until it is accepted)."""
+    return stmt.outerjoin(Response, and_(Response.invitation_id == Invitation.id, NOT_HELD))
 
 
 # --- totals ------------------------------------------------------------------------------------
@@ -98,11 +122,12 @@ class ResponseCount:
 @dataclass(frozen=True)
 class ComplaintTotals:
     """Complaints received in a period; of those resolved in it with a due time, how many on
-    time."""
+    time; compliments received in it (records of other kinds count in none of these)."""
 
     received: int = 0
     resolved_with_due: int = 0
     resolved_on_time: int = 0
+    compliments: int = 0
 
 
 @dataclass(frozen=True)
@@ -216,13 +241,16 @@ def response_aggregates() -> list[ColumnElement[Any]]:
 
 
 def received_aggregates() -> list[ColumnElement[Any]]:
-    """Complaints counted, for frequency (over ``Complaint`` rows of their received_at)."""
-    return [func.count(Complaint.id).label("received")]
+    """Complaints and compliments counted, for frequency (over ``Complaint`` rows of their
+    received_at, of every kind)."""
+    return [_count_if(IS_COMPLAINT, Complaint.id).label("received"),
+            _count_if(IS_COMPLIMENT, Complaint.id).label("compliments")]
 
 
 def resolved_aggregates() -> list[ColumnElement[Any]]:
     """Timeliness of resolved complaints (over ``Complaint`` rows of their resolved_at that
-    satisfy ``HAS_DUE_TIME``): how many, and how many by their due time."""
+    satisfy ``HAS_DUE_TIME`` and ``IS_COMPLAINT``): how many, and how many by their due
+    time."""
     return [
         func.count(Complaint.id).label("resolved_with_due"),
         _count_if(Complaint.resolved_at <= Complaint.due_at, Complaint.id).label(
@@ -240,8 +268,8 @@ def invitation_aggregates() -> list[ColumnElement[Any]]:
 
 
 def answered_aggregates() -> list[ColumnElement[Any]]:
-    """What a response changes in its invitation's figures (over ``Response`` rows joined to
-    their ``Invitation``): one more answered, and no longer undelivered if it was (the rollup
-    counts a response on its own, ``app.analytics.rollup.ANSWERED``)."""
+    """What a response changes in its invitation's figures (over ``Response`` rows, not held,
+    joined to their ``Invitation``): one more answered, and no longer undelivered if it was
+    (the rollup counts a response on its own, ``app.analytics.rollup.ANSWERED``)."""
     return [func.count(Response.id).label("responded"),
             (-_count_if(NOT_DELIVERED, Response.id)).label("undelivered")]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select
 
-from app.analytics.aggregates import CSAT_ANSWER
+from app.analytics.aggregates import CSAT_ANSWER, IS_COMPLAINT
 from app.analytics.figures import Score, survey_proportion
 from app.analytics.filters import Filters, complaint_conditions, in_period, response_conditions
 from app.analytics.suppression import hidden_groups
@@ -46,7 +46,7 @@ def _pair_counts(filters: Filters) -> dict[tuple[int, int], list[int]]:
     """(unit, category) -> [complaints, responses, csat answers, satisfied]."""
     counts: dict[tuple[int, int], list[int]] = {}
     complaints = (select(Complaint.unit_id, Complaint.category_id, func.count(Complaint.id))
-                  .where(*in_period(Complaint.received_at, filters),
+                  .where(*in_period(Complaint.received_at, filters), IS_COMPLAINT,
                          *complaint_conditions(filters))
                   .group_by(Complaint.unit_id, Complaint.category_id))
     for unit_id, category_id, n in db.session.execute(complaints):

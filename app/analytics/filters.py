@@ -1,5 +1,5 @@
-"""What a figure is computed over: a period and optional unit, category, channel, questionnaire
-and language filters, turned into SQL conditions for each kind of row.
+"""What a figure is computed over: a period and optional unit, category, channel, questionnaire,
+language, source and mode filters, turned into SQL conditions for each kind of row.
 
 Unit and category ids are taken as given: callers expand a chosen unit to the units below it
 (``expand``) and intersect with what the person may see before building ``Filters``, so the
@@ -14,7 +14,14 @@ unit, category the response's (copied)   the complaint's          the complaint'
 channel        the response's            the complaint's          the complaint's
 questionnaire  the response's            (does not apply)         the version's questionnaire
 language       the response's            (does not apply)         the invitation's
+source         the response's            (does not apply)         its subject's (complaint:
+                                                                  complainant; campaign;
+                                                                  else service user)
+mode           the response's            (does not apply)         the invitation's channel
 ============== ========================= ======================== =============================
+
+Held responses (``Response.held``) are left out of every figure, whatever the filters, until a
+person accepts them; a response without a category (a service user's) is in no category.
 """
 
 from __future__ import annotations
@@ -24,11 +31,39 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, case, false, func, literal_column, select
 
 from app.extensions import db
-from app.models import Complaint, Invitation, Questionnaire, QuestionnaireVersion, Response
+from app.models import (
+    Complaint,
+    Invitation,
+    Questionnaire,
+    QuestionnaireVersion,
+    Response,
+    ResponseMode,
+    ResponseSource,
+    ServiceEvent,
+)
 from app.storable import storable
+
+#: A response counted in the figures: not held (a walk-in burst waiting for a person to accept
+#: it counts nowhere, its answers neither, until accepted).
+NOT_HELD = Response.held == false()
+#: An invitation's unit and channel: its complaint's, or its service event's (one of the two is
+#: outer-joined, ``aggregates.join_subject``).
+INVITATION_UNIT = func.coalesce(Complaint.unit_id, ServiceEvent.unit_id)
+INVITATION_CHANNEL = func.coalesce(Complaint.channel, ServiceEvent.channel)
+#: Whom an invitation asks: the complainant of its complaint, else the person a campaign
+#: sampled, else the service user of its service event (a response's own ``source``).
+INVITATION_SOURCE = case(
+    (Invitation.complaint_id.is_not(None),
+     literal_column(f"'{ResponseSource.COMPLAINANT.value}'")),
+    (Invitation.campaign_id.is_not(None), literal_column(f"'{ResponseSource.CAMPAIGN.value}'")),
+    else_=literal_column(f"'{ResponseSource.SERVICE_USER.value}'"))
+
+#: The values of the source and mode filters.
+SOURCES = tuple(source.value for source in ResponseSource)
+MODES = tuple(mode.value for mode in ResponseMode)
 
 
 @dataclass(frozen=True)
@@ -47,6 +82,8 @@ class Filters:
     channel: str | None = None
     questionnaire_id: int | None = None
     language: str | None = None
+    source: str | None = None
+    mode: str | None = None
     compared: tuple[dt.datetime, dt.datetime] | None = None
 
     def __post_init__(self) -> None:
@@ -58,6 +95,10 @@ class Filters:
             first, last = self.compared
             if first.tzinfo is None or last.tzinfo is None or not first < last <= self.start:
                 raise ValueError("the compared period must end by the period's start")
+        if self.source is not None and self.source not in SOURCES:
+            raise ValueError("unknown source")
+        if self.mode is not None and self.mode not in MODES:
+            raise ValueError("unknown mode")
         for name in ("unit_ids", "category_ids"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, frozenset):
@@ -115,8 +156,10 @@ def in_period(column: Any, filters: Filters) -> list[ColumnElement[bool]]:
 
 
 def response_conditions(filters: Filters, *, timed: bool = True) -> list[ColumnElement[bool]]:
-    """Conditions on ``Response`` (submitted in the period unless ``timed`` is false)."""
+    """Conditions on ``Response`` (submitted in the period unless ``timed`` is false; never
+    held)."""
     conditions = in_period(Response.submitted_at, filters) if timed else []
+    conditions.append(NOT_HELD)
     conditions += in_ids(Response.unit_id, filters.unit_ids)
     conditions += in_ids(Response.category_id, filters.category_ids)
     if filters.channel is not None:
@@ -125,6 +168,10 @@ def response_conditions(filters: Filters, *, timed: bool = True) -> list[ColumnE
         conditions.append(Response.questionnaire_id == filters.questionnaire_id)
     if filters.language is not None:
         conditions.append(Response.language == filters.language)
+    if filters.source is not None:
+        conditions.append(Response.source == filters.source)
+    if filters.mode is not None:
+        conditions.append(Response.mode == filters.mode)
     return conditions
 
 
@@ -139,15 +186,23 @@ def complaint_conditions(filters: Filters) -> list[ColumnElement[bool]]:
 
 
 def needs_complaint_join(filters: Filters) -> bool:
-    """Whether invitation figures need the complaint (for unit, category or channel)."""
+    """Whether invitation figures need their subject (``aggregates.join_subject``: for unit,
+    category or channel)."""
     return (filters.unit_ids is not None or filters.category_ids is not None
             or filters.channel is not None)
 
 
 def invitation_conditions(filters: Filters) -> list[ColumnElement[bool]]:
-    """Conditions on ``Invitation`` (and on ``Complaint``, which the statement must join when
-    ``needs_complaint_join``), without time."""
-    conditions = complaint_conditions(filters)
+    """Conditions on ``Invitation`` (and on its complaint or service event, which the statement
+    must join, ``aggregates.join_subject``, when ``needs_complaint_join``), without time."""
+    conditions = in_ids(INVITATION_UNIT, filters.unit_ids)
+    conditions += in_ids(Complaint.category_id, filters.category_ids)
+    if filters.channel is not None:
+        conditions.append(filters.channel == INVITATION_CHANNEL)
+    if filters.source is not None:
+        conditions.append(filters.source == INVITATION_SOURCE)
+    if filters.mode is not None:
+        conditions.append(Invitation.channel == filters.mode)
     if filters.questionnaire_id is not None:
         versions = select(QuestionnaireVersion.id).where(
             QuestionnaireVersion.questionnaire_id == filters.questionnaire_id

@@ -2,14 +2,13 @@
 
 ``hourly_figures`` holds, per UTC hour and unit, the totals of ``app.analytics.aggregates``;
 ``hourly_dimension_figures`` the same per hour, unit and value of one dimension (category,
-channel, questionnaire, language). Together they answer a question exactly when nothing finer
-than an hour, a unit and one of those dimensions is asked: at most one filter besides the unit,
-every boundary (the period's, the previous period's, the split's periods) on a whole UTC hour,
-and a split by period and/or unit only (``rollup_covers``). A filter that does not apply to a
-kind of row (complaints have no questionnaire or language) leaves those rows unfiltered, as the
-queries over the rows do, and their figures come from ``hourly_figures``. Otherwise the tallies
-count the source rows (``app.analytics.tallies``).
-"""
+channel, questionnaire, language, source, mode). Together they answer a question exactly when
+nothing finer than an hour, a unit and one of those dimensions is asked: at most one filter
+besides the unit, every boundary (the period's, the previous period's, the split's periods) on a
+whole UTC hour, and a split by period and/or unit only (``rollup_covers``). A filter that does
+not apply to a kind of row (complaints have no questionnaire, language, source or mode) leaves
+those rows unfiltered, as the queries over the rows do, and their figures come from
+``hourly_figures``. Otherwise the tallies count the source rows (``app.analytics.tallies``)."""
 
 from __future__ import annotations
 
@@ -90,6 +89,10 @@ def _dimension_filters(filters: Filters) -> list[tuple[Dimension, list[str]]]:
         chosen.append((Dimension.QUESTIONNAIRE, [str(filters.questionnaire_id)]))
     if filters.language is not None:
         chosen.append((Dimension.LANGUAGE, [filters.language]))
+    if filters.source is not None:
+        chosen.append((Dimension.SOURCE, [filters.source]))
+    if filters.mode is not None:
+        chosen.append((Dimension.MODE, [filters.mode]))
     return chosen
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, case, func, literal_column, or_, select
 from app.analytics import metrics
 from app.analytics.aggregates import (
     CSAT_ANSWER,
+    IS_COMPLAINT,
     AnswerTotals,
     answer_aggregates,
     answer_totals_of,
@@ -71,7 +72,8 @@ def median_days(filters: Filters, column: Any = None,
     them under the key None when ``column`` is None."""
     group = literal_column("0") if column is None else _mapped(column, mapping)
     days = days_to_resolve()
-    conditions = [*in_period(Complaint.resolved_at, filters), *complaint_conditions(filters)]
+    conditions = [*in_period(Complaint.resolved_at, filters), IS_COMPLAINT,
+                  *complaint_conditions(filters)]
     if dialect() == "postgresql":
         stmt = (select(group.label("g"), func.percentile_cont(0.5).within_group(days).label("m"))
                 .where(*conditions).group_by(literal_column("g")))

@@ -16,13 +16,19 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from app.analytics.aggregates import InvitationTotals, invitation_aggregates, totals_of
+from app.analytics.aggregates import (
+    InvitationTotals,
+    invitation_aggregates,
+    join_subject,
+    totals_of,
+    with_response,
+)
 from app.analytics.figures import Score, bounce_share, response_share
 from app.analytics.filters import Filters, in_period, invitation_conditions, needs_complaint_join
 from app.analytics.splits import ByDimension, Dimension, Key
 from app.analytics.tallies import invitation_tally
 from app.extensions import db
-from app.models import Complaint, Invitation, InvitationState, Response
+from app.models import Invitation, InvitationState
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ def invitation_funnel(filters: Filters) -> Funnel:
                    func.count(Invitation.sent_at).label("sent"))
             .select_from(Invitation))
     if needs_complaint_join(filters):
-        stmt = stmt.join(Complaint, Complaint.id == Invitation.complaint_id)
+        stmt = join_subject(stmt)
     stmt = (stmt.where(*in_period(Invitation.created_at, filters),
                        *invitation_conditions(filters))
             .group_by(Invitation.state, Invitation.suppression_reason))
@@ -99,8 +105,8 @@ def invitations_by(filters: Filters, by: str) -> dict[Key, InvitationTotals]:
     group = Invitation.rule_id if by == "rule" else Invitation.channel
     stmt = select(group.label("key"), *invitation_aggregates()).select_from(Invitation)
     if needs_complaint_join(filters):
-        stmt = stmt.join(Complaint, Complaint.id == Invitation.complaint_id)
-    stmt = (stmt.outerjoin(Response, Response.invitation_id == Invitation.id)
+        stmt = join_subject(stmt)
+    stmt = (with_response(stmt)
             .where(*in_period(Invitation.sent_at, filters), *invitation_conditions(filters))
             .group_by(group))
     return {getattr(row["key"], "value", row["key"]): totals_of(InvitationTotals, dict(row))

@@ -2,15 +2,18 @@
 
 ``hourly_figures`` holds the figures per UTC hour and unit; ``hourly_dimension_figures`` the
 same per UTC hour, unit and value of each filter's dimension (category, channel, questionnaire,
-language). Each figure a row of the source tables adds to them is a *contribution*: an
-aggregate SELECT over the source tables (the same aggregate expressions and the same columns as
-``app.analytics.aggregates``) grouped by hour and unit and, for the second table, by the value
-of each dimension that applies to the row (one SELECT per dimension, in one UNION ALL). A
-trigger runs the contributions of the changed row twice: before the change, with the sign
-reversed (what the row added so far goes away), and after it (what it adds now). Reading the
-tables rather than OLD and NEW makes a change to one row carry along what hangs off it: moving
-a response moves its answers, moving a complaint to another unit or category moves its
-invitations. The rebuild runs the same SELECTs over every row.
+language, source, mode; a row whose dimension has no value, a service user's category, adds no
+row for it). Held responses and their answers count nowhere: accepting one (``held`` true to
+false) moves it in like any other change of a watched column. Each figure a row of the source
+tables adds to them is a *contribution*: an aggregate SELECT over the source tables (the same
+aggregate expressions and the same columns as ``app.analytics.aggregates``) grouped by hour and
+unit and, for the second table, by the value of each dimension that applies to the row (one
+SELECT per dimension, in one UNION ALL). A trigger runs the contributions of the changed row
+twice: before the change, with the sign reversed (what the row added so far goes away), and
+after it (what it adds now). Reading the tables rather than OLD and NEW makes a change to one
+row carry along what hangs off it: moving a response moves its answers, moving a complaint to
+another unit or category moves its invitations. The rebuild runs the same SELECTs over every
+row.
 
 Inside one transaction the triggers see its own writes. On PostgreSQL each connection adds to a
 row of its own (``slot``: its backend's pid), so concurrent writers never wait for each other's
@@ -34,9 +37,11 @@ from sqlalchemy import (
     case,
     cast,
     column,
+    false,
     func,
     inspect,
     literal_column,
+    null,
     select,
     table,
     true,
@@ -50,16 +55,20 @@ from app.analytics.aggregates import (
     COUNTED_ANSWER,
     HAS_DUE_TIME,
     INVITATION_COLUMNS,
+    IS_COMPLAINT,
     RECEIVED_COLUMNS,
     RESOLVED_COLUMNS,
     RESPONSE_COLUMNS,
     answer_aggregates,
     answered_aggregates,
     invitation_aggregates,
+    join_subject,
     received_aggregates,
     resolved_aggregates,
     response_aggregates,
+    with_response,
 )
+from app.analytics.filters import NOT_HELD
 from app.analytics.splits import Columns, Dimension
 from app.extensions import db
 from app.models import (
@@ -71,6 +80,7 @@ from app.models import (
     InvitationState,
     QuestionnaireVersion,
     Response,
+    ServiceEvent,
 )
 from app.progress import Advance, nothing
 
@@ -92,11 +102,14 @@ class Contribution:
 
     columns: Columns
     aggregates: Callable[[], list[ColumnElement[Any]]]
-    rows: Callable[[Collection[Dimension]], Select[Any]]
+    rows: Callable[[Collection[Dimension], bool], Select[Any]]
 
-    def grouped(self, dialect: str, dimensions: Collection[Dimension]) -> Select[Any]:
+    def grouped(self, dialect: str, dimensions: Collection[Dimension],
+                legacy: bool = False) -> Select[Any]:
         """The contribution by hour and unit and, with ``dimensions``, by each one's value
-        (as text) that applies to these rows (a complaint has no language).
+        (as text) that applies to these rows (a complaint has no language); a row without a
+        value of a dimension (NULL) adds nothing to that dimension. ``legacy``: over source
+        tables older than a1f7c3e9d5b2 (``LEGACY``).
 
         The rows are read once and paired with the names of their dimensions (a cross join
         with a small constant table), and the value is the column of each name: one scan and
@@ -106,31 +119,60 @@ class Contribution:
         keys = [hour.label("hour"), self.columns.unit.label("unit_id")]
         groups: list[Any] = [hour, self.columns.unit]
         applying = [d for d in dimensions if self.columns.of(d) is not None]
-        stmt = self.rows(applying)
+        stmt = self.rows(applying, legacy)
         if applying:
             # Our own enumeration's constants, written into the SQL (the triggers are text).
             names = union_all(*[select(literal_column(f"'{d.value}'", String).label("dimension"))
                                 for d in applying]).subquery("dimensions")
             value = case(*[(names.c.dimension == d.value, cast(self.columns.of(d), String))
                            for d in applying])
-            stmt = stmt.join(names, true())
+            stmt = stmt.join(names, true()).where(value.is_not(None))
             keys += [names.c.dimension, value.label("value")]
             groups += [names.c.dimension, value]
-        return stmt.add_columns(*keys, *self.aggregates()).group_by(*groups)
+        stmt = stmt.add_columns(*keys, *self.aggregates()).group_by(*groups)
+        return _as_legacy(stmt) if legacy else stmt
 
 
-def _invitation_rows(dimensions: Collection[Dimension]) -> Select[Any]:
-    stmt = (select().select_from(Invitation)
-            .join(Complaint, Complaint.id == Invitation.complaint_id)
-            .outerjoin(Response, Response.invitation_id == Invitation.id))
-    return _with_version(stmt, dimensions).where(Invitation.sent_at.is_not(None))
+#: What the columns added by a1f7c3e9d5b2 (``response.held``, ``complaint.kind``, an invitation
+#: for a service event...) read as on the tables before it, where every record was a complaint
+#: and every response a complainant's, by e-mail and never held: the migrations before it
+#: install (and downgrades reinstall) triggers from these same definitions.
+LEGACY = {("response", "held"): false, ("response", "source"): null, ("response", "mode"): null,
+          ("complaint", "kind"): lambda: literal_column("'complaint'"),
+          ("invitation", "campaign_id"): null, ("invitation", "service_event_id"): null,
+          ("service_event", "unit_id"): null, ("service_event", "channel"): null}
+#: The tables and columns new in a1f7c3e9d5b2 (watched by the triggers only after it).
+LEGACY_TABLES = ("service_event",)
 
 
-def _answered_rows(dimensions: Collection[Dimension]) -> Select[Any]:
+def _as_legacy(stmt: Select[Any]) -> Select[Any]:
+    def replace(element: Any) -> Any:
+        if isinstance(element, Column):
+            made = LEGACY.get((getattr(element.table, "name", None), element.name))
+            return made() if made is not None else None
+        return None
+
+    return replacement_traverse(stmt, {}, replace)  # type: ignore[no-any-return]
+
+
+def _invitation_rows(dimensions: Collection[Dimension], legacy: bool) -> Select[Any]:
+    stmt = _subject(select().select_from(Invitation), legacy)
+    return _with_version(with_response(stmt), dimensions).where(Invitation.sent_at.is_not(None))
+
+
+def _answered_rows(dimensions: Collection[Dimension], legacy: bool) -> Select[Any]:
     stmt = (select().select_from(Response)
-            .join(Invitation, Invitation.id == Response.invitation_id)
-            .join(Complaint, Complaint.id == Invitation.complaint_id))
-    return _with_version(stmt, dimensions).where(Invitation.sent_at.is_not(None))
+            .join(Invitation, Invitation.id == Response.invitation_id))
+    return (_with_version(_subject(stmt, legacy), dimensions)
+            .where(Invitation.sent_at.is_not(None), NOT_HELD))
+
+
+def _subject(stmt: Select[Any], legacy: bool) -> Select[Any]:
+    """Invitations' complaints and service events; legacy: complaints only, as before
+    a1f7c3e9d5b2 (an invitation of a service event there counts nowhere)."""
+    if legacy:
+        return stmt.join(Complaint, Complaint.id == Invitation.complaint_id)
+    return join_subject(stmt)
 
 
 def _with_version(stmt: Select[Any], dimensions: Collection[Dimension]) -> Select[Any]:
@@ -142,18 +184,19 @@ def _with_version(stmt: Select[Any], dimensions: Collection[Dimension]) -> Selec
 
 RESPONSES = Contribution(
     RESPONSE_COLUMNS, response_aggregates,
-    lambda _: select().select_from(Response).where(Response.submitted_at.is_not(None)))
+    lambda *_: select().select_from(Response)
+    .where(Response.submitted_at.is_not(None), NOT_HELD))
 ANSWERS = Contribution(
     RESPONSE_COLUMNS, answer_aggregates,
-    lambda _: select().select_from(Answer).join(Response, Response.id == Answer.response_id)
-    .where(COUNTED_ANSWER))
+    lambda *_: select().select_from(Answer).join(Response, Response.id == Answer.response_id)
+    .where(COUNTED_ANSWER, NOT_HELD))
 RECEIVED = Contribution(
     RECEIVED_COLUMNS, received_aggregates,
-    lambda _: select().select_from(Complaint).where(Complaint.received_at.is_not(None)))
+    lambda *_: select().select_from(Complaint).where(Complaint.received_at.is_not(None)))
 RESOLVED = Contribution(
     RESOLVED_COLUMNS, resolved_aggregates,
-    lambda _: select().select_from(Complaint)
-    .where(Complaint.resolved_at.is_not(None), HAS_DUE_TIME))
+    lambda *_: select().select_from(Complaint)
+    .where(Complaint.resolved_at.is_not(None), HAS_DUE_TIME, IS_COMPLAINT))
 INVITATIONS = Contribution(INVITATION_COLUMNS, invitation_aggregates, _invitation_rows)
 #: What a response adds to its invitation's row: answered, and no longer undelivered (not
 #: sent: the invitation counts that).
@@ -167,11 +210,13 @@ ALL = (RESPONSES, ANSWERS, RECEIVED, RESOLVED, INVITATIONS)
 class Rollup:
     """A rollup table and the dimensions its rows are keyed by besides hour and unit;
     ``absent``: figures of the model that the stored table does not have yet (a migration
-    before the one that adds them installs triggers that leave them out)."""
+    before the one that adds them installs triggers that leave them out); ``legacy``: the
+    source tables are older than a1f7c3e9d5b2 (``LEGACY``; no source or mode dimension)."""
 
     table: Table
     dimensions: tuple[Dimension, ...]
     absent: frozenset[str] = frozenset()
+    legacy: bool = False
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -184,16 +229,22 @@ class Rollup:
 
     def select(self, contribution: Contribution, dialect: str) -> Select[Any]:
         """``contribution`` grouped by this table's keys (without the absent figures)."""
-        stmt = contribution.grouped(dialect, self.dimensions)
+        dimensions = [d for d in self.dimensions
+                      if not (self.legacy and d in (Dimension.SOURCE, Dimension.MODE))]
+        stmt = contribution.grouped(dialect, dimensions, self.legacy)
         if not self.absent:
             return stmt
         return stmt.with_only_columns(*[c for c in stmt.selected_columns
                                         if c.key not in self.absent])
 
-    def as_stored(self, connection: Any) -> Rollup:
-        """This rollup with the figures its stored table lacks marked absent."""
-        stored = {c["name"] for c in inspect(connection).get_columns(self.table.name)}
-        return replace(self, absent=frozenset(self.figures) - stored)
+    def as_stored(self, connection: Any, legacy: bool | None = None) -> Rollup:
+        """This rollup with the figures its stored table lacks marked absent, ``legacy`` when
+        the stored source tables are (or, when ``legacy`` is given, as it says)."""
+        inspector = inspect(connection)
+        stored = {c["name"] for c in inspector.get_columns(self.table.name)}
+        if legacy is None:
+            legacy = "held" not in {c["name"] for c in inspector.get_columns("response")}
+        return replace(self, absent=frozenset(self.figures) - stored, legacy=legacy)
 
 
 HOURLY = Rollup(HourlyFigures.__table__, ())
@@ -240,8 +291,9 @@ class Source:
 
 
 _RESPONSE_MOVES = ("submitted_at", "unit_id", "category_id", "channel", "language",
-                   "questionnaire_id")
-_COMPLAINT_MOVES = ("unit_id", "category_id", "channel")
+                   "questionnaire_id", "source", "mode", "held")
+# A complaint's kind moves it into or out of the complaints' figures (and the compliments').
+_COMPLAINT_MOVES = ("unit_id", "category_id", "channel", "kind")
 
 # A version's questionnaire never changes (published versions are immutable, drafts have no
 # invitations), so ``questionnaire_version`` needs no trigger.
@@ -250,7 +302,7 @@ SOURCES = (
                                                 "value_number")),)),
     Source("response", (Feed(RESPONSES, Response.id, _RESPONSE_MOVES),
                         Feed(ANSWERS, Response.id, _RESPONSE_MOVES),
-                        Feed(ANSWERED, Response.id, ("invitation_id",)))),
+                        Feed(ANSWERED, Response.id, ("invitation_id", "held")))),
     # A resolution (the commonest update) moves only what the resolution feeds.
     Source("complaint", (Feed(RECEIVED, Complaint.id, ("received_at", *_COMPLAINT_MOVES)),
                          Feed(RESOLVED, Complaint.id, ("resolved_at", "due_at",
@@ -260,8 +312,11 @@ SOURCES = (
     # nowhere, so sending it (the dispatcher's update per message) runs only the NEW side.
     Source("invitation", (Feed(INVITATIONS, Invitation.id, ("sent_at", "complaint_id",
                                                             "language", "version_id",
-                                                            *UNDELIVERED_MOVES)),),
+                                                            "service_event_id", "campaign_id",
+                                                            "channel", *UNDELIVERED_MOVES)),),
            counted="{row}.sent_at IS NOT NULL"),
+    # A service event moved to another unit (or channel) moves its invitations.
+    Source("service_event", (Feed(INVITATIONS, ServiceEvent.id, ("unit_id", "channel")),)),
 )
 
 
@@ -372,14 +427,20 @@ class Whens:
 
 
 def _sources(rollups: Sequence[Rollup]) -> tuple[Source, ...]:
-    """``SOURCES``, without watching the columns of ``undelivered`` for rollups without it."""
-    if not any("undelivered" in rollup.absent for rollup in rollups):
-        return SOURCES
+    """``SOURCES``, without watching the columns of ``undelivered`` for rollups without it,
+    nor the tables and columns legacy source tables do not have."""
+    unwatched: set[tuple[str, str]] = set()
+    if any("undelivered" in rollup.absent for rollup in rollups):
+        unwatched |= {(source.table, c) for source in SOURCES for c in UNDELIVERED_MOVES}
+    legacy = any(rollup.legacy for rollup in rollups)
+    if legacy:
+        unwatched |= set(LEGACY)
     return tuple(
         replace(source, feeds=tuple(
-            replace(feed, columns=tuple(c for c in feed.columns if c not in UNDELIVERED_MOVES))
+            replace(feed, columns=tuple(c for c in feed.columns
+                                        if (source.table, c) not in unwatched))
             for feed in source.feeds))
-        for source in SOURCES)
+        for source in SOURCES if not (legacy and source.table in LEGACY_TABLES))
 
 
 @dataclass(frozen=True)
@@ -443,10 +504,12 @@ def _sqlite(name: str, table: str, bodies: Bodies, of: str, when: Whens) -> list
     ]
 
 
-def install_triggers(connection: Any, rollups: Sequence[Rollup] = ROLLUPS) -> None:
+def install_triggers(connection: Any, rollups: Sequence[Rollup] = ROLLUPS,
+                     legacy: bool | None = None) -> None:
     """Create (or replace) the triggers that keep ``rollups`` exact (a migration names the
-    rollups its schema has; the application keeps them all)."""
-    stored = [rollup.as_stored(connection) for rollup in rollups]
+    rollups its schema has; the application keeps them all). ``legacy``: as before
+    a1f7c3e9d5b2 (by default, when the stored tables are that old)."""
+    stored = [rollup.as_stored(connection, legacy) for rollup in rollups]
     for statement in trigger_ddl(connection.dialect.name, stored):
         connection.exec_driver_sql(statement)
 
@@ -515,7 +578,7 @@ def _everything(rollup: Rollup, dialect: str) -> Select[Any]:
 
 
 def rebuild(connection: Any, progress: Advance = nothing,
-            rollups: Sequence[Rollup] = ROLLUPS) -> None:
+            rollups: Sequence[Rollup] = ROLLUPS, legacy: bool | None = None) -> None:
     """Recompute ``rollups`` from the source tables (after a bulk load that bypassed the
     triggers, or to check them). Runs in the caller's transaction; ``progress`` advances once
     per rollup."""
@@ -527,7 +590,7 @@ def rebuild(connection: Any, progress: Advance = nothing,
         # deadlock with a rebuild that took them one by one.
         names = ", ".join(rollup.table.name for rollup in rollups)
         connection.exec_driver_sql(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
-    for rollup in [rollup.as_stored(connection) for rollup in rollups]:
+    for rollup in [rollup.as_stored(connection, legacy) for rollup in rollups]:
         connection.execute(rollup.table.delete())
         stmt = _everything(rollup, dialect)
         connection.execute(rollup.table.insert().from_select(

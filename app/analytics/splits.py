@@ -1,6 +1,6 @@
-"""Splitting aggregate queries into groups: by period, unit, category, channel, language or
-questionnaire (or several of them at once, ``Across``), optionally with the previous period
-counted in the same pass.
+"""Splitting aggregate queries into groups: by period, unit, category, channel, language,
+questionnaire, source (whom a response speaks for) or mode (how it was given), or several of
+them at once (``Across``), optionally with the previous period counted in the same pass.
 
 An aggregate statement (counts and sums only) is limited to the period, given a GROUP BY on the
 split's column and, when the change against the previous period is wanted, on a "phase" column
@@ -54,6 +54,8 @@ class Dimension(enum.StrEnum):
     CHANNEL = "channel"
     LANGUAGE = "language"
     QUESTIONNAIRE = "questionnaire"
+    SOURCE = "source"
+    MODE = "mode"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class Columns:
     channel: Any = None
     language: Any = None
     questionnaire: Any = None
+    source: Any = None
+    mode: Any = None
 
     def of(self, dimension: Dimension) -> Any:
         return getattr(self, dimension.value)
@@ -107,6 +111,8 @@ class ByPeriod(Split):
 
 
 SKIP = object()  # a row outside the roll-up: not counted
+#: Dimensions whose values are our enumerations (keyed by their plain value).
+ENUMERATED = {Dimension.CHANNEL, Dimension.SOURCE, Dimension.MODE}
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,9 @@ class ByDimension(Split):
         return columns.of(self.dimension)
 
     def decode(self, raw: Any) -> Key:
-        if self.dimension is Dimension.CHANNEL and raw is not None:
+        if raw is None:
+            return SKIP  # no value of the dimension (a service user's category): in no group
+        if self.dimension in ENUMERATED:
             return getattr(raw, "value", raw)
         if self.roll_up is not None:
             return self.roll_up.get(raw, SKIP)

@@ -22,6 +22,7 @@ from app.analytics.aggregates import (
     COUNTED_ANSWER,
     HAS_DUE_TIME,
     INVITATION_COLUMNS,
+    IS_COMPLAINT,
     RECEIVED_COLUMNS,
     RESOLVED_COLUMNS,
     RESPONSE_COLUMNS,
@@ -33,10 +34,12 @@ from app.analytics.aggregates import (
     add,
     answer_aggregates,
     invitation_aggregates,
+    join_subject,
     received_aggregates,
     resolved_aggregates,
     response_aggregates,
     totals_of,
+    with_response,
 )
 from app.analytics.filters import (
     Filters,
@@ -47,7 +50,7 @@ from app.analytics.filters import (
 )
 from app.analytics.hourly import rollup_covers, rollup_tallies
 from app.analytics.splits import Columns, Dimension, Split, run
-from app.models import Answer, Complaint, Invitation, QuestionnaireVersion, Response
+from app.models import Answer, Invitation, QuestionnaireVersion, Response
 
 T = TypeVar("T")
 
@@ -97,7 +100,7 @@ def complaint_tally(filters: Filters, split: Split | None = None, *,
         return rollup_tallies(filters, split, previous, [ComplaintTotals])[ComplaintTotals]
     received_stmt = select(*received_aggregates()).where(*complaint_conditions(filters))
     received = _tally(ComplaintTotals, received_stmt, RECEIVED_COLUMNS, filters, split, previous)
-    resolved_stmt = select(*resolved_aggregates()).where(HAS_DUE_TIME,
+    resolved_stmt = select(*resolved_aggregates()).where(HAS_DUE_TIME, IS_COMPLAINT,
                                                          *complaint_conditions(filters))
     resolved = _tally(ComplaintTotals, resolved_stmt, RESOLVED_COLUMNS, filters, split, previous)
     return Tally(
@@ -119,12 +122,10 @@ def invitation_tally(filters: Filters, split: Split | None = None, *,
     if needs_complaint_join(filters) or dimensions & {
         Dimension.UNIT, Dimension.CATEGORY, Dimension.CHANNEL
     }:
-        stmt = stmt.join(Complaint, Complaint.id == Invitation.complaint_id)
+        stmt = join_subject(stmt)
     if Dimension.QUESTIONNAIRE in dimensions:
         stmt = stmt.join(QuestionnaireVersion, QuestionnaireVersion.id == Invitation.version_id)
-    stmt = stmt.outerjoin(Response, Response.invitation_id == Invitation.id).where(
-        *invitation_conditions(filters)
-    )
+    stmt = with_response(stmt).where(*invitation_conditions(filters))
     return _tally(InvitationTotals, stmt, INVITATION_COLUMNS, filters, split, previous)
 
 

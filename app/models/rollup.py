@@ -1,9 +1,11 @@
 """Hourly figures: rollups of the counts and sums behind the dashboards.
 
 One row per UTC hour and unit (``hourly_figures``), and one per UTC hour, unit and value of one
-filter's dimension (``hourly_dimension_figures``: category, channel, questionnaire or language),
-holds what the overview adds up (responses and their scored answers, complaints received,
-resolved with a due time and on time, invitations sent, answered and undelivered), each counted
+filter's dimension (``hourly_dimension_figures``: category, channel, questionnaire, language,
+source or mode),
+holds what the overview adds up (responses and their scored answers, held ones left out;
+complaints received, resolved with a due time and on time; compliments received; invitations
+sent, answered and undelivered), each counted
 at its own moment (submitted_at, received_at, resolved_at, sent_at). Database triggers on
 ``answer``, ``response``, ``complaint`` and ``invitation`` keep both exact in the same
 transaction as every write, whichever code (or SQL) makes it; the rows are never written by
@@ -78,6 +80,8 @@ class _Figures:
     responded: Mapped[int] = _count()
     # Sent, not answered, and bounced or reported failed: delivered = sent - undelivered.
     undelivered: Mapped[int] = _count()
+    # Records of kind compliment received (``received`` counts only complaints).
+    compliments: Mapped[int] = _count()
 
 
 class HourlyFigures(_Figures, db.Model):
@@ -97,11 +101,12 @@ FIGURES = tuple(_Figures.__annotations__)
 
 class HourlyDimensionFigures(_Figures, db.Model):
     """Per UTC hour, unit and one value of one dimension (``dimension``: ``category``,
-    ``channel``, ``questionnaire`` or ``language``, ``app.analytics.splits.Dimension``;
-    ``value``: the category or questionnaire id, or the channel or language, as text): every
-    view filtered by one of those (and by unit). A row counts only the figures its dimension
-    applies to (``app.analytics.filters``): complaints have no questionnaire or language, so
-    such views take the complaints' figures from ``hourly_figures``.
+    ``channel``, ``questionnaire``, ``language``, ``source`` or ``mode``,
+    ``app.analytics.splits.Dimension``; ``value``: the category or questionnaire id, or the
+    channel, language, source or mode, as text): every view filtered by one of those (and by
+    unit). A row counts only the figures its dimension applies to (``app.analytics.filters``):
+    complaints have no questionnaire, language, source or mode, so such views take the
+    complaints' figures from ``hourly_figures``.
 
     Hourly, not daily: an organisation's day starts at its local midnight, which is a whole UTC
     hour but rarely UTC midnight, so only hours give every local day, week and month exactly.
