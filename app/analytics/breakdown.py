@@ -29,7 +29,7 @@ from app.analytics.tallies import answer_tally, complaint_tally, invitation_tall
 from app.analytics.tree import Level
 
 #: What ``grouped_figures`` groups by (None: nothing, one group for the whole).
-GROUPINGS = ("unit", "category", "channel", "month")
+GROUPINGS = ("unit", "category", "channel", "month", "source", "mode")
 
 
 @dataclass
@@ -162,6 +162,7 @@ class GroupFigures:
     suppressed: bool
     figures: dict[str, Score]
     delivered: int = 0  # invitations sent and not known to have failed
+    compliments: int = 0  # compliments received (not complaints)
 
     @classmethod
     def of(cls, group: Group) -> GroupFigures:
@@ -171,7 +172,8 @@ class GroupFigures:
                    resolved_on_time=group.complaints.resolved_on_time,
                    invitations=group.invitations.sent, responded=group.invitations.responded,
                    suppressed=group.suppressed, figures=group.figures,
-                   delivered=group.invitations.delivered)
+                   delivered=group.invitations.delivered,
+                   compliments=group.complaints.compliments)
 
 
 def grouped_figures(filters: Filters, group_by: str | None, min_group: int,

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.analytics import redaction
 from app.analytics.periods import Comparison, Shortcut
-from app.models import Channel
+from app.models import Channel, ResponseMode, ResponseSource
 
 #: Metric names (as ``Target.metric`` stores them) and what people call them.
 METRIC_NAMES = {
@@ -24,6 +24,13 @@ CHANNEL_NAMES = {
     Channel.WALK_IN: _l("In person"), Channel.SOCIAL: _l("Social media"),
     Channel.MOBILE_APP: _l("Mobile app"), Channel.LETTER: _l("Letter"), Channel.OTHER: _l("Other"),
 }
+#: Whom a response speaks for (``ResponseSource``) and how it was given (``ResponseMode``).
+SOURCE_NAMES = {ResponseSource.COMPLAINANT.value: _l("Complainants"),
+                ResponseSource.SERVICE_USER.value: _l("Service users"),
+                ResponseSource.CAMPAIGN.value: _l("Campaign sample")}
+MODE_NAMES = {ResponseMode.EMAIL.value: _l("E-mail link"), ResponseMode.SMS.value: _l("SMS link"),
+              ResponseMode.PHONE.value: _l("Phone interview"),
+              ResponseMode.WALK_IN.value: _l("Walk-in QR code")}
 #: The period shortcuts and comparisons, as the dashboards' filter bar and the review-pack form
 #: offer them.
 SHORTCUT_LABELS = {Shortcut.THIS_MONTH: _l("This month"), Shortcut.LAST_MONTH: _l("Last month"),

@@ -352,7 +352,9 @@ def _statements(dialect: str, source: Source, row: str, sign: int,
         for rollup in rollups:
             stmt = rollup.select(feed.contribution, dialect)
             if row == INSERTED_ROWS:
-                stmt = _over_inserted_rows(stmt, feed.key.table)
+                # The key's table may be outer-joined (an invitation's complaint): only the
+                # rows that join an inserted one.
+                stmt = _over_inserted_rows(stmt.where(feed.key.is_not(None)), feed.key.table)
             else:
                 stmt = stmt.where(feed.key == literal_column(f"{row}.id"))
             if if_moved:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app.analytics.breakdown import GroupFigures, grouped_figures
 from app.analytics.figures import Score
 from app.analytics.filters import Filters, expand
-from app.analytics.names import CHANNEL_NAMES
+from app.analytics.names import CHANNEL_NAMES, MODE_NAMES, SOURCE_NAMES
 from app.analytics.periods import to_instant
 from app.documents import iso
 from app.errors import invalid
@@ -67,6 +67,8 @@ def _filters(query: MetricsQuery, tz: str) -> Filters:
         category_ids=_tree(Category, "category", query.category),
         channel=query.channel.value if query.channel is not None else None,
         questionnaire_id=questionnaire_id(query.questionnaire) if query.questionnaire else None,
+        source=query.source.value if query.source is not None else None,
+        mode=query.mode.value if query.mode is not None else None,
     )
 
 
@@ -91,6 +93,9 @@ def _labels(group_by: str | None, keys: list[Any]) -> dict[Any, tuple[str | None
         return {row_id: (code, name) for row_id, code, name in rows}
     if group_by == "channel":
         return {key: (key, str(CHANNEL_NAMES.get(Channel(key), key))) for key in keys}
+    if group_by in ("source", "mode"):
+        names = SOURCE_NAMES if group_by == "source" else MODE_NAMES
+        return {key: (key, str(names.get(key, key))) for key in keys}
     if group_by == "month":
         return {key: (key.strftime("%Y-%m"), key.strftime("%Y-%m")) for key in keys}
     return {None: (None, _("All"))}
@@ -114,6 +119,7 @@ def _group_document(
         "invitations": group.invitations,
         "delivered": group.delivered,
         "complaints": group.complaints,
+        "compliments": group.compliments,
     }
     for name in FIGURES:
         document[name] = _figure(group.figures[name])

@@ -201,7 +201,8 @@ class MetricsGroup(BaseModel):
     size feed that one figure."""
 
     key: str | None = Field(
-        description="Unit or category code, channel, month (YYYY-MM), or null without group_by."
+        description="Unit or category code, channel, month (YYYY-MM), source, mode, or null "
+        "without group_by."
     )
     label: str
     suppressed: bool
@@ -225,7 +226,9 @@ class MetricsGroup(BaseModel):
         description="Of the invitations sent in the period, the share not delivered: the "
         "e-mail bounced for good or the SMS gateway reported it failed (null: none sent)."
     )
-    complaints: int = Field(description="Complaints received in the period.")
+    complaints: int = Field(description="Complaints received in the period (records of kind "
+                            "complaint; requests, suggestions and compliments are not).")
+    compliments: int = Field(description="Compliments received in the period.")
     on_time: Figure | None = Field(
         description="Of the complaints resolved in the period with a due time, the share "
         "resolved by it."

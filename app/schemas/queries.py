@@ -17,7 +17,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.models import Channel, ComplaintStatus
+from app.models import Channel, ComplaintStatus, ResponseMode, ResponseSource
 from app.schemas.fields import ApiModel, AwareDateTime, Code, _aware_time, _utc
 
 # --- query strings ----------------------------------------------------------------------------
@@ -108,6 +108,8 @@ class GroupBy(enum.StrEnum):
     CATEGORY = "category"
     CHANNEL = "channel"
     MONTH = "month"
+    SOURCE = "source"
+    MODE = "mode"
 
 
 class MetricsQuery(ApiModel):
@@ -129,8 +131,21 @@ class MetricsQuery(ApiModel):
         description="Key of a questionnaire. Limits the survey figures and the invitations; "
         "complaint figures are not about questionnaires and ignore it.",
     )
+    source: ResponseSource | None = Field(
+        default=None,
+        description="Only answers of this source (complainant: about the handling of their "
+        "complaint; service_user: after a service; campaign: sampled by a campaign), and the "
+        "invitations to them; complaint figures have no source and ignore it.",
+    )
+    mode: ResponseMode | None = Field(
+        default=None,
+        description="Only answers given this way (email, sms, phone, walk_in), and the "
+        "invitations sent by it; complaint figures ignore it. Phone answers run higher than "
+        "web ones: compare modes apart.",
+    )
     group_by: GroupBy | None = Field(
         default=None,
         description="unit and category group by the unit or category a complaint is assigned "
-        "to (not rolled up); month uses the organisation's time zone. Without it: one group.",
+        "to (not rolled up); month uses the organisation's time zone; source and mode group "
+        "the survey figures and invitations (complaints have neither). Without it: one group.",
     )

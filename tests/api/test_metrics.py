@@ -13,10 +13,11 @@ from app.analytics.breakdown import grouped_figures
 from app.analytics.filters import Filters
 from app.analytics.suppression import FIGURE_COUNTS, hidden_groups
 from app.extensions import db
-from app.models import Invitation, InvitationState
+from app.models import Invitation, InvitationState, QuestionnaireVersion, Unit
 from tests.support.api import admin_api, invalid_fields
 from tests.support.datasets.delivered import bounce
 from tests.support.datasets.survey import SurveyData, utc
+from tests.support.factories import make_walk_in_response
 
 PERIOD = {"from": "2025-01-01", "to": "2025-03-01"}  # dates: midnight in Europe/Istanbul
 FEN = {"overall": [5, 4, 4, 3, 2, 5], "recommend": [10, 9, 8, 6, 3, 10],
@@ -26,7 +27,7 @@ PARK_EFFORT = [2, 4]  # only the first two park respondents answered it
 ZABITA = {"overall": [1, 2], "recommend": [5, 9]}
 GROUP_FIELDS = {"key", "label", "suppressed", "responses", "csat", "mean", "nps", "ces",
                 "resolution_confirmed", "invitations", "delivered", "response_rate",
-                "bounce_rate", "complaints", "on_time"}
+                "bounce_rate", "complaints", "compliments", "on_time"}
 
 
 def build(data: SurveyData) -> None:
@@ -220,6 +221,38 @@ def test_filters(app, dataset) -> None:
     assert (january["responses"], january["complaints"]) == (8, 9)
 
 
+#: Walk-ins at fen's desk in January: overall ratings (4 of 6 satisfied), and two held ones.
+WALK_INS = [5, 5, 5, 4, 2, 1]
+
+
+def test_by_source_and_mode_and_filtered_by_them(app, dataset) -> None:
+    with app.app_context():
+        fen = db.session.scalar(select(Unit).where(Unit.code == "fen"))
+        version = db.session.scalar(select(QuestionnaireVersion).limit(1))
+        for overall in WALK_INS:
+            make_walk_in_response(fen, version, utc(2025, 1, 25), overall)
+        for _ in range(2):
+            make_walk_in_response(fen, version, utc(2025, 1, 26), 1, held=True)
+        db.session.commit()
+    api = admin_api(app)
+    by_mode = groups_of(api.get("/metrics", query_string={**PERIOD, "group_by": "mode"}))
+    assert set(by_mode) == {"email", "walk_in"}
+    assert by_mode["walk_in"]["label"] == "Walk-in QR code"
+    assert by_mode["walk_in"]["responses"] == len(WALK_INS)  # the held ones count nowhere
+    assert by_mode["walk_in"]["csat"] == approx(figure(metrics.csat(4, 6)))
+    assert by_mode["walk_in"]["invitations"] == 0 and by_mode["email"]["invitations"] > 0
+    by_source = groups_of(api.get("/metrics", query_string={**PERIOD, "group_by": "source"}))
+    assert {key: group["responses"] for key, group in by_source.items()} == {
+        "complainant": 13, "service_user": 6}
+    users = groups_of(api.get("/metrics", query_string={**PERIOD, "source": "service_user"}))
+    everyone = groups_of(api.get("/metrics", query_string=PERIOD))
+    assert users[None]["csat"] == by_mode["walk_in"]["csat"]
+    # Complaints have no source: the filter leaves them as they are.
+    assert users[None]["complaints"] == everyone[None]["complaints"] == 14
+    walk_in = groups_of(api.get("/metrics", query_string={**PERIOD, "mode": "walk_in"}))
+    assert walk_in[None]["responses"] == len(WALK_INS)
+
+
 def test_the_smallest_group_size_is_configurable(make_app) -> None:
     app = make_app(MEMNUN_MIN_GROUP_SIZE=2)
     with app.app_context():
@@ -245,6 +278,8 @@ def test_the_smallest_group_size_is_configurable(make_app) -> None:
         ({"channel": "pigeon"}, "channel"),
         ({"questionnaire": "yok"}, "questionnaire"),
         ({"group_by": "week"}, "group_by"),
+        ({"source": "neighbour"}, "source"),
+        ({"mode": "pigeon"}, "mode"),
         ({"group_by": "unit", "sort": "csat"}, "sort"),
     ],
 )

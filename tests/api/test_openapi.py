@@ -75,7 +75,10 @@ def test_schemas_are_the_models_that_validate_the_requests(app, client) -> None:
     assert set(parameters) == {field.alias or name
                                for name, field in MetricsQuery.model_fields.items()}
     assert parameters["group_by"]["schema"] == {"$ref": "#/components/schemas/GroupBy"}
-    assert schemas["GroupBy"]["enum"] == ["unit", "category", "channel", "month"]
+    assert schemas["GroupBy"]["enum"] == ["unit", "category", "channel", "month", "source", "mode"]
+    assert schemas["ResponseSource"]["enum"] == ["complainant", "service_user", "campaign"]
+    assert schemas["ResponseMode"]["enum"] == ["email", "sms", "phone", "walk_in"]
+    assert "ResponseSource" in str(parameters["source"]["schema"])
     assert all(p["in"] == "query" and not p["required"] for p in parameters.values())
 
 

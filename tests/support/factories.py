@@ -123,3 +123,75 @@ def make_complaint(
     if flush:
         db.session.flush()
     return complaint
+
+
+def make_service_event(unit: Unit, occurred_at: dt.datetime, *, service: str = "permit",
+                       channel: str | Channel = "walk_in", **fields: Any) -> Any:
+    """A service delivered in ``unit`` at ``occurred_at`` (service ``service``, made when
+    missing), flushed; ``fields``: any other column of ServiceEvent."""
+    from app.models import Service, ServiceEvent
+
+    found = db.session.scalar(select(Service).where(Service.code == service))
+    if found is None:
+        found = Service(code=service, name=service.title())
+        db.session.add(found)
+    event = ServiceEvent(external_id=f"SE-{next_number():05d}", occurred_at=occurred_at,
+                         unit=unit, service=found, channel=Channel(channel), **fields)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _scored(response: Any, overall: float | None) -> Any:
+    from app.models import Answer
+
+    if overall is not None:
+        response.answers = [Answer(question_key="overall", question_type="rating",
+                                   attribute="overall", value_number=overall)]
+    db.session.add(response)
+    db.session.flush()
+    return response
+
+
+def make_service_user_response(event: Any, version: Any, submitted_at: dt.datetime,
+                               overall: float | None = None, *, mode: str = "email",
+                               held: bool = False, campaign: Any = None,
+                               language: str = "tr") -> Any:
+    """A service user's response to the invitation of ``event`` (sent an hour before, by
+    ``mode``; a campaign's when ``campaign`` is given) with an overall rating, flushed."""
+    from app.models import (
+        Invitation,
+        InvitationChannel,
+        InvitationState,
+        Response,
+        ResponseMode,
+        ResponseSource,
+    )
+
+    invitation = Invitation(service_event_id=event.id, campaign=campaign, version=version,
+                            sent_at=submitted_at - dt.timedelta(hours=1), language=language,
+                            channel=InvitationChannel(mode), state=InvitationState.RESPONDED)
+    db.session.add(invitation)
+    db.session.flush()
+    return _scored(Response(
+        invitation_id=invitation.id, version_id=version.id,
+        questionnaire_id=version.questionnaire_id, service_event_id=event.id,
+        unit_id=event.unit_id, service_id=event.service_id, channel=event.channel,
+        source=ResponseSource.CAMPAIGN if campaign is not None else ResponseSource.SERVICE_USER,
+        mode=ResponseMode(mode), held=held, language=language, submitted_at=submitted_at,
+    ), overall)
+
+
+def make_walk_in_response(unit: Unit, version: Any, submitted_at: dt.datetime,
+                          overall: float | None = None, *, held: bool = False,
+                          language: str = "tr") -> Any:
+    """A walk-in response (a QR code at the desk: no invitation, no complaint) in ``unit``
+    with an overall rating, flushed; ``held``: waiting for a person to accept it."""
+    from app.models import Response, ResponseMode, ResponseSource
+
+    return _scored(Response(
+        version_id=version.id, questionnaire_id=version.questionnaire_id, unit_id=unit.id,
+        channel=Channel.WALK_IN, source=ResponseSource.SERVICE_USER, mode=ResponseMode.WALK_IN,
+        held=held, held_reason="burst" if held else None, language=language,
+        submitted_at=submitted_at,
+    ), overall)
