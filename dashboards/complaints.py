@@ -166,11 +166,13 @@ def linkage_table(rows: list[LinkageRow], units: Tree) -> html.Table:
 def update_linkage(start_date: Any, end_date: Any, unit: Any = None, category: Any = None,
                    channel: Any = None, questionnaire: Any = None, grain: Any = None,
                    n_intervals: Any = None, shortcut: Any = None,
-                   compare: Any = None) -> tuple[go.Figure, go.Figure, go.Figure, Any, str]:
+                   compare: Any = None, source: Any = None, mode: Any = None
+                   ) -> tuple[go.Figure, go.Figure, go.Figure, Any, str]:
     if not current_user.is_authenticated:
         raise PreventUpdate
     view = scope.resolve(scope.Choice(start_date, end_date, unit, category, channel,
-                                      questionnaire, grain, shortcut, compare))
+                                      questionnaire, grain, shortcut, compare, source,
+                                      mode))
     allowed = view.filters.unit_ids
     every_unit = linkage(view.filters, Dimension.UNIT, view.min_group,
                          flat(view.units, allowed), tz=view.tz)

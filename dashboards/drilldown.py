@@ -188,11 +188,13 @@ def _level_table(view: scope.View) -> tuple[str, html.Table]:
 def update_drilldown(start_date: Any, end_date: Any, unit: Any = None, category: Any = None,
                      channel: Any = None, questionnaire: Any = None, grain: Any = None,
                      n_intervals: Any = None, shortcut: Any = None,
-                     compare: Any = None) -> tuple[go.Figure, str, Any, Any, str]:
+                     compare: Any = None, source: Any = None, mode: Any = None
+                     ) -> tuple[go.Figure, str, Any, Any, str]:
     if not current_user.is_authenticated:
         raise PreventUpdate
     view = scope.resolve(scope.Choice(start_date, end_date, unit, category, channel,
-                                      questionnaire, grain, shortcut, compare))
+                                      questionnaire, grain, shortcut, compare, source,
+                                      mode))
     nodes = drill_tree(view.filters, view.min_group, view.units, view.focus_unit, view.scope)
     title, level_table = _level_table(view)
     status = scope.status_line(view)

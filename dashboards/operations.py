@@ -110,12 +110,13 @@ def rates_figure(rates: dict[Any, Score], names: dict[Any, str], title: str,
 def update_operations(start_date: Any, end_date: Any, unit: Any = None, category: Any = None,
                       channel: Any = None, questionnaire: Any = None, grain: Any = None,
                       n_intervals: Any = None, shortcut: Any = None,
-                      compare: Any = None
+                      compare: Any = None, source: Any = None, mode: Any = None
                       ) -> tuple[go.Figure, go.Figure, go.Figure, go.Figure, str]:
     if not current_user.is_authenticated:
         raise PreventUpdate
     view = scope.resolve(scope.Choice(start_date, end_date, unit, category, channel,
-                                      questionnaire, grain, shortcut, compare))
+                                      questionnaire, grain, shortcut, compare, source,
+                                      mode))
     channels = {c.value: str(label) for c, label in CHANNEL_NAMES.items()}
     status = scope.status_line(view)
     return (

@@ -27,7 +27,7 @@ from app.analytics.overview import Overview, PeriodFigures, overview_and_trend
 from app.analytics.periods import Comparison, Grain, next_period
 from app.analytics.targets import all_targets, below_target, overview_scores, targets_for
 from app.numbers import points as nps_points
-from dashboards import scope
+from dashboards import scope, sources
 from dashboards.common import (
     COMPLAINTS_COLOUR,
     SATISFACTION_COLOUR,
@@ -62,6 +62,7 @@ def layout() -> html.Div:
             html.Div(id="alerts", className="alerts", **{"aria-live": "polite"}),
         ]),
         graph("trend", 860),
+        sources.layout(),
     ])
 
 
@@ -298,21 +299,23 @@ def trend_figure(series: list[PeriodFigures], grain: Grain = Grain.MONTH,
 
 
 def _choice(start_date: Any, end_date: Any, unit: Any, category: Any, channel: Any,
-            questionnaire: Any, grain: Any, shortcut: Any, compare: Any) -> scope.Choice:
+            questionnaire: Any, grain: Any, shortcut: Any, compare: Any, source: Any = None,
+            mode: Any = None) -> scope.Choice:
     return scope.Choice(start=start_date, end=end_date, unit=unit, category=category,
                         channel=channel, questionnaire=questionnaire, grain=grain,
-                        shortcut=shortcut, compare=compare)
+                        shortcut=shortcut, compare=compare, source=source, mode=mode)
 
 
 def update_overview(start_date: Any, end_date: Any, unit: Any = None, category: Any = None,
                     channel: Any = None, questionnaire: Any = None, grain: Any = None,
                     n_intervals: Any = None, shortcut: Any = None,
-                    compare: Any = None) -> tuple[list[html.Section], go.Figure, str]:
+                    compare: Any = None, source: Any = None, mode: Any = None
+                    ) -> tuple[list[html.Section], go.Figure, str]:
     """Figures for the chosen filters within the user's units: KPI cards, trends, status."""
     if not current_user.is_authenticated:  # the guard answers 401 first; never compute anyway
         raise PreventUpdate
     view = scope.resolve(_choice(start_date, end_date, unit, category, channel, questionnaire,
-                                 grain, shortcut, compare))
+                                 grain, shortcut, compare, source, mode))
     figures, series, grain, notes = reliable_trend(view)
     targets = targets_for(view.focus_unit, view.units)
     rates = complaint_rates(view.filters, None, view.tz)
@@ -326,7 +329,8 @@ def update_overview(start_date: Any, end_date: Any, unit: Any = None, category: 
 def update_alerts(start_date: Any, end_date: Any, unit: Any = None, category: Any = None,
                   channel: Any = None, questionnaire: Any = None, grain: Any = None,
                   n_intervals: Any = None, shortcut: Any = None,
-                  compare: Any = None) -> list[Any]:
+                  compare: Any = None, source: Any = None, mode: Any = None
+                  ) -> list[Any]:
     """The alerts of the month that ends the period, for the units the user may see.
 
     The rules (targets, significant drops, control charts) are ``app.reports.alerts``; without
@@ -335,7 +339,7 @@ def update_alerts(start_date: Any, end_date: Any, unit: Any = None, category: An
     if not current_user.is_authenticated:
         raise PreventUpdate
     view = scope.resolve(_choice(start_date, end_date, unit, category, channel, questionnaire,
-                                 grain, shortcut, compare))
+                                 grain, shortcut, compare, source, mode))
     today = local_today(view.tz)
     period_end = min(view.last_day, today)
     messages = _alert_messages(view, period_end)
@@ -395,4 +399,5 @@ def register(dash_app: Dash) -> None:
         *filter_inputs(),
     )(update_overview)
     dash_app.callback(Output("alerts", "children"), *filter_inputs())(update_alerts)
+    dash_app.callback(Output("sources", "children"), *filter_inputs())(sources.update_sources)
 

@@ -21,7 +21,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.analytics.filters import Filters, questionnaire_choices, questionnaire_id_of
-from app.analytics.names import CHANNEL_NAMES, COMPARISON_LABELS, SHORTCUT_LABELS
+from app.analytics.names import (
+    CHANNEL_NAMES,
+    COMPARISON_LABELS,
+    MODE_NAMES,
+    SHORTCUT_LABELS,
+    SOURCE_NAMES,
+)
 from app.analytics.periods import (
     DEFAULT_SHORTCUT,
     Comparison,
@@ -47,7 +53,7 @@ from dashboards.common import (
 
 QUERY_KEYS = {"start": "from", "end": "to", "unit": "unit", "category": "category",
               "channel": "channel", "questionnaire": "questionnaire", "grain": "by",
-              "shortcut": "period", "compare": "compare"}
+              "shortcut": "period", "compare": "compare", "source": "source", "mode": "mode"}
 DEFAULT_GRAIN = Grain.MONTH
 GRAIN_LABELS = {Grain.DAY: _l("Day"), Grain.WEEK: _l("Week"), Grain.MONTH: _l("Month"),
                 Grain.QUARTER: _l("Quarter")}
@@ -69,6 +75,8 @@ class Choice:
     grain: str | None = None
     shortcut: str | None = None  # a ``Shortcut``; dates from the URL only when custom
     compare: str | None = None  # a ``Comparison``
+    source: str | None = None  # a ``ResponseSource``: whom the answers speak for
+    mode: str | None = None  # a ``ResponseMode``: how they were given
 
 
 def from_query(search: str | None) -> Choice:
@@ -168,6 +176,8 @@ def resolve(choice: Choice) -> View:
         unit_ids=unit_ids,
         category_ids=None if category_id is None else frozenset(categories.below([category_id])),
         channel=channel, questionnaire_id=questionnaire_id,
+        source=choice.source if choice.source in SOURCE_NAMES else None,
+        mode=choice.mode if choice.mode in MODE_NAMES else None,
         compared=None if compared is None else (
             to_instant(compared[0], tz), to_instant(compared[1] + dt.timedelta(days=1), tz)),
     )
@@ -256,7 +266,8 @@ def _tree_options(tree: Tree, allowed: frozenset[int] | None) -> list[dict[str, 
 
 
 def filter_bar(choice: Choice, show_grain: bool = False) -> html.Div:
-    """Period, unit, category, channel, questionnaire (and, on the overview, the trend's grain),
+    """Period, unit, category, channel, source, mode, questionnaire (and, on the overview, the
+    trend's grain),
     set from ``choice``; the ids are the callbacks' inputs on every page."""
     tz, _min_group = settings()
     shortcut, period = chosen_period(choice, local_today(tz), [])
@@ -295,6 +306,12 @@ def filter_bar(choice: Choice, show_grain: bool = False) -> html.Div:
         dropdown("channel", _("Channel"),
                  [{"label": str(label), "value": c.value} for c, label in CHANNEL_NAMES.items()],
                  choice.channel),
+        dropdown("source", _("Answers of"),
+                 [{"label": str(label), "value": key} for key, label in SOURCE_NAMES.items()],
+                 choice.source),
+        dropdown("mode", _("Answered by"),
+                 [{"label": str(label), "value": key} for key, label in MODE_NAMES.items()],
+                 choice.mode),
         dropdown("questionnaire", _("Questionnaire"),
                  [{"label": title, "value": key} for key, title in questionnaires],
                  choice.questionnaire),

@@ -32,9 +32,11 @@ FILTER_PROPS = ("start_date", "end_date", "value", "value", "value", "value", "v
 
 def filter_inputs() -> list[Input]:
     """The inputs every page's callback takes: the filters, the live-refresh tick, then the
-    period's shortcut and the comparison (last, so that older callers' positions hold)."""
+    period's shortcut, the comparison, the source and the mode (last, so that older callers'
+    positions hold)."""
     return [Input(i, p) for i, p in zip(FILTER_IDS, FILTER_PROPS, strict=True)] + [
-        Input("refresh", "n_intervals"), Input("shortcut", "value"), Input("compare", "value")]
+        Input("refresh", "n_intervals"), Input("shortcut", "value"), Input("compare", "value"),
+        Input("source", "value"), Input("mode", "value")]
 
 
 @dataclass(frozen=True)
@@ -112,10 +114,12 @@ def register(dash_app: Dash, pages: list[Page]) -> None:
         """A shortcut sets the dates; dates changed by hand make the period custom."""
         return scope.shortcut_and_dates(ctx.triggered_id, shortcut, start, end)
 
-    @dash_app.callback(Output("url", "search"), *filter_inputs()[:-3],
-                       Input("shortcut", "value"), Input("compare", "value"))
+    @dash_app.callback(Output("url", "search"), *filter_inputs()[:-5],
+                       Input("shortcut", "value"), Input("compare", "value"),
+                       Input("source", "value"), Input("mode", "value"))
     def keep_in_url(start: Any, end: Any, unit: Any, category: Any, channel: Any,
-                    questionnaire: Any, grain: Any, shortcut: Any, compare: Any) -> str:
+                    questionnaire: Any, grain: Any, shortcut: Any, compare: Any,
+                    source: Any = None, mode: Any = None) -> str:
         custom = shortcut == scope.Shortcut.CUSTOM.value
         choice = scope.Choice(
             start=str(start)[:10] if start and custom else None,
@@ -123,7 +127,8 @@ def register(dash_app: Dash, pages: list[Page]) -> None:
             unit=unit, category=category, channel=channel, questionnaire=questionnaire,
             grain=grain if grain and grain != scope.DEFAULT_GRAIN.value else None,
             shortcut=None if shortcut == scope.DEFAULT_SHORTCUT.value or custom else shortcut,
-            compare=None if compare == scope.Comparison.PREVIOUS.value else compare)
+            compare=None if compare == scope.Comparison.PREVIOUS.value else compare,
+            source=source, mode=mode)
         return scope.to_query(choice)
 
     @dash_app.callback(*[Output(_nav_id(page), "href") for page in pages],

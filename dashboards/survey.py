@@ -272,11 +272,13 @@ def _questionnaire(view: scope.View) -> Catalogue | None:
 def update_survey(start_date: Any, end_date: Any, unit: Any = None, category: Any = None,
                   channel: Any = None, questionnaire: Any = None, grain: Any = None,
                   n_intervals: Any = None, shortcut: Any = None,
-                  compare: Any = None) -> tuple[Any, ...]:
+                  compare: Any = None, source: Any = None, mode: Any = None
+                  ) -> tuple[Any, ...]:
     if not current_user.is_authenticated:
         raise PreventUpdate
     view = scope.resolve(scope.Choice(start_date, end_date, unit, category, channel,
-                                      questionnaire, grain, shortcut, compare))
+                                      questionnaire, grain, shortcut, compare, source,
+                                      mode))
     status = scope.status_line(view)
     cat = _questionnaire(view)
     if cat is None:

@@ -87,3 +87,22 @@ def suppress_survey_figures(groups: Sequence[Any], min_group: int) -> None:
                 group.figures[name] = Score(n=count(group.answers), suppressed=True)
             else:
                 group.figures[name] = survey_figure(name, group.answers, min_group)
+
+
+def hidden_cells(counts: dict[tuple[Key, Key], int], min_group: int,
+                 already_hidden: Collection[tuple[Key, Key]] = ()) -> set[tuple[Key, Key]]:
+    """The cells of a table (row, column: a unit and a source) whose figure must be hidden,
+    given each cell's count of answers: ``hidden_groups`` along every row and every column
+    (each row's and each column's total can be had from a request of its own), again until
+    nothing more is hidden."""
+    hidden = set(already_hidden)
+    while True:
+        before = set(hidden)
+        for axis in (0, 1):
+            lines: dict[Key, dict[tuple[Key, Key], int]] = {}
+            for cell, n in counts.items():
+                lines.setdefault(cell[axis], {})[cell] = n
+            for line in lines.values():
+                hidden |= hidden_groups(line, min_group, hidden & line.keys())
+        if hidden == before:
+            return hidden

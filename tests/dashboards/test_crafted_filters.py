@@ -49,7 +49,7 @@ def test_a_crafted_filter_value_draws_the_figures(viewer: tuple[FlaskClient, str
                                                   questionnaire: str) -> None:
     client, token = viewer
     values: list[Any] = ["2025-01-01", "2025-03-31", None, None, None, questionnaire, "month", 0,
-                         None, None]
+                         None, None, None, None]
     for output in ("..kpis.children...trend.figure...status.children..",
                    "..survey-status.children...survey-title.children...survey-summary.children"
                    "...survey-ipa.figure...survey-drivers.figure...survey-nps.figure..."
@@ -78,7 +78,7 @@ def test_a_crafted_filter_value_is_kept_out_of_the_address(viewer: tuple[FlaskCl
     hold (a lone surrogate cannot even be encoded)."""
     client, token = viewer
     values: list[Any] = [crafted, "2025-03-31", crafted, crafted, "web", crafted, crafted,
-                         "custom", crafted]
+                         "custom", crafted, crafted, crafted]
     response = client.post(CALLBACK, headers={"X-CSRFToken": token}, json={
         "output": "url.search", "outputs": {"id": "url", "property": "search"},
         "inputs": [{"id": i, "property": p, "value": v}

@@ -64,7 +64,8 @@ def _strings(value: Any) -> list[str]:
 def _figures(client: FlaskClient, token: str, output: str, questionnaire: str | None
              ) -> list[dict[str, Any]]:
     parts = output.strip(".").split("...")
-    values = ["2024-10-01", "2025-03-31", None, None, None, questionnaire, "month", 0, None, None]
+    values = ["2024-10-01", "2025-03-31", None, None, None, questionnaire, "month", 0, None, None,
+              None, None]
     response = client.post(CALLBACK, headers={"X-CSRFToken": token}, json={
         "output": output,
         "outputs": [dict(zip(("id", "property"), p.rsplit(".", 1), strict=True)) for p in parts],

@@ -35,7 +35,7 @@ def outputs_of(output: str) -> list[dict[str, str]]:
 
 def callback_body(output: str, unit: str | None = None,
                   questionnaire: str | None = None) -> dict[str, Any]:
-    values = [*PERIOD, unit, None, None, questionnaire, "month", 0, None, None]
+    values = [*PERIOD, unit, None, None, questionnaire, "month", 0, None, None, None, None]
     return {
         "output": output,
         "outputs": outputs_of(output),
@@ -94,10 +94,12 @@ def test_filters_are_written_into_the_url_and_kept_by_the_links(app, client) -> 
         "output": "url.search", "outputs": {"id": "url", "property": "search"},
         "inputs": [{"id": i, "property": p, "value": v} for (i, p), v in zip(
             URL_INPUTS, ["2025-01-01", "2025-01-31T00:00:00", "fen", None, "phone",
-                         None, "week", "custom", "previous"], strict=True)],
+                         None, "week", "custom", "previous", "service_user", "phone"],
+            strict=True)],
         "changedPropIds": ["unit.value"], "state": [],
     }).get_json()["response"]["url"]["search"]
-    assert search == "?from=2025-01-01&to=2025-01-31&unit=fen&channel=phone&by=week"
+    assert search == ("?from=2025-01-01&to=2025-01-31&unit=fen&channel=phone&by=week"
+                      "&source=service_user&mode=phone")
     output = ("..nav-overview.href...nav-drill.href...nav-complaints.href..."
               "nav-survey.href...nav-operations.href...nav-overview.className..."
               "nav-drill.className...nav-complaints.className...nav-survey.className..."

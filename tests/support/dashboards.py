@@ -16,11 +16,11 @@ from tests.support.factories import make_user
 CALLBACK = "/dashboards/_dash-update-component"
 
 #: The inputs of every page's figures callback, in order (``dashboards.shell.filter_inputs``):
-#: the filters, the live-refresh tick, the period's shortcut and the comparison.
+#: the filters, the live-refresh tick, the period's shortcut, the comparison, source and mode.
 FILTER_INPUTS = [("period", "start_date"), ("period", "end_date"), ("unit", "value"),
                  ("category", "value"), ("channel", "value"), ("questionnaire", "value"),
                  ("grain", "value"), ("refresh", "n_intervals"), ("shortcut", "value"),
-                 ("compare", "value")]
+                 ("compare", "value"), ("source", "value"), ("mode", "value")]
 #: Each page's figures callback, by page: its output key as the renderer posts it.
 PAGE_OUTPUTS = {
     "drill": "..drill-tree.figure...drill-table-title.children...drill-table.children..."
@@ -35,7 +35,8 @@ PAGE_OUTPUTS = {
     "overview": "..kpis.children...trend.figure...status.children..",
 }
 #: The inputs of the callback that writes the filters into the URL.
-URL_INPUTS = [*FILTER_INPUTS[:7], ("shortcut", "value"), ("compare", "value")]
+URL_INPUTS = [*FILTER_INPUTS[:7], ("shortcut", "value"), ("compare", "value"),
+              ("source", "value"), ("mode", "value")]
 
 
 def as_user(app: Flask, email: str, role: str = "viewer", units: list[str] | None = None,
@@ -82,6 +83,8 @@ def callback_body(start: str = "2025-01-01", end: str = "2025-01-31",
             {"id": "refresh", "property": "n_intervals", "value": 0},
             {"id": "shortcut", "property": "value", "value": "custom"},
             {"id": "compare", "property": "value", "value": "previous"},
+            {"id": "source", "property": "value", "value": None},
+            {"id": "mode", "property": "value", "value": None},
         ],
         "changedPropIds": ["period.start_date"],
         "state": [],
