@@ -5,15 +5,15 @@ computed) into one object that the HTML, PDF, CSV and Excel renderings share.
 Contents: satisfaction results and trends (CSAT, mean score, NPS, CES, response rate, with
 intervals), complaint frequency and timeliness (volume, rate per 1,000 transactions, on-time,
 median days to resolve), linkage (complaints against satisfaction per unit, Spearman), main
-causes (top categories), detractor follow-ups (by state and reason), the figures against
-their targets with the alerts of the period's last month, the improvement actions against
-those targets (ISO 10002 8.7: open ones, and the ones finished in the period), and what people
-said: the period's top comment themes with their change against the compared period and a few
-of their comments (``what_people_said``). Small groups are suppressed as the dashboards and the
-API suppress them (``app.analytics.suppression``); comments as the comments explorer withholds
-them (none from a unit with fewer than k responses in the period) and redacted for every
-reader who may not see personal data (the caller says: ``redact``).
-"""
+causes (top categories), detractor follow-ups (by state and reason), the figures against their
+targets with the alerts of the period's last month, the improvement actions against those
+targets (ISO 10002 8.7: open ones, and the ones finished in the period), and what people said:
+the period's top comment themes with their change against the compared period and a few of their
+comments (``what_people_said``), service users beside complainants per unit
+(``app.analytics.sources``) and the mix of modes of both periods. Small groups are suppressed as
+the dashboards and the API suppress them (``app.analytics.suppression``); comments as the
+comments explorer withholds them (none from a unit with fewer than k responses in the period)
+and redacted for every reader who may not see personal data (the caller says: ``redact``)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,12 @@ from app.analytics.review import (
     median_days_to_resolve,
     rate_per_1000,
     transactions_by_unit,
+)
+from app.analytics.sources import (
+    ModeMix,
+    UnitSources,
+    mode_mix,
+    service_users_and_complainants,
 )
 from app.analytics.themes import (
     Change,
@@ -159,6 +165,8 @@ class ReviewPack:
     alerts_month: dt.date
     actions: ActionsAgainstTargets
     said: WhatPeopleSaid
+    sources: list[tuple[str, UnitSources]]  # (unit name, service users beside complainants)
+    modes: ModeMix  # responses by mode, the period and the compared one
 
 
 def check_period(start: dt.date, last: dt.date) -> None:
@@ -207,6 +215,8 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
         to_instant(compared_start, tz), to_instant(compared_end, tz))), min_group)
     previous = overview(compared_start, compared_end, chosen, min_group, tz=tz)
     filters = Filters(start_at, end_at, unit_ids=expanded)
+    compared_filters = filters.but(compared=(to_instant(compared_start, tz),
+                                             to_instant(compared_end, tz)))
     volumes = transactions_by_unit(start, end, expanded)
     tree = unit_tree()
     units = _units(grouped_figures(filters, "unit", min_group, tz), volumes, tree)
@@ -241,11 +251,16 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
         alerts_month=last.replace(day=1),
         actions=_actions(targets, tree, start_at, end_at, expanded,
                          generated_at.astimezone(ZoneInfo(tz)).date()),
-        said=what_people_said(Selection(
-            Filters(start_at, end_at, unit_ids=expanded,
-                    compared=(to_instant(compared_start, tz), to_instant(compared_end, tz))),
-            min_group=min_group), redact),
+        said=what_people_said(Selection(compared_filters, min_group=min_group), redact),
+        sources=[(_unit_name(tree, row.unit_id), row) for row in
+                 service_users_and_complainants(filters, min_group, start, end)],
+        modes=mode_mix(compared_filters),
     )
+
+
+def _unit_name(tree: Tree, unit_id: int) -> str:
+    node = tree.nodes.get(unit_id)
+    return node.name if node is not None else str(unit_id)
 
 
 def what_people_said(selection: Selection, redact: bool) -> WhatPeopleSaid:

@@ -19,7 +19,8 @@ from markupsafe import Markup
 from app.actions.names import ACTION_METRIC_NAMES, ACTION_STATUS_NAMES
 from app.actions.services import ActionRow
 from app.analytics.figures import Score
-from app.analytics.names import METRIC_NAMES
+from app.analytics.names import METRIC_NAMES, MODE_NAMES
+from app.analytics.sources import ModeMix
 from app.numbers import count, decimal, figure, percent, points
 from app.reports import charts
 from app.reports.exports import Figure, Table
@@ -81,7 +82,8 @@ def pack_html(pack: ReviewPack) -> str:
                            percent=percent, figure=figure, decimal=decimal, count=count,
                            points=points,
                            action_metric_names=ACTION_METRIC_NAMES,
-                           action_status_names=ACTION_STATUS_NAMES)
+                           action_status_names=ACTION_STATUS_NAMES, mode_names={
+                               mode: str(label) for mode, label in MODE_NAMES.items()})
 
 
 class PdfUnavailable(RuntimeError):
@@ -204,6 +206,22 @@ def pack_tables(pack: ReviewPack) -> list[Table]:
                 Figure(alert.value, kind_of(alert.metric)), alert.message()]
                for alert in pack.alerts]),
         _themes_table(pack),
+        Table(_("Service users and complainants"),
+              [_("unit"), _("service users: CSAT"), _("complainants: CSAT"),
+               _("difference"), _("p"), _("complaints per 1,000 services"),
+               _("compliments per 1,000 services"), _("note")],
+              [[name, _cell("csat", row.service_users), _cell("csat", row.complainants),
+                Figure(row.difference.difference if row.difference else None, "points"),
+                Figure(row.difference.p_value if row.difference else None, "decimal"),
+                Figure(row.complaint_rate, "decimal"), Figure(row.compliment_rate, "decimal"),
+                _note(row.service_users, row.complainants)] for name, row in pack.sources]),
+        Table(_("Modes"), [_("mode"), _("share"), _("share before"), _("responses"),
+                           _("responses before")],
+              [[str(label), Figure(ModeMix.shares(pack.modes.current)[mode]),
+                Figure(ModeMix.shares(pack.modes.previous)[mode]),
+                Figure(pack.modes.current.get(mode, 0), "count"),
+                Figure(pack.modes.previous.get(mode, 0), "count")]
+               for mode, label in MODE_NAMES.items()]),
     ]
 
 
