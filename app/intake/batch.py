@@ -31,6 +31,7 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
+from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 
@@ -104,8 +105,10 @@ class Kind:
     same: Callable[..., Any]  # (stored, item, with_personal=) -> stored, or Conflict
     single: Callable[..., tuple[Any, bool]]  # (item, actor, with_personal=) -> (row, created)
     person: Callable[[Any], ComplainantIn]  # the item's person
-    # Write the new rows, their people's ids set; their ids in order.
-    write: Callable[[list[NewRow], str, dt.datetime], list[int]]
+    table: Table  # the new rows' table, whose ids are drawn with the people's in one statement
+    # Write the new rows (their people's ids set, ``ids`` as ``bulk.reserve_ids`` drew them);
+    # their ids in order.
+    write: Callable[[list[NewRow], str, dt.datetime, list[int] | None], list[int]]
 
 
 def receive(kind: Kind, items: Sequence[Any], actor: str, *,
@@ -259,22 +262,22 @@ def _write(kind: Kind, created: list[NewRow], actor: str) -> dict[int, int]:
     people = list({id(new.person): new.person for new in created
                    if isinstance(new.person, NewPerson)}.values())
     now = utcnow()
-    reserved = bulk.reserve_ids({Complainant.__table__: len(people)})
+    reserved = bulk.reserve_ids({Complainant.__table__: len(people), kind.table: len(created)})
     person_ids = bulk.insert_rows(Complainant.__table__, PERSON_COLUMNS, [
         (p.name, p.email, p.phone, p.language, p.survey_consent, p.opted_out_at, now)
         for p in people], ids=reserved.get("complainant"))
     for person, person_id in zip(people, person_ids, strict=True):
         person.id = person_id
-    row_ids = kind.write(created, actor, now)
+    row_ids = kind.write(created, actor, now, reserved.get(kind.table.name))
     return {new.index: row_id for new, row_id in zip(created, row_ids, strict=True)}
 
 
-def _write_complaints(created: list[NewRow], actor: str, now: dt.datetime) -> list[int]:
+def _write_complaints(created: list[NewRow], actor: str, now: dt.datetime,
+                      ids: list[int] | None) -> list[int]:
     """The complaints and their "received" events, one statement per table."""
-    reserved = bulk.reserve_ids({Complaint.__table__: len(created)})
     complaint_ids = bulk.insert_rows(Complaint.__table__, COMPLAINT_COLUMNS, [
         (*_complaint_values(new.values), new.person.id if new.person else None, now, now)
-        for new in created], ids=reserved.get("complaint"))
+        for new in created], ids=ids)
     received = EventType.RECEIVED.value
     bulk.insert_rows(ComplaintEvent.__table__, EVENT_COLUMNS, [
         (complaint_id, received, new.values["received_at"], None, actor, now)
@@ -338,5 +341,6 @@ COMPLAINTS = Kind(
     same=services.same_complaint,
     single=services.receive_complaint,
     person=lambda data: data.complainant,
+    table=Complaint.__table__,
     write=_write_complaints,
 )

@@ -21,7 +21,7 @@ from app.errors import Conflict, InvalidFields
 from app.extensions import db
 from app.intake import batch, services
 from app.models import Service, ServiceEvent, Unit
-from app.models.bulk import insert_rows, reserve_ids
+from app.models.bulk import insert_rows
 from app.schemas.complaints import ServiceEventIn
 
 
@@ -112,13 +112,13 @@ COLUMNS = ("source", "external_id", "occurred_at", "unit_id", "service_id", "cha
            "complainant_id", "created_at")
 
 
-def _write(created: list[batch.NewRow], actor: str, now: Any) -> list[int]:
+def _write(created: list[batch.NewRow], actor: str, now: Any,
+           ids: list[int] | None) -> list[int]:
     """The batch's new service events in one statement."""
-    reserved = reserve_ids({ServiceEvent.__table__: len(created)})
     return insert_rows(ServiceEvent.__table__, COLUMNS, [
         (*(new.values[name] for name in COLUMNS[:-2]),
          new.person.id if new.person else None, now)
-        for new in created], ids=reserved.get("service_event"))
+        for new in created], ids=ids)
 
 
 SERVICE_EVENTS = batch.Kind(
@@ -129,6 +129,7 @@ SERVICE_EVENTS = batch.Kind(
     same=same_service_event,
     single=receive_service_event,
     person=lambda data: data.person,
+    table=ServiceEvent.__table__,
     write=_write,
 )
 
