@@ -207,7 +207,7 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
         to_instant(compared_start, tz), to_instant(compared_end, tz))), min_group)
     previous = overview(compared_start, compared_end, chosen, min_group, tz=tz)
     filters = Filters(start_at, end_at, unit_ids=expanded)
-    volumes = transactions_by_unit(start, end, expanded)
+    volumes = transactions_by_unit(start, end, tz, expanded)
     tree = unit_tree()
     units = _units(grouped_figures(filters, "unit", min_group, tz), volumes, tree)
     lookup = targets_for(tree)
