@@ -1,5 +1,6 @@
-"""The JSON documents of complaints, responses and rules: what the REST API answers, what a
-webhook carries (``app.webhooks``), what a follow-up shows and what the privacy export holds.
+"""The JSON documents of complaints, service events, responses and rules: what the REST API
+answers, what a webhook carries (``app.webhooks``), what a follow-up shows and what the privacy
+export holds.
 
 Personal data (the complainant, and the complaint's free text, where people write names,
 addresses and ID numbers) goes only to callers allowed to see it; the caller decides.
@@ -18,6 +19,7 @@ from app.extensions import db
 from app.models import (
     Answer,
     Category,
+    Complainant,
     Complaint,
     DistributionRule,
     Invitation,
@@ -25,6 +27,8 @@ from app.models import (
     Questionnaire,
     QuestionnaireVersion,
     Response,
+    Service,
+    ServiceEvent,
     Unit,
 )
 from app.schemas.rules import format_duration
@@ -51,6 +55,41 @@ def category_document(category: Category) -> dict[str, Any]:
     }
 
 
+def service_document(service: Service) -> dict[str, Any]:
+    return {
+        "code": service.code,
+        "name": service.name,
+        "parent": service.parent.code if service.parent is not None else None,
+    }
+
+
+def service_event_document(
+    event: ServiceEvent,
+    *,
+    include_personal: bool,
+    invitations: list[Invitation] | None = None,
+) -> dict[str, Any]:
+    """The service event with its survey invitations; the person only with
+    ``include_personal``. ``invitations``: as for ``complaint_document``."""
+    if invitations is None:
+        invitations = list(db.session.scalars(
+            select(Invitation).where(Invitation.service_event_id == event.id)
+            .order_by(Invitation.created_at, Invitation.id)))
+    document: dict[str, Any] = {
+        "id": event.id,
+        "external_id": event.external_id,
+        "occurred_at": iso(event.occurred_at),
+        "unit": event.unit.code,
+        "service": event.service.code,
+        "channel": event.channel.value,
+        "created_at": iso(event.created_at),
+        "invitations": [_invitation(row) for row in invitations],
+    }
+    if include_personal:
+        document["person"] = _person(event.person)
+    return document
+
+
 def complaint_document(
     complaint: Complaint,
     *,
@@ -66,6 +105,7 @@ def complaint_document(
     document: dict[str, Any] = {
         "id": complaint.id,
         "external_id": complaint.external_id,
+        "kind": complaint.kind.value,
         "status": complaint.status.value,
         "received_at": iso(complaint.received_at),
         "channel": complaint.channel.value,
@@ -102,7 +142,10 @@ def complaint_document(
 
 
 def _complainant(complaint: Complaint) -> dict[str, Any] | None:
-    person = complaint.complainant
+    return _person(complaint.complainant)
+
+
+def _person(person: Complainant | None) -> dict[str, Any] | None:
     if person is None:
         return None
     return {

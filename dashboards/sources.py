@@ -36,7 +36,7 @@ def update_sources(start_date: Any, end_date: Any, unit: Any = None, category: A
     view = scope.resolve(scope.Choice(start_date, end_date, unit, category, channel,
                                       questionnaire, grain, shortcut, compare, source, mode))
     rows = service_users_and_complainants(view.filters, view.min_group, view.first_day,
-                                          view.last_day + dt.timedelta(days=1))
+                                          view.last_day + dt.timedelta(days=1), view.tz)
     notes = mode_notes(mode_mix(view.filters))
     if not rows:
         return [*notes, html.P(_("No answers or complaints in this period."), className="muted")]

@@ -39,8 +39,9 @@ from app.analytics.splits import ByDimension, Dimension, Key, dialect, tune_for_
 from app.analytics.suppression import hidden_groups
 from app.analytics.tallies import complaint_tally
 from app.analytics.tree import Level
+from app.analytics.volumes import monthly_volumes
 from app.extensions import db
-from app.models import Answer, Complaint, Response, ServiceVolume
+from app.models import Answer, Complaint, Response
 
 #: Edges (days) of the "satisfaction against days to resolve" buckets.
 DAY_EDGES = (1, 3, 7, 14, 30)
@@ -104,15 +105,10 @@ def transactions(filters: Filters, tz: str) -> dict[int, float]:
     if filters.category_ids is not None or filters.channel is not None:
         return {}
     zone_start = period_start(filters.start.astimezone(ZoneInfo(tz)).date(), Grain.MONTH)
-    stmt = (select(ServiceVolume.unit_id, ServiceVolume.period_start,
-                   func.sum(ServiceVolume.transactions).label("t"))
-            .where(ServiceVolume.period_start >= zone_start,
-                   ServiceVolume.period_start < filters.end.astimezone(ZoneInfo(tz)).date())
-            .group_by(ServiceVolume.unit_id, ServiceVolume.period_start))
-    if filters.unit_ids is not None:
-        stmt = stmt.where(ServiceVolume.unit_id.in_(sorted(filters.unit_ids)))
+    zone_end = filters.end.astimezone(ZoneInfo(tz)).date()
     result: dict[int, float] = {}
-    for unit_id, first, total in db.session.execute(stmt):
+    volumes = monthly_volumes(zone_start, zone_end, tz, filters.unit_ids)
+    for (unit_id, first), total in volumes.items():
         share = _overlap(first, filters, tz)
         if share > 0:
             result[unit_id] = result.get(unit_id, 0.0) + float(total) * share

@@ -33,13 +33,13 @@ from app.analytics.periods import Periods
 from app.analytics.splits import Across, ByDimension, ByPeriod, Dimension, dialect
 from app.analytics.tallies import all_tallies
 from app.analytics.tree import Tree
+from app.analytics.volumes import monthly_volumes
 from app.extensions import db
 from app.models import (
     Complaint,
     FollowUp,
     FollowUpReason,
     FollowUpState,
-    ServiceVolume,
 )
 
 #: The organisation as a whole, where a unit id is expected.
@@ -130,14 +130,14 @@ def median_days_to_resolve(start: dt.datetime, end: dt.datetime,
     return float(sum(middle) / len(middle))
 
 
-def transactions_by_unit(start: dt.date, end: dt.date,
+def transactions_by_unit(start: dt.date, end: dt.date, tz: str,
                          unit_ids: Collection[int] | None = None) -> dict[int, int]:
-    """Transactions per unit in the months whose first day falls in [start, end) (dates)."""
-    stmt = (select(ServiceVolume.unit_id, func.sum(ServiceVolume.transactions))
-            .where(ServiceVolume.period_start >= start, ServiceVolume.period_start < end,
-                   *in_ids(ServiceVolume.unit_id, unit_ids))
-            .group_by(ServiceVolume.unit_id))
-    return {unit_id: int(total) for unit_id, total in db.session.execute(stmt)}
+    """Services per unit in the months whose first day falls in [start, end) (dates): counted
+    service events, or typed-in volumes where a unit-month has none (``volumes``)."""
+    totals: dict[int, int] = {}
+    for (unit_id, _month), count in monthly_volumes(start, end, tz, unit_ids).items():
+        totals[unit_id] = totals.get(unit_id, 0) + count
+    return totals
 
 
 def rate_per_1000(complaints: int, transactions: int | None) -> float | None:

@@ -52,7 +52,7 @@ class UnitSources:
 
 
 def service_users_and_complainants(filters: Filters, min_group: int, first_day: dt.date,
-                                   end_day: dt.date) -> list[UnitSources]:
+                                   end_day: dt.date, tz: str) -> list[UnitSources]:
     """Per unit with answers or complaints in ``filters`` (source filter aside), by unit id;
     volumes of the months starting in [first_day, end_day)."""
     filters = filters.but(source=None)
@@ -66,7 +66,7 @@ def service_users_and_complainants(filters: Filters, min_group: int, first_day: 
            or responses[cell].responses < min_group}
     hidden = hidden_cells(cells, min_group, few)
     units = sorted({unit for unit, _source in cells} | set(complaints))
-    volumes = transactions_by_unit(first_day, end_day, units)
+    volumes = transactions_by_unit(first_day, end_day, tz, units)
     return [_unit(unit, answers, hidden, complaints.get(unit), volumes.get(unit), min_group)
             for unit in units]
 

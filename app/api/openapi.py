@@ -31,6 +31,9 @@ from app.schemas.complaints import (
     ComplaintBatchIn,
     ComplaintIn,
     EventIn,
+    ServiceEventBatchIn,
+    ServiceEventIn,
+    ServiceIn,
     UnitIn,
 )
 from app.schemas.fields import CODE_RE
@@ -78,7 +81,7 @@ class Operation:
     description: str = ""
 
 
-CODE = PathParameter("code", "The unit's or category's code.")
+CODE = PathParameter("code", "The unit's, category's or service's code.")
 RULE_KEY = PathParameter("key", "The rule's key.")
 REF = PathParameter(
     "ref",
@@ -106,6 +109,18 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get", "/categories", "api.list_categories", "List the categories", "Organisation",
         ApiScope.READ, {200: ("Every category, by code.", out.CategoryList)}, (401, 403),
+    ),
+    Operation(
+        "put", "/services/{code}", "api.put_service", "Create or replace a service",
+        "Organisation", ApiScope.INTAKE,
+        {200: ("Replaced (or unchanged).", out.ServiceOut), 201: ("Created.", out.ServiceOut)},
+        WRITE_ERRORS + (404,), body=ServiceIn, path_parameters=(CODE,),
+        description="The catalogue of services delivered, a tree like the categories; service "
+        "events name a service by its code.",
+    ),
+    Operation(
+        "get", "/services", "api.list_services", "List the services", "Organisation",
+        ApiScope.READ, {200: ("Every service, by code.", out.ServiceList)}, (401, 403),
     ),
     Operation(
         "post", "/complaints", "api.create_complaint", "Take in a complaint", "Complaints",
@@ -155,6 +170,28 @@ OPERATIONS: tuple[Operation, ...] = (
         WRITE_ERRORS + (404,), body=EventIn, path_parameters=(REF,),
         description="A resolved event plans the follow-up survey; a reopened event cancels a "
         "survey not yet answered. An impossible change answers 409 or 422 and changes nothing.",
+    ),
+    Operation(
+        "post", "/service-events", "api.create_service_event", "Take in a service event",
+        "Service events", ApiScope.INTAKE,
+        {200: ("Already stored with the same content (a safe retry): the stored event.",
+               out.ServiceEventOut),
+         201: ("Stored.", out.ServiceEventOut)},
+        WRITE_ERRORS, body=ServiceEventIn,
+        description="A service delivered to a person (a permit issued, a desk visit): counted "
+        "as the unit's service volume, and the person may be surveyed about it. The person is "
+        "kept as a complainant is (the same e-mail matching, consent and opt-out). Sent again "
+        "under a stored external_id, the event is compared with what is stored, as a complaint "
+        "is: the same content 200, other content 409.",
+    ),
+    Operation(
+        "post", "/service-events/batch", "api.create_service_events",
+        "Take in many service events at once", "Service events", ApiScope.INTAKE,
+        {200: ("One result per service event, in the order sent.", out.ServiceEventBatchOut)},
+        (400, 401, 403, 413, 422), body=ServiceEventBatchIn,
+        description="As POST /complaints/batch: up to MEMNUN_API_BATCH_MAX items, each judged "
+        "as POST /service-events judges it and answering for itself in results (201, 200, 409, "
+        "422); the valid ones are stored together in one transaction.",
     ),
     Operation(
         "get", "/responses", "api.list_responses", "Follow the survey responses", "Surveys",
@@ -298,6 +335,7 @@ def _operation(op: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> dic
 def _document(batch_max: int) -> dict[str, Any]:
     refs, defs = _schemas()
     defs[ComplaintBatchIn.__name__]["properties"]["complaints"]["maxItems"] = batch_max
+    defs[ServiceEventBatchIn.__name__]["properties"]["service_events"]["maxItems"] = batch_max
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = _operation(op, refs, defs)

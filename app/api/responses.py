@@ -13,7 +13,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.models import ComplaintStatus, EventType, InvitationState, SuppressionReason
+from app.models import (
+    ComplaintKind,
+    ComplaintStatus,
+    EventType,
+    InvitationState,
+    SuppressionReason,
+)
 from app.models.organisation import Channel
 
 
@@ -51,6 +57,16 @@ class CategoryOut(BaseModel):
 
 class CategoryList(BaseModel):
     categories: list[CategoryOut]
+
+
+class ServiceOut(BaseModel):
+    code: str
+    name: str
+    parent: str | None
+
+
+class ServiceList(BaseModel):
+    services: list[ServiceOut]
 
 
 class HistoryEntry(BaseModel):
@@ -92,6 +108,7 @@ class ComplaintOut(BaseModel):
 
     id: int
     external_id: str
+    kind: ComplaintKind
     status: ComplaintStatus
     received_at: dt.datetime
     channel: Channel
@@ -118,8 +135,24 @@ class ComplaintPage(BaseModel):
     )
 
 
+class ServiceEventOut(BaseModel):
+    """A service delivered to a person. ``person`` (personal data) is there only for keys with
+    the admin scope."""
+
+    id: int
+    external_id: str
+    occurred_at: dt.datetime
+    unit: str
+    service: str
+    channel: Channel
+    created_at: dt.datetime
+    invitations: list[InvitationOut]
+    person: ComplainantOut | None = None
+
+
 class BatchItemResult(BaseModel):
-    """What became of one complaint of a batch: the status a single POST would have answered."""
+    """What became of one item (complaint or service event) of a batch: the status a single
+    POST would have answered."""
 
     index: int = Field(description="The item's position in the batch, from 0.")
     status: Literal[200, 201, 409, 422] = Field(
@@ -130,8 +163,8 @@ class BatchItemResult(BaseModel):
         description="The item's external_id as sent; null when it had none that could be read."
     )
     id: int | None = Field(
-        description="The stored complaint's id for 201 and 200; null otherwise (a 409 names "
-        "the stored complaint in error.details.complaint_id)."
+        description="The stored row's id for 201 and 200; null otherwise (a 409 names the "
+        "stored row in error.details.complaint_id or service_event_id)."
     )
     error: ErrorDetail | None = Field(
         description="For 409 and 422: the error a single POST would have answered."
@@ -140,6 +173,15 @@ class BatchItemResult(BaseModel):
 
 class ComplaintBatchOut(BaseModel):
     """One result per complaint sent, in the same order."""
+
+    results: list[BatchItemResult]
+    created: int = Field(description="How many results are 201.")
+    unchanged: int = Field(description="How many results are 200.")
+    failed: int = Field(description="How many results are 409 or 422.")
+
+
+class ServiceEventBatchOut(BaseModel):
+    """One result per service event sent, in the same order."""
 
     results: list[BatchItemResult]
     created: int = Field(description="How many results are 201.")

@@ -26,11 +26,13 @@ from app.documents import (
     complaint_document,
     response_document,
     rule_document,
+    service_document,
+    service_event_document,
     unit_document,
 )
 from app.errors import InvalidFields, NotFound, ServiceError
 from app.extensions import db
-from app.intake import batch, services
+from app.intake import batch, service_events, services
 from app.models import ApiScope
 from app.schemas.complaints import (
     DEFAULT_BATCH_MAX,
@@ -38,6 +40,9 @@ from app.schemas.complaints import (
     CategoryIn,
     ComplaintIn,
     EventIn,
+    ServiceEventEnvelope,
+    ServiceEventIn,
+    ServiceIn,
     UnitIn,
     check_code,
 )
@@ -106,6 +111,20 @@ def list_categories() -> ResponseReturnValue:
     return jsonify({"categories": [category_document(category) for category in categories]})
 
 
+@bp.put("/services/<sent:code>")
+@api_key_required(ApiScope.INTAKE)
+def put_service(code: str) -> ResponseReturnValue:
+    _valid_code(code)
+    service, created = services.put_service(code, parse_body(ServiceIn), actor())
+    return jsonify(service_document(service)), 201 if created else 200
+
+
+@bp.get("/services")
+@api_key_required(ApiScope.READ)
+def list_services() -> ResponseReturnValue:
+    return jsonify({"services": [service_document(row) for row in services.list_services()]})
+
+
 @bp.post("/complaints")
 @api_key_required(ApiScope.INTAKE)
 def create_complaint() -> ResponseReturnValue:
@@ -122,17 +141,46 @@ def create_complaint() -> ResponseReturnValue:
 @collector_paused()
 def create_complaints() -> ResponseReturnValue:
     items = parse_body(BatchEnvelope).complaints
+    _check_batch_size(items)
+    outcomes = batch.receive_complaints(items, actor(), with_personal=may_see_personal_data())
+    return jsonify(_batch_answer(outcomes))
+
+
+def _check_batch_size(items: list[object]) -> None:
     most = batch_max()
     if len(items) > most:
         raise ApiError(413, "too_many_items",
-                       _("A batch may hold at most %(max)s complaints; this one holds %(count)s.",
+                       _("A batch may hold at most %(max)s items; this one holds %(count)s.",
                          max=most, count=len(items)),
                        {"max_items": most, "items": len(items)})
-    outcomes = batch.receive_complaints(items, actor(), with_personal=may_see_personal_data())
+
+
+def _batch_answer(outcomes: list[batch.Outcome]) -> dict[str, object]:
     counts = Counter(outcome.status for outcome in outcomes)
-    return jsonify({"results": [outcome.document() for outcome in outcomes],
-                    "created": counts[201], "unchanged": counts[200],
-                    "failed": counts[409] + counts[422]})
+    return {"results": [outcome.document() for outcome in outcomes],
+            "created": counts[201], "unchanged": counts[200],
+            "failed": counts[409] + counts[422]}
+
+
+@bp.post("/service-events")
+@api_key_required(ApiScope.INTAKE)
+def create_service_event() -> ResponseReturnValue:
+    event, created = service_events.receive_service_event(
+        parse_body(ServiceEventIn), actor(), with_personal=may_see_personal_data())
+    document = service_event_document(event, include_personal=may_see_personal_data(),
+                                      invitations=[] if created else None)
+    return jsonify(document), 201 if created else 200
+
+
+@bp.post("/service-events/batch")
+@api_key_required(ApiScope.INTAKE)
+@collector_paused()
+def create_service_events() -> ResponseReturnValue:
+    items = parse_body(ServiceEventEnvelope).service_events
+    _check_batch_size(items)
+    outcomes = service_events.receive_service_events(items, actor(),
+                                                     with_personal=may_see_personal_data())
+    return jsonify(_batch_answer(outcomes))
 
 
 # ``path``: an external id may hold a "/" (sent as %2F, which arrives decoded).

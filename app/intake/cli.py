@@ -1,4 +1,5 @@
-"""``memnun import complaints|events FILE.csv``: the CSV import from the command line."""
+"""``memnun import complaints|events|service-events FILE.csv``: the CSV import from the
+command line."""
 
 from __future__ import annotations
 
@@ -7,13 +8,21 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from app.intake.csv_import import COMPLAINTS, ENCODINGS, EVENTS, CsvFileError, import_csv
+from app.intake.csv_import import (
+    COMPLAINTS,
+    ENCODINGS,
+    EVENTS,
+    SERVICE_EVENTS,
+    CsvFileError,
+    import_csv,
+)
 from app.progress import show_progress
 
 CLI_ACTOR = "csv:cli"
 
 
-@click.group("import", help="Import complaints or their status changes from a CSV file.")
+@click.group("import", help="Import complaints, their status changes or service events from "
+             "a CSV file.")
 def import_group() -> None:
     pass
 
@@ -46,9 +55,9 @@ def import_complaints_command(file: Path, encoding: str) -> None:
     """Import complaints from a CSV file.
 
     Columns: external_id, received_at, channel, category, unit, survey_consent; optional
-    subject, description, due_at, complainant_name, complainant_email, complainant_phone,
-    complainant_language. Comma, semicolon or tab separated; a second run stores nothing
-    twice."""
+    kind (complaint, request, suggestion, compliment), subject, description, due_at,
+    complainant_name, complainant_email, complainant_phone, complainant_language. Comma,
+    semicolon or tab separated; a second run stores nothing twice."""
     _run(COMPLAINTS, file, encoding)
 
 
@@ -62,3 +71,16 @@ def import_events_command(file: Path, encoding: str) -> None:
     Columns: external_id (of the complaint), type (acknowledged, resolved, reopened, closed),
     at; optional note. A second run stores nothing twice."""
     _run(EVENTS, file, encoding)
+
+
+@import_group.command("service-events")
+@_FILE
+@_ENCODING
+@with_appcontext
+def import_service_events_command(file: Path, encoding: str) -> None:
+    """Import service events (services delivered to people) from a CSV file.
+
+    Columns: external_id, occurred_at, unit, service, channel, survey_consent; optional
+    person_name, person_email, person_phone, person_language. A second run stores nothing
+    twice."""
+    _run(SERVICE_EVENTS, file, encoding)

@@ -1,21 +1,25 @@
-"""CSV import of complaints and of their status changes, with the API's validation.
+"""CSV import of complaints, of their status changes and of service events, with the API's
+validation.
 
-Each row goes through the same schema (``ComplaintIn``, ``EventIn``) and the same service as an
-API request: complaint rows as the items of ``POST /complaints/batch`` (``batch``, ``CHUNK`` rows
-at a time, each judged as if the rows came one by one), event rows through ``record_event``, each
-in its own transaction. A bad row is reported with its line number and reason and changes
-nothing, the good rows are stored. Running the same file again stores nothing twice: a complaint
-with the same external_id and content, and an event with the same type and time, are recognised
-as already there.
+Each row goes through the same schema (``ComplaintIn``, ``EventIn``, ``ServiceEventIn``) and the
+same service as an API request: complaint rows as the items of ``POST /complaints/batch``
+(``batch``, ``CHUNK`` rows at a time, each judged as if the rows came one by one), service event
+rows as the items of ``POST /service-events/batch`` the same way, event rows through
+``record_event``, each in its own transaction. A bad row is reported with its line number and
+reason and changes nothing, the good rows are stored. Running the same file again stores nothing
+twice: a complaint or service event with the same external_id and content, and an event with the
+same type and time, are recognised as already there.
 
 Files: UTF-8 (a byte order mark, as Excel's "CSV UTF-8" writes, is fine) or Windows-1254 when
 asked; the delimiter (comma, semicolon as Turkish Excel writes, or tab) is read off the header
 line. The first line names the columns, in any order and case:
 
 complaints: external_id, received_at, channel, category, unit, survey_consent (required);
-    subject, description, due_at, complainant_name, complainant_email, complainant_phone,
+    kind, subject, description, due_at, complainant_name, complainant_email, complainant_phone,
     complainant_language (optional).
 events: external_id, type, at (required); note (optional).
+service-events: external_id, occurred_at, unit, service, channel, survey_consent (required);
+    person_name, person_email, person_phone, person_language (optional).
 
 Times are ISO 8601 with an offset (2026-03-01T14:30:00+03:00); survey_consent is yes/no
 (evet/hayır, true/false, 1/0). An empty cell is a field left out.
@@ -39,28 +43,38 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.api_errors import field_errors
 from app.errors import InvalidFields, ServiceError, invalid
 from app.extensions import db
-from app.intake import batch, services
+from app.intake import batch, service_events, services
 from app.progress import Advance, nothing
-from app.schemas.complaints import ComplaintIn, EventIn
+from app.schemas.complaints import EventIn
 
 log = logging.getLogger(__name__)
 
 COMPLAINTS = "complaints"
 EVENTS = "events"
-KINDS = {COMPLAINTS: _l("Complaints"), EVENTS: _l("Status changes (events)")}
+SERVICE_EVENTS = "service-events"
+KINDS = {COMPLAINTS: _l("Complaints"), EVENTS: _l("Status changes (events)"),
+         SERVICE_EVENTS: _l("Service events (services delivered)")}
 ENCODINGS = {"utf-8": _l("UTF-8 (Excel: CSV UTF-8)"), "cp1254": _l("Windows-1254 (Turkish)")}
 DELIMITERS = (",", ";", "\t")
 CHUNK = 500  # complaint rows per batch: the API's default batch size
 COMPLAINANT_PREFIX = "complainant_"
+# Rows taken in as batches: the batch kind, the body field and column prefix of the person.
+BATCHED = {
+    COMPLAINTS: (batch.COMPLAINTS, "complainant", COMPLAINANT_PREFIX),
+    SERVICE_EVENTS: (service_events.SERVICE_EVENTS, "person", "person_"),
+}
 
 REQUIRED = {
     COMPLAINTS: ("external_id", "received_at", "channel", "category", "unit", "survey_consent"),
     EVENTS: ("external_id", "type", "at"),
+    SERVICE_EVENTS: ("external_id", "occurred_at", "unit", "service", "channel",
+                     "survey_consent"),
 }
 OPTIONAL = {
-    COMPLAINTS: ("subject", "description", "due_at", "complainant_name", "complainant_email",
-                 "complainant_phone", "complainant_language"),
+    COMPLAINTS: ("kind", "subject", "description", "due_at", "complainant_name",
+                 "complainant_email", "complainant_phone", "complainant_language"),
     EVENTS: ("note",),
+    SERVICE_EVENTS: ("person_name", "person_email", "person_phone", "person_language"),
 }
 YES = {"yes", "y", "true", "1", "evet", "e"}
 NO = {"no", "n", "false", "0", "hayır", "hayir", "h"}
@@ -209,26 +223,31 @@ def _consent(value: str) -> Any:
     return value  # left for the schema to refuse with its own message
 
 
-def complaint_request(cells: dict[str, str]) -> dict[str, Any]:
-    """A CSV row as the JSON body ``POST /complaints`` takes."""
+def complaint_request(cells: dict[str, str], kind: str = COMPLAINTS) -> dict[str, Any]:
+    """A CSV row as the JSON body ``POST /complaints`` (or, by ``kind``, ``POST
+    /service-events``) takes."""
+    _, person_field, prefix = BATCHED[kind]
     body: dict[str, Any] = {}
-    complainant: dict[str, Any] = {}
+    person: dict[str, Any] = {}
     for name, value in cells.items():
         if name == "survey_consent":
-            complainant[name] = _consent(value)
-        elif name.startswith(COMPLAINANT_PREFIX):
-            complainant[name.removeprefix(COMPLAINANT_PREFIX)] = value
+            person[name] = _consent(value)
+        elif name.startswith(prefix):
+            person[name.removeprefix(prefix)] = value
         else:
             body[name] = value
-    body["complainant"] = complainant
+    body[person_field] = person
     return body
 
 
 def _column(field_name: str) -> str:
     """A field of the API body named as the CSV column that feeds it."""
-    if field_name == "complainant.survey_consent":
-        return "survey_consent"
-    return field_name.replace("complainant.", COMPLAINANT_PREFIX, 1)
+    for _kind, person_field, prefix in BATCHED.values():
+        if field_name == f"{person_field}.survey_consent":
+            return "survey_consent"
+        if field_name.startswith(f"{person_field}."):
+            return field_name.replace(f"{person_field}.", prefix, 1)
+    return field_name
 
 
 def _explain(details: Any) -> str:
@@ -242,7 +261,8 @@ def _explain(details: Any) -> str:
 
 def import_csv(kind: str, data: bytes, actor: str, encoding: str = "utf-8",
                progress: Advance = nothing) -> ImportReport:
-    """Import the CSV file ``data`` of ``kind`` (complaints or events) as ``actor``.
+    """Import the CSV file ``data`` of ``kind`` (complaints, events or service events) as
+    ``actor``.
 
     ``CsvFileError`` when the file cannot be read at all (nothing is stored then); otherwise a
     report of what was stored, what was already there, and each refused row with its reason.
@@ -250,7 +270,7 @@ def import_csv(kind: str, data: bytes, actor: str, encoding: str = "utf-8",
     if kind not in REQUIRED:
         raise CsvFileError(_("Unknown kind of file %(kind)s.", kind=kind))
     report = ImportReport(kind=kind)
-    waiting: list[CsvRow] = []  # complaint rows, taken in CHUNK at a time
+    waiting: list[CsvRow] = []  # complaint or service event rows, taken in CHUNK at a time
     try:
         for row in read_rows(decode(data, encoding), kind):
             progress(1, "")
@@ -259,32 +279,34 @@ def import_csv(kind: str, data: bytes, actor: str, encoding: str = "utf-8",
                 continue
             waiting.append(row)
             if len(waiting) == CHUNK:
-                _import_complaints(report, waiting, actor)
+                _import_batch(report, waiting, actor)
                 waiting = []
     except UnreadableLine as exc:
-        _import_complaints(report, waiting, actor)
+        _import_batch(report, waiting, actor)
         if not report.rows:
             raise  # nothing read yet: the file as a whole is refused
         # The rows before it are stored; this line, and the rest (not read), are reported.
         report.problems.append(RowProblem(exc.line, str(exc)))
         return report
-    _import_complaints(report, waiting, actor)
+    _import_batch(report, waiting, actor)
     return report
 
 
-def _import_complaints(report: ImportReport, rows: list[CsvRow], actor: str) -> None:
-    """Complaint rows as one batch; should the database refuse the batch, row by row."""
+def _import_batch(report: ImportReport, rows: list[CsvRow], actor: str) -> None:
+    """Complaint or service event rows (``report.kind``) as one batch; should the database
+    refuse the batch, row by row."""
     if not rows:
         return
     fitting = [row for row in rows if not row.extra_cells]
     try:
-        outcomes = iter(batch.receive_complaints(
-            [complaint_request(row.cells) for row in fitting], actor))
+        outcomes = iter(batch.receive(
+            BATCHED[report.kind][0],
+            [complaint_request(row.cells, report.kind) for row in fitting], actor))
     except SQLAlchemyError:
         db.session.rollback()
-        log.exception("CSV import: a batch of complaints could not be stored; row by row")
+        log.exception("CSV import: a batch of %s could not be stored; row by row", report.kind)
         for row in rows:
-            _import_into(report, COMPLAINTS, row, actor)
+            _import_into(report, report.kind, row, actor)
         return
     for row in rows:
         report.rows += 1
@@ -332,9 +354,10 @@ def _import_row(kind: str, row: CsvRow, actor: str) -> bool:
     if row.extra_cells:
         raise ServiceError(_extra_cells(row))
     try:
-        if kind == COMPLAINTS:
-            complaint_data = ComplaintIn.model_validate(complaint_request(row.cells))
-            return services.receive_complaint(complaint_data, actor)[1]
+        if kind in BATCHED:
+            batch_kind = BATCHED[kind][0]
+            item = batch_kind.schema.model_validate(complaint_request(row.cells, kind))
+            return batch_kind.single(item, actor)[1]
         cells = dict(row.cells)
         external_id = cells.pop("external_id", "")
         event_data = EventIn.model_validate(cells)

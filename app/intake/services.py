@@ -1,4 +1,4 @@
-"""Intake: units, categories, complaints and their status changes.
+"""Intake: units, categories, services, complaints and their status changes.
 
 The REST views and the CSV import both call these functions, so both apply the same rules. They
 know nothing of HTTP: they raise ``ServiceError`` subclasses, which the callers turn into answers
@@ -38,12 +38,21 @@ from app.models import (
     Complainant,
     Complaint,
     ComplaintEvent,
+    ComplaintKind,
     ComplaintStatus,
     EventType,
+    Service,
     Unit,
 )
 from app.models.bulk import matching
-from app.schemas.complaints import CategoryIn, ComplainantIn, ComplaintIn, EventIn, UnitIn
+from app.schemas.complaints import (
+    CategoryIn,
+    ComplainantIn,
+    ComplaintIn,
+    EventIn,
+    ServiceIn,
+    UnitIn,
+)
 from app.schemas.fields import CONTROL_RE
 
 DEFAULT_SOURCE = "default"
@@ -56,10 +65,10 @@ OPEN_FOR_RESOLUTION = {
 }
 REOPENABLE = {ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED}
 
-Node = TypeVar("Node", Unit, Category)
+Node = TypeVar("Node", Unit, Category, Service)
 
 
-# --- units and categories -------------------------------------------------------------------
+# --- units, categories and services ------------------------------------------------------------
 
 
 def put_unit(code: str, data: UnitIn, actor: str) -> tuple[Unit, bool]:
@@ -79,6 +88,18 @@ def put_category(code: str, data: CategoryIn, actor: str) -> tuple[Category, boo
     return category, created
 
 
+def put_service(code: str, data: ServiceIn, actor: str) -> tuple[Service, bool]:
+    """Create or replace the service ``code`` of the catalogue; returns it and whether it was
+    created."""
+    service, created = _put_node(Service, code, data.name, data.parent, actor)
+    commit_or_conflict()
+    return service, created
+
+
+def list_services() -> list[Service]:
+    return list(db.session.scalars(select(Service).order_by(Service.code)))
+
+
 def list_units() -> list[Unit]:
     return list(db.session.scalars(select(Unit).order_by(Unit.code)))
 
@@ -90,7 +111,7 @@ def list_categories() -> list[Category]:
 def _put_node(
     model: type[Node], code: str, name: str, parent_code: str | None, actor: str, **fields: Any
 ) -> tuple[Node, bool]:
-    """Create or replace a node of the unit or category tree, with an audit entry when it
+    """Create or replace a node of the unit, category or service tree, with an audit entry when it
     changes. ``fields`` are the model's further columns."""
     node = db.session.scalar(select(model).where(model.code == code))
     parent = None
@@ -119,7 +140,7 @@ def _put_node(
     return node, created
 
 
-def _is_ancestor(node: Unit | Category, candidate: Unit | Category | None) -> bool:
+def _is_ancestor(node: Node, candidate: Node | None) -> bool:
     """Whether ``node`` is ``candidate`` or one of its ancestors."""
     seen: set[int] = set()
     while candidate is not None and candidate.id not in seen:
@@ -187,16 +208,21 @@ def complaint_values(
     of writing; ``InvalidFields`` when ``category`` or ``unit`` is None (no such code).
     The single POST builds its row from them, a batch writes them in bulk."""
     category, unit = _check_codes(data, category, unit)
+    # Only a complaint is owed an answer within the committed time (ISO 10002).
+    due_at = None
+    if data.kind == ComplaintKind.COMPLAINT:
+        due_at = data.due_at or default_due_at(category, data.received_at)
     return {
         "source": DEFAULT_SOURCE,
         "external_id": data.external_id,
+        "kind": data.kind,
         "received_at": data.received_at,
         "channel": data.channel,
         "category_id": category.id,
         "unit_id": unit.id,
         "subject": data.subject,
         "description": data.description,
-        "due_at": data.due_at or default_due_at(category, data.received_at),
+        "due_at": due_at,
         "status": ComplaintStatus.RECEIVED,
         "reopen_count": 0,
     }
@@ -360,6 +386,7 @@ def same_complaint(stored: Complaint, data: ComplaintIn, *,
     differing = [
         name
         for name, same in (
+            ("kind", stored.kind == data.kind),
             ("received_at", stored.received_at == data.received_at),
             ("channel", stored.channel == data.channel),
             ("category", stored.category.code == data.category),
@@ -399,7 +426,8 @@ def record_event(complaint: Complaint, data: EventIn, actor: str) -> tuple[Compl
     _check_transition(complaint, kind, data.at)
     _apply(complaint, kind, data.at)
     complaint.events.append(ComplaintEvent(type=kind, at=data.at, note=data.note, actor=actor))
-    if kind == EventType.RESOLVED:
+    if kind == EventType.RESOLVED and complaint.kind == ComplaintKind.COMPLAINT:
+        # A request, suggestion or compliment is handled, but not surveyed as a complaint is.
         from app.distribution.planner import plan_for_resolution
 
         plan_for_resolution(complaint)

@@ -6,7 +6,8 @@ searches every text and JSON column of the database, the exports, the outbox and
 - ``complainant``: name, e-mail address, phone (the contact data);
 - ``complaint.subject`` and ``description``, ``complaint_event.note``: free text from the
   complaint system, where people write names, addresses and ID numbers;
-- ``answer.value_text``: free-text answers to the survey, for the same reason;
+- ``answer.value_text``: free-text answers to the survey (about a complaint or a service event),
+  for the same reason;
 - ``follow_up_note.text``: what staff wrote while calling the person back;
 - ``invitation.last_error``: a gateway's refusal may quote a phone number (mail errors are
   scrubbed of addresses already, ``app.logsafe.scrub``);
@@ -51,6 +52,7 @@ from app.models import (
     Invitation,
     InvitationState,
     Response,
+    ServiceEvent,
 )
 from app.models.types import utcnow
 from app.progress import Advance, nothing
@@ -75,6 +77,7 @@ class Erasure:
 
     complainants: int = 0
     complaints: int = 0
+    service_events: int = 0  # whose person's contact data went
     events: int = 0
     answers: int = 0  # free-text answers removed
     notes: int = 0
@@ -83,6 +86,7 @@ class Erasure:
 
     def summary(self) -> str:
         return (f"{self.complainants} complainant record(s), {self.complaints} complaint(s), "
+                f"{self.service_events} service event(s), "
                 f"{self.events} event note(s), {self.answers} free-text answer(s), "
                 f"{self.notes} follow-up note(s), {self.invitations} error text(s), "
                 f"{self.outbox_files} outbox file(s)")
@@ -118,15 +122,17 @@ def erase_person(email: str, actor: str = "cli", now: dt.datetime | None = None)
     now = now or utcnow()
     people = complainants_with_email(email)
     complaint_ids = _complaint_ids(person.id for person in people)
-    files = delete_outbox_files(_invitation_ids(complaint_ids))
+    event_ids = _service_event_ids(person.id for person in people)
+    files = delete_outbox_files(_invitation_ids(complaint_ids, event_ids))
     needles = _identifiers(people)
     erasure = Erasure(
         complainants=len(people),
         complaints=_erase_complaint_texts(complaint_ids),
+        service_events=len(event_ids),
         events=_erase_event_notes(complaint_ids),
-        answers=_erase_free_text_answers(complaint_ids),
+        answers=_erase_free_text_answers(complaint_ids, event_ids),
         notes=_erase_follow_up_notes(complaint_ids),
-        invitations=_redact_errors(complaint_ids, needles),
+        invitations=_redact_errors(complaint_ids, needles, event_ids),
         outbox_files=files,
     )
     _clear_contacts(people, now)
@@ -145,11 +151,28 @@ def _complaint_ids(complainant_ids: Iterable[int]) -> list[int]:
         select(Complaint.id).where(Complaint.complainant_id.in_(ids)).order_by(Complaint.id)))
 
 
-def _invitation_ids(complaint_ids: Collection[int]) -> set[int]:
-    if not complaint_ids:
+def _service_event_ids(complainant_ids: Iterable[int]) -> list[int]:
+    ids = list(complainant_ids)
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        select(ServiceEvent.id).where(ServiceEvent.complainant_id.in_(ids))
+        .order_by(ServiceEvent.id)))
+
+
+def _of_subjects(model: Any, complaint_ids: Collection[int],
+                 event_ids: Collection[int] = ()) -> Any:
+    """The condition on ``model`` (invitations, responses) for rows about these complaints or
+    service events."""
+    return or_(model.complaint_id.in_(list(complaint_ids)),
+               model.service_event_id.in_(list(event_ids)))
+
+
+def _invitation_ids(complaint_ids: Collection[int], event_ids: Collection[int] = ()) -> set[int]:
+    if not complaint_ids and not event_ids:
         return set()
     return set(db.session.scalars(
-        select(Invitation.id).where(Invitation.complaint_id.in_(complaint_ids))))
+        select(Invitation.id).where(_of_subjects(Invitation, complaint_ids, event_ids))))
 
 
 def _identifiers(people: Iterable[Complainant]) -> list[str]:
@@ -189,12 +212,12 @@ def _erase_event_notes(complaint_ids: list[int]) -> int:
         .execution_options(synchronize_session=False)))
 
 
-def _erase_free_text_answers(complaint_ids: list[int]) -> int:
+def _erase_free_text_answers(complaint_ids: list[int], event_ids: list[int]) -> int:
     """Remove free-text answers; numbers and choices stay (they identify nobody, and they are
     what the published figures count)."""
-    if not complaint_ids:
+    if not complaint_ids and not event_ids:
         return 0
-    responses = select(Response.id).where(Response.complaint_id.in_(complaint_ids))
+    responses = select(Response.id).where(_of_subjects(Response, complaint_ids, event_ids))
     return _rowcount(db.session.execute(
         delete(Answer)
         .where(Answer.response_id.in_(responses), Answer.value_text.is_not(None))
@@ -213,13 +236,14 @@ def _erase_follow_up_notes(complaint_ids: list[int]) -> int:
         .execution_options(synchronize_session=False)))
 
 
-def _redact_errors(complaint_ids: list[int], needles: list[str]) -> int:
-    if not complaint_ids or not needles:
+def _redact_errors(complaint_ids: list[int], needles: list[str], event_ids: list[int]) -> int:
+    if not (complaint_ids or event_ids) or not needles:
         return 0
     pattern = re.compile("|".join(re.escape(needle) for needle in needles), re.IGNORECASE)
     changed = 0
     for invitation in db.session.scalars(select(Invitation).where(
-            Invitation.complaint_id.in_(complaint_ids), Invitation.last_error.is_not(None))):
+            _of_subjects(Invitation, complaint_ids, event_ids),
+            Invitation.last_error.is_not(None))):
         redacted = pattern.sub(REDACTED, invitation.last_error or "")
         if redacted != invitation.last_error:
             invitation.last_error = redacted
@@ -261,10 +285,14 @@ def export_person(email: str, actor: str = "cli") -> dict[str, Any]:
     The e-mails themselves are only named: they hold live survey links. The export is recorded in
     the audit log (without the address).
     """
-    from app.documents import complaint_document, iso
+    from app.documents import complaint_document, iso, service_event_document
 
     people = complainants_with_email(email)
     complaint_ids = _complaint_ids(person.id for person in people)
+    event_ids = _service_event_ids(person.id for person in people)
+    events = list(db.session.scalars(
+        select(ServiceEvent).where(ServiceEvent.id.in_(event_ids))
+        .order_by(ServiceEvent.occurred_at, ServiceEvent.id))) if event_ids else []
     complaints = list(db.session.scalars(
         select(Complaint).where(Complaint.id.in_(complaint_ids))
         .order_by(Complaint.received_at, Complaint.id))) if complaint_ids else []
@@ -278,11 +306,17 @@ def export_person(email: str, actor: str = "cli") -> dict[str, Any]:
              "follow_ups": _follow_ups_of(complaint.id)}
             for complaint in complaints
         ],
-        "outbox_files": outbox_files(_invitation_ids(complaint_ids)),
+        "service_events": [
+            {**service_event_document(event, include_personal=True),
+             "responses": _answers_about_service(event.id)}
+            for event in events
+        ],
+        "outbox_files": outbox_files(_invitation_ids(complaint_ids, event_ids)),
     }
     db.session.add(AuditLog(actor=actor, action="privacy.export",
                             target=f"person:{person_key(email)}",
-                            detail={"complainants": len(people), "complaints": len(complaints)}))
+                            detail={"complainants": len(people), "complaints": len(complaints),
+                                    "service_events": len(events)}))
     db.session.commit()
     return document
 
@@ -309,6 +343,23 @@ def _responses_of(complaint_id: int) -> list[dict[str, Any]]:
         if found is not None:
             documents.append(response_document(*found, include_free_text=True))
     return documents
+
+
+def _answers_about_service(event_id: int) -> list[dict[str, Any]]:
+    """The responses about a service event, with every answer (free text included)."""
+    from app.documents import iso
+
+    return [
+        {"id": response.id, "submitted_at": iso(response.submitted_at),
+         "answers": [{"question": answer.question_key,
+                      "value": next((value for value in (answer.value_number,
+                                                         answer.value_choice,
+                                                         answer.value_text)
+                                     if value is not None), None)}
+                     for answer in response.answers]}
+        for response in db.session.scalars(
+            select(Response).where(Response.service_event_id == event_id).order_by(Response.id))
+    ]
 
 
 def _follow_ups_of(complaint_id: int) -> list[dict[str, Any]]:
@@ -351,18 +402,33 @@ def _still_needed(cutoff: dt.datetime) -> Any:
     closed_long_ago = and_(
         Complaint.status.in_([ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED]),
         finished_at.is_not(None), finished_at <= cutoff)
-    return exists().where(
+    complaint_needs = exists().where(
         Complaint.complainant_id == Complainant.id,
         or_(open_survey, and_(not_(any_survey), not_(closed_long_ago))))
+    return or_(complaint_needs, _service_still_needed(cutoff))
+
+
+def _service_still_needed(cutoff: dt.datetime) -> Any:
+    """A service event of the person still needs their contact data: a survey about it not
+    closed, or closed after ``cutoff``; or, without any survey, the service was delivered after
+    ``cutoff`` (a survey, a campaign's sample, may still come)."""
+    open_survey = exists().where(
+        Invitation.service_event_id == ServiceEvent.id,
+        or_(Invitation.state.not_in(CLOSED_STATES), _survey_closed_at() > cutoff))
+    any_survey = exists().where(Invitation.service_event_id == ServiceEvent.id)
+    return exists().where(
+        ServiceEvent.complainant_id == Complainant.id,
+        or_(open_survey, and_(not_(any_survey), ServiceEvent.occurred_at > cutoff)))
 
 
 def purge_expired_contacts(now: dt.datetime | None = None, days: int | None = None,
                            progress: Advance = nothing) -> int:
     """Erase the contact data (name, e-mail, phone, and the outbox files of their e-mails) of
-    complainants whose surveys all closed more than ``days`` (default
-    ``MEMNUN_RETENTION_DAYS``) ago, and whose complaints without a survey were closed that long
-    ago. Returns how many complainant records were purged. Safe to run anywhere, any number of
-    times at once: a record is purged once (``erased_at``).
+    complainants (and people served) whose surveys all closed more than ``days`` (default
+    ``MEMNUN_RETENTION_DAYS``) ago, whose complaints without a survey were closed that long
+    ago, and whose services without a survey were delivered that long ago. Returns how many
+    complainant records were purged. Safe to run anywhere, any number of times at once: a
+    record is purged once (``erased_at``).
 
     Their complaints' free text stays: it is the complaint record, not contact data; ``memnun
     privacy erase`` removes it on request. ``progress`` advances by each batch's records.
@@ -379,7 +445,7 @@ def purge_expired_contacts(now: dt.datetime | None = None, days: int | None = No
     purged, last_id = 0, 0
     while batch := list(db.session.scalars(candidates.where(Complainant.id > last_id))):
         last_id = batch[-1]
-        delete_outbox_files(_invitation_ids(_complaint_ids(batch)))
+        delete_outbox_files(_invitation_ids(_complaint_ids(batch), _service_event_ids(batch)))
         purged += _rowcount(db.session.execute(
             update(Complainant)
             .where(Complainant.id.in_(batch), Complainant.erased_at.is_(None))

@@ -217,7 +217,7 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
     filters = Filters(start_at, end_at, unit_ids=expanded)
     compared_filters = filters.but(compared=(to_instant(compared_start, tz),
                                              to_instant(compared_end, tz)))
-    volumes = transactions_by_unit(start, end, expanded)
+    volumes = transactions_by_unit(start, end, tz, expanded)
     tree = unit_tree()
     units = _units(grouped_figures(filters, "unit", min_group, tz), volumes, tree)
     lookup = targets_for(tree)
@@ -253,7 +253,7 @@ def build_pack(start: dt.date, last: dt.date, unit_ids: Iterable[int] | None, sc
                          generated_at.astimezone(ZoneInfo(tz)).date()),
         said=what_people_said(Selection(compared_filters, min_group=min_group), redact),
         sources=[(_unit_name(tree, row.unit_id), row) for row in
-                 service_users_and_complainants(filters, min_group, start, end)],
+                 service_users_and_complainants(filters, min_group, start, end, tz)],
         modes=mode_mix(compared_filters),
     )
 

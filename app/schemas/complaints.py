@@ -1,4 +1,5 @@
-"""Units, categories, complainants, complaints, batches of complaints and status changes."""
+"""Units, categories, services, complainants, complaints, service events, their batches and
+status changes."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.models import Channel
+from app.models import Channel, ComplaintKind
 from app.schemas.fields import (
     CODE_RE,
     MAX_CODE_LENGTH,
@@ -58,6 +59,14 @@ class CategoryIn(ApiModel):
     )
 
 
+class ServiceIn(ApiModel):
+    """``PUT /services/<code>``: the whole service of the catalogue (fields left out are
+    cleared)."""
+
+    name: Name
+    parent: Code | None = Field(default=None, description="Code of the parent service, or null.")
+
+
 class ComplainantIn(ApiModel):
     """The person behind the complaint; everything here is personal data."""
 
@@ -86,6 +95,11 @@ class ComplaintIn(ApiModel):
     }]})
 
     external_id: ExternalId = Field(description="The complaint's id in the sending system.")
+    kind: ComplaintKind = Field(
+        default=ComplaintKind.COMPLAINT,
+        description="What was received: a complaint, or a request, suggestion or compliment. "
+        "Only a complaint has a due time and a follow-up survey on resolution.",
+    )
     received_at: PastDateTime
     channel: Channel
     category: Code = Field(description="Code of an existing category.")
@@ -131,6 +145,53 @@ class BatchEnvelope(ApiModel):
     one invalid complaint does not refuse the batch (``ComplaintBatchIn`` is its contract)."""
 
     complaints: list[Any] = Field(min_length=1)
+
+
+class PersonIn(ComplainantIn):
+    """The person served; everything here is personal data, kept as a complainant's is."""
+
+    survey_consent: StrictBool = Field(
+        description="Whether the person agreed to be asked about the service."
+    )
+
+
+class ServiceEventIn(ApiModel):
+    """``POST /service-events``: a service delivered to a person."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "external_id": "RUH-2026/1187",
+        "occurred_at": "2026-03-02T11:05:00+03:00",
+        "unit": "imar",
+        "service": "ruhsat",
+        "channel": "walk_in",
+        "person": {"name": "Mehmet Kaya", "email": "mehmet.kaya@example.com",
+                   "language": "tr", "survey_consent": True},
+    }]})
+
+    external_id: ExternalId = Field(description="The event's id in the sending system.")
+    occurred_at: PastDateTime = Field(description="When the service was delivered.")
+    unit: Code = Field(description="Code of an existing unit.")
+    service: Code = Field(description="Code of an existing service.")
+    channel: Channel
+    person: PersonIn
+
+
+class ServiceEventBatchIn(ApiModel):
+    """``POST /service-events/batch``: events judged one by one, each as ``POST
+    /service-events`` would judge it. The document's ``maxItems`` is MEMNUN_API_BATCH_MAX."""
+
+    service_events: list[ServiceEventIn] = Field(
+        min_length=1,
+        description="Each item is a ServiceEventIn; an invalid item answers for itself and "
+        "does not stop the others.",
+    )
+
+
+class ServiceEventEnvelope(ApiModel):
+    """The batch of service events as it is first read (``ServiceEventBatchIn`` is its
+    contract), its items validated one by one afterwards."""
+
+    service_events: list[Any] = Field(min_length=1)
 
 
 class EventIn(ApiModel):

@@ -155,7 +155,7 @@ def _answers(outcomes: list[batch.Outcome]) -> list[tuple[Any, ...]]:
         return outcome.error["code"], details
 
     return [
-        (o.index, o.status, o.external_id, o.complaint_id is not None, error(o)) for o in outcomes
+        (o.index, o.status, o.external_id, o.id is not None, error(o)) for o in outcomes
     ]
 
 
@@ -276,7 +276,7 @@ def test_two_identical_batches_at_once_store_everything_once(app: Flask, referen
     assert len(first) == len(second) == len(items)
     for a, b in zip(first, second, strict=True):
         assert sorted((a.status, b.status)) == [200, 201]
-        assert a.complaint_id == b.complaint_id is not None
+        assert a.id == b.id is not None
     with app.app_context():
         assert db.session.query(Complaint).count() == len(items)
         assert db.session.query(ComplaintEvent).count() == len(items)

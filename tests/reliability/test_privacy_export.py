@@ -39,7 +39,7 @@ def test_export_gives_everything_held_about_the_person(app, privacy_world: Priva
     assert OTHER.name not in json.dumps(document, ensure_ascii=False)
     with app.app_context():
         audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "privacy.export"))
-        assert audit.detail == {"complainants": 2, "complaints": 2}
+        assert audit.detail == {"complainants": 2, "complaints": 2, "service_events": 0}
         assert TARGET.email.lower() not in json.dumps([audit.target, audit.detail])
     # After an erasure, nothing can be found under the address any more.
     assert export(app, "nobody@example.org")["complaints"] == []

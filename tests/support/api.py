@@ -161,3 +161,28 @@ class Contract:
         root = {**schema, "components": self.doc["components"]}
         errors = list(Draft202012Validator(root).iter_errors(response.get_json()))
         assert not errors, (method, path, status, [e.message for e in errors[:3]])
+
+
+# --- services and service events (tests/api/test_service_events.py, tests/intake) --------------
+
+
+def seed_services(api: Api) -> None:
+    """A small service catalogue: permits, with building permits below them."""
+    for code, body in (("ruhsat", {"name": "Ruhsat işlemleri", "parent": None}),
+                       ("ruhsat.yapi", {"name": "Yapı ruhsatı", "parent": "ruhsat"})):
+        response = api.put(f"/services/{code}", json=body)
+        assert response.status_code == 201, response.get_json()
+
+
+def service_event_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "external_id": "HZ-2026/0001",
+        "occurred_at": RECEIVED.astimezone(dt.timezone(dt.timedelta(hours=3))).isoformat(),
+        "unit": "fen.yol",
+        "service": "ruhsat.yapi",
+        "channel": "walk_in",
+        "person": {"name": TURKISH_NAME, "email": "Sukru.Agaoglu@EXAMPLE.com.tr",
+                   "phone": "+90 532 000 00 00", "language": "tr-TR", "survey_consent": True},
+    }
+    body.update(overrides)
+    return body
