@@ -234,8 +234,10 @@ def rule_document(rule: DistributionRule) -> dict[str, Any]:
     return {
         "key": rule.key,
         "questionnaire": rule.questionnaire.key,
+        "triggered_by": str(rule.triggered_by),
         "filters": {
             "categories": list(rule.category_codes or []),
+            "services": list(rule.service_codes or []),
             "units": list(rule.unit_codes or []),
             "channels": list(rule.channels or []),
         },

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.complaint import Complaint
+from app.models.complaint import Complainant, Complaint
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion
 from app.models.service import Campaign, ServiceEvent
 from app.models.types import UTCDateTime, str_enum, utcnow
@@ -167,3 +167,10 @@ class Invitation(db.Model):
     response: Mapped[Response | None] = relationship(
         "Response", viewonly=True, uselist=False, lazy="raise_on_sql"
     )
+
+    @property
+    def person(self) -> Complainant | None:
+        """Whom the survey asks: the complaint's complainant, or the person served."""
+        if self.complaint_id is not None:
+            return self.complaint.complainant if self.complaint is not None else None
+        return self.service_event.person if self.service_event is not None else None
