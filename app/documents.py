@@ -167,7 +167,7 @@ class ResponseContext:
     """What a response document names by code, looked up with the response in one query."""
 
     unit: str
-    category: str
+    category: str | None  # None: a service user's response
     questionnaire: str
     version: int
 
@@ -197,6 +197,8 @@ def response_document(
         "id": response.id,
         "submitted_at": iso(response.submitted_at),
         "complaint_id": response.complaint_id,
+        "service_event_id": response.service_event_id,
+        "source": str(response.source or "complainant"),
         "questionnaire": {"key": context.questionnaire, "version": context.version},
         "unit": context.unit,
         "category": context.category,
@@ -262,7 +264,7 @@ def responses_with_codes() -> Select[Any]:
         .join(Invitation, Invitation.id == Response.invitation_id)
         .where(Invitation.state == InvitationState.RESPONDED)
         .join(Unit, Unit.id == Response.unit_id)
-        .join(Category, Category.id == Response.category_id)
+        .outerjoin(Category, Category.id == Response.category_id)  # none: a service user's
         .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
         .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.version_id)
         .options(selectinload(Response.answers))

@@ -113,7 +113,7 @@ class Contribution:
                                 for d in applying]).subquery("dimensions")
             value = case(*[(names.c.dimension == d.value, cast(self.columns.of(d), String))
                            for d in applying])
-            stmt = stmt.join(names, true())
+            stmt = stmt.join(names, true()).where(value.is_not(None))
             keys += [names.c.dimension, value.label("value")]
             groups += [names.c.dimension, value]
         return stmt.add_columns(*keys, *self.aggregates()).group_by(*groups)

@@ -184,7 +184,8 @@ def put_rule(key: str, data: DistributionRuleIn, actor: str) -> tuple[Distributi
     return rule, created
 
 
-def _check_codes(model: type[Unit] | type[Category] | type[Service], field: str, codes: list[str]) -> None:
+def _check_codes(model: type[Unit] | type[Category] | type[Service], field: str,
+                 codes: list[str]) -> None:
     if not codes:
         return
     known = set(db.session.scalars(select(model.code).where(model.code.in_(codes))))
