@@ -341,8 +341,12 @@ def start_campaign(campaign: Campaign, actor: str, now: dt.datetime | None = Non
     _take_in_served(campaign, version, now)
     plan = _plan(campaign, _counts(SERVED))
     sizes = {u.unit_id: u.sample for u in plan.units if u.sample}
-    planned = db.session.execute(draw_statement(campaign, sizes, version, now)).rowcount
+    db.session.execute(draw_statement(campaign, sizes, version, now))
     SERVED.drop(db.session.connection())
+    # Counted (by the index on campaign_id): drivers do not all report an INSERT ... SELECT's
+    # row count.
+    planned = db.session.scalar(
+        select(func.count()).select_from(Invitation).where(Invitation.campaign_id == campaign.id))
     db.session.add(AuditLog(actor=actor, action="campaign.start", target=f"campaign:{campaign.key}",
                             detail={"planned": planned, "units": len(sizes)}))
     db.session.commit()
