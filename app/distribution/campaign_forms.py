@@ -35,7 +35,8 @@ class CampaignForm(StaffForm):
                              validators=[InputRequired(_l("Enter a date."))])
     margin_points = DecimalField(
         _l("Target margin of error (percentage points)"), places=None,
-        description=_l("Per unit, at 95 % confidence: 5 means a CSAT of 80 % is 75-85 %."),
+        description=_l("Per unit: 5 means that a measured CSAT of 80 lies between 75 and 85, "
+                       "with 95 percent confidence."),
         validators=[InputRequired(_l("Enter a number from 1 to 20.")), finite,
                     NumberRange(min=1, max=20, message=_l("Enter a number from 1 to 20."))])
     response_rate_percent = DecimalField(
