@@ -210,7 +210,7 @@ class ResponseContext:
     """What a response document names by code, looked up with the response in one query."""
 
     unit: str
-    category: str
+    category: str | None  # None: a service user's response
     questionnaire: str
     version: int
 
@@ -240,6 +240,8 @@ def response_document(
         "id": response.id,
         "submitted_at": iso(response.submitted_at),
         "complaint_id": response.complaint_id,
+        "service_event_id": response.service_event_id,
+        "source": str(response.source or "complainant"),
         "questionnaire": {"key": context.questionnaire, "version": context.version},
         "unit": context.unit,
         "category": context.category,
@@ -277,8 +279,10 @@ def rule_document(rule: DistributionRule) -> dict[str, Any]:
     return {
         "key": rule.key,
         "questionnaire": rule.questionnaire.key,
+        "triggered_by": str(rule.triggered_by),
         "filters": {
             "categories": list(rule.category_codes or []),
+            "services": list(rule.service_codes or []),
             "units": list(rule.unit_codes or []),
             "channels": list(rule.channels or []),
         },
@@ -303,7 +307,7 @@ def responses_with_codes() -> Select[Any]:
         .join(Invitation, Invitation.id == Response.invitation_id)
         .where(Invitation.state == InvitationState.RESPONDED)
         .join(Unit, Unit.id == Response.unit_id)
-        .join(Category, Category.id == Response.category_id)
+        .outerjoin(Category, Category.id == Response.category_id)  # none: a service user's
         .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
         .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.version_id)
         .options(selectinload(Response.answers))

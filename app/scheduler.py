@@ -36,6 +36,7 @@ from flask import Flask, current_app
 from app.analytics.rollup import compact
 from app.analytics.themes import recompute_themes
 from app.distribution.bounce_imap import poll_bounces
+from app.distribution.campaigns import close_due_campaigns
 from app.distribution.dispatcher import dispatch_due
 from app.extensions import db
 from app.logsafe import log_exception
@@ -76,6 +77,10 @@ def _compact_rollup(stopping: Callable[[], bool]) -> int:
 def _themes(stopping: Callable[[], bool]) -> int | None:
     """Compute the comment themes again (``app.analytics.themes``): pages only read them."""
     return recompute_themes(int(current_app.config.get("MEMNUN_THEMES_COUNT") or 12))
+
+
+def _close_campaigns(stopping: Callable[[], bool]) -> int:
+    return close_due_campaigns()
 
 
 def _poll_bounces(stopping: Callable[[], bool]) -> Any:
@@ -123,14 +128,18 @@ THEMES = PeriodicJob("memnun-themes", _themes, _themes_interval,
 BOUNCE_POLL = PeriodicJob("memnun-bounce-poll", _poll_bounces, _bounce_poll_interval,
                           failure="bounce mailbox pass failed",
                           wanted=lambda app: bool(app.config.get("MEMNUN_BOUNCE_IMAP_HOST")))
+CAMPAIGN_CLOSING = PeriodicJob("memnun-campaign-closing", _close_campaigns,
+                               lambda app: {"minutes": 10},
+                               failure="closing due campaigns failed")
 
 #: Every periodic job of Memnun: sending due invitations and reminders, delivering webhooks, the
 #: weekly alert digest (an hourly tick; the database says whether a week is due), the daily
 #: purge of contact data past its retention time, the rollup compaction and the comment themes
 #: (every few hours: one computation over every comment, which the pages then only read), and,
-#: when a bounce mailbox is configured, polling it (``app.distribution.bounce_imap``).
+#: when a bounce mailbox is configured, polling it (``app.distribution.bounce_imap``); closing
+#: the campaigns whose closing date has come (``app.distribution.campaigns``).
 JOBS: tuple[PeriodicJob, ...] = (DISPATCH, WEBHOOKS, ALERT_DIGEST, RETENTION, ROLLUP_COMPACTION,
-                                 THEMES, BOUNCE_POLL)
+                                 THEMES, BOUNCE_POLL, CAMPAIGN_CLOSING)
 
 
 def run_job(job: PeriodicJob, stopping: threading.Event | None, app: Flask) -> Any:

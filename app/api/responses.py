@@ -18,6 +18,7 @@ from app.models import (
     ComplaintStatus,
     EventType,
     InvitationState,
+    ResponseSource,
     SuppressionReason,
 )
 from app.models.organisation import Channel
@@ -211,10 +212,14 @@ class ResponseOut(BaseModel):
 
     id: int
     submitted_at: dt.datetime
-    complaint_id: int
+    complaint_id: int | None = Field(description="Null for a service user's response.")
+    service_event_id: int | None = Field(
+        description="The service event a service user's (or a campaign's) response is about.")
+    source: ResponseSource = Field(
+        description="Whom it speaks for: complainant, service_user or campaign.")
     questionnaire: QuestionnaireRef
     unit: str
-    category: str
+    category: str | None = Field(description="Null for a service user's response.")
     channel: Channel
     language: str
     answers: list[AnswerOut]

@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, update
 from app.demo import catalogue as cat
 from app.demo.actions import needs_follow_up, open_follow_ups, store_actions
 from app.demo.answers import answer, mood_of
+from app.demo.campaigns import store_campaigns
 from app.demo.simulation import (
     TIMEZONE,
     Case,
@@ -93,7 +94,8 @@ def load_demo(
     # After the commit: the follow-up service commits each follow-up it opens.
     follow_ups = open_follow_ups(clock, unhappy)
     progress(1, "follow-ups")
-    return f"{summary}; {follow_ups} follow-ups"
+    campaigns = store_campaigns(clock, seed)
+    return f"{summary}; {follow_ups} follow-ups; {campaigns} campaign invitations"
 
 
 def _existing_data() -> str | None:

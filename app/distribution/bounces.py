@@ -38,7 +38,6 @@ from app.extensions import db
 from app.models import (
     AuditLog,
     Complainant,
-    Complaint,
     Invitation,
     InvitationChannel,
     InvitationState,
@@ -92,7 +91,7 @@ def _hard(invitation: Invitation, result: Classified) -> bool:
                 delivery_reported_at=now, reminder_due_at=None, claimed_until=None,
                 last_error=f"bounced: {result.status}")
     ).rowcount
-    person = invitation.complaint.complainant
+    person = invitation.person
     if person is not None and person.email:
         # Every record with this address: integrations often make one per complaint.
         db.session.execute(
@@ -133,8 +132,7 @@ def take_bounce(raw: bytes, recipients: Iterable[str] = ()) -> Outcome:
     addresses = list(recipients) or recipients_in(message)
     config = current_app.config
     invitation_id = invitation_of(config, addresses)
-    invitation = (db.session.scalar(select(Invitation).join(Complaint)
-                                    .where(Invitation.id == invitation_id))
+    invitation = (db.session.scalar(select(Invitation).where(Invitation.id == invitation_id))
                   if invitation_id is not None else None)
     if invitation is None:
         log.info("mail to no genuine return path: ignored")

@@ -104,6 +104,7 @@ from app.models import (
     InvitationChannel,
     InvitationState,
     Response,
+    ServiceEvent,
     SuppressionReason,
 )
 from app.models.types import UTCDateTime, utcnow
@@ -418,7 +419,10 @@ def _load(ids: list[int]) -> list[Invitation]:
             .where(Invitation.id.in_(ids))
             .options(
                 selectinload(Invitation.complaint).selectinload(Complaint.complainant),
+                selectinload(Invitation.service_event).selectinload(ServiceEvent.person),
+                selectinload(Invitation.service_event).selectinload(ServiceEvent.service),
                 selectinload(Invitation.rule),
+                selectinload(Invitation.campaign),
                 selectinload(Invitation.version),
             )
             .order_by(Invitation.id)
@@ -435,12 +439,20 @@ def _expires_after(rule: DistributionRule | None) -> dt.timedelta:
     return dt.timedelta(minutes=minutes or 14 * 24 * 60)
 
 
+def _link_life(invitation: Invitation, sent_at: dt.datetime) -> dt.timedelta:
+    """How long the link works once sent at ``sent_at``: the rule's expiry, or up to the
+    close of the invitation's campaign."""
+    if invitation.campaign is not None:
+        return max(invitation.campaign.closes_at - sent_at, dt.timedelta(0))
+    return _expires_after(invitation.rule)
+
+
 def _opted_out_contacts(invitations: list[Invitation]) -> set[str]:
     """Of the batch's addresses and phone numbers, those that opted out under any complainant
     row (one query per channel)."""
     wanted: dict[InvitationChannel, set[str]] = {}
     for invitation in invitations:
-        contact = channels.contact(invitation.complaint.complainant, invitation.channel)
+        contact = channels.contact(invitation.person, invitation.channel)
         if contact:
             wanted.setdefault(invitation.channel, set()).add(contact)
     found: set[str] = set()
@@ -456,7 +468,7 @@ def _opted_out_contacts(invitations: list[Invitation]) -> set[str]:
 
 def _cancel_reason(invitation: Invitation, opted_out: set[str]) -> SuppressionReason | None:
     """Why this invitation may no longer go out at all (opted out, contact erased), or None."""
-    person = invitation.complaint.complainant
+    person = invitation.person
     contact = channels.contact(person, invitation.channel)
     if person is None or not contact:
         return SuppressionReason.NO_CONTACT
@@ -469,7 +481,7 @@ def _fall_back(p: _Pass, invitation: Invitation) -> None:
     """An invitation by e-mail to an address that bounced for good goes by the next channel
     that reaches the person (SMS, where there is a phone and a gateway); without one it is
     cancelled for want of a contact (``_cancel_reason``)."""
-    person = invitation.complaint.complainant
+    person = invitation.person
     if person is None or not channels.dead(person, invitation.channel):
         return
     other = channels.reaching(person, p.config)
@@ -499,7 +511,7 @@ def _settle_without_sending(
         return True
     rule = invitation.rule
     if kind == INVITATION and invitation.due_at and (
-        invitation.due_at + _expires_after(rule) <= now
+        invitation.due_at + _link_life(invitation, invitation.due_at) <= now
     ):
         # It would have expired by now even if sent on time: too late to ask.
         _update(
@@ -549,7 +561,7 @@ def _prepare(
         attempts=invitation.attempts or 0,
         message=message,
         reminder_after=_minutes(rule.reminder_after_minutes) if rule else None,
-        expires_after=_expires_after(rule),
+        expires_after=_link_life(invitation, now),
         taken_over=invitation.id in p.taken_over,
     )
 

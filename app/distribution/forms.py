@@ -26,12 +26,16 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Regexp, ValidationError
 
 from app.forms import StaffForm, finite
-from app.models import Channel
+from app.models import Channel, RuleTrigger
 
 KEY_PATTERN = r"^\w[\w.\-]{0,63}$"  # the API's code rule
 CLOCK_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
 UNITS = {"minutes": 1, "hours": 60, "days": 24 * 60}
 UNIT_NAMES = {"minutes": _l("minutes"), "hours": _l("hours"), "days": _l("days")}
+TRIGGER_NAMES = {
+    RuleTrigger.COMPLAINT_RESOLVED: _l("A complaint is resolved"),
+    RuleTrigger.SERVICE_EVENT: _l("A service is given"),
+}
 CHANNEL_NAMES = {
     Channel.WEB: _l("Web"),
     Channel.PHONE: _l("Phone"),
@@ -46,6 +50,8 @@ CHANNEL_NAMES = {
 FIELD_OF = {
     "key": "key",
     "questionnaire": "questionnaire",
+    "triggered_by": "triggered_by",
+    "filters.services": "services",
     "filters.categories": "categories",
     "filters.units": "units",
     "filters.channels": "channels",
@@ -116,14 +122,21 @@ class RuleForm(StaffForm):
                                                    "(at most 64)."))],
     )
     questionnaire = SelectField(_l("Questionnaire"), choices=[])
+    triggered_by = SelectField(
+        _l("Survey when"), choices=lambda: choices((t.value, n) for t, n in TRIGGER_NAMES.items()),
+        default=RuleTrigger.COMPLAINT_RESOLVED.value)
     categories = SelectMultipleField(
-        _l("Categories"), choices=[], description=_l("None chosen: every category."))
+        _l("Categories"), choices=[],
+        description=_l("None chosen: every category. For rules on resolved complaints."))
+    services = SelectMultipleField(
+        _l("Services"), choices=[],
+        description=_l("None chosen: every service. For rules on services given."))
     units = SelectMultipleField(
         _l("Units"), choices=[], description=_l("None chosen: every unit."))
     channels = SelectMultipleField(
         _l("Channels"), choices=lambda: choices((c.value, n) for c, n in CHANNEL_NAMES.items()),
         description=_l("None chosen: every channel."))
-    delay = FormField(DurationForm, label=_l("Delay after the resolution"))
+    delay = FormField(DurationForm, label=_l("Delay after the resolution or the service"))
     reminder_after = FormField(
         DurationForm, label=_l("Reminder after the first send"),
         description=_l("Zero: no reminder. At most one reminder is sent."))
@@ -169,6 +182,8 @@ def form_data(document: dict[str, Any], minutes: dict[str, int]) -> dict[str, An
     start, _, end = document["send_window"].partition("-")
     return {
         "questionnaire": document["questionnaire"],
+        "triggered_by": document.get("triggered_by") or RuleTrigger.COMPLAINT_RESOLVED.value,
+        "services": document["filters"].get("services", []),
         "categories": document["filters"]["categories"],
         "units": document["filters"]["units"],
         "channels": document["filters"]["channels"],
@@ -187,8 +202,10 @@ def rule_document(form: Any) -> dict[str, Any]:
     """The API's rule document from a validated form."""
     return {
         "questionnaire": form.questionnaire.data,
+        "triggered_by": form.triggered_by.data,
         "filters": {
             "categories": list(form.categories.data or []),
+            "services": list(form.services.data or []),
             "units": list(form.units.data or []),
             "channels": list(form.channels.data or []),
         },

@@ -147,19 +147,19 @@ class PerMessage:
     message of one questionnaire version, language, rule and kind)."""
 
     token: str
-    reference: str
-    received_on: str
+    reference: str  # the complaint's reference, or the name of the service
+    received_on: str  # the day the complaint came in, or the service was given
     expires_on: str
 
 
 def _per_message(invitation: Invitation, token: str, expires_at: dt.datetime) -> PerMessage:
     """Needs ``force_locale(invitation.language)``: the dates are written in that language."""
     zone = rule_zone(invitation.rule)
-    complaint = invitation.complaint
+    about = invitation.about
     return PerMessage(
         token=token,
-        reference=complaint.external_id,
-        received_on=format_date(complaint.received_at.astimezone(zone).date(), format="long"),
+        reference=about.reference,
+        received_on=format_date(about.at.astimezone(zone).date(), format="long"),
         expires_on=format_date(expires_at.astimezone(zone).date(), format="long"),
     )
 
@@ -170,9 +170,11 @@ def _context(invitation: Invitation, values: PerMessage, reminder: bool) -> dict
     default_language = (definition.get("languages") or [language])[0]
     settings = organisation_settings()
     organisation = settings.name
+    about_service = invitation.about.service
     title = translated(definition.get("title"), language, default_language)
     if not title:
-        title = _("How did we handle your complaint?")
+        title = (_("How was our service?") if about_service
+                 else _("How did we handle your complaint?"))
     subject = f"{organisation}: {title}"
     if reminder:
         subject = _("Reminder: %(subject)s", subject=subject)
@@ -186,6 +188,7 @@ def _context(invitation: Invitation, values: PerMessage, reminder: bool) -> dict
         "intro": translated(definition.get("intro"), language, default_language),
         "reference": values.reference,
         "received_on": values.received_on,
+        "about_service": about_service,
         "embed": embedded_question(definition, values.token, language),
         "survey_url": survey_url(values.token),
         "opt_out_url": opt_out_url(values.token),
@@ -256,7 +259,8 @@ class MessageBuilder:
         return self._dates[key]
 
     def _shared(self, invitation: Invitation, reminder: bool) -> RenderedMail | None:
-        key = (invitation.version_id, invitation.language, invitation.rule_id, reminder)
+        key = (invitation.version_id, invitation.language, invitation.rule_id, reminder,
+               invitation.complaint_id is None)
         if key not in self._rendered:
             definition = invitation.version.definition if invitation.version else {}
             settings = organisation_settings()
@@ -269,10 +273,11 @@ class MessageBuilder:
     ) -> RenderedMail:
         """Needs ``force_locale(invitation.language)``."""
         zone = rule_zone(invitation.rule)
+        about = invitation.about
         values = PerMessage(
             token=token,
-            reference=invitation.complaint.external_id,
-            received_on=self._date(invitation.language, zone, invitation.complaint.received_at),
+            reference=about.reference,
+            received_on=self._date(invitation.language, zone, about.at),
             expires_on=self._date(invitation.language, zone, expires_at),
         )
         shared = self._shared(invitation, reminder)
@@ -366,7 +371,7 @@ def build_message(
     a long header such as List-Unsubscribe with the policy above. A ``builder`` shared across
     many calls renders the templates once (see MessageBuilder).
     """
-    complainant = invitation.complaint.complainant
+    complainant = invitation.person
     if complainant is None or not complainant.email:
         raise ValueError(f"invitation {invitation.id} has no e-mail address")
     now = now or utcnow()

@@ -26,6 +26,8 @@ from app.models import (
     Invitation,
     InvitationChannel,
     InvitationState,
+    Service,
+    ServiceEvent,
     SuppressionReason,
     Unit,
 )
@@ -42,7 +44,7 @@ class QueuedInvitation:
     ids, codes and names, never contact data. ``error`` is the stored one, already scrubbed."""
 
     invitation_id: int
-    complaint_id: int
+    complaint_id: int | None  # None: a service survey (its reference is the service's name)
     reference: str
     unit_name: str
     rule_key: str | None
@@ -73,17 +75,28 @@ class QueueCount:
     failed: int
 
 
+# The unit of an invitation: its complaint's, or its service event's.
+invitation_unit = func.coalesce(Complaint.unit_id, ServiceEvent.unit_id)
+
+
+def _with_unit(statement: Select) -> Select:  # type: ignore[type-arg]
+    return (statement.outerjoin(Complaint, Complaint.id == Invitation.complaint_id)
+            .outerjoin(ServiceEvent, ServiceEvent.id == Invitation.service_event_id)
+            .join(Unit, Unit.id == invitation_unit))
+
+
 def _in_units(units: frozenset[int] | None) -> list[ColumnElement[bool]]:
-    return [] if units is None else [Complaint.unit_id.in_(units)]
+    return [] if units is None else [invitation_unit.in_(units)]
 
 
 def _queue_rows(*where: ColumnElement[bool]) -> Select:  # type: ignore[type-arg]
     return (
-        select(Invitation.id, Invitation.complaint_id, Complaint.external_id, Unit.name,
-               DistributionRule.key, Invitation.state, Invitation.channel, Invitation.attempts,
-               Invitation.last_error, Invitation.due_at, Invitation.claimed_until)
-        .join(Complaint, Complaint.id == Invitation.complaint_id)
-        .join(Unit, Unit.id == Complaint.unit_id)
+        _with_unit(select(
+            Invitation.id, Invitation.complaint_id,
+            func.coalesce(Complaint.external_id, Service.name), Unit.name,
+            DistributionRule.key, Invitation.state, Invitation.channel, Invitation.attempts,
+            Invitation.last_error, Invitation.due_at, Invitation.claimed_until))
+        .outerjoin(Service, Service.id == ServiceEvent.service_id)
         .outerjoin(DistributionRule, DistributionRule.id == Invitation.rule_id)
         .where(*where)
     )
@@ -110,7 +123,7 @@ def _narrowed(rule_id: int | None, unit_id: int | None) -> list[ColumnElement[bo
     if rule_id is not None:
         where.append(Invitation.rule_id == rule_id)
     if unit_id is not None:
-        where.append(Complaint.unit_id == unit_id)
+        where.append(invitation_unit == unit_id)
     return where
 
 
@@ -142,8 +155,10 @@ def queue_counts(now: dt.datetime, today_end: dt.datetime, tomorrow_end: dt.date
                counted(planned & (Invitation.due_at >= today_end)
                        & (Invitation.due_at < tomorrow_end)),
                counted(Invitation.state == InvitationState.FAILED))
-        .join(Complaint, Complaint.id == Invitation.complaint_id)
-        .join(Unit, Unit.id == Complaint.unit_id)
+        .select_from(Invitation)
+        .outerjoin(Complaint, Complaint.id == Invitation.complaint_id)
+        .outerjoin(ServiceEvent, ServiceEvent.id == Invitation.service_event_id)
+        .join(Unit, Unit.id == invitation_unit)
         .outerjoin(DistributionRule, DistributionRule.id == Invitation.rule_id)
         .where(Invitation.state.in_([InvitationState.PLANNED, InvitationState.FAILED]),
                (Invitation.state == InvitationState.FAILED) | (Invitation.due_at < tomorrow_end),
@@ -166,7 +181,9 @@ class NextUp:
 def next_up(units: frozenset[int] | None = None) -> NextUp:
     count, first = db.session.execute(
         select(func.count(), func.min(Invitation.due_at))
-        .join(Complaint, Complaint.id == Invitation.complaint_id)
+        .select_from(Invitation)
+        .outerjoin(Complaint, Complaint.id == Invitation.complaint_id)
+        .outerjoin(ServiceEvent, ServiceEvent.id == Invitation.service_event_id)
         .where(Invitation.state == InvitationState.PLANNED, *_in_units(units))
     ).one()
     return NextUp(int(count or 0), first)

@@ -1,9 +1,16 @@
-"""The planner: on a resolution, one invitation planned for later, or one recorded suppression.
+"""The planner: on a resolution (or a service event), one invitation planned for later, or one
+recorded suppression.
 
 Called by the intake service inside its own transaction: everything here is added to the session
 and flushed, never committed, so the complaint's event and its invitation are stored together or
-not at all. Every decision leaves a row (planned or suppressed with its reason) so that the team can
-see the whole funnel, including the surveys that were never sent and why.
+not at all. The intake of service events calls ``plan_for_service_events`` the same way. Every
+decision leaves a row (planned or suppressed with its reason) so that the team can
+see the whole funnel, including the surveys that were never sent and why; a service event that
+no rule on service events takes leaves none (most services are not surveyed, and they are many).
+
+Fatigue follows the person across both: nobody is asked twice inside a rule's window, whatever
+started the survey, and a complainant's survey comes first: planning one suppresses the service
+surveys of the same person still waiting to be sent inside the window.
 """
 
 from __future__ import annotations
@@ -11,12 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Iterable
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from app.distribution import channels
-from app.distribution.rules import matching_rule
+from app.distribution.rules import active_rules, matching_event_rule, matching_rule
 from app.distribution.windows import into_send_window
 from app.extensions import db
 from app.models import (
@@ -27,6 +35,8 @@ from app.models import (
     InvitationChannel,
     InvitationState,
     QuestionnaireVersion,
+    RuleTrigger,
+    ServiceEvent,
     SuppressionReason,
     VersionStatus,
 )
@@ -38,8 +48,8 @@ log = logging.getLogger(__name__)
 OPEN_STATES = (InvitationState.PLANNED, InvitationState.SENT, InvitationState.REMINDED)
 
 
-def sample_fraction(rule_key: str, complaint_id: int) -> float:
-    """A stable number in [0, 1) for this rule and complaint.
+def sample_fraction(rule_key: str, complaint_id: int | str) -> float:
+    """A stable number in [0, 1) for this rule and complaint (``event:<id>``: service event).
 
     Deterministic, so planning the same complaint again gives the same answer, and independent
     of everything else about the complaint, so the sample is not biased.
@@ -48,7 +58,7 @@ def sample_fraction(rule_key: str, complaint_id: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def is_sampled(rule: DistributionRule, complaint_id: int) -> bool:
+def is_sampled(rule: DistributionRule, complaint_id: int | str) -> bool:
     return sample_fraction(rule.key, complaint_id) < rule.sample_rate
 
 
@@ -103,44 +113,76 @@ def _carry_bounce(person: Complainant) -> None:
         person.email_undeliverable_at = bounced
 
 
+def same_person_invitations(person: Complainant, channel: InvitationChannel
+                            ) -> ColumnElement[bool]:
+    """SQL on Invitation: the surveys of anyone at the same e-mail address (phone number) as
+    ``person``, started by a complaint or by a service event."""
+    same = select(Complainant.id).where(channels.same_contact(person, channel))
+    return or_(
+        Invitation.complaint_id.in_(select(Complaint.id).where(Complaint.complainant_id.in_(same))),
+        Invitation.service_event_id.in_(
+            select(ServiceEvent.id).where(ServiceEvent.complainant_id.in_(same))),
+    )
+
+
 def _fatigued(
-    rule: DistributionRule, person: Complainant, channel: InvitationChannel, due_at: dt.datetime
+    rule: DistributionRule, person: Complainant, channel: InvitationChannel, due_at: dt.datetime,
+    *, for_complaint: bool = False,
 ) -> bool:
     """Whether the same e-mail address (phone number) already got, or will get, a survey inside
     the window.
 
-    Across all rules: any invitation that was sent (whatever happened after) within
-    ``fatigue_days`` of this one's due time, or that is still planned.
+    Across all rules and triggers: any invitation that was sent (whatever happened after) within
+    ``fatigue_days`` of this one's due time, or that is still planned. For a complaint's survey
+    a planned service survey does not count: the complaint's takes its place
+    (``_give_way``).
     """
     if rule.fatigue_days <= 0:
         return False
     since = due_at - dt.timedelta(days=rule.fatigue_days)
+    planned = Invitation.state == InvitationState.PLANNED
+    if for_complaint:
+        planned = and_(planned, Invitation.complaint_id.is_not(None))
     found = db.session.scalar(
         select(Invitation.id)
-        .join(Complaint, Invitation.complaint_id == Complaint.id)
-        .join(Complainant, Complaint.complainant_id == Complainant.id)
-        .where(
-            channels.same_contact(person, channel),
-            or_(
-                Invitation.sent_at >= since,
-                Invitation.state == InvitationState.PLANNED,
-            ),
-        )
+        .where(same_person_invitations(person, channel), or_(Invitation.sent_at >= since, planned))
         .limit(1)
     )
     return found is not None
 
 
+def _give_way(invitation: Invitation, person: Complainant, rule: DistributionRule) -> int:
+    """Suppress (fatigue) the service surveys of ``person`` planned and not yet sent within the
+    window of the complaint survey ``invitation``: a complainant's survey comes first."""
+    if rule.fatigue_days <= 0 or invitation.due_at is None:
+        return 0
+    window = dt.timedelta(days=rule.fatigue_days)
+    suppressed = db.session.execute(
+        update(Invitation)
+        .where(
+            same_person_invitations(person, invitation.channel),
+            Invitation.complaint_id.is_(None),
+            Invitation.state == InvitationState.PLANNED,
+            Invitation.due_at < invitation.due_at + window,
+            Invitation.due_at > invitation.due_at - window,
+        )
+        .values(state=InvitationState.SUPPRESSED, suppression_reason=SuppressionReason.FATIGUE)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if suppressed:
+        log.info("invitation %s: %s service survey(s) gave way", invitation.id, suppressed)
+    return int(suppressed or 0)
+
+
 def _suppression(
-    rule: DistributionRule, complaint: Complaint, due_at: dt.datetime
+    rule: DistributionRule, person: Complainant | None, sample_key: int | str,
+    due_at: dt.datetime, *, for_complaint: bool = True,
 ) -> tuple[SuppressionReason | None, InvitationChannel]:
-    """Why no survey may go to this complaint's complainant (None when one may), and by which
-    channel it would go.
+    """Why no survey may go to ``person`` (None when one may), and by which channel it would go.
 
     An opt-out is checked first: it is the person's explicit and lasting wish, and the funnel
     should say so rather than blame a missing consent.
     """
-    person = complaint.complainant
     if person is None or person.erased_at is not None:
         return SuppressionReason.NO_CONTACT, InvitationChannel.EMAIL
     _carry_bounce(person)
@@ -151,9 +193,9 @@ def _suppression(
         return SuppressionReason.NO_CONSENT, channel or InvitationChannel.EMAIL
     if channel is None:
         return SuppressionReason.NO_CONTACT, InvitationChannel.EMAIL
-    if _fatigued(rule, person, channel, due_at):
+    if _fatigued(rule, person, channel, due_at, for_complaint=for_complaint):
         return SuppressionReason.FATIGUE, channel
-    if not is_sampled(rule, complaint.id):
+    if not is_sampled(rule, sample_key):
         return SuppressionReason.NOT_SAMPLED, channel
     return None, channel
 
@@ -200,7 +242,15 @@ def plan_for_resolution(complaint: Complaint, now: dt.datetime | None = None) ->
     invitation.version = version
     invitation.language = survey_language(complaint.complainant, version)
     invitation.due_at = due_at
-    reason, invitation.channel = _suppression(rule, complaint, due_at)
+    person = complaint.complainant
+    reason, invitation.channel = _suppression(rule, person, complaint.id, due_at)
+    _decide(invitation, reason)
+    if reason is None and person is not None:
+        _give_way(invitation, person, rule)
+    return invitation
+
+
+def _decide(invitation: Invitation, reason: SuppressionReason | None) -> None:
     if reason is None:
         invitation.state = InvitationState.PLANNED
     else:
@@ -209,7 +259,55 @@ def plan_for_resolution(complaint: Complaint, now: dt.datetime | None = None) ->
     db.session.add(invitation)
     db.session.flush()
     log.info("invitation %s %s", invitation.id, reason or "planned")
+
+
+def plan_for_service_event(event: ServiceEvent, now: dt.datetime | None = None,
+                           rules: list[DistributionRule] | None = None) -> Invitation | None:
+    """Plan the survey of a service event just taken in; returns the invitation row, or None
+    when no active rule on service events takes it (then nothing is stored).
+
+    Like ``plan_for_resolution``: a planned row due inside the rule's send window after its
+    delay from the event, or a suppressed one with the reason; an event that has an invitation
+    already keeps it (the same event delivered twice plans one survey). Flushes, never commits.
+    """
+    now = now or utcnow()
+    db.session.flush()
+    existing = db.session.scalar(
+        select(Invitation).where(Invitation.service_event_id == event.id).limit(1))
+    if existing is not None:
+        return existing
+    rule = matching_event_rule(event, rules)
+    if rule is None:
+        return None
+    invitation = Invitation(service_event=event, rule=rule, attempts=0)
+    version = latest_published_version(rule.questionnaire_id)
+    if version is None:
+        invitation.state = InvitationState.SUPPRESSED
+        invitation.suppression_reason = SuppressionReason.NO_MATCHING_RULE
+        invitation.last_error = "the rule's questionnaire has no published version"
+        db.session.add(invitation)
+        db.session.flush()
+        return invitation
+    due_at = into_send_window(
+        (event.occurred_at or now) + dt.timedelta(minutes=rule.delay_minutes), rule)
+    invitation.version = version
+    invitation.language = survey_language(event.person, version)
+    invitation.due_at = due_at
+    reason, invitation.channel = _suppression(
+        rule, event.person, f"event:{event.id}", due_at, for_complaint=False)
+    _decide(invitation, reason)
     return invitation
+
+
+def plan_for_service_events(events: Iterable[ServiceEvent], now: dt.datetime | None = None
+                            ) -> list[Invitation]:
+    """``plan_for_service_event`` for each of ``events`` (the rules read once); returns the
+    invitations stored, in the order of the events. An intake batch calls this once."""
+    rules = active_rules(RuleTrigger.SERVICE_EVENT)
+    if not rules:
+        return []
+    planned = (plan_for_service_event(event, now, rules) for event in events)
+    return [invitation for invitation in planned if invitation is not None]
 
 
 def cancel_open_invitations(complaint: Complaint) -> int:

@@ -15,6 +15,7 @@ from app.analytics.tree import category_tree, unit_tree
 from app.auth.decorators import role_required
 from app.distribution import bp
 from app.distribution.forms import (
+    TRIGGER_NAMES,
     RuleForm,
     choices,
     form_data,
@@ -27,7 +28,7 @@ from app.distribution.rules import rule_document as stored_document
 from app.distribution.sample_planner import plan_samples
 from app.distribution.sms import sms_configured
 from app.extensions import db
-from app.models import DistributionRule, Questionnaire, Role
+from app.models import DistributionRule, Questionnaire, Role, Service
 from app.timefmt import organisation_zone
 
 DEFAULT_TARGET_POINTS = 5.0
@@ -52,6 +53,8 @@ def _with_choices(form: RuleForm) -> RuleForm:
         # As every picker lists them: a tree, siblings in Turkish order (Tree.labelled).
         field.choices = choices((tree.nodes[node_id].code, f"{label} ({tree.nodes[node_id].code})")
                                 for node_id, label in tree.labelled())
+    services = db.session.execute(select(Service.code, Service.name).order_by(Service.name))
+    form.services.choices = choices((code, f"{name} ({code})") for code, name in services)
     return form
 
 
@@ -60,8 +63,8 @@ def _new_form() -> RuleForm:
     if request.method == "POST":
         return RuleForm()
     data = {
-        "questionnaire": "post-resolution", "filters": {"categories": [], "units": [],
-                                                        "channels": []},
+        "questionnaire": "post-resolution", "filters": {"categories": [], "services": [],
+                                                        "units": [], "channels": []},
         "send_window": "09:00-20:00", "sample_rate": 1.0, "fatigue_days": 30,
         "timezone": organisation_zone().key, "active": True, "priority": 0,
     }
@@ -85,7 +88,7 @@ def rules() -> ResponseReturnValue:
     listed = db.session.scalars(
         select(DistributionRule).order_by(DistributionRule.priority.desc(), DistributionRule.id)
     ).all()
-    return render_template("distribution/rules.html", rules=listed)
+    return render_template("distribution/rules.html", rules=listed, trigger_names=TRIGGER_NAMES)
 
 
 @bp.route("/rules/new", methods=["GET", "POST"])

@@ -17,7 +17,17 @@ from sqlalchemy import select
 from app.documents import rule_document as api_document
 from app.errors import InvalidFields, ServiceError, commit_or_conflict
 from app.extensions import db
-from app.models import AuditLog, Category, Complaint, DistributionRule, Questionnaire, Unit
+from app.models import (
+    AuditLog,
+    Category,
+    Complaint,
+    DistributionRule,
+    Questionnaire,
+    RuleTrigger,
+    Service,
+    ServiceEvent,
+    Unit,
+)
 from app.references import questionnaire_id
 from app.schemas.rules import DistributionRuleIn
 from app.timefmt import organisation_zone
@@ -80,21 +90,42 @@ def rule_matches(rule: DistributionRule, complaint: Complaint) -> bool:
     )
 
 
+def rule_matches_event(rule: DistributionRule, event: ServiceEvent) -> bool:
+    """Whether ``rule``'s filters admit the service event; an empty filter admits everything."""
+    return (
+        _matches(rule.service_codes, _codes_with_ancestors(event.service))
+        and _matches(rule.unit_codes, _codes_with_ancestors(event.unit))
+        and _matches(rule.channels, {str(event.channel)})
+    )
+
+
+def active_rules(trigger: RuleTrigger) -> list[DistributionRule]:
+    """The active rules on ``trigger``, in the order they are tried: highest priority first,
+    then the oldest (lowest id)."""
+    return list(db.session.scalars(
+        select(DistributionRule)
+        .where(DistributionRule.active.is_(True), DistributionRule.triggered_by == trigger)
+        .order_by(DistributionRule.priority.desc(), DistributionRule.id)
+    ))
+
+
 def matching_rule(complaint: Complaint) -> DistributionRule | None:
-    """The active rule for ``complaint``: highest priority first, then the oldest (lowest id).
+    """The active rule on resolved complaints for ``complaint``.
 
     Only one rule ever applies, so a complaint gets at most one survey however many rules match.
     Rules are few, so they are filtered here rather than in SQL (the filters are JSON lists).
     """
-    rules = db.session.scalars(
-        select(DistributionRule)
-        .where(DistributionRule.active.is_(True))
-        .order_by(DistributionRule.priority.desc(), DistributionRule.id)
-    )
-    for rule in rules:
-        if rule_matches(rule, complaint):
-            return rule
-    return None
+    return next((rule for rule in active_rules(RuleTrigger.COMPLAINT_RESOLVED)
+                 if rule_matches(rule, complaint)), None)
+
+
+def matching_event_rule(event: ServiceEvent, rules: list[DistributionRule] | None = None
+                        ) -> DistributionRule | None:
+    """The active rule on service events for ``event`` (``rules``: those of
+    ``active_rules(RuleTrigger.SERVICE_EVENT)``, read once for a batch)."""
+    if rules is None:
+        rules = active_rules(RuleTrigger.SERVICE_EVENT)
+    return next((rule for rule in rules if rule_matches_event(rule, event)), None)
 
 
 # --- saving rules: the API (``put_rule``) and the admin pages (``save_rule``) -------------------
@@ -116,9 +147,12 @@ def put_rule(key: str, data: DistributionRuleIn, actor: str) -> tuple[Distributi
     questionnaire = questionnaire_id(data.questionnaire)
     _check_codes(Unit, "filters.units", data.filters.units)
     _check_codes(Category, "filters.categories", data.filters.categories)
+    _check_codes(Service, "filters.services", data.filters.services)
     window_start, window_end = data.send_window.split("-")
     values: dict[str, Any] = {
         "questionnaire_id": questionnaire,
+        "triggered_by": data.triggered_by,
+        "service_codes": list(dict.fromkeys(data.filters.services)),
         "category_codes": list(dict.fromkeys(data.filters.categories)),
         "unit_codes": list(dict.fromkeys(data.filters.units)),
         "channels": list(dict.fromkeys(channel.value for channel in data.filters.channels)),
@@ -150,7 +184,8 @@ def put_rule(key: str, data: DistributionRuleIn, actor: str) -> tuple[Distributi
     return rule, created
 
 
-def _check_codes(model: type[Unit] | type[Category], field: str, codes: list[str]) -> None:
+def _check_codes(model: type[Unit] | type[Category] | type[Service], field: str,
+                 codes: list[str]) -> None:
     if not codes:
         return
     known = set(db.session.scalars(select(model.code).where(model.code.in_(codes))))

@@ -143,6 +143,7 @@ def _taken_by_others(rule: DistributionRule) -> list[ColumnElement[bool]]:
     ahead = db.session.scalars(
         select(DistributionRule).where(
             DistributionRule.active.is_(True),
+            DistributionRule.triggered_by == rule.triggered_by,
             DistributionRule.id != rule.id,
             or_(
                 DistributionRule.priority > rule.priority,

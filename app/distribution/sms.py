@@ -88,20 +88,23 @@ def fill_template(template: str, values: dict[str, str]) -> str:
 
 def build_sms(invitation: Invitation, token: str, *, reminder: bool = False) -> SmsMessage:
     """The SMS for ``invitation`` (or its reminder): organisation, reference and survey link."""
-    person = invitation.complaint.complainant
+    person = invitation.person
     phone = (person.phone or "").strip() if person is not None else ""
     if not phone:
         raise ValueError(f"invitation {invitation.id} has no phone number")
     values = {
         "organisation": organisation_settings().short_name,
-        "reference": invitation.complaint.external_id,
+        "reference": invitation.about.reference,
         "link": survey_url(token),
     }
     with force_locale(invitation.language):
-        template = current_app.config.get("MEMNUN_SMS_BODY_TEMPLATE") or _(
+        template = current_app.config.get("MEMNUN_SMS_BODY_TEMPLATE") or (_(
+            "{organisation}: how was our service ({reference})? "
+            "Please tell us in one minute: {link}"
+        ) if invitation.about.service else _(
             "{organisation}: how did we handle your complaint {reference}? "
             "Please tell us in one minute: {link}"
-        )
+        ))
         body = fill_template(template, values)
         if reminder:
             body = _("Reminder: %(text)s", text=body)

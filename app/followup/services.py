@@ -85,6 +85,13 @@ def follow_up_reasons(answers: Iterable[Answer]) -> list[FollowUpReason]:
     return [reason for reason in FollowUpReason if reason in found]
 
 
+def _low_score_webhook(response_id: int, reasons: list[FollowUpReason], low_score: Any) -> None:
+    if low_score is LOOK_UP:
+        _fire_low_score(response_id, reasons)
+    else:
+        webhooks.queue_safely(low_score, f"response {response_id}")
+
+
 def open_follow_up_if_needed(
     response: Response,
     reasons: list[FollowUpReason] | None = None,
@@ -112,6 +119,11 @@ def open_follow_up_if_needed(
         existing = None if prepared else _follow_up_of(response_id)
         if existing is not None:
             return existing
+        if response.complaint_id is None:
+            # A service user's low score: the webhook tells the integrations; follow-ups are
+            # made for complaints, whose handling the team can contact the person about.
+            _low_score_webhook(response_id, reasons, low_score)
+            return None
         follow_up = FollowUp(response_id=response_id, complaint_id=response.complaint_id,
                              unit_id=response.unit_id,
                              reason=",".join(reason.value for reason in reasons))
@@ -123,10 +135,7 @@ def open_follow_up_if_needed(
             return _follow_up_of(response_id)
         log.info("follow-up %s opened for response %s (%s)", follow_up.id, response_id,
                  follow_up.reason)
-        if low_score is LOOK_UP:
-            _fire_low_score(response_id, reasons)
-        else:
-            webhooks.queue_safely(low_score, f"response {response_id}")  # type: ignore[arg-type]
+        _low_score_webhook(response_id, reasons, low_score)
         return follow_up
     except Exception:  # noqa: BLE001 - see the docstring
         log.exception("could not open the follow-up of response %s", response_id)

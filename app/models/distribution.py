@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.complaint import Complaint
+from app.models.complaint import Complainant, Complaint
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion
 from app.models.service import Campaign, ServiceEvent
 from app.models.types import UTCDateTime, str_enum, utcnow
@@ -102,6 +102,15 @@ class MessageDelivery(enum.StrEnum):
     FAILED = "failed"
 
 
+class SurveyAbout(NamedTuple):
+    """What an invitation asks about, as its message and survey page name it: the complaint's
+    reference and the day it was received, or the service's name and the day it was given."""
+
+    reference: str
+    at: dt.datetime
+    service: bool
+
+
 class Invitation(db.Model):
     """One survey for one resolved complaint or one service event (a campaign's too): the
     outbox row the dispatcher works from.
@@ -167,3 +176,17 @@ class Invitation(db.Model):
     response: Mapped[Response | None] = relationship(
         "Response", viewonly=True, uselist=False, lazy="raise_on_sql"
     )
+
+    @property
+    def person(self) -> Complainant | None:
+        """Whom the survey asks: the complaint's complainant, or the person served."""
+        if self.complaint_id is not None:
+            return self.complaint.complainant if self.complaint is not None else None
+        return self.service_event.person if self.service_event is not None else None
+
+    @property
+    def about(self) -> SurveyAbout:
+        if self.complaint_id is not None or self.service_event_id is None:
+            return SurveyAbout(self.complaint.external_id, self.complaint.received_at, False)
+        event = self.service_event
+        return SurveyAbout(event.service.name, event.occurred_at, True)

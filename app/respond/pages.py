@@ -135,7 +135,7 @@ class SurveyPage:
 
     def received_on(self) -> str:
         zone = organisation_zone()
-        return format_date(self.invitation.complaint.received_at.astimezone(zone).date(), "long")
+        return format_date(self.invitation.about.at.astimezone(zone).date(), "long")
 
     def language_links(self) -> list[dict[str, Any]]:
         """Links to the page in the version's other languages (a one-click choice stays in the
@@ -195,7 +195,8 @@ def _survey_context(
                 for q in page.questions
                 if q.show_if
             },
-            "reference": page.invitation.complaint.external_id,
+            "reference": page.invitation.about.reference,
+            "about_service": page.invitation.about.service,
             "received_on": page.received_on(),
             "language_links": page.language_links(),
             "action": url_for(".survey", lang=page.language),
@@ -232,7 +233,8 @@ def blank_survey_page(page: SurveyPage) -> ResponseReturnValue:
     """``survey_page`` for a form with nothing chosen, answered or wrong: the same page, from
     this process's copy for the version, language and settings."""
     settings = organisation_settings()
-    key = (page.version.id, page.language, settings, tuple(sorted(_privacy().items())))
+    key = (page.version.id, page.language, settings, tuple(sorted(_privacy().items())),
+           page.invitation.about.service)
     kept = _kept_pages()
     template = kept.get(key)
     if template is None:
@@ -248,7 +250,7 @@ def blank_survey_page(page: SurveyPage) -> ResponseReturnValue:
     with speaking(page.language):
         received_on = page.received_on()
     values = {
-        "reference": page.invitation.complaint.external_id,
+        "reference": page.invitation.about.reference,
         "date": received_on,
         "link": page.link,
         "csrf": generate_csrf(),

@@ -45,6 +45,9 @@ from app.models import (
     Questionnaire,
     QuestionnaireVersion,
     Response,
+    ResponseMode,
+    ResponseSource,
+    ServiceEvent,
     SuppressionReason,
     Unit,
     VersionStatus,
@@ -303,17 +306,29 @@ def _insert_answers(response: Response, rows: list[Answer]) -> None:
     set_committed_value(response, "answers", rows)
 
 
+def _segment(invitation: Invitation) -> dict[str, Any]:
+    """Whom the response speaks for and where it counts: the complaint's unit, category and
+    channel, or the service event's unit, service and channel (a campaign's sample too)."""
+    if invitation.complaint_id is not None:
+        complaint = invitation.complaint
+        return {"complaint_id": complaint.id, "unit_id": complaint.unit_id,
+                "category_id": complaint.category_id, "channel": complaint.channel,
+                "source": ResponseSource.COMPLAINANT}
+    event = invitation.service_event
+    source = ResponseSource.CAMPAIGN if invitation.campaign_id else ResponseSource.SERVICE_USER
+    return {"complaint_id": None, "service_event_id": event.id, "unit_id": event.unit_id,
+            "category_id": None, "service_id": event.service_id, "channel": event.channel,
+            "source": source}
+
+
 def _new_response(invitation: Invitation, version: SurveyVersion, language: str,
                   now: dt.datetime) -> Response:
-    complaint = invitation.complaint
     values = {
         "invitation_id": invitation.id,
         "version_id": version.id,
         "questionnaire_id": version.questionnaire_id,
-        "complaint_id": complaint.id,
-        "unit_id": complaint.unit_id,
-        "category_id": complaint.category_id,
-        "channel": complaint.channel,
+        **_segment(invitation),
+        "mode": ResponseMode(str(invitation.channel)),
         "language": language,
         "submitted_at": now,
     }
@@ -495,17 +510,18 @@ def opt_out(invitation: Invitation, how: str = "page") -> int:
     unsubscribe e-mail).
     """
     now = utcnow()
-    complainant = invitation.complaint.complainant
+    complainant = invitation.person
     people = _same_person(complainant) if complainant is not None else []
     for person in people:
         person.opted_out_at = person.opted_out_at or now
-    their_complaints = select(Complaint.id).where(
-        Complaint.complainant_id.in_([person.id for person in people])
-    )
+    ids = [person.id for person in people]
+    their_complaints = select(Complaint.id).where(Complaint.complainant_id.in_(ids))
+    their_services = select(ServiceEvent.id).where(ServiceEvent.complainant_id.in_(ids))
     cancelled = db.session.execute(
         update(Invitation)
         .where(
-            or_(Invitation.id == invitation.id, Invitation.complaint_id.in_(their_complaints)),
+            or_(Invitation.id == invitation.id, Invitation.complaint_id.in_(their_complaints),
+                Invitation.service_event_id.in_(their_services)),
             Invitation.state.in_(PENDING),
         )
         .values(state=InvitationState.CANCELLED, suppression_reason=SuppressionReason.OPTED_OUT)

@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response as HttpResponse
 
 from app.distribution.tokens import find_invitation, invitation_id_of
 from app.extensions import csrf, db, limiter
-from app.models import Complaint, Invitation
+from app.models import Complaint, Invitation, Service, ServiceEvent
 from app.respond import bp
 from app.respond.forms import (
     OptOutForm,
@@ -89,9 +89,15 @@ SURVEY_LOADS = (
     joinedload(Invitation.complaint).load_only(
         Complaint.external_id, Complaint.received_at, Complaint.unit_id, Complaint.category_id,
         Complaint.channel, Complaint.complainant_id),
+    # or the service and its day, the response's unit and service (no complaint then).
+    joinedload(Invitation.service_event).load_only(
+        ServiceEvent.occurred_at, ServiceEvent.unit_id, ServiceEvent.service_id,
+        ServiceEvent.channel, ServiceEvent.complainant_id)
+    .joinedload(ServiceEvent.service).load_only(Service.name),
     joinedload(Invitation.response),  # a one-click answer stored before (its answers: read then)
 )
-OPT_OUT_LOADS = (joinedload(Invitation.complaint).joinedload(Complaint.complainant),)
+OPT_OUT_LOADS = (joinedload(Invitation.complaint).joinedload(Complaint.complainant),
+                 joinedload(Invitation.service_event).joinedload(ServiceEvent.person))
 
 
 def _rate_limit() -> str:
@@ -388,7 +394,7 @@ def thanks() -> ResponseReturnValue:
 def _opt_out_page(
     invitation: Invitation, token: str, language: str, *, resend: bool = False
 ) -> ResponseReturnValue:
-    complainant = invitation.complaint.complainant
+    complainant = invitation.person
     return render_page(
         "respond/opt_out.html",
         language,

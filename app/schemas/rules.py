@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.models import Channel
+from app.models import Channel, RuleTrigger
 from app.schemas.fields import ApiModel, Code
 
 # --- distribution rules -----------------------------------------------------------------------
@@ -117,10 +117,12 @@ def _timezone(value: str) -> str:
 
 
 class RuleFilters(ApiModel):
-    """Which complaints a rule covers; an empty list covers all. A parent unit or category
-    covers the ones below it."""
+    """Which complaints (service events) a rule covers; an empty list covers all. A parent
+    unit, category or service covers the ones below it. Categories apply to rules on resolved
+    complaints, services to rules on service events."""
 
     categories: list[Code] = Field(default_factory=list, max_length=200)
+    services: list[Code] = Field(default_factory=list, max_length=200)
     units: list[Code] = Field(default_factory=list, max_length=200)
     channels: list[Channel] = Field(default_factory=list, max_length=20)
 
@@ -129,17 +131,22 @@ class DistributionRuleIn(ApiModel):
     """``PUT /distribution-rules/<key>``: the whole rule; fields left out take their defaults."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "questionnaire": "post-resolution",
-        "filters": {"categories": ["temizlik"], "units": [], "channels": ["web", "phone"]},
+        "questionnaire": "post-resolution", "triggered_by": "complaint_resolved",
+        "filters": {"categories": ["temizlik"], "services": [], "units": [],
+                    "channels": ["web", "phone"]},
         "delay": "PT24H", "reminder_after": "P3D", "expires_after": "P14D",
         "sample_rate": 0.5, "fatigue_days": 30, "send_window": "09:00-20:00",
         "timezone": "Europe/Istanbul", "active": True, "priority": 10,
     }]})
 
     questionnaire: Code = Field(description="Key of the questionnaire to send.")
+    triggered_by: RuleTrigger = Field(
+        default=RuleTrigger.COMPLAINT_RESOLVED,
+        description="What starts the survey: a resolved complaint (complaint_resolved) or a "
+        "service delivered (service_event).")
     filters: RuleFilters = Field(default_factory=RuleFilters)
     delay: Duration = Field(default="P1D", validate_default=True,
-        description="Time after the resolution to send.")
+        description="Time after the resolution (the service event) to send.")
     reminder_after: Duration = Field(
         default="P3D", validate_default=True,
         description="Time after sending to remind once; PT0M: no reminder."

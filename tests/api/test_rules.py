@@ -57,7 +57,8 @@ def test_create_replace_and_list(app, api) -> None:
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
     assert body["key"] == "belediye" and body["questionnaire"] == "post-resolution"
-    assert body["filters"] == RULE["filters"]
+    assert body["filters"] == {**RULE["filters"], "services": []}
+    assert body["triggered_by"] == "complaint_resolved"
     # Durations come back in canonical form.
     assert (body["delay"], body["reminder_after"], body["expires_after"]) == ("PT2H", "P2D",
                                                                               "P7D")
@@ -80,7 +81,7 @@ def test_create_replace_and_list(app, api) -> None:
     assert replaced.status_code == 200
     document = replaced.get_json()
     assert document["questionnaire"] == "nps-relationship"
-    assert document["filters"] == {"categories": [], "units": [], "channels": []}
+    assert document["filters"] == {"categories": [], "services": [], "units": [], "channels": []}
     assert (document["delay"], document["reminder_after"], document["expires_after"]) == (
         "P1D", "P3D", "P14D")
     assert document["send_window"] == "09:00-20:00"
@@ -155,3 +156,27 @@ def test_keys_scopes_and_bodies(app, api) -> None:
     assert malformed.status_code == 400 and error_of(malformed)["code"] == "malformed_json"
     missing = api.put("/distribution-rules/r", json={})
     assert invalid_fields(missing) == {"questionnaire"}
+
+
+def test_a_rule_on_service_events_names_existing_services(app, api) -> None:
+    from app.models import RuleTrigger, Service
+
+    with app.app_context():
+        db.session.add(Service(code="permits", name="Permits"))
+        db.session.commit()
+    document = {"questionnaire": "post-resolution", "triggered_by": "service_event",
+                "filters": {"services": ["permits"], "channels": ["walk_in"]}}
+    created = api.put("/distribution-rules/visits", json=document)
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert body["triggered_by"] == "service_event"
+    assert body["filters"]["services"] == ["permits"]
+    with app.app_context():
+        rule = db.session.scalar(select(DistributionRule).where(DistributionRule.key == "visits"))
+        assert rule.triggered_by == RuleTrigger.SERVICE_EVENT and rule.service_codes == ["permits"]
+    unknown = api.put("/distribution-rules/visits",
+                      json={**document, "filters": {"services": ["nothing"]}})
+    assert unknown.status_code == 422
+    assert invalid_fields(unknown) == {"filters.services.0"}
+    wrong = api.put("/distribution-rules/visits", json={**document, "triggered_by": "moon"})
+    assert wrong.status_code == 422

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from app.distribution.forms import duration_data
 from app.distribution.rules import RuleInvalid, save_rule
 from app.extensions import db
-from app.models import AuditLog, DistributionRule
+from app.models import AuditLog, DistributionRule, RuleTrigger
 from tests.support.distribution import in_english, make_questionnaire, make_rule
-from tests.support.factories import make_complaint, make_user
+from tests.support.factories import make_complaint, make_service_event, make_user
 from tests.support.web import csrf_token_from, login
 
 
@@ -201,3 +201,21 @@ def test_durations_show_in_their_largest_exact_unit() -> None:
     assert duration_data(90) == {"amount": 90, "unit": "minutes"}
     assert duration_data(120) == {"amount": 2, "unit": "hours"}
     assert duration_data(0) == {"amount": 0, "unit": "minutes"}
+
+
+def test_a_rule_on_services_given_is_made_in_the_form(app: Flask, admin_client: FlaskClient,
+                                                      setup: None) -> None:
+    with app.app_context():
+        make_service_event(service="permits")
+        db.session.commit()
+    page = admin_client.get("/admin/rules/new").get_data(as_text=True)
+    assert 'value="service_event"' in page and "Permits (permits)" in page
+    response = post_form(admin_client, "/admin/rules/new", key="desk-visits",
+                         triggered_by="service_event", services=["permits"], channels=[])
+    assert response.status_code == 302
+    rule = stored(app, "desk-visits")
+    assert rule.triggered_by == RuleTrigger.SERVICE_EVENT and rule.service_codes == ["permits"]
+    listed = admin_client.get("/admin/rules").get_data(as_text=True)
+    assert "A service is given" in listed
+    wrong = post_form(admin_client, "/admin/rules/new", key="bad", triggered_by="moon")
+    assert wrong.status_code == 422

@@ -56,7 +56,7 @@ ADMIN_PATH = "/admin/"
 ADMIN_ENDPOINT_PREFIXES = ("reports.targets", "reports.delete_target_view")
 TEAM_PREFIXES = ("design.", "distribution.rule", "distribution.new_rule",
                  "distribution.operations", "distribution.retry", "distribution.outbox",
-                 "distribution.dispatch_now",
+                 "distribution.dispatch_now", "distribution.campaign", "distribution.new_campaign",
                  "reports.responses_export", "actions.new_action",
                  "actions.edit_action")
 #: Acting on one invitation (the lookup's buttons): designers and admins, inside their units.

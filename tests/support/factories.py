@@ -15,7 +15,16 @@ from sqlalchemy import select
 
 from app.emails import email_key
 from app.extensions import db
-from app.models import Category, Channel, Complainant, Complaint, ComplaintStatus, Unit
+from app.models import (
+    Category,
+    Channel,
+    Complainant,
+    Complaint,
+    ComplaintStatus,
+    Service,
+    ServiceEvent,
+    Unit,
+)
 
 UTC = dt.UTC
 _numbers = itertools.count(1)
@@ -125,21 +134,56 @@ def make_complaint(
     return complaint
 
 
-def make_service_event(unit: Unit, occurred_at: dt.datetime, *, service: str = "permit",
-                       channel: str | Channel = "walk_in", **fields: Any) -> Any:
-    """A service delivered in ``unit`` at ``occurred_at`` (service ``service``, made when
-    missing), flushed; ``fields``: any other column of ServiceEvent."""
-    from app.models import Service, ServiceEvent
-
-    found = db.session.scalar(select(Service).where(Service.code == service))
-    if found is None:
-        found = Service(code=service, name=service.title())
-        db.session.add(found)
-    event = ServiceEvent(external_id=f"SE-{next_number():05d}", occurred_at=occurred_at,
-                         unit=unit, service=found, channel=Channel(channel), **fields)
+def make_service_event(
+    *,
+    email: str | None = "mehmet@example.org",
+    phone: str | None = None,
+    language: str = "tr",
+    consent: bool = True,
+    opted_out: bool = False,
+    person: Any = _UNSET,
+    service: str | Service = "permits",
+    service_parent: str | None = None,
+    unit: str | Unit = "parks",
+    unit_parent: str | None = None,
+    channel: str | Channel = "walk_in",
+    occurred_at: dt.datetime | None = None,
+    external_id: str | None = None,
+    flush: bool = True,
+) -> ServiceEvent:
+    """A service delivered (by default on 14 May 2024, 10:00 UTC, service ``permits`` in unit
+    ``parks``, both made when missing) to a person who agreed to surveys; ``person``: a
+    Complainant (or None) instead of the one made from the contact arguments."""
+    if person is _UNSET:
+        person = Complainant(
+            name="Mehmet Demir", email=email_key(email) if email else email, phone=phone,
+            language=language, survey_consent=consent,
+            opted_out_at=dt.datetime(2024, 1, 1, tzinfo=UTC) if opted_out else None)
+        db.session.add(person)
+    if isinstance(service, str):
+        service = _service(service, service_parent)
+    event = ServiceEvent(
+        external_id=external_id or f"SRV-{next_number():06d}",
+        occurred_at=occurred_at or dt.datetime(2024, 5, 14, 10, 0, tzinfo=UTC),
+        unit=node(Unit, unit, unit_parent) if isinstance(unit, str) else unit,
+        service=service,
+        channel=Channel(channel),
+        person=person,
+    )
     db.session.add(event)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return event
+
+
+def _service(code: str, parent: str | None = None) -> Service:
+    found = db.session.scalar(select(Service).where(Service.code == code))
+    if found is None:
+        found = Service(code=code, name=code.title(),
+                        parent=_service(parent) if parent else None)
+        db.session.add(found)
+        db.session.flush()
+    return found
 
 
 def _scored(response: Any, overall: float | None) -> Any:

@@ -26,7 +26,7 @@ def build_mixed() -> Builder:
     builder = Builder().setup()
     build_january(builder)
     fen = builder.units["fen"]
-    event = make_service_event(fen, at(2025, 1, 2))
+    event = make_service_event(unit=fen, occurred_at=at(2025, 1, 2), person=None)
     version = builder.version
     for i, overall in enumerate(EMAIL):
         make_service_user_response(event, version, at(2025, 1, 5 + i), overall)
