@@ -128,8 +128,11 @@ _READING_FLAG = "memnun_respond_reading"
 
 def _start_reading() -> None:
     """Before a GET's first statement: its connection in autocommit (psycopg: set on the client,
-    no round trip; the pool resets it when the connection is returned)."""
-    if request.method == "GET" and not db.session().in_transaction():
+    no round trip; the pool resets it when the connection is returned). PostgreSQL only: Python's
+    sqlite3 begins no transaction for a SELECT anyway, and SQLAlchemy would reset the isolation
+    level with a PRAGMA on every return to the pool."""
+    if (request.method == "GET" and db.engine.dialect.name == "postgresql"
+            and not db.session().in_transaction()):
         db.session.connection(execution_options=READING)
         setattr(g, _READING_FLAG, True)
 
