@@ -21,12 +21,17 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 
 from app.languages import language_name
-from app.models import Invitation
 from app.organisation.settings import organisation_settings
 from app.respond.forms import build_form, field_name
 from app.respond.links import fingerprint
 from app.respond.questions import Question, describe_condition, translated
-from app.respond.services import LinkState, SurveyVersion, link_state, survey_version
+from app.respond.services import (
+    Invited,
+    LinkState,
+    SurveyVersion,
+    link_state,
+    survey_version,
+)
 from app.timefmt import organisation_zone
 
 DEFAULT_RETENTION_DAYS = 180
@@ -57,14 +62,14 @@ def render_page(
     return body, status
 
 
-def _pick_language(languages: list[str], asked: str | None, invitation: Invitation) -> str:
+def _pick_language(languages: list[str], asked: str | None, invitation: Invited) -> str:
     for candidate in (asked, invitation.language):
         if candidate in languages:
             return candidate
     return languages[0]
 
 
-def invitation_language(invitation: Invitation | None, asked: str | None = None) -> str:
+def invitation_language(invitation: Invited | None, asked: str | None = None) -> str:
     """The language of a page about ``invitation``: the one asked for if the survey has it,
     else the invitation's. Without an invitation: the one asked for, else the browser's."""
     if invitation is None:
@@ -89,7 +94,7 @@ def no_survey() -> ResponseReturnValue:
     return render_page("respond/unknown.html", invitation_language(None), 404, lost=True)
 
 
-def link_closed_page(invitation: Invitation) -> ResponseReturnValue | None:
+def link_closed_page(invitation: Invited) -> ResponseReturnValue | None:
     """The page for a link that takes no answer any more, or None when it still does."""
     state = link_state(invitation)
     if state == LinkState.OPEN:
@@ -104,13 +109,13 @@ def link_closed_page(invitation: Invitation) -> ResponseReturnValue | None:
 class SurveyPage:
     """Everything the survey page shows for one invitation in one language."""
 
-    invitation: Invitation
+    invitation: Invited
     token: str
     version: SurveyVersion
     language: str
 
     @classmethod
-    def open(cls, invitation: Invitation, token: str, asked_language: str | None) -> SurveyPage:
+    def open(cls, invitation: Invited, token: str, asked_language: str | None) -> SurveyPage:
         version = survey_version(invitation)
         assert version is not None  # link_state said the link is open
         language = _pick_language(version.languages, asked_language, invitation)

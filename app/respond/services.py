@@ -24,12 +24,13 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import get_locale
-from sqlalchemy import Update, bindparam, delete, insert, inspect, or_, select, update
+from sqlalchemy import Select, Update, bindparam, delete, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import webhooks
+from app.distribution.tokens import hash_token, well_formed
 from app.documents import ResponseContext, response_document
 from app.emails import email_key
 from app.extensions import db
@@ -38,20 +39,25 @@ from app.models import (
     Answer,
     AuditLog,
     Category,
+    Channel,
     Complainant,
     Complaint,
+    DistributionRule,
     Invitation,
+    InvitationChannel,
     InvitationState,
     Questionnaire,
     QuestionnaireVersion,
     Response,
     ResponseMode,
     ResponseSource,
+    Service,
     ServiceEvent,
     SuppressionReason,
     Unit,
     VersionStatus,
 )
+from app.models.distribution import SurveyAbout
 from app.models.types import utcnow
 from app.respond.questions import (
     MULTI_CHOICE,
@@ -91,6 +97,115 @@ class LinkState(enum.StrEnum):
     OPEN = "open"
     ANSWERED = "answered"
     CLOSED = "closed"
+
+
+@dataclass
+class LinkedComplaint:
+    """The complaint's columns the survey pages and a new response use."""
+
+    id: int
+    external_id: str | None
+    received_at: dt.datetime
+    unit_id: int
+    category_id: int
+    channel: Channel
+
+
+@dataclass
+class LinkedServiceEvent:
+    """The service event's columns the survey pages and a new response use (no complaint)."""
+
+    id: int
+    occurred_at: dt.datetime
+    unit_id: int
+    service_id: int
+    channel: Channel
+    service_name: str
+
+
+@dataclass
+class SurveyLink:
+    """An invitation as the survey form and its POST read it: the few columns they use, read by
+    ``find_survey_link`` in one Core statement, no ORM object (building the invitation, its
+    complaint and response as objects was most of a survey page's database work in Python).
+
+    The services below take it or an ``Invitation`` alike (the same attribute names);
+    ``response`` is the partial response as an object, read only when a submission completes
+    one (``response_id`` says whether there is one).
+    """
+
+    id: int
+    state: InvitationState
+    expires_at: dt.datetime | None
+    version_id: int | None
+    rule_id: int | None
+    language: str
+    channel: InvitationChannel
+    campaign_id: int | None
+    complaint: LinkedComplaint | None
+    service_event: LinkedServiceEvent | None
+    response_id: int | None
+    response: Response | None = None
+
+    @property
+    def complaint_id(self) -> int | None:
+        return self.complaint.id if self.complaint is not None else None
+
+    @property
+    def service_event_id(self) -> int | None:
+        return self.service_event.id if self.service_event is not None else None
+
+    @property
+    def about(self) -> SurveyAbout:
+        """What the survey asks about, as ``Invitation.about`` says it."""
+        if self.complaint is not None:
+            return SurveyAbout(self.complaint.external_id or "", self.complaint.received_at,
+                               False)
+        event = self.service_event
+        assert event is not None  # the invitation's CHECK: a complaint or a service event
+        return SurveyAbout(event.service_name, event.occurred_at, True)
+
+
+def _survey_link_lookup() -> Select[Any]:
+    invitation, complaint = Invitation.__table__.c, Complaint.__table__.c
+    event, service = ServiceEvent.__table__.c, Service.__table__.c
+    response = Response.__table__.c
+    return (
+        select(invitation.id, invitation.state, invitation.expires_at, invitation.version_id,
+               invitation.rule_id, invitation.language, invitation.channel,
+               invitation.campaign_id, complaint.id, complaint.external_id,
+               complaint.received_at, complaint.unit_id, complaint.category_id,
+               complaint.channel, event.id, event.occurred_at, event.unit_id, event.service_id,
+               event.channel, service.name, response.id)
+        .select_from(Invitation.__table__)
+        .outerjoin(Complaint.__table__, complaint.id == invitation.complaint_id)
+        .outerjoin(ServiceEvent.__table__, event.id == invitation.service_event_id)
+        .outerjoin(Service.__table__, service.id == event.service_id)
+        .outerjoin(Response.__table__, response.invitation_id == invitation.id)
+        .where(invitation.token_hash == bindparam("token_hash"))
+    )
+
+
+_SURVEY_LINK = _survey_link_lookup()  # built once: a survey visit looks a token up twice
+
+
+def find_survey_link(token: str) -> SurveyLink | None:
+    """The invitation a link token belongs to, as the survey pages read it, or None for
+    anything malformed or unknown."""
+    if not well_formed(token):
+        return None
+    row = db.session.connection().execute(
+        _SURVEY_LINK, {"token_hash": hash_token(token)}).first()
+    if row is None:
+        return None
+    complaint = LinkedComplaint(*row[8:14]) if row[8] is not None else None
+    event = LinkedServiceEvent(*row[14:20]) if row[14] is not None else None
+    return SurveyLink(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                      complaint, event, row[20])
+
+
+# What the services read of an invitation: an ``Invitation`` or a ``SurveyLink``.
+Invited = Invitation | SurveyLink
 
 
 @dataclass(frozen=True)
@@ -154,17 +269,23 @@ def version_by_id(version_id: int) -> SurveyVersion | None:
     return found
 
 
-def survey_version(invitation: Invitation) -> SurveyVersion | None:
+def survey_version(invitation: Invited) -> SurveyVersion | None:
     """The version this invitation asks about: its own, else its rule's published one."""
     if invitation.version_id is not None:
         return version_by_id(invitation.version_id)
-    if invitation.rule is not None:
-        published = invitation.rule.questionnaire.published_version
-        return version_by_id(published.id) if published is not None else None
+    if invitation.rule_id is not None:
+        published = db.session.scalar(
+            select(QuestionnaireVersion.id)
+            .join(DistributionRule,
+                  DistributionRule.questionnaire_id == QuestionnaireVersion.questionnaire_id)
+            .where(DistributionRule.id == invitation.rule_id,
+                   QuestionnaireVersion.status == VersionStatus.PUBLISHED)
+            .order_by(QuestionnaireVersion.number.desc()).limit(1))
+        return version_by_id(published) if published is not None else None
     return None
 
 
-def link_state(invitation: Invitation, now: dt.datetime | None = None) -> LinkState:
+def link_state(invitation: Invited, now: dt.datetime | None = None) -> LinkState:
     """Whether the survey link of ``invitation`` can be answered now."""
     now = now or utcnow()
     if invitation.state == InvitationState.RESPONDED:
@@ -237,7 +358,16 @@ def _claim_statement(names: tuple[str, ...]) -> Update:
     )
 
 
-def _claim_while_answerable(invitation: Invitation, now: dt.datetime, **values: Any) -> None:
+def _set_loaded(invitation: Invited, name: str, value: Any) -> None:
+    """Say on ``invitation`` what its row now holds (an ORM object: without marking it
+    changed)."""
+    if isinstance(invitation, SurveyLink):
+        setattr(invitation, name, value)
+    else:
+        set_committed_value(invitation, name, value)
+
+
+def _claim_while_answerable(invitation: Invited, now: dt.datetime, **values: Any) -> None:
     """Update the invitation only if it still takes an answer, in the same statement that checks
     it, so that an expiry, a cancellation or another submission cannot slip in between. The
     updated row stays locked until commit (PostgreSQL; SQLite locks the whole database).
@@ -251,32 +381,42 @@ def _claim_while_answerable(invitation: Invitation, now: dt.datetime, **values: 
     }).rowcount
     if changed == 1:
         for name, value in values.items():  # the object says what the row now holds
-            set_committed_value(invitation, name, value)
+            _set_loaded(invitation, name, value)
         return
     db.session.rollback()
-    db.session.refresh(invitation)
+    if isinstance(invitation, SurveyLink):
+        invitation.state = db.session.scalar(
+            select(Invitation.state).where(Invitation.id == invitation.id))
+    else:
+        db.session.refresh(invitation)
     if invitation.state == InvitationState.RESPONDED:
         raise AlreadyAnswered
     raise SurveyClosed
 
 
-def _response_of(invitation: Invitation) -> Response | None:
-    """The invitation's response: as loaded with it (``Invitation.response``), else read now."""
+def _response_of(invitation: Invited) -> Response | None:
+    """The invitation's response: as loaded with it (``Invitation.response``; a
+    ``SurveyLink``'s, read by its id the first time), else read now."""
+    if isinstance(invitation, SurveyLink):
+        if invitation.response is None and invitation.response_id is not None:
+            invitation.response = db.session.get(Response, invitation.response_id)
+        return invitation.response
     if "response" not in inspect(invitation).unloaded:
         return invitation.response
     return db.session.scalar(select(Response).where(Response.invitation_id == invitation.id))
 
 
-def partial_answers(invitation: Invitation) -> dict[str, Any]:
+def partial_answers(invitation: Invited) -> dict[str, Any]:
     """The answers stored so far for an invitation not yet responded (its one-click answer),
     by question key, in the form ``survey_answers`` gives them; empty when there are none."""
     if invitation.state == InvitationState.RESPONDED:
         return {}
-    response = _response_of(invitation)
-    if response is None:
+    response_id = (invitation.response_id if isinstance(invitation, SurveyLink)
+                   else getattr(_response_of(invitation), "id", None))
+    if response_id is None:
         return {}
     answers: dict[str, Any] = {}
-    stored = db.session.scalars(select(Answer).where(Answer.response_id == response.id))
+    stored = db.session.scalars(select(Answer).where(Answer.response_id == response_id))
     for answer in stored:
         if answer.value_choice is not None:
             answers[answer.question_key] = answer.value_choice
@@ -306,7 +446,7 @@ def _insert_answers(response: Response, rows: list[Answer]) -> None:
     set_committed_value(response, "answers", rows)
 
 
-def _segment(invitation: Invitation) -> dict[str, Any]:
+def _segment(invitation: Invited) -> dict[str, Any]:
     """Whom the response speaks for and where it counts: the complaint's unit, category and
     channel, or the service event's unit, service and channel (a campaign's sample too)."""
     if invitation.complaint_id is not None:
@@ -321,7 +461,7 @@ def _segment(invitation: Invitation) -> dict[str, Any]:
             "source": source}
 
 
-def _new_response(invitation: Invitation, version: SurveyVersion, language: str,
+def _new_response(invitation: Invited, version: SurveyVersion, language: str,
                   now: dt.datetime) -> Response:
     values = {
         "invitation_id": invitation.id,
@@ -339,11 +479,13 @@ def _new_response(invitation: Invitation, version: SurveyVersion, language: str,
     response = Response(id=response_id, **values)
     make_transient_to_detached(response)
     db.session.add(response)
-    set_committed_value(invitation, "response", response)
+    _set_loaded(invitation, "response", response)
+    if isinstance(invitation, SurveyLink):
+        invitation.response_id = response_id
     return response
 
 
-def _store(invitation: Invitation, version: SurveyVersion, answers: dict[str, Any],
+def _store(invitation: Invited, version: SurveyVersion, answers: dict[str, Any],
            language: str, now: dt.datetime, **claim: Any) -> Response:
     """Claim the invitation (``claim``: the values it takes), then add the response with
     ``answers``, or put them in place of a partial one; flushed, not committed.
@@ -399,7 +541,7 @@ def _commit_keeping_loaded() -> None:
         db.session.commit()
 
 
-def save_first_answer(invitation: Invitation, answers: dict[str, Any], language: str) -> Response:
+def save_first_answer(invitation: Invited, answers: dict[str, Any], language: str) -> Response:
     """Store the one-click answer(s) from the e-mail as a partial response, or put them in place
     of the partial response stored before (the last click counts).
 
@@ -421,7 +563,7 @@ def save_first_answer(invitation: Invitation, answers: dict[str, Any], language:
     return response
 
 
-def submit_response(invitation: Invitation, answers: dict[str, Any], language: str) -> Response:
+def submit_response(invitation: Invited, answers: dict[str, Any], language: str) -> Response:
     """Store the one response of ``invitation`` with its answers, and mark it responded.
 
     A partial response (the one-click answer) is completed: its answers are replaced by these.
@@ -451,7 +593,7 @@ def submit_response(invitation: Invitation, answers: dict[str, Any], language: s
     return response
 
 
-def _prepare_hooks(response: Response, invitation: Invitation,
+def _prepare_hooks(response: Response, invitation: Invited,
                    version: SurveyVersion) -> Callable[[], None]:
     """Read and build, before the response's commit, what its hooks need (one query for the
     subscribed webhooks; the codes of the document only when one is); returns what writes them

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
-from flask import current_app, make_response, redirect, request, session, url_for
+from flask import current_app, g, make_response, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response as HttpResponse
 
 from app.distribution.tokens import find_invitation, invitation_id_of
 from app.extensions import csrf, db, limiter
-from app.models import Complaint, Invitation, Service, ServiceEvent
+from app.models import Complaint, Invitation, ServiceEvent
 from app.respond import bp
 from app.respond.forms import (
     OptOutForm,
@@ -55,6 +55,8 @@ from app.respond.services import (
     AlreadyAnswered,
     LinkState,
     SurveyClosed,
+    SurveyLink,
+    find_survey_link,
     link_state,
     partial_answers,
     save_first_answer,
@@ -81,21 +83,9 @@ FIRST_ANSWER = "first"
 FETCH_HEADER = "X-Memnun-Fetch"  # sent by survey.js: answer with a status, not a page
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z]{2,4})?$")
 
-# What each page reads of an invitation, loaded with it by the one token lookup of a request
+# The survey pages read an invitation as a ``SurveyLink`` (services.find_survey_link: the few
+# columns they use, in one Core statement); the opt-out pages, rarer, as ORM objects with these
 # (the version comes from services.survey_version, which keeps published versions in memory).
-SURVEY_LOADS = (
-    # the reference and received date; the response's unit, category and channel. Only these:
-    # its text (subject, description) can be long, and every column costs on every page.
-    joinedload(Invitation.complaint).load_only(
-        Complaint.external_id, Complaint.received_at, Complaint.unit_id, Complaint.category_id,
-        Complaint.channel, Complaint.complainant_id),
-    # or the service and its day, the response's unit and service (no complaint then).
-    joinedload(Invitation.service_event).load_only(
-        ServiceEvent.occurred_at, ServiceEvent.unit_id, ServiceEvent.service_id,
-        ServiceEvent.channel, ServiceEvent.complainant_id)
-    .joinedload(ServiceEvent.service).load_only(Service.name),
-    joinedload(Invitation.response),  # a one-click answer stored before (its answers: read then)
-)
 OPT_OUT_LOADS = (joinedload(Invitation.complaint).joinedload(Complaint.complainant),
                  joinedload(Invitation.service_event).joinedload(ServiceEvent.person))
 
@@ -131,13 +121,30 @@ def token_lookup(view: Callable[..., ResponseReturnValue]) -> Callable[..., Resp
     return token_lookup_limit(checked)
 
 
+# A GET here only reads (see above), so its token lookup and whatever else it reads run outside
+# any transaction: no BEGIN and COMMIT round trips around the one statement of a page.
+READING = {"isolation_level": "AUTOCOMMIT"}
+_READING_FLAG = "memnun_respond_reading"
+
+
+def _start_reading() -> None:
+    """Before a GET's first statement: its connection in autocommit (psycopg: set on the client,
+    no round trip; the pool resets it when the connection is returned). PostgreSQL only: Python's
+    sqlite3 begins no transaction for a SELECT anyway, and SQLAlchemy would reset the isolation
+    level with a PRAGMA on every return to the pool."""
+    if (request.method == "GET" and db.engine.dialect.name == "postgresql"
+            and not db.session().in_transaction()):
+        db.session.connection(execution_options=READING)
+        setattr(g, _READING_FLAG, True)
+
+
 @bp.after_request
 def _end_reading(response: HttpResponse) -> HttpResponse:
-    """A GET here only reads (see above): end its transaction with a COMMIT, not the ROLLBACK
-    of the session's close. psycopg 3 forgets its prepared statements on every ROLLBACK (and
-    sends DEALLOCATE ALL), so with a rollback per page view the token lookup was prepared again
-    and again instead of staying prepared in each pooled connection."""
-    if request.method == "GET":
+    """A GET that read in a transaction after all (its connection was renewed, or a test's
+    session had one open) ends it with a COMMIT, not the ROLLBACK of the session's close:
+    psycopg 3 forgets its prepared statements on every ROLLBACK (and sends DEALLOCATE ALL), so
+    with a rollback per page view the token lookup would be prepared again and again."""
+    if request.method == "GET" and not g.pop(_READING_FLAG, False):
         db.session.commit()
     return response
 
@@ -166,17 +173,23 @@ def _retried(lookup: Callable[[], T]) -> T:
     connection when the pooled one was found dead (PostgreSQL restarted): the engine pings no
     connection before use, and the error has renewed the whole pool, so nobody sees a 500."""
     try:
+        _start_reading()
         return lookup()
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
         db.session.rollback()
+        g.pop(_READING_FLAG, None)
         log.warning("database connection lost; the token lookup is tried again")
         return lookup()
 
 
 def _lookup(token: str, *loads: object) -> Invitation | None:
     return _retried(lambda: find_invitation(token, *loads))
+
+
+def _survey_link(token: str) -> SurveyLink | None:
+    return _retried(lambda: find_survey_link(token))
 
 
 def _exists(token: str) -> bool:
@@ -202,7 +215,7 @@ def link(token: str) -> ResponseReturnValue:
     """
     chosen = {}
     if request.args:  # a one-click choice: only an open link's questions can take it
-        invitation = _lookup(token)
+        invitation = _survey_link(token)
         if invitation is None:
             return unknown_link()
         if link_state(invitation) == LinkState.OPEN:
@@ -326,10 +339,16 @@ def _requested_invitation(*loads: object) -> tuple[str, Invitation] | None:
     return (token, invitation) if token and invitation is not None else None
 
 
+def _requested_link() -> tuple[str, SurveyLink] | None:
+    token = token_of_request()
+    invitation = _survey_link(token) if token else None
+    return (token, invitation) if token and invitation is not None else None
+
+
 @bp.route("/survey", methods=["GET", "POST"])
 @token_lookup
 def survey() -> ResponseReturnValue:
-    found = _requested_invitation(*SURVEY_LOADS)
+    found = _requested_link()
     if found is None:
         return no_survey()
     token, invitation = found
@@ -351,7 +370,7 @@ def _csrf_failed(error: CSRFError) -> ResponseReturnValue:
     """An expired or missing CSRF token (a survey left open overnight, a lost session cookie)
     must not throw away what was typed: show the form again, filled in, and ask to send again."""
     opting_out = request.endpoint == "respond.opt_out"
-    found = _requested_invitation(*(OPT_OUT_LOADS if opting_out else SURVEY_LOADS))
+    found = _requested_invitation(*OPT_OUT_LOADS) if opting_out else _requested_link()
     if found is None:
         return no_survey()
     token, invitation = found
@@ -359,6 +378,7 @@ def _csrf_failed(error: CSRFError) -> ResponseReturnValue:
     if _wants_status_only():
         return "", 400
     if opting_out:
+        assert isinstance(invitation, Invitation)
         return _opt_out_page(invitation, token, invitation_language(invitation), resend=True)
     closed = link_closed_page(invitation)
     if closed is not None:

@@ -16,11 +16,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app.distribution.tokens import find_invitation
 from app.extensions import db
 from app.models import FollowUp, Invitation, InvitationState, Response, Webhook, WebhookDelivery
-from app.respond.services import save_first_answer, submit_response
-from app.respond.views import SURVEY_LOADS
+from app.respond.services import find_survey_link, save_first_answer, submit_response
 from tests.support.respond import GOOD_ANSWERS, answers_of, form_fields, invite, responses_of
 from tests.support.statements import ROLLBACK, Counted, counting
 
@@ -116,8 +114,8 @@ def test_a_one_click_answer_stored_after_the_lookup_is_completed_not_refused(app
     submission completes it: one response, with the answers sent."""
     invited = invite(app)
     with app.app_context():
-        invitation = find_invitation(invited.token, *SURVEY_LOADS)  # as the POST reads it
-        assert invitation is not None and invitation.response is None
+        invitation = find_survey_link(invited.token)  # as the POST reads it
+        assert invitation is not None and invitation.response_id is None
         with app.app_context():  # the one-click POST, on another connection, in between
             save_first_answer(
                 db.session.get(Invitation, invited.invitation_id), {"overall": 2}, "tr"

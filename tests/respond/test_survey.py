@@ -162,11 +162,10 @@ def test_the_kept_blank_page_is_the_page_rendered_afresh(app, client) -> None:
     """The blank survey page is rendered once per version and language and then filled in per
     request: it must be, byte for byte, the page a full render gives, with each invitation's
     own reference (escaped), date, link and CSRF token, and a form that can be sent."""
-    from app.distribution.tokens import find_invitation
     from app.respond.forms import build_form
     from app.respond.links import fingerprint
     from app.respond.pages import MARKERS, SurveyPage, blank_survey_page, speaking, survey_page
-    from app.respond.views import SURVEY_LOADS
+    from app.respond.services import find_survey_link
 
     open_link(client, invite(app, external_id="CMP-1").token)  # the page is kept from here on
     invited = invite(app, external_id='A&B <"x">')
@@ -181,7 +180,7 @@ def test_the_kept_blank_page_is_the_page_rendered_afresh(app, client) -> None:
 
     english = invite(app, external_id="CMP-3", language="en")
     with app.test_request_context("/s/survey"):
-        found = find_invitation(english.token, *SURVEY_LOADS)
+        found = find_survey_link(english.token)
         assert found is not None
         shown = SurveyPage.open(found, english.token, None)
         with speaking(shown.language):
