@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from app.distribution import channels
+from app.distribution.calling import into_calling_hours, phone_channel
 from app.distribution.rules import matching_rule
 from app.distribution.windows import into_send_window
 from app.extensions import db
@@ -144,7 +145,8 @@ def _suppression(
     if person is None or person.erased_at is not None:
         return SuppressionReason.NO_CONTACT, InvitationChannel.EMAIL
     _carry_bounce(person)
-    channel = channels.reaching(person, current_app.config)
+    channel = phone_channel(rule, person, channels.reaching(person, current_app.config),
+                            current_app.config)
     if opted_out(person, channel or InvitationChannel.EMAIL):
         return SuppressionReason.OPTED_OUT, channel or InvitationChannel.EMAIL
     if not person.survey_consent:
@@ -203,6 +205,8 @@ def plan_for_resolution(complaint: Complaint, now: dt.datetime | None = None) ->
     reason, invitation.channel = _suppression(rule, complaint, due_at)
     if reason is None:
         invitation.state = InvitationState.PLANNED
+        if invitation.channel == InvitationChannel.PHONE:
+            _plan_call(invitation, rule)
     else:
         invitation.state = InvitationState.SUPPRESSED
         invitation.suppression_reason = reason
@@ -210,6 +214,14 @@ def plan_for_resolution(complaint: Complaint, now: dt.datetime | None = None) ->
     db.session.flush()
     log.info("invitation %s %s", invitation.id, reason or "planned")
     return invitation
+
+
+def _plan_call(invitation: Invitation, rule: DistributionRule) -> None:
+    """A call is due inside the calling hours, and its invitation expires as a link would:
+    ``expires_after`` from the first moment it may be made."""
+    assert invitation.due_at is not None
+    invitation.due_at = into_calling_hours(invitation.due_at, rule)
+    invitation.expires_at = invitation.due_at + dt.timedelta(minutes=rule.expires_after_minutes)
 
 
 def cancel_open_invitations(complaint: Complaint) -> int:
