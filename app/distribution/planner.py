@@ -104,6 +104,20 @@ def _carry_bounce(person: Complainant) -> None:
         person.email_undeliverable_at = bounced
 
 
+def _carry_wrong_number(person: Complainant) -> None:
+    """A new record of a number an interviewer found wrong takes the mark over (app/phone), so
+    that no call or SMS goes to it."""
+    if not (person.phone or "").strip() or person.phone_wrong_at is not None:
+        return
+    wrong = db.session.scalar(
+        select(Complainant.phone_wrong_at)
+        .where(Complainant.phone == person.phone, Complainant.phone_wrong_at.is_not(None))
+        .limit(1)
+    )
+    if wrong is not None:
+        person.phone_wrong_at = wrong
+
+
 def _fatigued(
     rule: DistributionRule, person: Complainant, channel: InvitationChannel, due_at: dt.datetime
 ) -> bool:
@@ -145,6 +159,7 @@ def _suppression(
     if person is None or person.erased_at is not None:
         return SuppressionReason.NO_CONTACT, InvitationChannel.EMAIL
     _carry_bounce(person)
+    _carry_wrong_number(person)
     channel = phone_channel(rule, person, channels.reaching(person, current_app.config),
                             current_app.config)
     if opted_out(person, channel or InvitationChannel.EMAIL):

@@ -45,6 +45,8 @@ from app.models import (
     Questionnaire,
     QuestionnaireVersion,
     Response,
+    ResponseMode,
+    ResponseSource,
     SuppressionReason,
     Unit,
     VersionStatus,
@@ -304,9 +306,10 @@ def _insert_answers(response: Response, rows: list[Answer]) -> None:
 
 
 def _new_response(invitation: Invitation, version: SurveyVersion, language: str,
-                  now: dt.datetime) -> Response:
+                  now: dt.datetime, recorded: dict[str, Any] | None = None) -> Response:
     complaint = invitation.complaint
     values = {
+        **(recorded or {}),
         "invitation_id": invitation.id,
         "version_id": version.id,
         "questionnaire_id": version.questionnaire_id,
@@ -329,7 +332,8 @@ def _new_response(invitation: Invitation, version: SurveyVersion, language: str,
 
 
 def _store(invitation: Invitation, version: SurveyVersion, answers: dict[str, Any],
-           language: str, now: dt.datetime, **claim: Any) -> Response:
+           language: str, now: dt.datetime, recorded: dict[str, Any] | None = None,
+           **claim: Any) -> Response:
     """Claim the invitation (``claim``: the values it takes), then add the response with
     ``answers``, or put them in place of a partial one; flushed, not committed.
 
@@ -348,7 +352,7 @@ def _store(invitation: Invitation, version: SurveyVersion, answers: dict[str, An
             else _response_of(invitation))
         try:
             if response is None:
-                response = _new_response(invitation, version, language, now)
+                response = _new_response(invitation, version, language, now, recorded)
             else:
                 db.session.execute(delete(Answer).where(Answer.response_id == response.id)
                                    .execution_options(synchronize_session=False))
@@ -406,7 +410,8 @@ def save_first_answer(invitation: Invitation, answers: dict[str, Any], language:
     return response
 
 
-def submit_response(invitation: Invitation, answers: dict[str, Any], language: str) -> Response:
+def submit_response(invitation: Invitation, answers: dict[str, Any], language: str, *,
+                    interviewer_id: int | None = None) -> Response:
     """Store the one response of ``invitation`` with its answers, and mark it responded.
 
     A partial response (the one-click answer) is completed: its answers are replaced by these.
@@ -419,6 +424,9 @@ def submit_response(invitation: Invitation, answers: dict[str, Any], language: s
     ``response.low_score`` webhook) is decided and built before the commit, in the same
     transaction, and written after it in transactions of its own: nothing is read again after
     the commit, and a problem there never loses the response.
+
+    ``interviewer_id``: the member of staff who asked the questions on the phone and typed the
+    answers (app/phone); the response's mode is then ``phone``.
     """
     version = survey_version(invitation)
     if version is None:
@@ -427,7 +435,12 @@ def submit_response(invitation: Invitation, answers: dict[str, Any], language: s
     if invitation.state == InvitationState.RESPONDED:
         raise AlreadyAnswered
     now = utcnow()
-    response = _store(invitation, version, answers, language, now,
+    recorded = None if interviewer_id is None else {
+        "mode": ResponseMode.PHONE, "interviewer_id": interviewer_id,
+        "source": (ResponseSource.CAMPAIGN if invitation.campaign_id is not None
+                   else ResponseSource.SERVICE_USER if invitation.service_event_id is not None
+                   else ResponseSource.COMPLAINANT)}
+    response = _store(invitation, version, answers, language, now, recorded,
                       state=InvitationState.RESPONDED, responded_at=now)
     after_commit = _prepare_hooks(response, invitation, version)
     _commit_keeping_loaded()
@@ -484,7 +497,7 @@ def _same_person(complainant: Complainant) -> list[Complainant]:
     return [complainant, *others]
 
 
-def opt_out(invitation: Invitation, how: str = "page") -> int:
+def opt_out(invitation: Invitation, how: str = "page", actor: str = "complainant") -> int:
     """Opt the person behind ``invitation`` out of every survey; return how many pending
     invitations were cancelled.
 
@@ -492,7 +505,7 @@ def opt_out(invitation: Invitation, how: str = "page") -> int:
     (integrations often create one record per complaint). Safe to repeat: a second call finds
     nothing left to cancel and keeps the first opt-out time. ``how`` is audited: ``page`` (the
     opt-out page's form), ``one_click`` (RFC 8058, from the mailbox provider), ``mail`` (an
-    unsubscribe e-mail).
+    unsubscribe e-mail), ``phone`` (the person said so to an interviewer, ``actor``).
     """
     now = utcnow()
     complainant = invitation.complaint.complainant
@@ -513,7 +526,7 @@ def opt_out(invitation: Invitation, how: str = "page") -> int:
     ).rowcount
     db.session.add(
         AuditLog(
-            actor="complainant",
+            actor=actor,
             action="opt_out",
             target=f"complainant:{complainant.id}" if complainant else None,
             detail={"invitation": invitation.id, "cancelled": cancelled, "how": how},
