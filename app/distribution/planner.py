@@ -221,7 +221,7 @@ def plan_for_resolution(complaint: Complaint, now: dt.datetime | None = None) ->
     if reason is None:
         invitation.state = InvitationState.PLANNED
         if invitation.channel == InvitationChannel.PHONE:
-            _plan_call(invitation, rule)
+            _plan_call(invitation, rule, resolved_at)
     else:
         invitation.state = InvitationState.SUPPRESSED
         invitation.suppression_reason = reason
@@ -231,11 +231,12 @@ def plan_for_resolution(complaint: Complaint, now: dt.datetime | None = None) ->
     return invitation
 
 
-def _plan_call(invitation: Invitation, rule: DistributionRule) -> None:
-    """A call is due inside the calling hours, and its invitation expires as a link would:
-    ``expires_after`` from the first moment it may be made."""
-    assert invitation.due_at is not None
-    invitation.due_at = into_calling_hours(invitation.due_at, rule)
+def _plan_call(invitation: Invitation, rule: DistributionRule, resolved_at: dt.datetime) -> None:
+    """A call is due inside the calling hours (not the sending hours: no message goes out), and
+    its invitation expires as a link would: ``expires_after`` from the first moment it may be
+    made."""
+    invitation.due_at = into_calling_hours(
+        resolved_at + dt.timedelta(minutes=rule.delay_minutes), rule)
     invitation.expires_at = invitation.due_at + dt.timedelta(minutes=rule.expires_after_minutes)
 
 

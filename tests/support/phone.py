@@ -25,10 +25,10 @@ def next_tuesday() -> dt.datetime:
 def phone_rule(use: PhoneUse = PhoneUse.EVERYONE, **fields: Any) -> DistributionRule:
     """The default rule, calling ``use``: 3 calls 4 hours apart, 10:00-18:00 Istanbul time on
     weekdays, no delay."""
-    fields.setdefault("delay_minutes", 0)
-    return make_rule(phone_use=use, phone_max_attempts=3, phone_hours_between=4,
-                     calling_hours_start="10:00", calling_hours_end="18:00",
-                     calling_days=[1, 2, 3, 4, 5], **fields)
+    settings = {"delay_minutes": 0, "phone_max_attempts": 3, "phone_hours_between": 4,
+                "calling_hours_start": "10:00", "calling_hours_end": "18:00",
+                "calling_days": [1, 2, 3, 4, 5], **fields}
+    return make_rule(phone_use=use, **settings)
 
 
 def phone_invitation(resolved_at: dt.datetime | None = None, *, phone: str = "+90 532 111 22 33",
