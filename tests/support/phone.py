@@ -39,3 +39,13 @@ def phone_invitation(resolved_at: dt.datetime | None = None, *, phone: str = "+9
     invitation = plan_for_resolution(found, now=resolved_at)
     db.session.commit()
     return invitation
+
+
+def tab_to(page: Any, selector: str, limit: int = 150) -> None:
+    """Press Tab until the element ``selector`` has the focus, as a keyboard user moves."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)",
+                         selector):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")
