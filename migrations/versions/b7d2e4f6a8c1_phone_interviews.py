@@ -95,8 +95,7 @@ def downgrade():
         batch_op.drop_column('phone_wrong_at')
     recreate = 'always' if sqlite else 'auto'
     with op.batch_alter_table('distribution_rule', recreate=recreate) as batch_op:
-        if not sqlite:
-            batch_op.drop_constraint(op.f('ck_distribution_rule_phone_use'), type_='check')
+        batch_op.drop_constraint(op.f('ck_distribution_rule_phone_use'), type_='check')
         for column in ('calling_days', 'calling_hours_end', 'calling_hours_start',
                        'phone_hours_between', 'phone_max_attempts', 'phone_use'):
             batch_op.drop_column(column)
