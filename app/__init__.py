@@ -147,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.lookup import bp as lookup_bp
     from app.main import bp as main_bp
     from app.organisation import bp as organisation_bp
+    from app.phone import bp as phone_bp
     from app.reports import bp as reports_bp
     from app.respond import bp as respond_bp
     from app.staff import bp as staff_bp
@@ -166,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(followup_bp)
     app.register_blueprint(actions_bp)
     app.register_blueprint(lookup_bp)
+    app.register_blueprint(phone_bp)
     app.register_blueprint(organisation_bp)
     app.register_blueprint(staff_bp)
 

@@ -295,6 +295,13 @@ def rule_document(rule: DistributionRule) -> dict[str, Any]:
         "timezone": rule.timezone,
         "active": rule.active,
         "priority": rule.priority,
+        "phone": {
+            "use": str(rule.phone_use),
+            "max_attempts": rule.phone_max_attempts,
+            "hours_between": rule.phone_hours_between,
+            "calling_hours": f"{rule.calling_hours_start}-{rule.calling_hours_end}",
+            "calling_days": list(rule.calling_days or []),
+        },
         "updated_at": iso(rule.updated_at),
     }
 

@@ -99,6 +99,14 @@ def _dispatch_interval(app: Flask) -> dict[str, int]:
     return {"seconds": int(app.config.get("MEMNUN_DISPATCH_INTERVAL_SECONDS") or 30)}
 
 
+def _phone_calls(stopping: Callable[[], bool]) -> int:
+    """Calls past their expiry end, and links that expired unanswered under a rule that calls
+    as a fallback get their call (``app.phone.services``)."""
+    from app.phone.services import expire_calls, plan_phone_fallbacks
+
+    return expire_calls() + plan_phone_fallbacks()
+
+
 @dataclass(frozen=True)
 class PeriodicJob:
     """One row of the table: ``work`` every ``every(app)`` (APScheduler ``interval`` trigger
@@ -131,15 +139,18 @@ BOUNCE_POLL = PeriodicJob("memnun-bounce-poll", _poll_bounces, _bounce_poll_inte
 CAMPAIGN_CLOSING = PeriodicJob("memnun-campaign-closing", _close_campaigns,
                                lambda app: {"minutes": 10},
                                failure="closing due campaigns failed")
+PHONE_CALLS = PeriodicJob("memnun-phone-calls", _phone_calls, lambda app: {"minutes": 5},
+                          failure="phone call planning failed")
 
 #: Every periodic job of Memnun: sending due invitations and reminders, delivering webhooks, the
 #: weekly alert digest (an hourly tick; the database says whether a week is due), the daily
 #: purge of contact data past its retention time, the rollup compaction and the comment themes
 #: (every few hours: one computation over every comment, which the pages then only read), and,
 #: when a bounce mailbox is configured, polling it (``app.distribution.bounce_imap``); closing
-#: the campaigns whose closing date has come (``app.distribution.campaigns``).
+#: the campaigns whose closing date has come (``app.distribution.campaigns``); and the phone
+#: calls' expiry and fallbacks (``app.phone``).
 JOBS: tuple[PeriodicJob, ...] = (DISPATCH, WEBHOOKS, ALERT_DIGEST, RETENTION, ROLLUP_COMPACTION,
-                                 THEMES, BOUNCE_POLL, CAMPAIGN_CLOSING)
+                                 THEMES, BOUNCE_POLL, CAMPAIGN_CLOSING, PHONE_CALLS)
 
 
 def run_job(job: PeriodicJob, stopping: threading.Event | None, app: Flask) -> Any:

@@ -296,6 +296,14 @@ class RuleFiltersOut(BaseModel):
     channels: list[Channel]
 
 
+class PhoneSettingsOut(BaseModel):
+    use: str = Field(description="off, everyone, phone_only or fallback (see the rule's input).")
+    max_attempts: int
+    hours_between: int
+    calling_hours: str
+    calling_days: list[int]
+
+
 class DistributionRuleOut(BaseModel):
     key: str
     questionnaire: str
@@ -309,6 +317,7 @@ class DistributionRuleOut(BaseModel):
     timezone: str
     active: bool
     priority: int
+    phone: PhoneSettingsOut
     updated_at: dt.datetime
 
 

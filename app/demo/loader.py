@@ -13,6 +13,7 @@ from app.demo import catalogue as cat
 from app.demo.actions import needs_follow_up, open_follow_ups, store_actions
 from app.demo.answers import answer, mood_of
 from app.demo.campaigns import store_campaigns
+from app.demo.phone import call_people_with_only_a_phone, store_phone_calls
 from app.demo.simulation import (
     TIMEZONE,
     Case,
@@ -135,6 +136,7 @@ def _load(seed: int, clock: Clock, scale: float,
     _store_invitations(surveys, rule, version)
     progress(1, "invitations")
     responses = _store_responses(rng, clock, surveys, version, unit_ids, category_ids)
+    calls = store_phone_calls(rng, clock, surveys, call_people_with_only_a_phone(rule), version)
     progress(1, "responses")
     volumes = _store_volumes(rng, clock, unit_ids)
     _store_targets(unit_ids)
@@ -143,7 +145,7 @@ def _load(seed: int, clock: Clock, scale: float,
     db.session.add(AuditLog(actor="cli", action="demo.load", target=f"seed:{seed}"))
     unhappy = [s.id for s in surveys if s.state == "responded" and needs_follow_up(s)]
     summary = _summary(seed, clock, cases, people, surveys, responses, volumes)
-    return f"{summary}; {actions} improvement actions", unhappy
+    return f"{summary}; {actions} improvement actions; {calls} phone calls", unhappy
 
 
 def _questionnaire_and_rule() -> tuple[DistributionRule, QuestionnaireVersion]:

@@ -1,4 +1,4 @@
-"""The channels a survey invitation can go by, in one registry: e-mail and SMS.
+"""The channels a survey invitation can go by, in one registry: e-mail, SMS, and the phone.
 
 A channel says how a person is reached (the address or number, normalised as it is compared),
 which column holds that contact (for opt-outs and survey fatigue, which follow the person, not
@@ -6,7 +6,9 @@ the complaint), whether it can be used with this configuration, how its message 
 which backend hands the message over. The planner picks the first usable channel in
 ``CHANNELS`` order; the dispatcher asks the invitation's channel for its message and backend.
 A new channel is one more entry here, with its ``InvitationChannel`` value and a backend with
-the ``MailBackend`` interface (``send``, ``close``).
+the ``MailBackend`` interface (``send``, ``close``). The phone is here for its contact (opt-outs,
+fatigue and wrong numbers follow the number) but is never configured for sending: the planner
+picks it only by a rule's ``phone_use`` (``calling``), and people make the calls (app/phone).
 """
 
 from __future__ import annotations
@@ -81,10 +83,33 @@ SMS = Channel(
     configured=sms_configured,
     message=_sms_message,
     backend=get_sms_backend,
+    dead_column=lambda: Complainant.phone_wrong_at.is_not(None),
+)
+
+
+
+def _no_message(invitation: Invitation, token: str, reminder: bool, now: dt.datetime,
+                builder: MessageBuilder) -> OutgoingMessage:
+    raise RuntimeError("an invitation by phone is a call made by a person, never a message")
+
+
+def _no_backend(config: Any) -> MailBackend:
+    raise RuntimeError("an invitation by phone is a call made by a person, never a message")
+
+
+PHONE = Channel(
+    kind=InvitationChannel.PHONE,
+    contact_of=_phone_of,
+    contact_column=lambda: Complainant.phone,
+    configured=lambda config: False,  # never sent: reaching() and reachable() pass it over
+    message=_no_message,
+    backend=_no_backend,
+    dead_column=lambda: Complainant.phone_wrong_at.is_not(None),
 )
 
 #: Every channel, in the order the planner prefers them.
-CHANNELS: dict[InvitationChannel, Channel] = {EMAIL.kind: EMAIL, SMS.kind: SMS}
+CHANNELS: dict[InvitationChannel, Channel] = {EMAIL.kind: EMAIL, SMS.kind: SMS,
+                                              PHONE.kind: PHONE}
 
 
 def channel(kind: InvitationChannel | str) -> Channel:
@@ -94,9 +119,11 @@ def channel(kind: InvitationChannel | str) -> Channel:
 
 def dead(person: Complainant, kind: InvitationChannel | str) -> bool:
     """Whether ``person``'s contact for ``kind`` is known not to work: an e-mail address that
-    bounced for good (app.distribution.bounces). Nothing goes to it any more."""
-    return InvitationChannel(kind) == InvitationChannel.EMAIL and (
-        person.email_undeliverable_at is not None)
+    bounced for good (app.distribution.bounces), a phone number an interviewer found wrong
+    (app.phone). Nothing goes to it any more."""
+    if InvitationChannel(kind) == InvitationChannel.EMAIL:
+        return person.email_undeliverable_at is not None
+    return person.phone_wrong_at is not None
 
 
 def reaching(person: Complainant, config: Any) -> InvitationChannel | None:

@@ -244,7 +244,9 @@ def _minutes(value: int | None) -> dt.timedelta | None:
 def _due_conditions(kind: str, now: dt.datetime) -> list[ColumnElement[bool]]:
     lease_free = (Invitation.claimed_until.is_(None)) | (Invitation.claimed_until < now)
     if kind == INVITATION:
-        return [Invitation.state == InvitationState.PLANNED, Invitation.due_at <= now, lease_free]
+        # An invitation by phone is a call the satisfaction team makes (app/phone), never sent.
+        return [Invitation.state == InvitationState.PLANNED, Invitation.due_at <= now, lease_free,
+                Invitation.channel != InvitationChannel.PHONE]
     return [
         Invitation.state == InvitationState.SENT,
         Invitation.reminder_due_at <= now,

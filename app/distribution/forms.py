@@ -23,7 +23,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import InputRequired, NumberRange, Regexp, ValidationError
+from wtforms.validators import InputRequired, NumberRange, Optional, Regexp, ValidationError
 
 from app.forms import StaffForm, finite
 from app.models import Channel, RuleTrigger
@@ -65,6 +65,22 @@ FIELD_OF = {
     "timezone": "timezone",
     "active": "active",
     "priority": "priority",
+    "phone": "phone_use",
+    "phone.use": "phone_use",
+    "phone.max_attempts": "phone_max_attempts",
+    "phone.hours_between": "phone_hours_between",
+    "phone.calling_hours": "calling_from",
+    "phone.calling_days": "calling_days",
+}
+PHONE_USE_NAMES = {
+    "off": _l("No calls"),
+    "everyone": _l("Call every matched person with a phone number"),
+    "phone_only": _l("Call people who have only a phone number"),
+    "fallback": _l("Call when the e-mail or SMS got no answer before it expired"),
+}
+WEEKDAY_NAMES = {
+    1: _l("Monday"), 2: _l("Tuesday"), 3: _l("Wednesday"), 4: _l("Thursday"),
+    5: _l("Friday"), 6: _l("Saturday"), 7: _l("Sunday"),
 }
 
 
@@ -113,7 +129,37 @@ def duration_data(minutes: int) -> dict[str, Any]:
     return {"amount": minutes, "unit": "minutes"}
 
 
-class RuleForm(StaffForm):
+class PhoneFields:
+    """The rule's phone interviews, a few fields of their own (mixed into ``RuleForm``). A
+    form posted without them (an older page) keeps the defaults: no calls."""
+
+    phone_use = SelectField(_l("Phone interviews"), default="off",
+                            choices=lambda: choices(PHONE_USE_NAMES.items()))
+    phone_max_attempts = IntegerField(
+        _l("Calls without an answer before giving up"), default=3,
+        validators=[Optional(), NumberRange(min=1, max=20, message=_l("Enter 1 to 20."))],
+    )
+    phone_hours_between = IntegerField(
+        _l("Hours at least between two calls"), default=4,
+        validators=[Optional(),
+                    NumberRange(min=0, max=336, message=_l("Enter 0 to 336 hours."))],
+    )
+    calling_from = StringField(
+        _l("Calling from"), default="10:00",
+        validators=[Optional(), Regexp(CLOCK_PATTERN, message=_l("Enter a time such as 10:00."))],
+    )
+    calling_until = StringField(
+        _l("Calling until"), default="18:00",
+        description=_l("Local time, in the rule's time zone."),
+        validators=[Optional(), Regexp(CLOCK_PATTERN, message=_l("Enter a time such as 18:00."))],
+    )
+    calling_days = SelectMultipleField(
+        _l("Calling days"), coerce=int, default=[1, 2, 3, 4, 5],
+        description=_l("None chosen: Monday to Friday."),
+        choices=lambda: choices(WEEKDAY_NAMES.items()))
+
+
+class RuleForm(StaffForm, PhoneFields):
     key = StringField(
         _l("Key"),
         description=_l("Letters, digits, '.', '-' and '_'; it cannot be changed later."),
@@ -177,6 +223,27 @@ class RuleForm(StaffForm):
     )
 
 
+
+def phone_form_data(phone: dict[str, Any]) -> dict[str, Any]:
+    start, _, end = phone["calling_hours"].partition("-")
+    return {"phone_use": phone["use"], "phone_max_attempts": phone["max_attempts"],
+            "phone_hours_between": phone["hours_between"], "calling_from": start,
+            "calling_until": end, "calling_days": phone["calling_days"]}
+
+
+def phone_document(form: Any) -> dict[str, Any]:
+    """The rule document's ``phone`` from the form; a field left empty takes its default."""
+    def given(field: Any, default: Any) -> Any:
+        return default if field.data in (None, "") else field.data
+
+    return {"use": given(form.phone_use, "off"),
+            "max_attempts": int(given(form.phone_max_attempts, 3)),
+            "hours_between": int(given(form.phone_hours_between, 4)),
+            "calling_hours": f"{given(form.calling_from, '10:00')}-"
+                             f"{given(form.calling_until, '18:00')}",
+            "calling_days": [int(day) for day in form.calling_days.data or []] or [1, 2, 3, 4, 5]}
+
+
 def form_data(document: dict[str, Any], minutes: dict[str, int]) -> dict[str, Any]:
     """Initial form values from a rule document (``rules.rule_document``) and its durations."""
     start, _, end = document["send_window"].partition("-")
@@ -195,6 +262,7 @@ def form_data(document: dict[str, Any], minutes: dict[str, int]) -> dict[str, An
         "timezone": document["timezone"],
         "active": document["active"],
         "priority": document["priority"],
+        **phone_form_data(document["phone"]),
     }
 
 
@@ -218,6 +286,7 @@ def rule_document(form: Any) -> dict[str, Any]:
         "timezone": form.timezone.data.strip(),
         "active": bool(form.active.data),
         "priority": int(form.priority.data),
+        "phone": phone_document(form),
     }
 
 

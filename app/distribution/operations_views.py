@@ -39,7 +39,8 @@ REASON_NAMES = {
     SuppressionReason.NOT_SAMPLED: _l("not in the sample"),
     SuppressionReason.NO_MATCHING_RULE: _l("no matching rule"),
 }
-SENT_BY = {InvitationChannel.EMAIL: _l("E-mail"), InvitationChannel.SMS: _l("SMS")}
+SENT_BY = {InvitationChannel.EMAIL: _l("E-mail"), InvitationChannel.SMS: _l("SMS"),
+           InvitationChannel.PHONE: _l("Phone")}
 BOUNCE_HEADINGS = (("unit", _l("Bounce rate by unit")), ("rule", _l("Bounce rate by rule")),
                    ("sent_by", _l("Bounce rate by channel")))
 BOUNCE_COLUMNS = {"unit": _l("Unit"), "rule": _l("Rule"), "sent_by": _l("Channel")}

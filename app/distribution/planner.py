@@ -24,6 +24,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from app.distribution import channels
+from app.distribution.calling import into_calling_hours, phone_channel
 from app.distribution.rules import active_rules, matching_event_rule, matching_rule
 from app.distribution.windows import into_send_window
 from app.extensions import db
@@ -125,6 +126,20 @@ def same_person_invitations(person: Complainant, channel: InvitationChannel
     )
 
 
+def _carry_wrong_number(person: Complainant) -> None:
+    """A new record of a number an interviewer found wrong takes the mark over (app/phone), so
+    that no call or SMS goes to it."""
+    if not (person.phone or "").strip() or person.phone_wrong_at is not None:
+        return
+    wrong = db.session.scalar(
+        select(Complainant.phone_wrong_at)
+        .where(Complainant.phone == person.phone, Complainant.phone_wrong_at.is_not(None))
+        .limit(1)
+    )
+    if wrong is not None:
+        person.phone_wrong_at = wrong
+
+
 def _fatigued(
     rule: DistributionRule, person: Complainant, channel: InvitationChannel, due_at: dt.datetime,
     *, for_complaint: bool = False,
@@ -186,7 +201,9 @@ def _suppression(
     if person is None or person.erased_at is not None:
         return SuppressionReason.NO_CONTACT, InvitationChannel.EMAIL
     _carry_bounce(person)
-    channel = channels.reaching(person, current_app.config)
+    _carry_wrong_number(person)
+    channel = phone_channel(rule, person, channels.reaching(person, current_app.config),
+                            current_app.config)
     if opted_out(person, channel or InvitationChannel.EMAIL):
         return SuppressionReason.OPTED_OUT, channel or InvitationChannel.EMAIL
     if not person.survey_consent:
@@ -244,15 +261,20 @@ def plan_for_resolution(complaint: Complaint, now: dt.datetime | None = None) ->
     invitation.due_at = due_at
     person = complaint.complainant
     reason, invitation.channel = _suppression(rule, person, complaint.id, due_at)
-    _decide(invitation, reason)
+    _decide(invitation, reason, rule, resolved_at)
     if reason is None and person is not None:
         _give_way(invitation, person, rule)
     return invitation
 
 
-def _decide(invitation: Invitation, reason: SuppressionReason | None) -> None:
+def _decide(invitation: Invitation, reason: SuppressionReason | None, rule: DistributionRule,
+            start: dt.datetime) -> None:
+    """Planned, or suppressed with ``reason``; a call is planned from ``start`` (the
+    resolution or the service), inside the calling hours."""
     if reason is None:
         invitation.state = InvitationState.PLANNED
+        if invitation.channel == InvitationChannel.PHONE:
+            _plan_call(invitation, rule, start)
     else:
         invitation.state = InvitationState.SUPPRESSED
         invitation.suppression_reason = reason
@@ -288,14 +310,14 @@ def plan_for_service_event(event: ServiceEvent, now: dt.datetime | None = None,
         db.session.add(invitation)
         db.session.flush()
         return invitation
-    due_at = into_send_window(
-        (event.occurred_at or now) + dt.timedelta(minutes=rule.delay_minutes), rule)
+    served_at = event.occurred_at or now
+    due_at = into_send_window(served_at + dt.timedelta(minutes=rule.delay_minutes), rule)
     invitation.version = version
     invitation.language = survey_language(event.person, version)
     invitation.due_at = due_at
     reason, invitation.channel = _suppression(
         rule, event.person, f"event:{event.id}", due_at, for_complaint=False)
-    _decide(invitation, reason)
+    _decide(invitation, reason, rule, served_at)
     return invitation
 
 
@@ -308,6 +330,15 @@ def plan_for_service_events(events: Iterable[ServiceEvent], now: dt.datetime | N
         return []
     planned = (plan_for_service_event(event, now, rules) for event in events)
     return [invitation for invitation in planned if invitation is not None]
+
+
+def _plan_call(invitation: Invitation, rule: DistributionRule, start: dt.datetime) -> None:
+    """A call is due inside the calling hours (not the sending hours: no message goes out), and
+    its invitation expires as a link would: ``expires_after`` from the first moment it may be
+    made."""
+    invitation.due_at = into_calling_hours(
+        start + dt.timedelta(minutes=rule.delay_minutes), rule)
+    invitation.expires_at = invitation.due_at + dt.timedelta(minutes=rule.expires_after_minutes)
 
 
 def cancel_open_invitations(complaint: Complaint) -> int:

@@ -67,6 +67,8 @@ def _new_form() -> RuleForm:
                                                         "units": [], "channels": []},
         "send_window": "09:00-20:00", "sample_rate": 1.0, "fatigue_days": 30,
         "timezone": organisation_zone().key, "active": True, "priority": 0,
+        "phone": {"use": "off", "max_attempts": 3, "hours_between": 4,
+                  "calling_hours": "10:00-18:00", "calling_days": [1, 2, 3, 4, 5]},
     }
     minutes = {"delay": 24 * 60, "reminder_after": 3 * 24 * 60, "expires_after": 14 * 24 * 60}
     return RuleForm(data=form_data(data, minutes))

@@ -22,6 +22,7 @@ from app.models import (
     Category,
     Complaint,
     DistributionRule,
+    PhoneUse,
     Questionnaire,
     RuleTrigger,
     Service,
@@ -166,6 +167,7 @@ def put_rule(key: str, data: DistributionRuleIn, actor: str) -> tuple[Distributi
         "timezone": data.timezone or organisation_zone().key,
         "active": data.active,
         "priority": data.priority,
+        **_phone_values(data),
     }
     rule = db.session.scalar(select(DistributionRule).where(DistributionRule.key == key))
     created = rule is None
@@ -182,6 +184,18 @@ def put_rule(key: str, data: DistributionRuleIn, actor: str) -> tuple[Distributi
                             detail={"questionnaire": data.questionnaire, **detail}))
     commit_or_conflict()
     return rule, created
+
+
+def _phone_values(data: DistributionRuleIn) -> dict[str, Any]:
+    start, end = data.phone.calling_hours.split("-")
+    return {
+        "phone_use": PhoneUse(data.phone.use),
+        "phone_max_attempts": data.phone.max_attempts,
+        "phone_hours_between": data.phone.hours_between,
+        "calling_hours_start": start,
+        "calling_hours_end": end,
+        "calling_days": data.phone.calling_days,
+    }
 
 
 def _check_codes(model: type[Unit] | type[Category] | type[Service], field: str,
@@ -213,7 +227,8 @@ class RuleInvalid(RuleError):
 def _field_of(location: str) -> str:
     """``filters.units.3`` -> ``filters.units``: errors go next to the whole field."""
     parts = location.split(".")
-    return ".".join(parts[:2]) if parts[0] == "filters" and len(parts) > 1 else parts[0]
+    nested = parts[0] in ("filters", "phone") and len(parts) > 1
+    return ".".join(parts[:2]) if nested else parts[0]
 
 
 def _errors(details: list[dict[str, str]]) -> dict[str, list[str]]:

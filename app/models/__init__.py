@@ -37,6 +37,7 @@ from app.models.followup import (
     FollowUpState,
 )
 from app.models.organisation import Category, Channel, OrganisationSettings, Unit
+from app.models.phone import FAILED_OUTCOMES, CallAttempt, CallOutcome, PhoneUse
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion, VersionStatus
 from app.models.response import Answer, Response, ResponseMode, ResponseSource
 from app.models.rollup import HourlyDimensionFigures, HourlyFigures
@@ -46,6 +47,10 @@ from app.models.themes import CommentTheme, Theme
 from app.models.webhook import DeliveryState, Webhook, WebhookDelivery
 
 __all__ = [
+    "FAILED_OUTCOMES",
+    "CallAttempt",
+    "CallOutcome",
+    "PhoneUse",
     "ServiceEvent",
     "Service",
     "CampaignState",

@@ -56,6 +56,8 @@ class Complainant(db.Model):
     # A hard bounce came back from this address: no e-mail goes to it any more (the SMS
     # channel is used where there is a phone). Set on every record with the same address.
     email_undeliverable_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # An interviewer reached someone else at this number: no call or SMS goes to it any more.
+    phone_wrong_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 

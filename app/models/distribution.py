@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.complaint import Complainant, Complaint
+from app.models.phone import PhoneUse
 from app.models.questionnaire import Questionnaire, QuestionnaireVersion
 from app.models.service import Campaign, ServiceEvent
 from app.models.types import UTCDateTime, str_enum, utcnow
@@ -55,6 +56,18 @@ class DistributionRule(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Istanbul")
     active: Mapped[bool] = mapped_column(default=True)
     priority: Mapped[int] = mapped_column(default=0)
+    # Phone interviews (app/phone): whether people are called, how often, how far apart, and in
+    # which local hours and ISO weekdays (1 Monday .. 7 Sunday) of ``timezone``.
+    phone_use: Mapped[PhoneUse] = mapped_column(
+        str_enum(PhoneUse, "phone_use"), default=PhoneUse.OFF, server_default=PhoneUse.OFF.value)
+    phone_max_attempts: Mapped[int] = mapped_column(default=3, server_default="3")
+    phone_hours_between: Mapped[int] = mapped_column(default=4, server_default="4")
+    calling_hours_start: Mapped[str] = mapped_column(
+        String(5), default="10:00", server_default="10:00")
+    calling_hours_end: Mapped[str] = mapped_column(
+        String(5), default="18:00", server_default="18:00")
+    calling_days: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: [1, 2, 3, 4, 5], server_default="[1, 2, 3, 4, 5]")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -462,7 +462,8 @@ def _segment(invitation: Invited) -> dict[str, Any]:
 
 
 def _new_response(invitation: Invited, version: SurveyVersion, language: str,
-                  now: dt.datetime) -> Response:
+                  now: dt.datetime, recorded: dict[str, Any] | None = None) -> Response:
+    """``recorded``: what a phone interview adds (its mode and interviewer)."""
     values = {
         "invitation_id": invitation.id,
         "version_id": version.id,
@@ -471,6 +472,7 @@ def _new_response(invitation: Invited, version: SurveyVersion, language: str,
         "mode": ResponseMode(str(invitation.channel)),
         "language": language,
         "submitted_at": now,
+        **(recorded or {}),
     }
     # One Core INSERT ... RETURNING, not a unit-of-work flush (a third of the POST's Python);
     # the unique invitation_id decides a race here. The object then joins the session as the
@@ -486,7 +488,8 @@ def _new_response(invitation: Invited, version: SurveyVersion, language: str,
 
 
 def _store(invitation: Invited, version: SurveyVersion, answers: dict[str, Any],
-           language: str, now: dt.datetime, **claim: Any) -> Response:
+           language: str, now: dt.datetime, recorded: dict[str, Any] | None = None,
+           **claim: Any) -> Response:
     """Claim the invitation (``claim``: the values it takes), then add the response with
     ``answers``, or put them in place of a partial one; flushed, not committed.
 
@@ -505,7 +508,7 @@ def _store(invitation: Invited, version: SurveyVersion, answers: dict[str, Any],
             else _response_of(invitation))
         try:
             if response is None:
-                response = _new_response(invitation, version, language, now)
+                response = _new_response(invitation, version, language, now, recorded)
             else:
                 db.session.execute(delete(Answer).where(Answer.response_id == response.id)
                                    .execution_options(synchronize_session=False))
@@ -563,7 +566,8 @@ def save_first_answer(invitation: Invited, answers: dict[str, Any], language: st
     return response
 
 
-def submit_response(invitation: Invited, answers: dict[str, Any], language: str) -> Response:
+def submit_response(invitation: Invited, answers: dict[str, Any], language: str, *,
+                    interviewer_id: int | None = None) -> Response:
     """Store the one response of ``invitation`` with its answers, and mark it responded.
 
     A partial response (the one-click answer) is completed: its answers are replaced by these.
@@ -576,6 +580,9 @@ def submit_response(invitation: Invited, answers: dict[str, Any], language: str)
     ``response.low_score`` webhook) is decided and built before the commit, in the same
     transaction, and written after it in transactions of its own: nothing is read again after
     the commit, and a problem there never loses the response.
+
+    ``interviewer_id``: the member of staff who asked the questions on the phone and typed the
+    answers (app/phone); the response's mode is then ``phone``.
     """
     version = survey_version(invitation)
     if version is None:
@@ -584,7 +591,9 @@ def submit_response(invitation: Invited, answers: dict[str, Any], language: str)
     if invitation.state == InvitationState.RESPONDED:
         raise AlreadyAnswered
     now = utcnow()
-    response = _store(invitation, version, answers, language, now,
+    recorded = None if interviewer_id is None else {
+        "mode": ResponseMode.PHONE, "interviewer_id": interviewer_id}
+    response = _store(invitation, version, answers, language, now, recorded,
                       state=InvitationState.RESPONDED, responded_at=now)
     after_commit = _prepare_hooks(response, invitation, version)
     _commit_keeping_loaded()
@@ -641,7 +650,7 @@ def _same_person(complainant: Complainant) -> list[Complainant]:
     return [complainant, *others]
 
 
-def opt_out(invitation: Invitation, how: str = "page") -> int:
+def opt_out(invitation: Invitation, how: str = "page", actor: str = "complainant") -> int:
     """Opt the person behind ``invitation`` out of every survey; return how many pending
     invitations were cancelled.
 
@@ -649,7 +658,7 @@ def opt_out(invitation: Invitation, how: str = "page") -> int:
     (integrations often create one record per complaint). Safe to repeat: a second call finds
     nothing left to cancel and keeps the first opt-out time. ``how`` is audited: ``page`` (the
     opt-out page's form), ``one_click`` (RFC 8058, from the mailbox provider), ``mail`` (an
-    unsubscribe e-mail).
+    unsubscribe e-mail), ``phone`` (the person said so to an interviewer, ``actor``).
     """
     now = utcnow()
     complainant = invitation.person
@@ -671,7 +680,7 @@ def opt_out(invitation: Invitation, how: str = "page") -> int:
     ).rowcount
     db.session.add(
         AuditLog(
-            actor="complainant",
+            actor=actor,
             action="opt_out",
             target=f"complainant:{complainant.id}" if complainant else None,
             detail={"invitation": invitation.id, "cancelled": cancelled, "how": how},

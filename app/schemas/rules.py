@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from flask_babel import gettext as _
 from pydantic import (
@@ -127,6 +127,38 @@ class RuleFilters(ApiModel):
     channels: list[Channel] = Field(default_factory=list, max_length=20)
 
 
+def _calling_days(value: list[int]) -> list[int]:
+    if not value:
+        raise PydanticCustomError("no_calling_day", _("must hold at least one weekday"))
+    return sorted(set(value))
+
+
+class PhoneSettings(ApiModel):
+    """Phone interviews (app/phone): whom the satisfaction team calls, how often, and when."""
+
+    use: Literal["off", "everyone", "phone_only", "fallback"] = Field(
+        default="off",
+        description="off; everyone: call every matched person with a phone number; "
+        "phone_only: call those with a phone number and no e-mail address; fallback: call "
+        "when the e-mail or SMS link expired unanswered (and those with only a phone number "
+        "when no SMS gateway is set up).",
+    )
+    max_attempts: StrictInt = Field(
+        default=3, ge=1, le=20,
+        description="Calls without an answer (no answer, busy) before the invitation expires.")
+    hours_between: StrictInt = Field(
+        default=4, ge=0, le=24 * 14, description="Hours at least between two such calls.")
+    calling_hours: Annotated[StrictStr, AfterValidator(_send_window)] = Field(
+        default="10:00-18:00",
+        description="Local hours (in the rule's time zone) in which people may be called.",
+        json_schema_extra={"pattern": r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"},
+    )
+    calling_days: Annotated[list[Annotated[StrictInt, Field(ge=1, le=7)]],
+                            AfterValidator(_calling_days)] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5], max_length=7,
+        description="ISO weekdays on which people may be called (1 Monday .. 7 Sunday).")
+
+
 class DistributionRuleIn(ApiModel):
     """``PUT /distribution-rules/<key>``: the whole rule; fields left out take their defaults."""
 
@@ -178,6 +210,7 @@ class DistributionRuleIn(ApiModel):
         default=0, ge=-1000, le=1000,
         description="When several rules match a complaint, the highest priority wins.",
     )
+    phone: PhoneSettings = Field(default_factory=PhoneSettings)
 
     @field_validator("expires_after")
     @classmethod

@@ -13,7 +13,8 @@ and an admin given a unit.
 - Designers cannot reach the admins' pages; nobody gets a server error. The satisfaction team
   (designers) sees the outbox, the operations page and the follow-ups (every rule is theirs).
 - Everyone signed in finds complaints and sees the survey queue, inside their units; only
-  designers and admins act on an invitation (send now, cancel, plan again, retry).
+  designers and admins act on an invitation (send now, cancel, plan again, retry) and work the
+  call list of phone interviews (inside their units; the sample invitation is no call: 404).
 - Anyone given units (whatever the role) is refused the pages that show or change the whole
   organisation, and finds another unit's follow-ups and actions missing (404).
 
@@ -62,6 +63,8 @@ TEAM_PREFIXES = ("design.", "distribution.rule", "distribution.new_rule",
 #: Acting on one invitation (the lookup's buttons): designers and admins, inside their units.
 INVITATION_ACTIONS = {"lookup.send_now", "lookup.cancel", "lookup.replan", "lookup.retry"}
 FOLLOW_UP_PREFIX = "followup."
+#: The call list and call screen of phone interviews: the satisfaction team's.
+PHONE_PREFIX = "phone."
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 VARIABLE = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -164,7 +167,8 @@ def _expected(route: Route, role: str) -> set[int] | None:
     if (route.path.startswith(ADMIN_PATH) and not team) or endpoint.startswith(
             ADMIN_ENDPOINT_PREFIXES):
         return {403}
-    if endpoint in INVITATION_ACTIONS and role in ("viewer", "manager"):
+    if (endpoint in INVITATION_ACTIONS or endpoint.startswith(PHONE_PREFIX)) and role in (
+            "viewer", "manager"):
         return {403}
     if endpoint == "lookup.complaint" and role == "manager":
         return {404}  # the sample complaint is another unit's
