@@ -19,12 +19,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.analytics.tree import unit_tree
 from app.auth.decorators import role_required
 from app.auth.pages import acting_user
-from app.auth.scope import may_read_comments, unit_choices, units_in_scope
+from app.auth.scope import may_read_comments, units_in_scope
 from app.forms import ConfirmForm
 from app.models import Role, ServicePoint
-from app.reports.render import PdfUnavailable, pack_pdf
+from app.reports.render import PdfUnavailable
 from app.walkin import poster, services
 from app.walkin.forms import ServicePointForm
 
@@ -46,7 +47,8 @@ def _point_or_404(point_id: int) -> ServicePoint:
 
 def _form() -> ServicePointForm:
     form = ServicePointForm()
-    form.unit.choices = unit_choices(current_user)
+    # Every unit in scope, the root one too: a desk may belong to the organisation as a whole.
+    form.unit.choices = unit_tree().labelled(_units())
     form.questionnaire.choices = [(q.id, f"{q.title} ({q.key})")
                                   for q in services.walk_in_questionnaires()]
     return form
@@ -127,7 +129,8 @@ def print_page(point_id: int, kind: str) -> ResponseReturnValue:
     if request.args.get("format") != "pdf":
         return poster.poster_page(found, link, card=card)
     try:
-        pdf = pack_pdf(poster.poster_page(found, link, card=card, inline_css=poster.poster_css()))
+        page = poster.poster_page(found, link, card=card, inline_css=poster.poster_css())
+        pdf = poster.poster_pdf(page)
     except PdfUnavailable:
         abort(503)
     response = make_response(pdf)

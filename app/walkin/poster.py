@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 
 from app.languages import language_name
 from app.models import ServicePoint
+from app.reports.render import PdfUnavailable
 from app.walkin.services import point_version
 
 POSTER_SCALE = 16  # pixels per module: sharp at 8 cm on paper
@@ -77,3 +78,14 @@ def poster_css() -> str:
     path = current_app.static_folder or ""
     with open(f"{path}/css/poster.css", encoding="utf-8") as handle:
         return handle.read()
+
+
+def poster_pdf(html: str) -> bytes:
+    """The poster page as PDF. Only its own QR image (a data: URL) may be read: nothing is
+    fetched from anywhere. Raises ``PdfUnavailable`` where WeasyPrint cannot run."""
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+    except (ImportError, OSError) as exc:  # OSError: the Pango library cannot be loaded
+        raise PdfUnavailable(str(exc)) from exc
+    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=("data",))).write_pdf()

@@ -60,3 +60,30 @@ def walk_ins(app: Flask, point_id: int) -> list[tuple[int, bool, str | None]]:
 def answer_count(app: Flask) -> int:
     with app.app_context():
         return len(db.session.scalars(select(Answer.id)).all())
+
+
+def qr_link(png: bytes) -> str:
+    """The text of the one QR code in a PNG image (zxing-cpp through Pillow)."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert len(found) == 1, f"{len(found)} codes found"
+    return str(found[0].text)
+
+
+def pdf_images(pdf: bytes) -> list[bytes]:
+    """The images on the pages of a PDF, as PNG."""
+    import io
+
+    from pypdf import PdfReader
+
+    images = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for image in page.images:
+            buffer = io.BytesIO()
+            image.image.save(buffer, format="PNG")
+            images.append(buffer.getvalue())
+    return images
