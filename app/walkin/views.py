@@ -1,4 +1,5 @@
-"""The walk-in survey a poster's QR code opens: ``/w/<code>``, no personal data asked or kept.
+"""The walk-in survey a poster's QR code opens: ``/w/<token>`` (the point's link code; named
+``token`` so that request logs leave it out, see app.serving), no personal data asked or kept.
 
 A GET only shows (QR and mail scanners open links); the POST stores, within a rate limit per
 address. The page's signed cookie remembers which points this device answered at today, so a
@@ -114,9 +115,9 @@ def _survey_page(point: ServicePoint, code: str, version: SurveyVersion, languag
         intro=text("intro"), resend=resend,
         problems=[(q, fields[q.key].errors) for q in questions if fields[q.key].errors],
         form_problems=list(form.form_errors),
-        action=url_for(".survey", code=code, lang=language),
+        action=url_for(".survey", token=code, lang=language),
         language_links=[{"code": c, "name": language_name(c), "current": c == language,
-                         "url": url_for(".survey", code=code, lang=c)}
+                         "url": url_for(".survey", token=code, lang=c)}
                         for c in version.languages],
     )
 
@@ -140,9 +141,9 @@ def _open_point(code: str) -> Opened:
     return point, version, None
 
 
-@bp.get("/<code>")
-def survey_form(code: str) -> ResponseReturnValue:
-    point, version, closed = _open_point(code)
+@bp.get("/<token>")
+def survey_form(token: str) -> ResponseReturnValue:
+    point, version, closed = _open_point(token)
     if point is None or version is None:
         return closed
     language = _language(version)
@@ -151,13 +152,13 @@ def survey_form(code: str) -> ResponseReturnValue:
         return render_page("walkin/answered.html", language, 200, point=point)
     with speaking(language):
         form = build_form(_questions(version, language), formdata=None, data={})
-    return _survey_page(point, code, version, language, form)
+    return _survey_page(point, token, version, language, form)
 
 
-@bp.post("/<code>")
+@bp.post("/<token>")
 @limiter.limit(_rate_limit, scope="walk-in")
-def survey(code: str) -> ResponseReturnValue:
-    point, version, closed = _open_point(code)
+def survey(token: str) -> ResponseReturnValue:
+    point, version, closed = _open_point(token)
     if point is None or version is None:
         return closed
     language = _language(version)
@@ -169,7 +170,7 @@ def survey(code: str) -> ResponseReturnValue:
         form = build_form(questions)
         answers = survey_answers(form, questions)
     if answers is None:
-        return _survey_page(point, code, version, language, form, 400)
+        return _survey_page(point, token, version, language, form, 400)
     fingerprint = device_fingerprint(point.id, request.remote_addr or "",
                                      request.headers.get("User-Agent", ""), day)
     try:
@@ -198,14 +199,14 @@ def thanks() -> ResponseReturnValue:
 @bp.errorhandler(CSRFError)
 def _csrf_failed(error: CSRFError) -> ResponseReturnValue:
     """A lost session (the page left open, cookies cleared): keep what was typed, ask again."""
-    code = (request.view_args or {}).get("code", "")
-    point, version, closed = _open_point(code)
+    token = (request.view_args or {}).get("token", "")
+    point, version, closed = _open_point(token)
     if point is None or version is None:
         return closed
     language = _language(version)
     with speaking(language):
         form = build_form(_questions(version, language))
-    return _survey_page(point, code, version, language, form, 400, resend=True)
+    return _survey_page(point, token, version, language, form, 400, resend=True)
 
 
 @bp.errorhandler(TooManyRequests)
