@@ -23,7 +23,7 @@ from app.analytics.tree import unit_tree
 from app.auth.decorators import role_required
 from app.auth.pages import acting_user
 from app.auth.scope import may_read_comments, units_in_scope
-from app.forms import ConfirmForm
+from app.forms import ConfirmForm, select_choices
 from app.models import Role, ServicePoint
 from app.reports.render import PdfUnavailable
 from app.walkin import poster, services
@@ -48,9 +48,9 @@ def _point_or_404(point_id: int) -> ServicePoint:
 def _form() -> ServicePointForm:
     form = ServicePointForm()
     # Every unit in scope, the root one too: a desk may belong to the organisation as a whole.
-    form.unit.choices = unit_tree().labelled(_units())
-    form.questionnaire.choices = [(q.id, f"{q.title} ({q.key})")
-                                  for q in services.walk_in_questionnaires()]
+    form.unit.choices = select_choices(unit_tree().labelled(_units()))
+    form.questionnaire.choices = select_choices((q.id, f"{q.title} ({q.key})")
+                                                for q in services.walk_in_questionnaires())
     return form
 
 
@@ -140,9 +140,11 @@ def print_page(point_id: int, kind: str) -> ResponseReturnValue:
     return response
 
 
-@bp.get("/points/<int:point_id>/qr.<any(svg, png):kind>")
+@bp.get("/points/<int:point_id>/qr.<kind>")
 @role_required(Role.DESIGNER)
 def qr(point_id: int, kind: str) -> ResponseReturnValue:
+    if kind not in ("svg", "png"):  # checked here, after the login: no route is told apart
+        abort(404)
     link = _link_of(_point_or_404(point_id))
     body = poster.qr_svg(link) if kind == "svg" else poster.qr_png(link)
     response = make_response(body)
@@ -172,9 +174,11 @@ def _chosen_ids() -> list[int]:
     abort(400)
 
 
-@bp.post("/held/<any(accept, reject):decision>")
+@bp.post("/held/<decision>")
 @role_required(Role.DESIGNER)
 def decide(decision: str) -> ResponseReturnValue:
+    if decision not in ("accept", "reject"):
+        abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     ids = [i for i in _chosen_ids() if abs(i) < 2**31]
