@@ -151,6 +151,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.reports import bp as reports_bp
     from app.respond import bp as respond_bp
     from app.staff import bp as staff_bp
+    from app.walkin import bp as walkin_bp
+    from app.walkin.admin_views import bp as walkin_admin_bp
     from app.webhooks.views import bp as webhooks_admin_bp
 
     app.register_blueprint(main_bp)
@@ -170,6 +172,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(phone_bp)
     app.register_blueprint(organisation_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(walkin_bp)
+    app.register_blueprint(walkin_admin_bp)
 
     from app.organisation.settings import organisation_settings
 

@@ -171,6 +171,11 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         # Two-factor login: who must have it (checked again in create_app, overrides included).
         "MEMNUN_REQUIRE_2FA": require_2fa_setting(_env("REQUIRE_2FA", "off")),
         "MEMNUN_RESPOND_RATE_LIMIT": _env("RESPOND_RATE_LIMIT", "60 per minute"),
+        # Walk-in QR codes (app/walkin): the POST's limit per address, and when a service
+        # point's answers look like stuffing (empty: the defaults of walkin.services).
+        "MEMNUN_WALKIN_RATE_LIMIT": _env("WALKIN_RATE_LIMIT", "10 per minute"),
+        **{f"MEMNUN_WALKIN_{name}": _env(f"WALKIN_{name}") for name in (
+            "BURST_MINUTES", "BURST_FLOOR", "BURST_FACTOR", "PATTERN_RUN", "PATTERN_MINUTES")},
         "MEMNUN_RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         # Prepended to every key in Redis, so that installations sharing one Redis never mix.
         "MEMNUN_RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "memnun"),

@@ -26,6 +26,7 @@ from app.demo.simulation import (
     seasonal,
     simulate_cases,
 )
+from app.demo.walkin import store_walk_ins
 from app.extensions import db
 from app.models import (
     Answer,
@@ -141,11 +142,13 @@ def _load(seed: int, clock: Clock, scale: float,
     volumes = _store_volumes(rng, clock, unit_ids)
     _store_targets(unit_ids)
     actions = store_actions(clock, unit_ids)
+    walk_ins = store_walk_ins(random.Random(seed), clock, unit_ids)  # noqa: S311 - made-up
     progress(1, "targets and actions")
     db.session.add(AuditLog(actor="cli", action="demo.load", target=f"seed:{seed}"))
     unhappy = [s.id for s in surveys if s.state == "responded" and needs_follow_up(s)]
     summary = _summary(seed, clock, cases, people, surveys, responses, volumes)
-    return f"{summary}; {actions} improvement actions; {calls} phone calls", unhappy
+    return (f"{summary}; {actions} improvement actions; {calls} phone calls; "
+            f"{walk_ins} walk-in answers"), unhappy
 
 
 def _questionnaire_and_rule() -> tuple[DistributionRule, QuestionnaireVersion]:

@@ -44,6 +44,7 @@ from app.models.rollup import HourlyDimensionFigures, HourlyFigures
 from app.models.service import Campaign, CampaignState, Service, ServiceEvent
 from app.models.targets import ServiceVolume, Target
 from app.models.themes import CommentTheme, Theme
+from app.models.walkin import ServicePoint, WalkInDevice
 from app.models.webhook import DeliveryState, Webhook, WebhookDelivery
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "CallAttempt",
     "CallOutcome",
     "PhoneUse",
+    "ServicePoint",
+    "WalkInDevice",
     "ServiceEvent",
     "Service",
     "CampaignState",

@@ -69,6 +69,9 @@ class Response(db.Model):
         default=ResponseMode.EMAIL,
         server_default=ResponseMode.EMAIL.value,
     )
+    # The walk-in service point whose QR code the answers came through.
+    service_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_point.id"), index=True)
     # The staff member who recorded a phone interview's answers.
     interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     held: Mapped[bool] = mapped_column(default=False, server_default=false())

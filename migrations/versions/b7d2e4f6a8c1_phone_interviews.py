@@ -6,7 +6,7 @@ by phone and how it ended; ``complainant.phone_wrong_at`` marks a number that re
 else.
 
 Revision ID: b7d2e4f6a8c1
-Revises: a1f7c3e9d5b2
+Revises: b8e2d4f6a1c3
 Create Date: 2026-12-07 22:00:00.000000
 
 """
@@ -17,7 +17,7 @@ import app.models.types
 
 # revision identifiers, used by Alembic.
 revision = 'b7d2e4f6a8c1'
-down_revision = 'a1f7c3e9d5b2'
+down_revision = 'b8e2d4f6a1c3'
 branch_labels = None
 depends_on = None
 

@@ -37,11 +37,12 @@ from app.followup.services import open_follow_up_if_needed
 from app.models import User
 from tests.support.datasets.reports import Data, at
 from tests.support.factories import make_user
+from tests.support.walkin import make_point
 
 PUBLIC_ENDPOINTS = {"auth.login", "main.health", "main.set_language", "main.favicon", "static",
                     "api.openapi_document", "api.api_docs", "organisation.logo",
                     "staff.set_password"}
-PUBLIC_PREFIXES = ("respond.", "callbacks.")
+PUBLIC_PREFIXES = ("respond.", "callbacks.", "walkin.")
 # POSTs that change no shared data: downloads and callbacks that only read, and the caller's
 # own session or login. Every other POST/PUT/DELETE is a write.
 READS_BY_POST = {"reports.pack", "reports.comments_export",
@@ -59,7 +60,7 @@ TEAM_PREFIXES = ("design.", "distribution.rule", "distribution.new_rule",
                  "distribution.operations", "distribution.retry", "distribution.outbox",
                  "distribution.dispatch_now", "distribution.campaign", "distribution.new_campaign",
                  "reports.responses_export", "actions.new_action",
-                 "actions.edit_action")
+                 "actions.edit_action", "walkin_admin.")
 #: Acting on one invitation (the lookup's buttons): designers and admins, inside their units.
 INVITATION_ACTIONS = {"lookup.send_now", "lookup.cancel", "lookup.replan", "lookup.retry"}
 FOLLOW_UP_PREFIX = "followup."
@@ -121,6 +122,8 @@ def world(make_app) -> tuple[Flask, dict[str, str]]:  # type: ignore[no-untyped-
         db.session.add(action)
         db.session.commit()
         make_user(app, "zabita-viewer@example.org", "viewer", units=["zabita"])
+        # Another unit's (zabita) walk-in service point: unit users (fen) find it missing.
+        point_id, _code = make_point(app, code="ZABITA-1", unit="zabita")
         account = db.session.scalar(select(User.id).where(
             User.email == "zabita-viewer@example.org"))
         values = {"user_id": str(account), "follow_up_id": str(follow_up.id),
@@ -129,6 +132,7 @@ def world(make_app) -> tuple[Flask, dict[str, str]]:  # type: ignore[no-untyped-
                   "key": "ces", "number": "1",
                   "question_key": "effort", "code": "fen", "ref": str(theirs.complaint_id),
                   "target_id": "1", "key_id": "1", "webhook_id": "1", "theme_id": "1",
+                  "point_id": str(point_id), "kind": "poster", "decision": "accept",
                   "token": "x" * 43,
                   "package_name": "dash", "fingerprinted_path": "deps/polyfill@7.12.1.min.js",
                   "filename": "css/app.css", "path": "drill", "name": "x.eml"}

@@ -55,6 +55,10 @@ MAY_CHANGE: dict[str, set[str]] = {
     "intake_admin.csv_import": {"complaint", "complainant", "invitation", "follow_up"},
     "respond.survey": {"invitation", "follow_up"},
     "respond.opt_out": {"complainant", "invitation"},
+    "walkin.survey": {"response", "walk_in_device"},  # a burst holds earlier answers too
+    "walkin_admin.regenerate": {"service_point"},
+    "walkin_admin.deactivate": {"service_point"},
+    "walkin_admin.decide": {"response", "answer"},  # accepted, or rejected and deleted
     "api.put_unit": {"unit"},
     "api.put_category": {"category"},
     "api.put_distribution_rule": {"distribution_rule"},

@@ -65,15 +65,17 @@ def unique_reference() -> str:
 
 
 @contextmanager
-def served_sqlite_app(instance: Path) -> Iterator[Any]:
-    """A fresh app on SQLite under ``instance``, served over real HTTP (a LiveServer)."""
+def served_sqlite_app(instance: Path, **config: Any) -> Iterator[Any]:
+    """A fresh app on SQLite under ``instance`` (``config`` added to the tests' own), served
+    over real HTTP (a LiveServer)."""
     from app import create_app
     from app.extensions import db
     from tests.support.database import base_config
     from tests.support.server import serve
 
     compile_catalogues()
-    app = create_app(base_config(f"sqlite:///{instance / 'browser.sqlite'}", instance))
+    app = create_app({**base_config(f"sqlite:///{instance / 'browser.sqlite'}", instance),
+                      **config})
     with app.app_context():
         db.create_all()
     try:

@@ -137,6 +137,19 @@ def _organisation() -> None:
     )
     db.session.commit()
     assert dispatch_due().sent == 1  # a message in the outbox, for its page
+    _walk_in_point()
+
+
+def _walk_in_point() -> None:
+    """A service point whose page links its survey, with an answer held for review."""
+    from flask import current_app
+
+    from tests.support.walkin import answer, make_point
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    point_id, _code = make_point(app, code="FEN-DESK", unit="fen")
+    answer(app, point_id, device="crawler")
+    answer(app, point_id, {"overall": 1}, device="crawler")  # held: the same device
 
 
 def _survey_links() -> list[str]:
@@ -178,6 +191,7 @@ def path_values(app: Flask) -> dict[str, str]:
         FollowUp,
         ImprovementAction,
         QuestionnaireVersion,
+        ServicePoint,
         Target,
         Unit,
         Webhook,
@@ -209,6 +223,9 @@ def path_values(app: Flask) -> dict[str, str]:
         "path": "drill",
         "filename": "css/app.css",
         "fingerprinted_path": "deps/polyfill@7.12.1.min.js",
+        "point_id": first(ServicePoint.id),
+        "kind": "poster",
+        "decision": "accept",
     }
 
 

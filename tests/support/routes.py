@@ -11,7 +11,8 @@ from werkzeug.test import TestResponse
 
 # Public on purpose: the respondent's pages (reached by token), login, health, language switch,
 # the API's contract (the OpenAPI document and its docs page describe no data), the organisation's
-# logo (shown on the survey pages), the page of a password link (the token is the key), and the
+# logo (shown on the survey pages), the page of a password link (the token is the key), the
+# walk-in survey a poster's QR code opens (``walkin.``), and the
 # SMS gateway's delivery-report callback (``callbacks.``: its body is signed with an HMAC).
 PUBLIC_ENDPOINTS = {
     "static",
@@ -24,7 +25,7 @@ PUBLIC_ENDPOINTS = {
     "organisation.logo",
     "staff.set_password",
 }
-PUBLIC_PREFIXES = ("respond.", "callbacks.")
+PUBLIC_PREFIXES = ("respond.", "callbacks.", "walkin.")
 SAMPLE_ARGUMENTS = {"int": "1", "default": "x", "path": "x/y", "string": "x"}
 VARIABLE_RE = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>")
 

@@ -12,11 +12,13 @@ from flask import Flask
 from app.extensions import db
 from app.followup.services import open_follow_up_if_needed
 from tests.support.datasets.reports import Data, at
+from tests.support.walkin import make_point
 
 VARIABLE = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 # Not staff pages: the respondent's, the API, files, and what only redirects or downloads.
 SKIPPED_PREFIXES = (
     "respond.",
+    "walkin.",
     "api.",
     "static",
     "main.health",
@@ -53,7 +55,9 @@ def build_dataset(app: Flask) -> dict[str, str]:
         )
         db.session.add(action)
         db.session.commit()
+        point_id, _code = make_point(app, code="ZABITA-1", unit="zabita")
         return {
+            "point_id": str(point_id),
             "follow_up_id": str(follow_up.id),
             "action_id": str(action.id),
             "key": "ces",
