@@ -124,9 +124,7 @@ class Contribution:
             # Our own enumeration's constants, written into the SQL (the triggers are text).
             names = union_all(*[select(literal_column(f"'{d.value}'", String).label("dimension"))
                                 for d in applying]).subquery("dimensions")
-            # A walk-in or service user's response has no category: its value is '' (none).
-            value = case(*[(names.c.dimension == d.value,
-                            func.coalesce(cast(self.columns.of(d), String), ""))
+            value = case(*[(names.c.dimension == d.value, cast(self.columns.of(d), String))
                            for d in applying])
             stmt = stmt.join(names, true()).where(value.is_not(None))
             keys += [names.c.dimension, value.label("value")]
