@@ -451,8 +451,10 @@ def _segment(invitation: Invited) -> dict[str, Any]:
     channel, or the service event's unit, service and channel (a campaign's sample too)."""
     if invitation.complaint_id is not None:
         complaint = invitation.complaint
-        return {"complaint_id": complaint.id, "unit_id": complaint.unit_id,
-                "category_id": complaint.category_id, "channel": complaint.channel,
+        # Every column the response's document reads is given, so nothing is read back.
+        return {"complaint_id": complaint.id, "service_event_id": None,
+                "unit_id": complaint.unit_id, "category_id": complaint.category_id,
+                "service_id": None, "channel": complaint.channel,
                 "source": ResponseSource.COMPLAINANT}
     event = invitation.service_event
     source = ResponseSource.CAMPAIGN if invitation.campaign_id else ResponseSource.SERVICE_USER

@@ -266,7 +266,7 @@ def test_unhappy_respondents_are_followed_up_and_actions_are_on_the_register(app
 
     with app.app_context():
         summary = load_demo(seed=5, today=TODAY, scale=SMALL)
-        # An anonymous walk-in answer has nobody to follow up.
+        # Follow-ups are about a complaint's handling: campaign and walk-in answers open none.
         responses = db.session.scalars(select(Response).where(
             Response.complaint_id.is_not(None))).all()
         unhappy = {r.id for r in responses if follow_up_reasons(r.answers)}
