@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -26,6 +27,8 @@ from app.auth.scope import may_read_comments, units_in_scope
 from app.forms import ConfirmForm, select_choices
 from app.models import Role, ServicePoint
 from app.reports.render import PdfUnavailable
+from app.respond.questions import Question
+from app.respond.services import version_by_id
 from app.walkin import poster, services
 from app.walkin.forms import ServicePointForm
 
@@ -156,11 +159,29 @@ def qr(point_id: int, kind: str) -> ResponseReturnValue:
 # --- held answers -----------------------------------------------------------------------------
 
 
+def _questions_of(version_ids: set[int]) -> dict[int, list[Question]]:
+    """The questions of these versions in the reader's language (else the version's first), so
+    the review names each answer by its question's number and wording."""
+    language = str(get_locale())
+    found = {}
+    for version_id in version_ids:
+        version = version_by_id(version_id)
+        if version is not None:
+            spoken = language if language in version.languages else version.languages[0]
+            found[version_id] = version.questions(spoken)
+    return found
+
+
 @bp.get("/held")
 @role_required(Role.DESIGNER)
 def held() -> ResponseReturnValue:
-    return render_template("walkin/held.html", held=services.held_walk_ins(_units()),
-                           confirm=ConfirmForm(), show_text=may_read_comments(current_user))
+    items = services.held_walk_ins(_units())
+    questions = _questions_of({item.response.version_id for item in items})
+    numbers = {version_id: {q.key: q.number for q in listed}
+               for version_id, listed in questions.items()}
+    return render_template("walkin/held.html", held=items, questions=questions,
+                           numbers=numbers, confirm=ConfirmForm(),
+                           show_text=may_read_comments(current_user))
 
 
 def _chosen_ids() -> list[int]:

@@ -139,7 +139,8 @@ def test_yaml_aliases_may_reuse_labels() -> None:
 
 # --- the shipped templates --------------------------------------------------------------------
 
-SHIPPED = ["post-resolution.yaml", "nps-relationship.yaml", "ces.yaml", "iso10004-full.yaml"]
+SHIPPED = ["post-resolution.yaml", "nps-relationship.yaml", "ces.yaml", "iso10004-full.yaml",
+           "walk-in.yaml"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -31,7 +31,7 @@ from app.questionnaires.documents import QuestionnaireError
 from app.questionnaires.versions import comparable_versions, question_scale_history
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED_KEYS = ["ces", "iso10004-full", "nps-relationship", "post-resolution"]
+SHIPPED_KEYS = ["ces", "iso10004-full", "nps-relationship", "post-resolution", "walk-in"]
 
 SMALL = """\
 key: small
@@ -58,7 +58,8 @@ def test_templates_dir_is_next_to_the_app(app: Flask) -> None:
     with app.app_context():
         assert templates_dir() == REPO / "survey_templates"
         assert [p.name for p in template_paths()] == [
-            "ces.yaml", "iso10004-full.yaml", "nps-relationship.yaml", "post-resolution.yaml"
+            "ces.yaml", "iso10004-full.yaml", "nps-relationship.yaml", "post-resolution.yaml",
+            "walk-in.yaml",
         ]
 
 
@@ -69,8 +70,8 @@ def test_install_all_templates_is_idempotent(app: Flask) -> None:
         ids = {q.key: q.id for q in first}
         second = install_all_templates()
         assert {q.key: q.id for q in second} == ids
-        assert count(Questionnaire) == 4
-        assert count(QuestionnaireVersion) == 4
+        assert count(Questionnaire) == len(SHIPPED_KEYS)
+        assert count(QuestionnaireVersion) == len(SHIPPED_KEYS)
         version = published_version("post-resolution")
         assert version is not None
         assert (version.number, version.status) == (1, VersionStatus.PUBLISHED)
@@ -220,9 +221,9 @@ def test_cli_install_and_check(app: Flask, tmp_path: Path) -> None:
     assert "post-resolution: installed as version 1 (post-resolution.yaml)" in first.output
     second = runner.invoke(args=["templates", "install"])
     assert second.exit_code == 0
-    assert second.output.count("already installed, left unchanged") == 4
+    assert second.output.count("already installed, left unchanged") == len(SHIPPED_KEYS)
     with app.app_context():
-        assert count(Questionnaire) == 4
+        assert count(Questionnaire) == len(SHIPPED_KEYS)
 
     broken = tmp_path / "broken.yaml"
     broken.write_text(SMALL.replace("key: overall", "key: Overall"), encoding="utf-8")
@@ -234,7 +235,7 @@ def test_cli_install_and_check(app: Flask, tmp_path: Path) -> None:
     installed = runner.invoke(args=["templates", "install", str(broken)])
     assert installed.exit_code == 1
     with app.app_context():
-        assert count(Questionnaire) == 4
+        assert count(Questionnaire) == len(SHIPPED_KEYS)
 
 
 # --- scales across versions (what analytics asks before joining versions on a trend) ----------
