@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from app.auth.pages import no_store
 from app.auth.scope import may_see_personal_data
 from app.distribution.calling import into_calling_hours
+from app.distribution.forms import WEEKDAY_NAMES
 from app.distribution.windows import rule_zone
 from app.languages import language_name
 from app.models import CallOutcome, Invitation
@@ -108,7 +109,9 @@ def _screen(invitation: Invitation, status: int = 200, *, call_form: CallForm | 
                     if q.show_if},
         intro=translated(version.definition.get("intro"), language, version.languages[0]),
         title=translated(version.definition.get("title"), language, version.languages[0]),
-        language=language, language_label=language_name(language))
+        language=language, language_label=language_name(language),
+        calling_days=[WEEKDAY_NAMES[day] for day in sorted(rule.calling_days or []) if day in
+                      WEEKDAY_NAMES] if rule else [])
     return no_store(html), status
 
 

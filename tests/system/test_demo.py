@@ -25,6 +25,7 @@ from app.models import (
     FollowUpState,
     ImprovementAction,
     Invitation,
+    InvitationChannel,
     InvitationState,
     Response,
     ServiceVolume,
@@ -144,10 +145,15 @@ def test_a_year_of_a_municipality_that_tells_a_story(app: Flask) -> None:
         late_share = sum(r > d for r, d in resolved) / len(resolved)
         assert 0.08 < late_share < 0.35
 
-        states = Counter(db.session.scalars(select(Invitation.state)))
+        states = Counter(db.session.scalars(select(Invitation.state).where(
+            Invitation.channel != InvitationChannel.PHONE)))
         for state in ("responded", "expired", "suppressed", "reminded", "cancelled", "failed"):
             assert states[InvitationState(state)] > 0, state
         assert states[InvitationState.PLANNED] == 3
+        calls = Counter(db.session.scalars(select(Invitation.state).where(
+            Invitation.channel == InvitationChannel.PHONE)))  # the call list: every state
+        assert calls[InvitationState.PLANNED] >= 3 and calls[InvitationState.RESPONDED] == 1
+        assert calls[InvitationState.CANCELLED] == 2
         reasons = set(db.session.scalars(
             select(Invitation.suppression_reason).where(Invitation.suppression_reason.is_not(None))
         ))
@@ -210,12 +216,18 @@ def test_the_dispatcher_sends_only_the_planned_few(app: Flask) -> None:
         first = dispatch_due(now=NOW)
         later = dispatch_due(now=NOW + dt.timedelta(hours=1))
         planned_left = db.session.scalar(
-            select(func.count(Invitation.id)).where(Invitation.state == InvitationState.PLANNED)
+            select(func.count(Invitation.id)).where(Invitation.state == InvitationState.PLANNED,
+                                                     Invitation.channel != InvitationChannel.PHONE)
+        )
+        calls_left = db.session.scalar(
+            select(func.count(Invitation.id)).where(Invitation.state == InvitationState.PLANNED,
+                                                     Invitation.channel == InvitationChannel.PHONE)
         )
 
     assert (first.sent, first.reminded, first.failed) == (3, 0, 0)
     assert later.sent == later.reminded == 0
     assert planned_left == 0
+    assert calls_left > 0  # calls are made by people, never sent
 
 
 def test_only_if_empty_does_nothing_the_second_time(app: Flask) -> None:

@@ -26,6 +26,7 @@ def test_every_periodic_job_is_on_the_table_with_its_interval(make_app) -> None:
         "memnun-rollup-compaction": dt.timedelta(minutes=5),
         "memnun-themes": dt.timedelta(hours=6),
         "memnun-campaign-closing": dt.timedelta(minutes=10),
+        "memnun-phone-calls": dt.timedelta(minutes=5),
     }  # and no bounce mailbox to poll: tests/distribution/test_bounce_imap.py has that job
     for job in scheduler.get_jobs():
         assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, None)
