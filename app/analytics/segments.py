@@ -72,16 +72,17 @@ def complainant_history(filters: Filters, min_group: int) -> list[SegmentFigures
         (repeat, literal_column(f"'{REPEAT}'")),
         else_=literal_column(f"'{FIRST_TIME}'"),
     )
-    base = (select(kind.label("kind")).select_from(Response)
+    # Not "kind": GROUP BY a name reads a column of that name first, and complaints have one.
+    base = (select(kind.label("history")).select_from(Response)
             .join(Complaint, Complaint.id == Response.complaint_id)
             .where(*response_conditions(filters)))
     responses_stmt = base.add_columns(func.count(Response.id).label("n")).group_by(
-        literal_column("kind"))
-    responses = {row.kind: int(row.n) for row in db.session.execute(responses_stmt)}
+        literal_column("history"))
+    responses = {row.history: int(row.n) for row in db.session.execute(responses_stmt)}
     answers_stmt = (base.add_columns(*answer_aggregates())
                     .join(Answer, Answer.response_id == Response.id)
-                    .where(COUNTED_ANSWER).group_by(literal_column("kind")))
-    totals = {row["kind"]: answer_totals_of(dict(row))
+                    .where(COUNTED_ANSWER).group_by(literal_column("history")))
+    totals = {row["history"]: answer_totals_of(dict(row))
               for row in db.session.execute(answers_stmt).mappings()}
     keys = [FIRST_TIME, REPEAT] + ([UNKNOWN] if responses.get(UNKNOWN) else [])
     hidden = hidden_groups({key: responses.get(key, 0) for key in keys}, min_group)

@@ -71,3 +71,20 @@ def test_service_users_beside_complainants_per_unit(app: Any) -> None:
 def test_a_unit_manager_sees_only_their_units(app: Any) -> None:
     shown = " | ".join(_section(app, role="viewer", units=["zabita"]))
     assert "Fen" not in shown and "Zabıta" in shown
+
+
+def test_the_overview_follows_the_source_and_mode_filters(app: Any) -> None:
+    from dashboards.overview import update_overview
+
+    context = as_user(app, "o@example.org", role="admin")
+    try:
+        every = texts(update_overview(*JANUARY, None, None, None, None, "month", 0, "custom",
+                                      "previous")[0])
+        phone = texts(update_overview(*JANUARY, None, None, None, None, "month", 0, "custom",
+                                      "previous", None, "phone")[0])
+        users = texts(update_overview(*JANUARY, None, None, None, None, "month", 0, "custom",
+                                      "previous", "service_user", None)[0])
+    finally:
+        context.pop()
+    assert "24" in every and "5" in phone and "24" not in phone
+    assert "13" in users  # e-mail 6, phone 5, walk-in 2 (the held ones count nowhere)
