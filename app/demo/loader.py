@@ -350,6 +350,10 @@ def _store_volumes(rng: random.Random, clock: Clock, unit_ids: dict[str, int]) -
     return len(rows)
 
 
+EVENT_COLUMNS = ("source", "external_id", "occurred_at", "unit_id", "service_id", "channel",
+                 "created_at")
+
+
 def _store_service_events(rng: random.Random, clock: Clock, unit_ids: dict[str, int],
                           scale: float) -> int:
     """The service catalogue, and for the units of ``SERVICE_EVENT_UNITS`` one event per
@@ -376,9 +380,10 @@ def _store_service_events(rng: random.Random, clock: Clock, unit_ids: dict[str, 
                     rows.append(("default", f"HZ-{len(rows) + 1:07d}", at, unit_ids[code],
                                  codes[number % len(codes)],
                                  Channel.WEB if number % 4 == 0 else Channel.WALK_IN, at))
-    bulk.insert_rows(ServiceEvent.__table__, ("source", "external_id", "occurred_at",
-                                              "unit_id", "service_id", "channel",
-                                              "created_at"), rows)
+    if bulk.on_postgresql():
+        bulk.insert_rows(ServiceEvent.__table__, EVENT_COLUMNS, rows)  # COPY
+    else:  # executemany: SQLite's C loop beats compiling multi-row statements
+        _insert(ServiceEvent, [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows])
     return len(rows)
 
 
