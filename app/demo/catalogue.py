@@ -254,3 +254,20 @@ TARGETS: tuple[tuple[str | None, str, float], ...] = (
     ("imar", "on_time_resolution", 0.70),
     ("fen-isleri", "on_time_resolution", 0.80),
 )
+
+# The service catalogue: (code, name, parent code). Service events are reported for the units
+# in SERVICE_EVENT_UNITS (their counted events replace the typed-in volume there), each event of
+# one of the unit's services.
+SERVICES: tuple[tuple[str, str, str | None], ...] = (
+    ("imar-hizmetleri", "İmar hizmetleri", None),
+    ("yapi-ruhsati", "Yapı ruhsatı", "imar-hizmetleri"),
+    ("iskan", "Yapı kullanma izni (iskân)", "imar-hizmetleri"),
+    ("imar-durumu", "İmar durumu belgesi", "imar-hizmetleri"),
+    ("sosyal-hizmetler", "Sosyal hizmetler", None),
+    ("sosyal-yardim-basvurusu", "Sosyal yardım başvurusu", "sosyal-hizmetler"),
+    ("kultur-etkinligi", "Kültür etkinliği kaydı", "sosyal-hizmetler"),
+)
+SERVICE_EVENT_UNITS = {"imar": ("yapi-ruhsati", "iskan", "imar-durumu")}
+# Of the records taken in, this share is not a complaint: (kind, share among those).
+OTHER_KINDS_SHARE = 0.06
+OTHER_KINDS = (("compliment", 0.45), ("suggestion", 0.35), ("request", 0.2))

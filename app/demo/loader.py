@@ -36,6 +36,7 @@ from app.models import (
     Complainant,
     Complaint,
     ComplaintEvent,
+    ComplaintKind,
     ComplaintStatus,
     DistributionRule,
     EventType,
@@ -43,10 +44,13 @@ from app.models import (
     InvitationState,
     QuestionnaireVersion,
     Response,
+    Service,
+    ServiceEvent,
     ServiceVolume,
     SuppressionReason,
     Target,
     Unit,
+    bulk,
 )
 from app.organisation.settings import save_settings
 from app.progress import Advance, nothing
@@ -140,6 +144,8 @@ def _load(seed: int, clock: Clock, scale: float,
     calls = store_phone_calls(rng, clock, surveys, call_people_with_only_a_phone(rule), version)
     progress(1, "responses")
     volumes = _store_volumes(rng, clock, unit_ids)
+    served = _store_service_events(rng, clock, unit_ids, scale)
+    others = _store_other_kinds(rng, clock, unit_ids, category_ids, len(cases))
     _store_targets(unit_ids)
     actions = store_actions(clock, unit_ids)
     walk_ins = store_walk_ins(random.Random(seed), clock, unit_ids)  # noqa: S311 - made-up
@@ -147,7 +153,8 @@ def _load(seed: int, clock: Clock, scale: float,
     db.session.add(AuditLog(actor="cli", action="demo.load", target=f"seed:{seed}"))
     unhappy = [s.id for s in surveys if s.state == "responded" and needs_follow_up(s)]
     summary = _summary(seed, clock, cases, people, surveys, responses, volumes)
-    return (f"{summary}; {actions} improvement actions; {calls} phone calls; "
+    return (f"{summary}; {served} service events; {others} compliments, suggestions and "
+            f"requests; {actions} improvement actions; {calls} phone calls; "
             f"{walk_ins} walk-in answers"), unhappy
 
 
@@ -347,6 +354,79 @@ def _store_volumes(rng: random.Random, clock: Clock, unit_ids: dict[str, int]) -
                 rows.append({"unit_id": unit_ids[unit.code], "period_start": month,
                              "transactions": max(int(volume), 1)})
     _insert(ServiceVolume, rows)
+    return len(rows)
+
+
+EVENT_COLUMNS = ("source", "external_id", "occurred_at", "unit_id", "service_id", "channel",
+                 "created_at")
+
+
+def _store_service_events(rng: random.Random, clock: Clock, unit_ids: dict[str, int],
+                          scale: float) -> int:
+    """The service catalogue, and for the units of ``SERVICE_EVENT_UNITS`` one event per
+    service delivered in the last 12 months (their volume, seasonal, times ``scale``), spread
+    over working hours: those units' volumes are counted there, typed in before. The year
+    before has none: it would cost ``memnun demo`` a fifth more time, for nothing to show."""
+    service_ids: dict[str, int] = {}
+    for code, name, parent in cat.SERVICES:
+        service_ids[code] = _bulk(Service, [{"code": code, "name": name,
+                                             "parent_id": service_ids.get(parent or "")}])[0]
+    profiles = {unit.code: unit for unit in cat.UNITS}
+    first = clock.year_start.astimezone(TIMEZONE).date()
+    rows = []
+    for code, services in cat.SERVICE_EVENT_UNITS.items():
+        unit, codes = profiles[code], [service_ids[service] for service in services]
+        for month in (m for m in clock.month_starts() if m >= first):
+            begin = dt.datetime.combine(month, dt.time(8, 30), TIMEZONE).astimezone(dt.UTC)
+            days = ((month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - month).days
+            count = int(unit.transactions * seasonal(unit, month.month) ** 0.5 * scale)
+            for number in range(count):
+                at = begin + dt.timedelta(minutes=rng.randrange(days) * 1440
+                                          + rng.randrange(480))
+                if at < clock.now:
+                    rows.append(("default", f"HZ-{len(rows) + 1:07d}", at, unit_ids[code],
+                                 codes[number % len(codes)],
+                                 Channel.WEB if number % 4 == 0 else Channel.WALK_IN, at))
+    if bulk.on_postgresql():
+        bulk.insert_rows(ServiceEvent.__table__, EVENT_COLUMNS, rows)  # COPY
+    else:  # executemany: SQLite's C loop beats compiling multi-row statements
+        _insert(ServiceEvent, [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows])
+    return len(rows)
+
+
+def _store_other_kinds(rng: random.Random, clock: Clock, unit_ids: dict[str, int],
+                       category_ids: dict[str, int], complaints: int) -> int:
+    """Compliments, suggestions and requests beside the complaints: taken in and closed two
+    days later, without a due time and without a survey (only complaints have those)."""
+    units = [unit for unit in cat.UNITS if unit.categories]
+    kinds, weights = zip(*cat.OTHER_KINDS, strict=True)
+    span = (clock.now - clock.start).total_seconds()
+    rows, events = [], []
+    for number in range(int(complaints * cat.OTHER_KINDS_SHARE)):
+        unit = rng.choices(units, weights=[u.weight for u in units])[0]
+        received = clock.start + dt.timedelta(seconds=rng.uniform(0, span))
+        closed = received + dt.timedelta(days=2)
+        done = closed < clock.now
+        rows.append({
+            "source": "default", "external_id": f"OK-{number:06d}",
+            "kind": ComplaintKind(rng.choices(kinds, weights=weights)[0]),
+            "received_at": received, "channel": Channel.WEB,
+            "category_id": category_ids[rng.choice(list(unit.categories))],
+            "unit_id": unit_ids[unit.code], "complainant_id": None, "due_at": None,
+            "status": ComplaintStatus.CLOSED if done else ComplaintStatus.RECEIVED,
+            "closed_at": closed if done else None, "reopen_count": 0,
+            "created_at": received, "updated_at": closed if done else received,
+        })
+    ids = _bulk(Complaint, rows)
+    for row, complaint_id in zip(rows, ids, strict=True):
+        events.append({"complaint_id": complaint_id, "type": EventType.RECEIVED,
+                       "at": row["received_at"], "note": None, "actor": ACTOR,
+                       "recorded_at": row["received_at"]})
+        if row["closed_at"] is not None:
+            events.append({"complaint_id": complaint_id, "type": EventType.CLOSED,
+                           "at": row["closed_at"], "note": None, "actor": ACTOR,
+                           "recorded_at": row["closed_at"]})
+    _insert(ComplaintEvent, events)
     return len(rows)
 
 

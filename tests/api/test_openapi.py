@@ -19,7 +19,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from app.api.openapi import OPERATIONS, REF_TEMPLATE
 from app.models import ApiScope, Channel
-from app.schemas.complaints import ComplaintIn
+from app.schemas.complaints import ComplaintIn, ServiceEventIn, ServiceIn
 from app.schemas.queries import MetricsQuery
 from app.schemas.rules import DistributionRuleIn
 from tests.support.api import Api, Contract, admin_api, at, complaint_body, document, make_key
@@ -65,12 +65,18 @@ def test_every_api_route_is_in_the_document_and_nothing_else(app, client) -> Non
 def test_schemas_are_the_models_that_validate_the_requests(app, client) -> None:
     doc = document(client)
     schemas = doc["components"]["schemas"]
-    for model in (ComplaintIn, DistributionRuleIn):
+    for model in (ComplaintIn, DistributionRuleIn, ServiceEventIn, ServiceIn):
         generated = model.model_json_schema(ref_template=REF_TEMPLATE)
         generated.pop("$defs", None)
         assert schemas[model.__name__] == generated
     body = doc["paths"]["/complaints"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"] == {"$ref": "#/components/schemas/ComplaintIn"}
+    assert schemas["ComplaintIn"]["properties"]["kind"]["default"] == "complaint"
+    assert schemas["ComplaintKind"]["enum"] == ["complaint", "request", "suggestion",
+                                                "compliment"]
+    events = doc["paths"]["/service-events/batch"]["post"]
+    assert events["x-memnun-scope"] == "intake"
+    assert schemas["ServiceEventBatchIn"]["properties"]["service_events"]["maxItems"] == 500
     parameters = {p["name"]: p for p in doc["paths"]["/metrics"]["get"]["parameters"]}
     assert set(parameters) == {field.alias or name
                                for name, field in MetricsQuery.model_fields.items()}

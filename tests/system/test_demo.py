@@ -21,6 +21,7 @@ from app.models import (
     Complainant,
     Complaint,
     ComplaintEvent,
+    ComplaintKind,
     FollowUp,
     FollowUpState,
     ImprovementAction,
@@ -28,6 +29,8 @@ from app.models import (
     InvitationChannel,
     InvitationState,
     Response,
+    Service,
+    ServiceEvent,
     ServiceVolume,
     Target,
     Unit,
@@ -130,9 +133,20 @@ def test_a_year_of_a_municipality_that_tells_a_story(app: Flask) -> None:
         assert 18 <= len(leaves) <= 22
         assert all(c.committed_response_days for c in categories)
 
-        received = db.session.scalars(select(Complaint.received_at)).all()
+        received = db.session.scalars(select(Complaint.received_at).where(
+            Complaint.kind == ComplaintKind.COMPLAINT)).all()
         assert len([r for r in received if r >= YEAR_START]) == 3000
         assert max(received) <= NOW
+        # Compliments, suggestions and requests beside them: no due time, no survey.
+        kinds = Counter(db.session.scalars(select(Complaint.kind)))
+        assert set(kinds) == set(ComplaintKind) and kinds[ComplaintKind.COMPLIMENT] > 100
+        assert not db.session.scalar(select(func.count(Complaint.id)).where(
+            Complaint.kind != ComplaintKind.COMPLAINT, Complaint.due_at.is_not(None)))
+        # The imar unit's services are reported as events, more in its peak month (April).
+        assert db.session.scalar(select(func.count(Service.id))) == 7
+        served = Counter(at.astimezone(ZoneInfo("Europe/Istanbul")).month
+                         for at in db.session.scalars(select(ServiceEvent.occurred_at)))
+        assert served[4] > served[10] > 0 and max(served.values()) < 7000
         months = Counter((r.year, r.month) for r in received)
         assert len(months) == 25  # this month and the 24 before it
         channels = Counter(db.session.scalars(select(Complaint.channel)))
