@@ -109,6 +109,8 @@ class Kind:
     # Write the new rows (their people's ids set, ``ids`` as ``bulk.reserve_ids`` drew them);
     # their ids in order.
     write: Callable[[list[NewRow], str, dt.datetime, list[int] | None], list[int]]
+    # What follows the rows' commit for the ids of those created (a service event's survey).
+    after: Callable[[list[int]], None] | None = None
 
 
 def receive(kind: Kind, items: Sequence[Any], actor: str, *,
@@ -119,7 +121,12 @@ def receive(kind: Kind, items: Sequence[Any], actor: str, *,
     ``with_personal``: as for ``services.same_complaint``.
     """
     with collector_paused():
-        return _receive(kind, items, actor, with_personal)
+        outcomes = _receive(kind, items, actor, with_personal)
+    if kind.after is not None:
+        created = [o.id for o in outcomes if o.status == 201 and o.id is not None]
+        if created:
+            kind.after(created)
+    return outcomes
 
 
 def receive_complaints(items: Sequence[Any], actor: str, *,

@@ -17,10 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from app.distribution.planner import plan_for_service_event, plan_for_service_events
+from app.distribution.rules import active_rules
 from app.errors import Conflict, InvalidFields
 from app.extensions import db
 from app.intake import batch, services
-from app.models import Service, ServiceEvent, Unit
+from app.models import RuleTrigger, Service, ServiceEvent, Unit
 from app.models.bulk import insert_rows
 from app.schemas.complaints import ServiceEventIn
 
@@ -39,6 +41,7 @@ def receive_service_event(data: ServiceEventIn, actor: str, *,
                          person=services.complainant_for(data.person))
     db.session.add(event)
     try:
+        plan_for_service_event(event)  # in the same transaction: an event and its survey
         services.commit_keeping_loaded()
     except IntegrityError:
         db.session.rollback()  # the same external_id arrived twice at once
@@ -121,6 +124,18 @@ def _write(created: list[batch.NewRow], actor: str, now: Any,
         for new in created], ids=ids)
 
 
+def plan_surveys(ids: list[int]) -> None:
+    """Plan the surveys of the service events ``ids`` a batch just stored (rules on service
+    events); one commit for them all. Nothing is read when no such rule is active."""
+    if not active_rules(RuleTrigger.SERVICE_EVENT):
+        return
+    events = db.session.scalars(
+        select(ServiceEvent).where(ServiceEvent.id.in_(ids))
+        .options(joinedload(ServiceEvent.person)).order_by(ServiceEvent.id)).all()
+    if plan_for_service_events(events):
+        db.session.commit()
+
+
 SERVICE_EVENTS = batch.Kind(
     schema=ServiceEventIn,
     stored=lambda ids: batch.stored_rows(ServiceEvent, ids, "unit", "service", "person"),
@@ -131,10 +146,12 @@ SERVICE_EVENTS = batch.Kind(
     person=lambda data: data.person,
     table=ServiceEvent.__table__,
     write=_write,
+    after=plan_surveys,
 )
 
 
 def receive_service_events(items: list[Any], actor: str, *,
                            with_personal: bool = True) -> list[batch.Outcome]:
-    """A batch of service events (raw JSON objects), as ``batch.receive`` judges complaints."""
+    """A batch of service events (raw JSON objects), as ``batch.receive`` judges complaints;
+    the surveys of the events it stored are planned after it (``plan_surveys``)."""
     return batch.receive(SERVICE_EVENTS, items, actor, with_personal=with_personal)
