@@ -62,10 +62,11 @@ def _check(page: Any, what: str) -> None:
 def test_plan_preview_start_and_answer(app: Flask, browser: Any, shots: Path,
                                        language: str) -> None:
     if language == "tr":
-        # Not understood by the deadline: since the Turkish catalogue has the campaign strings,
-        # Chromium (tr-TR) sends no request when the plan form's button is clicked (the server
-        # logs none); it passed before, and English passes on both databases. Left visible.
-        pytest.xfail("the plan form is not submitted in tr-TR (see the comment)")
+        # Found, not fixed: in tr-TR, pressing the mouse on the plan button while the number
+        # field before it has the focus scrolls the page up by about 250 px (scrollY 352 to
+        # 104), so the button is released elsewhere and no click happens; requestSubmit() of
+        # the same form posts fine, and English does not scroll. Left visible until fixed.
+        pytest.xfail("tr-TR: the page scrolls on mousedown, the click is lost (see the comment)")
     password = make_user(app, "designer@example.org", "designer")
     with app.app_context():
         make_questionnaire("visit")
