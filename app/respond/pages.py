@@ -31,6 +31,7 @@ from app.respond.services import (
     SurveyVersion,
     link_state,
     survey_version,
+    version_by_id,
 )
 from app.timefmt import organisation_zone
 
@@ -264,3 +265,16 @@ def blank_survey_page(page: SurveyPage) -> ResponseReturnValue:
     for name, value in values.items():
         body = body.replace(MARKERS[name], str(escape(value)))
     return body, 200
+
+
+def thanks_page(kept: dict[str, Any] | None, template: str) -> ResponseReturnValue:
+    """The thank-you page of a survey just sent (a link's or a walk-in's): its version's thanks
+    in the language it was answered in, from what the POST kept in the session (``kept``)."""
+    kept = kept or {}
+    version_id = kept.get("version")
+    version = version_by_id(version_id) if isinstance(version_id, int) else None
+    language = str(kept.get("language") or current_app.config["BABEL_DEFAULT_LOCALE"])
+    text = ""
+    if version is not None:
+        text = translated(version.definition.get("thanks"), language, version.languages[0])
+    return render_page(template, language, thanks=text)

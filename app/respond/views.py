@@ -48,9 +48,9 @@ from app.respond.pages import (
     render_page,
     speaking,
     survey_page,
+    thanks_page,
     unknown_link,
 )
-from app.respond.questions import translated
 from app.respond.services import (
     AlreadyAnswered,
     LinkState,
@@ -62,7 +62,6 @@ from app.respond.services import (
     save_first_answer,
     submit_response,
     survey_version,
-    version_by_id,
 )
 from app.respond.services import opt_out as opt_out_person
 
@@ -398,14 +397,7 @@ def _too_many(error: TooManyRequests) -> ResponseReturnValue:
 
 @bp.route("/thanks")
 def thanks() -> ResponseReturnValue:
-    kept = session.get(THANKS_KEY) or {}
-    version_id = kept.get("version")
-    version = version_by_id(version_id) if isinstance(version_id, int) else None
-    language = str(kept.get("language") or current_app.config["BABEL_DEFAULT_LOCALE"])
-    text = ""
-    if version is not None:
-        text = translated(version.definition.get("thanks"), language, version.languages[0])
-    return render_page("respond/thanks.html", language, thanks=text)
+    return thanks_page(session.get(THANKS_KEY), "respond/thanks.html")
 
 
 # --- opting out ----------------------------------------------------------------------------------

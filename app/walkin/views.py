@@ -24,9 +24,9 @@ from app.extensions import db, limiter
 from app.languages import language_name
 from app.models import ServicePoint
 from app.respond.forms import build_form, survey_answers
-from app.respond.pages import render_page, speaking
+from app.respond.pages import render_page, speaking, thanks_page
 from app.respond.questions import translated
-from app.respond.services import SurveyVersion, version_by_id
+from app.respond.services import SurveyVersion
 from app.respond.views import CONTENT_SECURITY_POLICY
 from app.timefmt import today
 from app.walkin import bp
@@ -186,14 +186,7 @@ def survey(token: str) -> ResponseReturnValue:
 
 @bp.get("/thanks")
 def thanks() -> ResponseReturnValue:
-    kept = session.get(THANKS_KEY) or {}
-    version_id = kept.get("version")
-    version = version_by_id(version_id) if isinstance(version_id, int) else None
-    language = str(kept.get("language") or current_app.config["BABEL_DEFAULT_LOCALE"])
-    text = ""
-    if version is not None:
-        text = translated(version.definition.get("thanks"), language, version.languages[0])
-    return render_page("walkin/thanks.html", language, thanks=text)
+    return thanks_page(session.get(THANKS_KEY), "walkin/thanks.html")
 
 
 @bp.errorhandler(CSRFError)
