@@ -76,7 +76,8 @@ def overview_body(today: dt.date) -> dict[str, Any]:
               ("unit", "value", None), ("category", "value", None), ("channel", "value", None),
               ("questionnaire", "value", None), ("grain", "value", "day"),
               ("refresh", "n_intervals", 1), ("shortcut", "value", "custom"),
-              ("compare", "value", "previous")]
+              ("compare", "value", "previous"), ("source", "value", None),
+              ("mode", "value", None)]
     return {
         "output": "..kpis.children...trend.figure...status.children..",
         "outputs": [{"id": "kpis", "property": "children"}, {"id": "trend", "property": "figure"},

@@ -40,6 +40,7 @@ DASH_PAGES = [
 def build_dataset(app: Flask) -> dict[str, str]:
     """Data behind every kind of staff URL; the values to put in their variable parts."""
     from app.design.services import install_template, template_paths
+    from app.distribution.campaigns import create_campaign
     from app.models import DistributionRule, ImprovementAction
 
     with app.app_context():
@@ -56,6 +57,10 @@ def build_dataset(app: Flask) -> dict[str, str]:
         db.session.add(action)
         db.session.commit()
         point_id, _code = make_point(app, code="ZABITA-1", unit="zabita")
+        # A draft campaign, so /admin/campaigns/<key> has a page to check.
+        create_campaign({"key": "ces", "name": "Quarterly", "questionnaire_id": ces.id,
+                         "served_from": at(2025, 1, 1), "served_until": at(2025, 4, 1),
+                         "closes_at": at(2025, 5, 1)}, actor="tests")
         return {
             "point_id": str(point_id),
             "follow_up_id": str(follow_up.id),
