@@ -25,6 +25,7 @@ from tests.support.database import (
     base_config,
     check_postgres,
     reset_postgres,
+    reset_sqlite,
     scratch_database,
 )
 from tests.support.factories import make_user
@@ -52,8 +53,7 @@ def make_app(backend: str, tmp_path: Path) -> Iterator[Any]:
             if backend == "postgresql":
                 reset_postgres(app)
             else:
-                with app.app_context():
-                    db.create_all()
+                reset_sqlite(app)
         apps.append(app)
         return app
 
