@@ -55,9 +55,9 @@ from app.respond.services import (
     version_by_id,
 )
 from app.storable import storable
-from app.webhooks import RESPONSE_CREATED
 from app.timefmt import today
 from app.walkin.codes import hash_code, is_old_code, link_code, point_id_of
+from app.webhooks import RESPONSE_CREATED
 from app.wordforms import search_terms
 
 log = logging.getLogger(__name__)
