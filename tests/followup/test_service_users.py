@@ -28,7 +28,6 @@ from tests.support.datasets.reports import Data, at
 from tests.support.walkin import answer, make_point
 
 
-
 def _served_and_invited(data: Data, unit: str, *, consent: bool = True,
                         campaign: bool = False, number: int = 1) -> Invitation:
     person = Complainant(name="Zeynep Kaya", email=f"zeynep{number}@example.org",
