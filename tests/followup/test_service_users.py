@@ -107,6 +107,8 @@ def test_a_unit_manager_sees_their_units_service_follow_ups_without_personal_dat
     assert "zeynep1@example.org" not in html and "Zeynep Kaya" not in html
     assert "arayın" not in html  # free text is for those who read comments
     assert manager.get(f"/follow-ups/{served['zabita']}").status_code == 404
+    home = manager.get("/", headers=EN).get_data(as_text=True)  # their open follow-ups
+    assert f"/follow-ups/{served['fen']}\">Yapı ruhsatı</a>" in home and "None" not in home
 
 
 def test_a_walk_in_answer_opens_no_follow_up_but_fires_the_low_score_webhook(app) -> None:
