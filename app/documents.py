@@ -242,6 +242,7 @@ def response_document(
         "complaint_id": response.complaint_id,
         "service_event_id": response.service_event_id,
         "source": str(response.source or "complainant"),
+        "mode": str(response.mode or "email"),
         "questionnaire": {"key": context.questionnaire, "version": context.version},
         "unit": context.unit,
         "category": context.category,

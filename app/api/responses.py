@@ -18,6 +18,7 @@ from app.models import (
     ComplaintStatus,
     EventType,
     InvitationState,
+    ResponseMode,
     ResponseSource,
     SuppressionReason,
 )
@@ -217,6 +218,8 @@ class ResponseOut(BaseModel):
         description="The service event a service user's (or a campaign's) response is about.")
     source: ResponseSource = Field(
         description="Whom it speaks for: complainant, service_user or campaign.")
+    mode: ResponseMode = Field(
+        description="How the answers were given: email, sms, phone or walk_in.")
     questionnaire: QuestionnaireRef
     unit: str
     category: str | None = Field(description="Null for a service user's response.")

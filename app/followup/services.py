@@ -5,10 +5,15 @@ low overall score (1-2 of 5), a detractor's NPS (0-6, where the questionnaire as
 "no" to "was it really resolved?" puts the response on its unit's list and fires the
 ``response.low_score`` webhook, so the complaint system can reopen the complaint.
 
+A follow-up is about a complaint (a complainant's answer) or about a service event (a service
+user's answer, a campaign's included: ``follow_up.complaint_id`` is then empty and the subject
+is the response's ``service_event_id``). A walk-in answer is anonymous: nobody to call back, so
+it gets no follow-up, only the webhook.
+
 Who sees what (the views enforce it, these functions take the decisions):
 
-- admins: every follow-up, and the complainant's name, e-mail and phone, so that they can call
-  back (unless the person's data was erased);
+- admins: every follow-up, and the person's name, e-mail and phone, so that they can call
+  back (unless the person's data was erased, or they did not consent to be contacted);
 - designers (the satisfaction team): every follow-up, to see what their surveys bring back, but
   not the contact data;
 - unit managers (staff with units, any role): the follow-ups of their units and the units below
@@ -47,7 +52,10 @@ from app.models import (
     FollowUpState,
     QuestionnaireVersion,
     Response,
+    ResponseMode,
     Role,
+    Service,
+    ServiceEvent,
     Unit,
     User,
 )
@@ -119,9 +127,9 @@ def open_follow_up_if_needed(
         existing = None if prepared else _follow_up_of(response_id)
         if existing is not None:
             return existing
-        if response.complaint_id is None:
-            # A service user's low score: the webhook tells the integrations; follow-ups are
-            # made for complaints, whose handling the team can contact the person about.
+        if is_anonymous(response):
+            # A walk-in answer names nobody: there is no one to call back. The webhook still
+            # tells the integrations about the score.
             _low_score_webhook(response_id, reasons, low_score)
             return None
         follow_up = FollowUp(response_id=response_id, complaint_id=response.complaint_id,
@@ -141,6 +149,12 @@ def open_follow_up_if_needed(
         log.exception("could not open the follow-up of response %s", response_id)
         db.session.rollback()
         return None
+
+
+def is_anonymous(response: Response) -> bool:
+    """Whether nobody stands behind ``response`` (a walk-in answer): it gets no follow-up."""
+    return response.mode == ResponseMode.WALK_IN or (
+        response.complaint_id is None and response.service_event_id is None)
 
 
 def low_score_event(document: dict[str, Any], reasons: list[FollowUpReason],
@@ -214,28 +228,36 @@ def _visible(stmt: Select, user: User) -> Select:  # type: ignore[type-arg]
 
 @dataclass(frozen=True)
 class FollowUpRow:
+    """One line of the list. A complaint's follow-up has its ``reference`` and category; a
+    service user's has neither, and names the service and the day it was delivered."""
+
     follow_up: FollowUp
-    reference: str
+    reference: str | None
     unit_name: str
-    category_name: str
+    category_name: str | None
     submitted_at: object
+    service_name: str | None = None
+    served_at: object = None
 
 
 def list_follow_ups(user: User, state: FollowUpState | None = None,
                     limit: int = 200) -> list[FollowUpRow]:
     """The follow-ups ``user`` may see, open ones first, newest first within a state."""
     stmt = _visible(
-        select(FollowUp, Complaint.external_id, Unit.name, Category.name, Response.submitted_at)
-        .join(Complaint, Complaint.id == FollowUp.complaint_id)
+        select(FollowUp, Complaint.external_id, Unit.name, Category.name, Response.submitted_at,
+               Service.name, ServiceEvent.occurred_at)
+        .join(Response, Response.id == FollowUp.response_id)
         .join(Unit, Unit.id == FollowUp.unit_id)
-        .join(Category, Category.id == Complaint.category_id)
-        .join(Response, Response.id == FollowUp.response_id), user)
+        .outerjoin(Complaint, Complaint.id == FollowUp.complaint_id)
+        .outerjoin(Category, Category.id == Complaint.category_id)
+        .outerjoin(ServiceEvent, ServiceEvent.id == Response.service_event_id)
+        .outerjoin(Service, Service.id == ServiceEvent.service_id), user)
     if state is not None:
         stmt = stmt.where(FollowUp.state == state)
     order = {FollowUpState.OPEN: 0, FollowUpState.CONTACTED: 1, FollowUpState.CLOSED: 2}
     rows = db.session.execute(stmt.order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
                               .limit(limit)).all()
-    result = [FollowUpRow(f, ref, unit, category, at) for f, ref, unit, category, at in rows]
+    result = [FollowUpRow(*row) for row in rows]
     return sorted(result, key=lambda row: order[row.follow_up.state])
 
 
@@ -246,30 +268,44 @@ def get_follow_up(user: User, follow_up_id: int) -> FollowUp | None:
 
 @dataclass(frozen=True)
 class FollowUpDetail:
+    """What a follow-up page shows: about a complaint (``complaint``, its reference, category
+    and subject) or about a service event (``service_event``: service, unit and day)."""
+
     follow_up: FollowUp
-    complaint: Complaint
-    reference: str
+    complaint: Complaint | None
+    service_event: ServiceEvent | None
+    reference: str | None
     unit_name: str
-    category_name: str
-    subject: str | None  # None unless the user reads comments
+    category_name: str | None
+    subject: str | None  # None unless the user reads comments (and for a service event)
     response: Response
     answers: list[AnswerLine]  # text answers only for those who read comments
-    contact: Complainant | None  # None unless the user may see it and it was not erased
+    contact: Complainant | None  # None unless the user may see it (see ``_contact``)
     authors: dict[int, str]
 
 
 def follow_up_detail(user: User, follow_up: FollowUp, language: str) -> FollowUpDetail:
     """What the follow-up page shows ``user``, the answers worded in ``language``."""
-    complaint = db.session.get(Complaint, follow_up.complaint_id)
     response = db.session.get(Response, follow_up.response_id)
-    assert complaint is not None and response is not None  # foreign keys
+    assert response is not None  # foreign key
+    complaint = (db.session.get(Complaint, follow_up.complaint_id)
+                 if follow_up.complaint_id is not None else None)
+    event = (db.session.get(ServiceEvent, response.service_event_id)
+             if complaint is None and response.service_event_id is not None else None)
+    common = {"follow_up": follow_up, "response": response, "authors": _authors(follow_up),
+              "answers": worded_answers(user, response, language)}
+    if complaint is not None:
+        return FollowUpDetail(
+            **common, complaint=complaint, service_event=None,
+            reference=complaint.external_id, unit_name=complaint.unit.name,
+            category_name=complaint.category.name,
+            subject=complaint.subject if may_read_comments(user) else None,
+            contact=_contact(user, complaint.complainant))
+    unit = db.session.get(Unit, follow_up.unit_id)
     return FollowUpDetail(
-        follow_up=follow_up, complaint=complaint, reference=complaint.external_id,
-        unit_name=complaint.unit.name, category_name=complaint.category.name,
-        subject=complaint.subject if may_read_comments(user) else None,
-        response=response, answers=worded_answers(user, response, language),
-        contact=_contact(user, complaint), authors=_authors(follow_up),
-    )
+        **common, complaint=None, service_event=event, reference=None,
+        unit_name=unit.name if unit is not None else "", category_name=None, subject=None,
+        contact=_contact(user, event.person if event is not None else None))
 
 
 def worded_answers(user: User, response: Response, language: str) -> list[AnswerLine]:
@@ -281,11 +317,15 @@ def worded_answers(user: User, response: Response, language: str) -> list[Answer
     return answer_lines(version.definition if version else {}, rows, language)
 
 
-def _contact(user: User, complaint: Complaint) -> Complainant | None:
-    contact = complaint.complainant if may_see_contact(user) else None
-    if contact is not None and contact.erased_at is not None:
+def _contact(user: User, person: Complainant | None) -> Complainant | None:
+    """The person to call back, for those who may see contact data, unless their data was
+    erased or they did not consent to be contacted about surveys (a service user gave their
+    contact data for the service, not for calls)."""
+    if person is None or not may_see_contact(user):
         return None
-    return contact
+    if person.erased_at is not None or not person.survey_consent:
+        return None
+    return person
 
 
 def _authors(follow_up: FollowUp) -> dict[int, str]:

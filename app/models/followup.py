@@ -1,8 +1,10 @@
 """The closed loop: responses that need a call back, their notes, and the alert digest's runs.
 
 A low score or a "not resolved" answer puts the response on the unit's follow-up list
-(``app.followup``). The list holds ids and a reason only: the complainant's contact data stays in
-``Complainant`` (so a purge there reaches it) and is shown only to admins.
+(``app.followup``): a complainant's, or a service user's (a response about a service event: no
+complaint; what it is about is the response's ``service_event_id``). The list holds ids and a
+reason only: the person's contact data stays in ``Complainant`` (so a purge there reaches it)
+and is shown only to admins.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ class FollowUp(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("response.id"), unique=True)
-    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    #: None: a service user's answer; the follow-up is about its response's service event.
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     #: Why the response is on the list: ``FollowUpReason`` values joined by commas, most
     #: serious first (a response can be a low score and not resolved at once).

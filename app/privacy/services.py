@@ -8,7 +8,8 @@ searches every text and JSON column of the database, the exports, the outbox and
   complaint system, where people write names, addresses and ID numbers;
 - ``answer.value_text``: free-text answers to the survey (about a complaint or a service event),
   for the same reason;
-- ``follow_up_note.text``: what staff wrote while calling the person back;
+- ``follow_up_note.text``: what staff wrote while calling the person back (about a complaint,
+  or about a service event: a service user's follow-up);
 - ``invitation.last_error``: a gateway's refusal may quote a phone number (mail errors are
   scrubbed of addresses already, ``app.logsafe.scrub``);
 - the file mail backend's outbox (``MEMNUN_OUTBOX_DIR``): each survey e-mail as an .eml file.
@@ -131,7 +132,7 @@ def erase_person(email: str, actor: str = "cli", now: dt.datetime | None = None)
         service_events=len(event_ids),
         events=_erase_event_notes(complaint_ids),
         answers=_erase_free_text_answers(complaint_ids, event_ids),
-        notes=_erase_follow_up_notes(complaint_ids),
+        notes=_erase_follow_up_notes(complaint_ids, event_ids),
         invitations=_redact_errors(complaint_ids, needles, event_ids),
         outbox_files=files,
     )
@@ -224,11 +225,18 @@ def _erase_free_text_answers(complaint_ids: list[int], event_ids: list[int]) -> 
         .execution_options(synchronize_session=False)))
 
 
-def _erase_follow_up_notes(complaint_ids: list[int]) -> int:
+def _follow_ups_about(complaint_ids: Collection[int], event_ids: Collection[int] = ()) -> Any:
+    """The condition for follow-ups of answers about these complaints or service events (a
+    service user's follow-up has no complaint: its response names the service event)."""
+    responses = select(Response.id).where(_of_subjects(Response, complaint_ids, event_ids))
+    return FollowUp.response_id.in_(responses)
+
+
+def _erase_follow_up_notes(complaint_ids: list[int], event_ids: list[int]) -> int:
     """Empty the notes: that someone followed up, and when, stays; what they wrote goes."""
-    if not complaint_ids:
+    if not complaint_ids and not event_ids:
         return 0
-    follow_ups = select(FollowUp.id).where(FollowUp.complaint_id.in_(complaint_ids))
+    follow_ups = select(FollowUp.id).where(_follow_ups_about(complaint_ids, event_ids))
     return _rowcount(db.session.execute(
         update(FollowUpNote)
         .where(FollowUpNote.follow_up_id.in_(follow_ups), FollowUpNote.text != "")
@@ -280,7 +288,8 @@ def delete_outbox_files(invitation_ids: Collection[int], directory: str | None =
 def export_person(email: str, actor: str = "cli") -> dict[str, Any]:
     """Everything Memnun holds about the person with this address, as a JSON-ready document:
     their complainant records, their complaints (with the history, the invitations, the answers
-    including free text, and the follow-up notes), and the outbox files of their e-mails.
+    including free text, and the follow-up notes), their service events (with the invitations,
+    a campaign's too, the answers and the follow-ups), and the outbox files of their e-mails.
 
     The e-mails themselves are only named: they hold live survey links. The export is recorded in
     the audit log (without the address).
@@ -303,12 +312,14 @@ def export_person(email: str, actor: str = "cli") -> dict[str, Any]:
         "complaints": [
             {**complaint_document(complaint, include_personal=True),
              "responses": _responses_of(complaint.id),
-             "follow_ups": _follow_ups_of(complaint.id)}
+             "follow_ups": _follow_ups_of(FollowUp.complaint_id == complaint.id)}
             for complaint in complaints
         ],
         "service_events": [
             {**service_event_document(event, include_personal=True),
-             "responses": _answers_about_service(event.id)}
+             "responses": _answers_about_service(event.id),
+             "follow_ups": _follow_ups_of(FollowUp.response_id.in_(
+                 select(Response.id).where(Response.service_event_id == event.id)))}
             for event in events
         ],
         "outbox_files": outbox_files(_invitation_ids(complaint_ids, event_ids)),
@@ -362,7 +373,8 @@ def _answers_about_service(event_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def _follow_ups_of(complaint_id: int) -> list[dict[str, Any]]:
+def _follow_ups_of(condition: Any) -> list[dict[str, Any]]:
+    """The follow-ups that meet ``condition``, with their notes."""
     from app.documents import iso
 
     return [
@@ -370,7 +382,7 @@ def _follow_ups_of(complaint_id: int) -> list[dict[str, Any]]:
          "created_at": iso(item.created_at),
          "notes": [{"at": iso(note.at), "text": note.text} for note in item.notes]}
         for item in db.session.scalars(
-            select(FollowUp).where(FollowUp.complaint_id == complaint_id).order_by(FollowUp.id))
+            select(FollowUp).where(condition).order_by(FollowUp.id))
     ]
 
 

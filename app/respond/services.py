@@ -597,15 +597,31 @@ def submit_response(invitation: Invited, answers: dict[str, Any], language: str,
         "mode": ResponseMode.PHONE, "interviewer_id": interviewer_id}
     response = _store(invitation, version, answers, language, now, recorded,
                       state=InvitationState.RESPONDED, responded_at=now)
-    after_commit = _prepare_hooks(response, invitation, version)
-    _commit_keeping_loaded()
+    commit_with_hooks(response, version)
     log.info("response %s stored for invitation %s", response.id, invitation.id)
-    after_commit()
     return response
 
 
-def _prepare_hooks(response: Response, invitation: Invited,
-                   version: SurveyVersion) -> Callable[[], None]:
+def commit_with_hooks(response: Response, version: SurveyVersion) -> None:
+    """Commit a new response (flushed, with its answers) and then run what it sets off: the
+    ``response.created`` webhook and, for a low score, a follow-up (``app.followup``) and the
+    ``response.low_score`` webhook. The one way every new response is stored: a link's, a phone
+    interview's (``submit_response``) and a walk-in answer's (``app.walkin``)."""
+    after_commit = prepare_hooks(response, version)
+    _commit_keeping_loaded()
+    after_commit()
+
+
+def run_hooks_of_stored(response_id: int) -> None:
+    """Run the hooks of a response committed earlier without them: a held walk-in answer,
+    which counts (and so is announced) only once a person accepts it."""
+    response = db.session.get(Response, response_id)
+    version = version_by_id(response.version_id) if response is not None else None
+    if response is not None and version is not None:
+        prepare_hooks(response, version)()
+
+
+def prepare_hooks(response: Response, version: SurveyVersion) -> Callable[[], None]:
     """Read and build, before the response's commit, what its hooks need (one query for the
     subscribed webhooks; the codes of the document only when one is); returns what writes them
     after the commit."""

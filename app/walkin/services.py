@@ -44,12 +44,20 @@ from app.models import (
     Unit,
     VersionStatus,
     WalkInDevice,
+    WebhookDelivery,
 )
 from app.models.types import utcnow
-from app.respond.services import SurveyVersion, answer_rows, version_by_id
+from app.respond.services import (
+    SurveyVersion,
+    answer_rows,
+    commit_with_hooks,
+    run_hooks_of_stored,
+    version_by_id,
+)
 from app.storable import storable
 from app.timefmt import today
 from app.walkin.codes import hash_code, is_old_code, link_code, point_id_of
+from app.webhooks import RESPONSE_CREATED
 from app.wordforms import search_terms
 
 log = logging.getLogger(__name__)
@@ -308,10 +316,16 @@ def submit_walk_in(point: ServicePoint, version: SurveyVersion, answers: dict[st
     elif reason == PATTERN and run is not None:
         _hold(run, PATTERN)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:  # the same device's second POST at the same moment
         db.session.rollback()
         raise AnsweredToday from None
+    if reason is None:
+        # The ``response.created`` webhook (and ``response.low_score``: a walk-in answer is
+        # anonymous, so no follow-up) as for every new response; a held one fires when accepted.
+        commit_with_hooks(response, version)
+    else:
+        db.session.commit()
     if reason:
         log.info("walk-in response %s at service point %s held: %s", response.id, point.id,
                  reason)
@@ -363,7 +377,8 @@ def held_of_point(point_id: int, units: frozenset[int] | None) -> list[int]:
 
 
 def accept(ids: Iterable[int], units: frozenset[int] | None, actor: str) -> int:
-    """Count these held walk-in answers from now on; returns how many were accepted."""
+    """Count these held walk-in answers from now on; returns how many were accepted. Each then
+    fires its ``response.created`` webhook, as it would have when stored."""
     found = _held_ids(ids, units)
     if found:
         db.session.execute(update(Response).where(Response.id.in_([i for i, _ in found]))
@@ -371,7 +386,23 @@ def accept(ids: Iterable[int], units: frozenset[int] | None, actor: str) -> int:
     for response_id, reason in found:
         _audit(actor, "walk_in.accept", f"response:{response_id}", reason=reason)
     db.session.commit()
+    for response_id in _not_announced([response_id for response_id, _reason in found]):
+        run_hooks_of_stored(response_id)
     return len(found)
+
+
+def _not_announced(ids: list[int]) -> list[int]:
+    """Of these responses, those whose ``response.created`` webhook has not gone out: a burst or
+    a pattern also holds the answers before it, which were announced when they were stored."""
+    if not ids:
+        return []
+    since = db.session.scalar(select(func.min(Response.submitted_at))
+                              .where(Response.id.in_(ids)))
+    announced = {payload.get("data", {}).get("id") for payload in db.session.scalars(
+        select(WebhookDelivery.payload).where(
+            WebhookDelivery.event_type == RESPONSE_CREATED,
+            WebhookDelivery.created_at >= since))}
+    return [response_id for response_id in ids if response_id not in announced]
 
 
 def reject(ids: Iterable[int], units: frozenset[int] | None, actor: str) -> int:

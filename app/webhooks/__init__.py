@@ -5,9 +5,11 @@ webhook, so it never waits for a receiver; the delivery job (``deliver_due_webho
 job table of ``app.scheduler``) POSTs due rows, and retries failures with exponential backoff.
 The admin pages are ``views``.
 
-Who fires what: the respond service fires ``response.created`` for every new response, and the
-follow-up service (``app.followup``) ``response.low_score``; both events are built
-(``PendingEvent``) inside the response's transaction and queued (``queue_safely``) after it.
+Who fires what: the respond service fires ``response.created`` for every new response (a
+link's, a phone interview's and a walk-in answer's, all through
+``app.respond.services.commit_with_hooks``), and the follow-up service (``app.followup``)
+``response.low_score``; both events are built (``PendingEvent``) inside the response's
+transaction and queued (``queue_safely``) after it.
 """
 
 from app.webhooks.delivery import DeliveryResult, deliver_due_webhooks, sign

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -138,3 +139,112 @@ def test_retention_purges_people_served_long_ago_only(app) -> None:
         kept = {key for key, person_id in found.items()
                 if db.session.get(Complainant, person_id).email is not None}
         assert kept == set(people) - expected
+
+
+def _campaign_follow_up(app, event_id: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The person's service surveyed again by a campaign: the e-mail in the outbox, a low score
+    with a comment naming them (a service user's follow-up), and a note naming them."""
+    from app.followup.services import add_note
+    from app.models import Campaign, FollowUp, Questionnaire, User
+    from app.respond.services import submit_response
+    from tests.support.factories import make_user
+
+    make_user(app, "team@example.org", "designer")
+    with app.app_context():
+        version = db.session.scalar(select(QuestionnaireVersion).join(Questionnaire).where(
+            Questionnaire.key == "post-resolution"))
+        campaign = Campaign(key="spring", name="Spring", questionnaire_id=version.questionnaire_id,
+                            served_from=NOW - dt.timedelta(days=60), served_until=NOW,
+                            closes_at=NOW + dt.timedelta(days=30))
+        invitation = Invitation(service_event_id=event_id, campaign=campaign, version=version,
+                                state=InvitationState.SENT, language="tr",
+                                sent_at=NOW - dt.timedelta(days=1))
+        db.session.add(invitation)
+        db.session.commit()
+        outbox = Path(app.config["MEMNUN_OUTBOX_DIR"])
+        outbox.mkdir(parents=True, exist_ok=True)
+        eml = outbox / f"20261201T090000000000Z-inv{invitation.id}-0123abcd.eml"
+        eml.write_text(f"To: {TARGET.email}\n\nMerhaba {TARGET.name}\n", encoding="utf-8")
+        response = submit_response(invitation, {"overall": 1, "improve":
+                                                f"{TARGET.name} olarak şikayetçiyim"}, "tr")
+        follow_up = db.session.scalar(select(FollowUp).where(
+            FollowUp.response_id == response.id))
+        assert follow_up is not None and follow_up.complaint_id is None
+        team = db.session.scalar(select(User).where(User.email == "team@example.org"))
+        add_note(follow_up, f"{TARGET.name} aranacak: {TARGET.phone}", team)
+        return {"follow_up": follow_up.id, "invitation": invitation.id, "eml": eml}
+
+
+def test_a_campaign_survey_and_its_follow_up_are_exported_then_erased(app) -> None:
+    from app.models import FollowUp, FollowUpNote
+
+    ids = _served(app)
+    made = _campaign_follow_up(app, ids[TARGET.email])
+    exported = app.test_cli_runner().invoke(
+        args=["privacy", "export", "--email", TARGET.email])
+    assert exported.exit_code == 0, exported.output
+    [event] = json.loads(exported.output)["service_events"]
+    assert made["invitation"] in [invitation["id"] for invitation in event["invitations"]]
+    [follow_up] = event["follow_ups"]
+    assert follow_up["reasons"] == ["low_score"]
+    assert TARGET.phone in follow_up["notes"][0]["text"]
+    assert any(TARGET.name in str(answer["value"]) for response in event["responses"]
+               for answer in response["answers"])
+
+    erased = app.test_cli_runner().invoke(
+        args=["privacy", "erase", "--email", TARGET.email, "--yes"])
+    assert erased.exit_code == 0, erased.output
+    assert "1 follow-up note(s)" in erased.output and "1 outbox file(s)" in erased.output
+    assert not made["eml"].exists()  # type: ignore[attr-defined]
+    with app.app_context():
+        assert db.session.scalars(select(FollowUpNote.text)).all() == [""]
+        follow_up = db.session.get(FollowUp, made["follow_up"])
+        assert follow_up is not None  # that someone followed up stays, and the score
+        texts = db.session.scalars(select(Answer.value_text).where(
+            Answer.value_text.is_not(None))).all()
+        assert texts == []
+        scores = db.session.scalars(select(Answer.value_number).where(
+            Answer.response_id == follow_up.response_id)).all()
+        assert scores == [1]
+
+
+def test_retention_waits_for_a_campaign_survey_then_purges(app) -> None:
+    """A campaign's invitation about an old service keeps the contact data while it is open;
+    once closed long ago, the purge takes it, and the follow-up page has none to show."""
+    from app.followup.services import _contact
+    from app.models import Campaign, Questionnaire
+
+    with app.app_context():
+        from app.design.services import install_all_templates
+
+        install_all_templates()
+        questionnaire = db.session.scalar(select(Questionnaire))
+        unit, service = Unit(code="fen", name="Fen"), Service(code="ruhsat", name="Ruhsat")
+        person = Complainant(name="Eski", email="eski@example.org", survey_consent=True,
+                             language="tr", created_at=NOW - dt.timedelta(days=400))
+        event = ServiceEvent(external_id="CMP-1", unit=unit, service=service,
+                             channel=Channel.WEB, person=person,
+                             occurred_at=NOW - dt.timedelta(days=400))
+        campaign = Campaign(key="old", name="Old", questionnaire_id=questionnaire.id,
+                            served_from=NOW - dt.timedelta(days=420),
+                            served_until=NOW - dt.timedelta(days=390),
+                            closes_at=NOW + dt.timedelta(days=10))
+        invitation = Invitation(service_event=event, campaign=campaign, language="tr",
+                                state=InvitationState.SENT, sent_at=NOW - dt.timedelta(days=5),
+                                expires_at=NOW + dt.timedelta(days=10),
+                                created_at=NOW - dt.timedelta(days=5))
+        db.session.add(invitation)
+        db.session.commit()
+        assert purge_expired_contacts(now=NOW) == 0  # the campaign's survey is open
+        invitation.state = InvitationState.EXPIRED
+        invitation.expires_at = NOW - dt.timedelta(days=200)
+        db.session.commit()
+        assert purge_expired_contacts(now=NOW) == 1
+        db.session.refresh(person)
+        assert person.email is None and person.erased_at is not None
+        from app.models import User
+        from tests.support.factories import make_user
+
+        make_user(app, "admin@example.org", "admin")
+        admin = db.session.scalar(select(User).where(User.email == "admin@example.org"))
+        assert _contact(admin, person) is None

@@ -153,3 +153,69 @@ def test_stored_complainant_addresses_are_normalised(empty_database: str, tmp_pa
         downgrade(revision="b3d5f1a8c6e2")
         db.engine.dispose()
 
+
+
+#: c3d5e7f9a1b2 lets a follow-up have no complaint (a service user's answer).
+BEFORE_SERVICE_FOLLOW_UPS = "b7e2d4c6a8f1"
+
+
+def _answered(connection, unit: int, about: dict[str, object],  # type: ignore[no-untyped-def]
+              **segment: object) -> int:
+    """A response (and its invitation) about a complaint or a service event (``about``)."""
+    from tests.support.old_rows import insert_old_row
+
+    questionnaire = insert_old_row(connection, "questionnaire", key=f"q{len(str(about))}",
+                                   title="Q")
+    version = insert_old_row(connection, "questionnaire_version", questionnaire_id=questionnaire,
+                             number=1, status="published", definition={"questions": []})
+    invitation = insert_old_row(connection, "invitation", state="responded", channel="email",
+                                version_id=version, language="tr", **about)
+    response = insert_old_row(connection, "response", invitation_id=invitation,
+                              version_id=version, questionnaire_id=questionnaire, unit_id=unit,
+                              channel="web", language="tr", **about, **segment)
+    return response
+
+
+def test_service_users_follow_ups_upgrade_and_downgrade(empty_database: str,
+                                                       tmp_path: Path) -> None:
+    """The way up keeps complaint follow-ups and takes follow-ups without a complaint; the way
+    down deletes those (with their notes) and keeps the complaint ones."""
+    from tests.support.old_rows import insert_old_row
+
+    app = create_app(base_config(empty_database, tmp_path))
+    with app.app_context():
+        upgrade(revision=BEFORE_SERVICE_FOLLOW_UPS)
+        with db.engine.begin() as connection:
+            unit = insert_old_row(connection, "unit", code="u", name="U")
+            category = insert_old_row(connection, "category", code="c", name="C")
+            complaint = insert_old_row(connection, "complaint", external_id="C-1",
+                                       channel="web", status="resolved", unit_id=unit,
+                                       category_id=category)
+            response = _answered(connection, unit, {"complaint_id": complaint},
+                                 category_id=category)
+            kept = insert_old_row(connection, "follow_up", response_id=response,
+                                  complaint_id=complaint, unit_id=unit, reason="low_score",
+                                  state="open")
+            insert_old_row(connection, "follow_up_note", follow_up_id=kept, text="aradım")
+        upgrade(revision="c3d5e7f9a1b2")
+        with db.engine.begin() as connection:
+            service = insert_old_row(connection, "service", code="s", name="S")
+            event = insert_old_row(connection, "service_event", external_id="E-1", unit_id=unit,
+                                   service_id=service, channel="web")
+            response = _answered(connection, unit, {"service_event_id": event},
+                                 service_id=service, source="service_user")
+            gone = insert_old_row(connection, "follow_up", response_id=response,
+                                  complaint_id=None, unit_id=unit, reason="low_score",
+                                  state="open")
+            insert_old_row(connection, "follow_up_note", follow_up_id=gone, text="not yet")
+        downgrade(revision=BEFORE_SERVICE_FOLLOW_UPS)
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT id, complaint_id FROM follow_up")).all() == [
+                (kept, complaint)]
+            assert connection.execute(text("SELECT text FROM follow_up_note")).scalars().all() \
+                == ["aradım"]
+        [column] = [c for c in inspect(db.engine).get_columns("follow_up")
+                    if c["name"] == "complaint_id"]
+        assert column["nullable"] is False
+        upgrade()
+        db.engine.dispose()
