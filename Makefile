@@ -16,6 +16,11 @@ PORT ?= 5000
 ADMIN_EMAIL ?= admin@example.org
 ADMIN_PASSWORD_FILE := instance/admin-password
 
+# Some machines (CI's among them) set PYTHONDONTWRITEBYTECODE: then every process compiles every
+# module it imports, about 12 s of CPU for the app alone, paid again by each xdist worker,
+# gunicorn worker, scheduler and CLI the tests start. Bytecode is written under the project.
+unexport PYTHONDONTWRITEBYTECODE
+
 # Survey e-mails land as .eml files on the admin outbox page: no mail server needed.
 export MEMNUN_MAIL_BACKEND ?= file
 # Links in the e-mails must point at this server, whatever port it runs on.
