@@ -153,3 +153,28 @@ def test_stored_complainant_addresses_are_normalised(empty_database: str, tmp_pa
         downgrade(revision="b3d5f1a8c6e2")
         db.engine.dispose()
 
+
+
+def test_existing_accounts_are_no_phone_interviewers(empty_database: str, tmp_path: Path) -> None:
+    """c4e6a8b0d2f3 adds the permission switched off for every account, and takes it away
+    again on the way down without losing the account."""
+    from tests.support.old_rows import insert_old_row
+
+    app = create_app(base_config(empty_database, tmp_path))
+    with app.app_context():
+        upgrade(revision="b7e2d4c6a8f1")
+        with db.engine.begin() as connection:
+            insert_old_row(connection, "user_account", email="old@example.org", role="designer",
+                           active=True)
+        upgrade(revision="c4e6a8b0d2f3")
+        with db.engine.connect() as connection:
+            assert connection.execute(text(
+                "SELECT email, phone_interviewer FROM user_account")).one() == (
+                    "old@example.org", False)
+        downgrade(revision="b7e2d4c6a8f1")
+        columns = {c["name"] for c in inspect(db.engine).get_columns("user_account")}
+        assert "phone_interviewer" not in columns
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT email FROM user_account")).scalar_one() == (
+                "old@example.org")
+        db.engine.dispose()
