@@ -167,3 +167,32 @@ def test_the_permission_reveals_nothing_outside_the_call_list(app: Flask) -> Non
     download = client.post("/reports/comments/export",
                            data={**PERIOD, "csrf_token": token}).get_data(as_text=True)
     assert "[phone]" in download and "0532 123 45 67" not in download
+
+
+def test_the_survey_queue_shows_calls_to_make_never_late_and_never_sent(app: Flask) -> None:
+    parks, fire = _calls(app)  # both due five minutes ago
+    with app.app_context():
+        call = db.session.get(Invitation, parks)
+        complaint_id, reference, due = call.complaint_id, call.complaint.external_id, call.due_at
+    client = _client(app, "designer")
+    queue = client.get("/invitations/").get_data(as_text=True)
+    assert 'id="late"' not in queue
+    to_call = queue.split('id="to-call"')[1].split("</table>")[0]
+    assert reference in to_call and "to call" in to_call and f"/phone/{parks}" in to_call
+    assert f"/phone/{fire}" in to_call and 'href="/phone/"' in queue
+    per_rule = queue.split('id="per-rule"')[1].split("</table>")[0]
+    assert "<td>0</td><td>0</td><td>0</td><td>0</td><td>1</td>" in per_rule  # late 0, to call 1
+    page = client.get(f"/complaints/{complaint_id}").get_data(as_text=True)
+    section = page.split(f'id="invitation-{parks}"')[1]
+    assert f"/invitations/{parks}/send" not in section and "Send now" not in section
+    assert f"/phone/{parks}" in section
+    token = csrf_token_from(page)
+    refused = client.post(f"/invitations/{parks}/send", data={"send-csrf_token": token,
+                                                               "csrf_token": token})
+    assert refused.status_code == 409
+    assert "this survey is a phone call" in refused.get_data(as_text=True)
+    with app.app_context():
+        call = db.session.get(Invitation, parks)
+        assert call.state == InvitationState.PLANNED and call.due_at == due
+        assert db.session.scalar(select(AuditLog).where(
+            AuditLog.action == "invitation.send_now")) is None
