@@ -80,3 +80,10 @@ def may_see_personal_data(user: User) -> bool:
     in comments) only for admins: everyone else who reads comments reads them redacted
     (``app.analytics.redaction``)."""
     return user.role == Role.ADMIN
+
+
+def may_call_people(user: User) -> bool:
+    """The name, number and language of the people to call, on the call list and the call
+    screen only (``app.phone``): admins, and users an admin made phone interviewers. Nowhere
+    else does the permission reveal anything: every other page asks ``may_see_personal_data``."""
+    return may_see_personal_data(user) or user.phone_interviewer

@@ -116,14 +116,14 @@ def _answers(rng: random.Random, campaign: Campaign, share: float) -> None:
     sent_at = (campaign.started_at or campaign.created_at) + dt.timedelta(hours=1)
     invitations = db.session.execute(
         select(Invitation.id, Invitation.version_id, ServiceEvent.id, ServiceEvent.unit_id,
-               ServiceEvent.service_id)
+               ServiceEvent.service_id, Invitation.channel)
         .join(ServiceEvent, ServiceEvent.id == Invitation.service_event_id)
         .where(Invitation.campaign_id == campaign.id).order_by(Invitation.id)).all()
     db.session.execute(update(Invitation), [
         {"id": row[0], "state": InvitationState.SENT, "sent_at": sent_at,
          "expires_at": campaign.closes_at, "token_hash": hash_token(token_for(row[0]))}
         for row in invitations])
-    for invitation_id, version_id, event_id, unit_id, service_id in invitations:
+    for invitation_id, version_id, event_id, unit_id, service_id, channel in invitations:
         if rng.random() >= share:
             continue
         at = sent_at + dt.timedelta(hours=rng.uniform(1, 96))
@@ -131,7 +131,7 @@ def _answers(rng: random.Random, campaign: Campaign, share: float) -> None:
             invitation_id=invitation_id, version_id=version_id,
             questionnaire_id=campaign.questionnaire_id, service_event_id=event_id,
             unit_id=unit_id, service_id=service_id, channel=Channel.WALK_IN,
-            source=ResponseSource.CAMPAIGN, mode=ResponseMode.EMAIL, language="tr",
+            source=ResponseSource.CAMPAIGN, mode=ResponseMode.answering(channel), language="tr",
             submitted_at=at)
         db.session.add(response)
         db.session.flush()

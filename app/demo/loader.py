@@ -41,9 +41,11 @@ from app.models import (
     DistributionRule,
     EventType,
     Invitation,
+    InvitationChannel,
     InvitationState,
     QuestionnaireVersion,
     Response,
+    ResponseMode,
     Service,
     ServiceEvent,
     ServiceVolume,
@@ -282,7 +284,8 @@ def _store_invitations(
             "complaint_id": s.case.id, "rule_id": rule.id, "version_id": version.id,
             "token_hash": None, "state": InvitationState(s.state),
             "suppression_reason": SuppressionReason(s.reason) if s.reason else None,
-            "language": s.language, "due_at": s.due_at, "claimed_until": None,
+            "language": s.language, "channel": InvitationChannel(s.channel),
+            "due_at": s.due_at, "claimed_until": None,
             "sent_at": s.sent_at, "reminder_due_at": s.reminder_due_at,
             "reminded_at": s.reminded_at, "expires_at": s.expires_at,
             "responded_at": s.responded_at, "attempts": s.attempts, "last_error": s.last_error,
@@ -321,7 +324,7 @@ def _store_responses(
             "unit_id": unit_ids[s.case.unit.code],
             "category_id": category_ids[s.case.category.code],
             "channel": Channel(s.case.channel), "language": s.language,
-            "submitted_at": s.responded_at,
+            "submitted_at": s.responded_at, "mode": ResponseMode.answering(s.channel),
         }
         for s in answered
     ]

@@ -32,6 +32,10 @@ PLANNED_LEFT = 3  # invitations left for the dispatcher, so that the outbox show
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
 MINUTE = dt.timedelta(minutes=1)
+#: Until this long before the demo's "now" the municipality had an SMS gateway: a person who left
+#: a phone number and no e-mail address got the survey by SMS. Since then the satisfaction team
+#: calls them (``app.demo.phone``), so the figures have e-mail, SMS and phone answers.
+SMS_ENDED = 60 * DAY
 SETTLE = 2 * DAY
 
 
@@ -367,6 +371,7 @@ class Survey:
     language: str
     state: str = "planned"
     reason: str | None = None
+    channel: str = "email"  # how the invitation went out: email or sms
     sent_at: dt.datetime | None = None
     reminder_due_at: dt.datetime | None = None
     reminded_at: dt.datetime | None = None
@@ -397,9 +402,11 @@ def plan_surveys(
             planned.append((Survey(case, case.resolved_at, due, language), None))
     planned.sort(key=lambda pair: pair[0].due_at)
     last_sent: dict[int, dt.datetime] = {}
+    sms_until = clock.now - SMS_ENDED
     for survey, cancelled_at in planned:
         draws = [rng.random() for _ in range(7)]
         sample = rule.sample_rate * (OLDER_SAMPLE if survey.due_at < clock.year_start else 1)
+        survey.channel = _channel_of(survey, sms_until)
         reason = _suppression(survey, rule, last_sent, draws[0], sample)
         if reason:
             survey.state, survey.reason = "suppressed", reason
@@ -423,10 +430,19 @@ def _in_window(at: dt.datetime, rule: RuleSettings) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
+def _channel_of(survey: Survey, sms_until: dt.datetime) -> str:
+    """E-mail when the person left an address; else SMS to their phone while the gateway was
+    there (``SMS_ENDED``)."""
+    person = survey.case.person
+    if person is not None and not person.email and person.phone and survey.due_at < sms_until:
+        return "sms"
+    return "email"
+
+
 def _suppression(survey: Survey, rule: RuleSettings, last_sent: dict[int, dt.datetime],
                  draw: float, sample_rate: float) -> str | None:
     person = survey.case.person
-    if person is None or not person.email:
+    if person is None or not (person.email or survey.channel == "sms"):
         return "no_contact"
     if not person.consent:
         return "no_consent"
@@ -449,7 +465,8 @@ def _deliver(survey: Survey, clock: Clock, rule: RuleSettings, draws: list[float
         return
     if fail < FAILED_SHARE:
         survey.state, survey.attempts = "failed", 1
-        survey.last_error = "550 5.1.1 Mailbox unavailable"
+        survey.last_error = ("sms gateway: 400 number not reachable" if survey.channel == "sms"
+                             else "550 5.1.1 Mailbox unavailable")
         return
     survey.sent_at = survey.due_at + (1 + 9 * spread) * MINUTE
     survey.attempts = 1
@@ -481,6 +498,7 @@ def _response_chance(survey: Survey) -> float:
     chance += {"web": 0.06, "email": 0.06, "mobile_app": 0.04, "phone": -0.08,
                "walk_in": -0.08, "letter": -0.1}.get(survey.case.channel, 0.0)
     chance -= 0.06 if survey.language == "en" else 0.0
+    chance -= 0.05 if survey.channel == "sms" else 0.0  # a link in an SMS is answered less
     return chance
 
 
@@ -512,7 +530,8 @@ def _leave_for_dispatcher(surveys: list[Survey], clock: Clock) -> None:
         if left == PLANNED_LEFT:
             break
         person = survey.case.person
-        if survey.state in DELIVERED and person is not None and person.opted_out_at is None:
+        if (survey.state in DELIVERED and survey.channel == "email" and person is not None
+                and person.opted_out_at is None):
             survey.state, survey.due_at = "planned", clock.now
             survey.sent_at = survey.reminded_at = survey.responded_at = None
             survey.reminder_due_at = survey.expires_at = None

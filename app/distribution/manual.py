@@ -23,7 +23,7 @@ from app.distribution.dispatcher import dispatch_due
 from app.distribution.windows import in_send_window, into_send_window
 from app.errors import Conflict
 from app.extensions import db
-from app.models import AuditLog, DistributionRule, Invitation, InvitationState
+from app.models import AuditLog, DistributionRule, Invitation, InvitationChannel, InvitationState
 from app.models.types import utcnow
 
 #: The states staff may cancel or re-plan: not sent yet.
@@ -36,6 +36,14 @@ class OutsideSendingHours(Conflict):
     def __init__(self, next_opening: dt.datetime) -> None:
         super().__init__("outside the rule's sending hours")
         self.next_opening = next_opening
+
+
+class MadeByPhone(Conflict):
+    """An invitation by phone is a call an interviewer makes (``app.phone``): nothing is sent,
+    so "send now" has nothing to do."""
+
+    def __init__(self) -> None:
+        super().__init__("an invitation by phone is called, not sent")
 
 
 class SendOutcome(enum.StrEnum):
@@ -96,8 +104,11 @@ def send_now(
     invitation: Invitation, actor: str, *, confirmed: bool = False, now: dt.datetime | None = None
 ) -> SendResult:
     """Send a planned invitation at once. ``Conflict`` when it is not planned any more or a
-    dispatcher holds it; ``OutsideSendingHours`` outside its rule's hours unless ``confirmed``."""
+    dispatcher holds it; ``OutsideSendingHours`` outside its rule's hours unless ``confirmed``;
+    ``MadeByPhone`` for a call, which is made from the call list."""
     now = now or utcnow()
+    if invitation.channel == InvitationChannel.PHONE:
+        raise MadeByPhone
     check_sending_hours(now, invitation.rule, confirmed)
     invitation_id = invitation.id
     if not _change(invitation_id, now, (InvitationState.PLANNED,), due_at=now):

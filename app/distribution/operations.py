@@ -59,13 +59,19 @@ class QueuedInvitation:
         """A dispatcher holds it right now (its lease has not run out)."""
         return self.claimed_until is not None and self.claimed_until > now
 
+    @property
+    def is_call(self) -> bool:
+        """An invitation by phone: an interviewer calls when it is due; nothing sends it."""
+        return self.channel == InvitationChannel.PHONE
+
 
 Failure = QueuedInvitation  # the operations page's name for a failed one
 
 
 @dataclass(frozen=True)
 class QueueCount:
-    """Per rule and unit: how many are planned today, tomorrow, overdue, and failed."""
+    """Per rule and unit: how many are planned today, tomorrow, overdue, and failed; and how
+    many calls are due by the end of tomorrow (``to_call``: never late, nothing sends them)."""
 
     rule_key: str | None
     unit_name: str
@@ -73,6 +79,7 @@ class QueueCount:
     today: int
     tomorrow: int
     failed: int
+    to_call: int = 0
 
 
 # The unit of an invitation: its complaint's, or its service event's.
@@ -142,8 +149,12 @@ def planned_until(until: dt.datetime, units: frozenset[int] | None = None, limit
 def queue_counts(now: dt.datetime, today_end: dt.datetime, tomorrow_end: dt.datetime,
                  units: frozenset[int] | None = None) -> list[QueueCount]:
     """Per rule and unit (one GROUP BY): planned overdue, due the rest of today, due tomorrow,
-    and failed invitations. Groups with none of these are left out."""
-    planned = Invitation.state == InvitationState.PLANNED
+    and failed invitations, and calls to make by the end of tomorrow (an invitation by phone
+    is due for a call, not late: an interviewer makes it from the call list). Groups with none
+    of these are left out."""
+    by_phone = Invitation.channel == InvitationChannel.PHONE
+    call = (Invitation.state == InvitationState.PLANNED) & by_phone
+    planned = (Invitation.state == InvitationState.PLANNED) & ~by_phone
 
     def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.sum(case((condition, 1), else_=0))
@@ -154,7 +165,8 @@ def queue_counts(now: dt.datetime, today_end: dt.datetime, tomorrow_end: dt.date
                counted(planned & (Invitation.due_at > now) & (Invitation.due_at < today_end)),
                counted(planned & (Invitation.due_at >= today_end)
                        & (Invitation.due_at < tomorrow_end)),
-               counted(Invitation.state == InvitationState.FAILED))
+               counted(Invitation.state == InvitationState.FAILED),
+               counted(call))
         .select_from(Invitation)
         .outerjoin(Complaint, Complaint.id == Invitation.complaint_id)
         .outerjoin(ServiceEvent, ServiceEvent.id == Invitation.service_event_id)
@@ -166,8 +178,9 @@ def queue_counts(now: dt.datetime, today_end: dt.datetime, tomorrow_end: dt.date
         .group_by(DistributionRule.key, Unit.name)
         .order_by(DistributionRule.key, Unit.name)
     ).all()
-    return [QueueCount(rule, unit, int(a or 0), int(b or 0), int(c or 0), int(d or 0))
-            for rule, unit, a, b, c, d in rows]
+    return [QueueCount(rule, unit, int(a or 0), int(b or 0), int(c or 0), int(d or 0),
+                       int(e or 0))
+            for rule, unit, a, b, c, d, e in rows]
 
 
 @dataclass(frozen=True)

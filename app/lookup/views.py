@@ -48,6 +48,7 @@ from app.lookup.services import (
 )
 from app.models import ComplaintStatus, DistributionRule, Invitation, InvitationState
 from app.models.types import utcnow
+from app.phone.services import may_make_calls
 from app.timefmt import organisation_zone
 
 
@@ -154,6 +155,7 @@ def _complaint_page(
         story=story,
         may_act=may_act_on_invitations(current_user),
         shows_follow_ups=may_use_follow_ups(current_user),
+        makes_calls=may_make_calls(current_user),
         now=utcnow(),
         send_form=send or SendNowForm(prefix="send"),
         cancel_form=CancelForm(),
@@ -195,6 +197,10 @@ def send_now(invitation_id: int) -> ResponseReturnValue:
         result = manual.send_now(
             invitation, f"user:{current_user.id}", confirmed=bool(form.confirm.data)
         )
+    except manual.MadeByPhone:
+        flash(_("Not sent: this survey is a phone call. An interviewer makes it from the call "
+                "list when it is due."), "error")
+        return _complaint_page(complaint_id, 409, send=form)
     except manual.OutsideSendingHours as refused:
         form.confirm.errors = [
             _(
@@ -321,6 +327,8 @@ def queue() -> ResponseReturnValue:
     today_end, tomorrow_end = _day_ends(now)
     narrowed = {"rule_id": form.rule.data or None, "unit_id": form.unit.data or None}
     planned = planned_until(tomorrow_end, units, **narrowed)
+    calls = [row for row in planned if row.is_call]
+    planned = [row for row in planned if not row.is_call]
     return render_template(
         "lookup/queue.html",
         form=form,
@@ -331,6 +339,8 @@ def queue() -> ResponseReturnValue:
         today=[row for row in planned if row.due_at and now < row.due_at < today_end],
         tomorrow=[row for row in planned if row.due_at and row.due_at >= today_end],
         failed=failed_invitations(units, **narrowed),
+        calls=calls,
+        makes_calls=may_make_calls(current_user),
         next=next_up(units),
         may_act=may_act_on_invitations(current_user),
         whole=units is None,

@@ -7,7 +7,7 @@ import enum
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, String, Table
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -50,6 +50,10 @@ class User(UserMixin, db.Model):
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     # The language the user chose with the switch (tr, en, nl, et); None: the browser's.
     language: Mapped[str | None] = mapped_column(String(8))
+    # A phone interviewer sees, on the call list and the call screen only, the name and number
+    # of the people to call in their units (``app.auth.scope.may_call_people``); set by an
+    # admin on the user's page. Everywhere else their role decides, as for anyone.
+    phone_interviewer: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     units: Mapped[list[Unit]] = relationship(secondary=user_unit)
 

@@ -31,6 +31,12 @@ class ResponseMode(enum.StrEnum):
     PHONE = "phone"
     WALK_IN = "walk_in"
 
+    @classmethod
+    def answering(cls, channel: str) -> ResponseMode:
+        """The mode of an answer to an invitation sent by ``channel`` (an
+        ``InvitationChannel``: email, sms or phone): each channel is its own mode."""
+        return cls(str(channel))
+
 
 class Response(db.Model):
     """At most one per invitation, enforced by the database; a walk-in response has none.

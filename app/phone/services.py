@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
-from app.auth.scope import may_see_personal_data, units_in_scope
+from app.auth.scope import may_call_people, units_in_scope
 from app.distribution.calling import in_calling_hours, into_calling_hours, next_attempt
 from app.errors import Conflict
 from app.extensions import db
@@ -62,8 +62,9 @@ class CallRefused(Conflict):
 
 
 def may_make_calls(user: User) -> bool:
-    """The satisfaction team (designers) and admins work the call list."""
-    return user.has_role(Role.DESIGNER)
+    """The satisfaction team (designers), admins and phone interviewers (of any role) work the
+    call list; only admins and interviewers see whom to call (``may_call_people``)."""
+    return user.has_role(Role.DESIGNER) or may_call_people(user)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def _last_attempt(column: Any) -> Any:
 def call_list(user: User, now: dt.datetime | None = None) -> list[Call]:
     """The calls still to make inside ``user``'s units, the next due first (one statement)."""
     now = now or utcnow()
-    personal = may_see_personal_data(user)
+    personal = may_call_people(user)
     statement = (
         select(Invitation.id, Invitation.due_at, Invitation.expires_at, Complaint.external_id,
                Unit.name, Invitation.language, Complainant.name, Complainant.phone,

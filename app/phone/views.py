@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.auth.pages import no_store
-from app.auth.scope import may_see_personal_data
+from app.auth.scope import may_call_people
 from app.distribution.calling import into_calling_hours
 from app.distribution.forms import WEEKDAY_NAMES
 from app.distribution.windows import rule_zone
@@ -69,7 +69,7 @@ def call_list() -> ResponseReturnValue:
     html = render_template(
         "phone/list.html", calls=phone.call_list(current_user, now), now=now,
         zone=organisation_zone(), outcome_names=OUTCOME_NAMES, language_name=language_name,
-        personal=may_see_personal_data(current_user))
+        personal=may_call_people(current_user))
     return no_store(html)
 
 
@@ -98,7 +98,7 @@ def _screen(invitation: Invitation, status: int = 200, *, call_form: CallForm | 
         refusals={code: text() for code, text in REFUSALS.items()},
         opens_at=into_calling_hours(max(invitation.due_at or now, now), rule) if rule else None,
         reference=getattr(subject, "external_id", None), unit=subject.unit if subject else None,
-        person=phone.person_of(invitation) if may_see_personal_data(current_user) else None,
+        person=phone.person_of(invitation) if may_call_people(current_user) else None,
         attempts=phone.attempts_of(invitation), outcome_names=OUTCOME_NAMES,
         call_form=call_form or CallForm(id_prefix="call"), opt_out_form=OptOutByPhoneForm(),
         questions=questions, fields={q.key: interview[field_name(q)] for q in questions},

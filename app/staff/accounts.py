@@ -253,42 +253,53 @@ def _unusable_password(user: User) -> None:
 
 
 def invite_user(
-    actor: User | None, email: str, role: Role, unit_ids: list[int]
+    actor: User | None, email: str, role: Role, unit_ids: list[int], *,
+    phone_interviewer: bool = False,
 ) -> tuple[User, str]:
     """Make an account without a usable password; returns it and the token of its welcome link
     (mail it with ``app.staff.mail.send_password_link``)."""
     email = staff_email(email)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise UserError(_("An account with this e-mail address exists already."))
-    user = User(email=email, role=role, units=_units(actor, unit_ids))
+    user = User(email=email, role=role, units=_units(actor, unit_ids),
+                phone_interviewer=phone_interviewer)
     _unusable_password(user)
     db.session.add(user)
     db.session.flush()
     token = issue_password_link(user, PasswordLinkPurpose.WELCOME)
-    _audit(actor, "user.create", user, role=role.value, units=sorted(unit_ids))
+    _audit(actor, "user.create", user, role=role.value, units=sorted(unit_ids),
+           phone_interviewer=phone_interviewer)
     db.session.commit()
     return user, token
 
 
-def change_access(actor: User | None, user: User, role: Role, unit_ids: list[int]) -> User:
-    """Give ``user`` this role and these units (none: the whole organisation)."""
+def _access(user: User) -> dict[str, object]:
+    """What ``user`` may do, as the audit log records it before and after a change."""
+    return {"role": user.role.value, "units": sorted(u.id for u in user.units),
+            "phone_interviewer": user.phone_interviewer}
+
+
+def change_access(
+    actor: User | None, user: User, role: Role, unit_ids: list[int], *,
+    phone_interviewer: bool | None = None,
+) -> User:
+    """Give ``user`` this role and these units (none: the whole organisation), and make them a
+    phone interviewer or not (None: as they are)."""
     if not may_manage(actor, user):
         raise NotAllowed(_("There is no such account that you may manage."))
     units = _units(actor, unit_ids)
-    if role == user.role and {u.id for u in units} == {u.id for u in user.units}:
+    if phone_interviewer is None:
+        phone_interviewer = user.phone_interviewer
+    if (role == user.role and {u.id for u in units} == {u.id for u in user.units}
+            and phone_interviewer == user.phone_interviewer):
         return user
     _not_self(actor, user)
     _keeps_an_admin(user, role=role, has_units=bool(units), active=user.active)
-    before = {"role": user.role.value, "units": sorted(u.id for u in user.units)}
+    before = _access(user)
     user.role = role
     user.units = units
-    _audit(
-        actor,
-        "user.change",
-        user,
-        before=before,
-        after={"role": role.value, "units": sorted(u.id for u in units)},
-    )
+    user.phone_interviewer = phone_interviewer
+    _audit(actor, "user.change", user, before=before, after=_access(user))
     db.session.commit()
     return user
 

@@ -78,15 +78,24 @@ def enable_user_command(email: str) -> None:
     multiple=True,
     help="Limit the user to this unit code (repeatable); none: the whole organisation.",
 )
+@click.option(
+    "--phone-interviewer/--no-phone-interviewer",
+    default=None,
+    help="Let the user see whom to call on the call list (or no longer); unset: as it is.",
+)
 @with_appcontext
-def set_role_command(email: str, role: str, units: tuple[str, ...]) -> None:
+def set_role_command(
+    email: str, role: str, units: tuple[str, ...], phone_interviewer: bool | None
+) -> None:
     """Give an account a role and units (what is not given is taken away)."""
     from app.auth.services import UserError
     from app.staff.accounts import change_access, units_by_code
 
     user = _account(email)
     try:
-        change_access(None, user, Role(role), units_by_code(list(units)))
+        change_access(
+            None, user, Role(role), units_by_code(list(units)), phone_interviewer=phone_interviewer
+        )
     except UserError as exc:
         raise _refused(exc) from exc
     where = ", ".join(units) or "the whole organisation"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, SubmitField
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.auth.forms import staff_address
@@ -31,6 +31,11 @@ class AccessForm(StaffForm):
         default=Role.VIEWER.value,
     )
     units = CheckboxesField(_l("Units (none: the whole organisation)"), coerce=int)
+    phone_interviewer = BooleanField(
+        _l("Phone interviewer"),
+        description=_l("Sees the name, number and language of the people to call in their "
+                       "units, on the call list and the call screen only."),
+    )
     submit = SubmitField(_l("Save"))
 
 

@@ -88,6 +88,7 @@ def new_user() -> ResponseReturnValue:
                 form.email.data or "",
                 Role(form.role.data),
                 list(form.units.data or []),
+                phone_interviewer=bool(form.phone_interviewer.data),
             )
         except NotAllowed as exc:  # a guard rail on units: said next to them
             form.units.errors = [*form.units.errors, str(exc)]
@@ -105,7 +106,8 @@ def new_user() -> ResponseReturnValue:
 def user(user_id: int) -> ResponseReturnValue:
     account = _account(user_id)
     form = _with_units(
-        AccessForm(data={"role": account.role.value, "units": [unit.id for unit in account.units]})
+        AccessForm(data={"role": account.role.value, "units": [unit.id for unit in account.units],
+                         "phone_interviewer": account.phone_interviewer})
     )
     status = 200
     if form.is_submitted():
@@ -113,7 +115,8 @@ def user(user_id: int) -> ResponseReturnValue:
         if form.validate():
             try:
                 change_access(
-                    current_user, account, Role(form.role.data), list(form.units.data or [])
+                    current_user, account, Role(form.role.data), list(form.units.data or []),
+                    phone_interviewer=bool(form.phone_interviewer.data),
                 )
             except UserError as exc:
                 flash(str(exc), "error")

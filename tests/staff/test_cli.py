@@ -41,6 +41,13 @@ def test_list_set_role_disable_enable(units: Flask) -> None:
     )
     assert moved.exit_code == 0, moved.output
     assert "person@example.org\tdesigner\tunits=fen" in _run(units, "list").output
+    assert not _user(units, "person@example.org").phone_interviewer
+    made = _run(units, "set-role", "--email", "person@example.org", "--role", "designer",
+                "--unit", "fen", "--phone-interviewer")
+    assert made.exit_code == 0 and _user(units, "person@example.org").phone_interviewer
+    kept = _run(units, "set-role", "--email", "person@example.org", "--role", "viewer",
+                "--unit", "fen")  # unset: as it was
+    assert kept.exit_code == 0 and _user(units, "person@example.org").phone_interviewer
     with units.app_context():
         user = db.session.scalar(select(User).where(User.email == "person@example.org"))
         token, person = start_session(user), user.id

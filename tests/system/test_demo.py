@@ -29,6 +29,7 @@ from app.models import (
     InvitationChannel,
     InvitationState,
     Response,
+    ResponseMode,
     Service,
     ServiceEvent,
     ServiceVolume,
@@ -176,6 +177,7 @@ def test_a_year_of_a_municipality_that_tells_a_story(app: Flask) -> None:
         responses = db.session.scalar(select(func.count(Response.id)).where(  # complaints'
             Response.submitted_at >= YEAR_START, Response.complaint_id.is_not(None)))
         assert 400 <= responses <= 1000
+        assert_the_mode_mix()
 
         by_lateness = overall_by_lateness()
         assert by_lateness[True] < by_lateness[False] - 0.5
@@ -202,6 +204,26 @@ def test_a_year_of_a_municipality_that_tells_a_story(app: Flask) -> None:
         assert len({text for text, _ in comments}) >= 0.8 * len(comments) >= 150
         assert all(terms and terms.startswith(" ") for _, terms in comments)
         assert any(" çöp " in terms for _, terms in comments)
+
+
+def assert_the_mode_mix() -> None:
+    """Each answer's mode is the channel its invitation went by: e-mail; SMS to people with
+    only a phone until the demo's gateway ended two months ago; phone since then. Walk-in
+    answers have no invitation."""
+    pairs = Counter(tuple(row) for row in db.session.execute(
+        select(Invitation.channel, Response.mode)
+        .join(Response, Response.invitation_id == Invitation.id)))
+    assert {(str(channel), str(mode)) for channel, mode in pairs} == {
+        ("email", "email"), ("sms", "sms"), ("phone", "phone")}, pairs
+    modes = Counter(db.session.scalars(select(Response.mode)))
+    assert modes[ResponseMode.EMAIL] > modes[ResponseMode.SMS] >= 30, modes
+    assert modes[ResponseMode.PHONE] == 1 and modes[ResponseMode.WALK_IN] > 0, modes
+    assert not db.session.scalar(select(func.count(Response.id)).where(
+        Response.mode == ResponseMode.EMAIL, Response.invitation_id.is_(None),
+        Response.complaint_id.is_not(None)))
+    last_sms = db.session.scalar(select(func.max(Invitation.due_at)).where(
+        Invitation.channel == InvitationChannel.SMS))
+    assert last_sms is not None and last_sms < NOW - dt.timedelta(days=59)
 
 
 def test_people_are_made_up_and_mostly_consent(app: Flask) -> None:

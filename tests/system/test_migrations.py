@@ -219,3 +219,32 @@ def test_service_users_follow_ups_upgrade_and_downgrade(empty_database: str,
         assert column["nullable"] is False
         upgrade()
         db.engine.dispose()
+
+
+#: c4e6a8b0d2f3 adds the phone interviewer permission to staff accounts.
+BEFORE_INTERVIEWERS = "c3d5e7f9a1b2"
+
+
+def test_existing_accounts_are_no_phone_interviewers(empty_database: str, tmp_path: Path) -> None:
+    """c4e6a8b0d2f3 adds the permission switched off for every account, and takes it away
+    again on the way down without losing the account."""
+    from tests.support.old_rows import insert_old_row
+
+    app = create_app(base_config(empty_database, tmp_path))
+    with app.app_context():
+        upgrade(revision=BEFORE_INTERVIEWERS)
+        with db.engine.begin() as connection:
+            insert_old_row(connection, "user_account", email="old@example.org", role="designer",
+                           active=True)
+        upgrade(revision="c4e6a8b0d2f3")
+        with db.engine.connect() as connection:
+            assert connection.execute(text(
+                "SELECT email, phone_interviewer FROM user_account")).one() == (
+                    "old@example.org", False)
+        downgrade(revision=BEFORE_INTERVIEWERS)
+        columns = {c["name"] for c in inspect(db.engine).get_columns("user_account")}
+        assert "phone_interviewer" not in columns
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT email FROM user_account")).scalar_one() == (
+                "old@example.org")
+        db.engine.dispose()
