@@ -171,15 +171,24 @@ def _invitations(complaint: Complaint) -> list[Invitation]:
 
 def invitations_by_complaint(complaint_ids: list[int]) -> dict[int, list[Invitation]]:
     """The invitations of many complaints in one query, each list in the documents' order."""
-    found: dict[int, list[Invitation]] = {complaint_id: [] for complaint_id in complaint_ids}
-    if complaint_ids:
+    return _invitations_by(Invitation.complaint_id, complaint_ids)
+
+
+def invitations_by_service_event(event_ids: list[int]) -> dict[int, list[Invitation]]:
+    """The invitations of many service events in one query, as ``invitations_by_complaint``."""
+    return _invitations_by(Invitation.service_event_id, event_ids)
+
+
+def _invitations_by(column: Any, ids: list[int]) -> dict[int, list[Invitation]]:
+    found: dict[int, list[Invitation]] = {row_id: [] for row_id in ids}
+    if ids:
         rows = db.session.scalars(
             select(Invitation)
-            .where(Invitation.complaint_id.in_(complaint_ids))
+            .where(column.in_(ids))
             .order_by(Invitation.created_at, Invitation.id)
         )
         for row in rows:
-            found[row.complaint_id].append(row)
+            found[getattr(row, column.key)].append(row)
     return found
 
 

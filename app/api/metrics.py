@@ -17,9 +17,10 @@ from sqlalchemy import select
 
 from app.analytics.breakdown import GroupFigures, grouped_figures
 from app.analytics.figures import Score
-from app.analytics.filters import Filters, expand
+from app.analytics.filters import Filters
 from app.analytics.names import CHANNEL_NAMES, MODE_NAMES, SOURCE_NAMES
 from app.analytics.periods import to_instant
+from app.api.listing import tree_ids
 from app.documents import iso
 from app.errors import invalid
 from app.extensions import db
@@ -63,24 +64,13 @@ def _filters(query: MetricsQuery, tz: str) -> Filters:
     return Filters(
         start=start,
         end=end,
-        unit_ids=_tree(Unit, "unit", query.unit),
-        category_ids=_tree(Category, "category", query.category),
+        unit_ids=tree_ids(Unit, "unit", query.unit),
+        category_ids=tree_ids(Category, "category", query.category),
         channel=query.channel.value if query.channel is not None else None,
         questionnaire_id=questionnaire_id(query.questionnaire) if query.questionnaire else None,
         source=query.source.value if query.source is not None else None,
         mode=query.mode.value if query.mode is not None else None,
     )
-
-
-def _tree(model: type[Unit] | type[Category], field: str,
-          code: str | None) -> frozenset[int] | None:
-    if code is None:
-        return None
-    found = db.session.scalar(select(model.id).where(model.code == code))
-    if found is None:
-        raise invalid(field, _("no %(kind)s with the code %(code)s", kind=field, code=code),
-                      "unknown_code")
-    return expand(model, [found])
 
 
 def _labels(group_by: str | None, keys: list[Any]) -> dict[Any, tuple[str | None, str]]:

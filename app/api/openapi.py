@@ -37,7 +37,7 @@ from app.schemas.complaints import (
     UnitIn,
 )
 from app.schemas.fields import CODE_RE
-from app.schemas.queries import ComplaintQuery, MetricsQuery, ResponseQuery
+from app.schemas.queries import ComplaintQuery, MetricsQuery, ResponseQuery, ServiceEventQuery
 from app.schemas.rules import DistributionRuleIn
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -87,6 +87,11 @@ REF = PathParameter(
     "ref",
     "The complaint's id, or ext:<external_id> (a / in the external id sent as %2F).",
     {"type": "string", "minLength": 1, "maxLength": 200},
+)
+EVENT_REF = PathParameter(
+    "ref",
+    "The service event's id, or ext:<external_id> (a / in the external id sent as %2F).",
+    REF.schema,
 )
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -192,6 +197,21 @@ OPERATIONS: tuple[Operation, ...] = (
         description="As POST /complaints/batch: up to MEMNUN_API_BATCH_MAX items, each judged "
         "as POST /service-events judges it and answering for itself in results (201, 200, 409, "
         "422); the valid ones are stored together in one transaction.",
+    ),
+    Operation(
+        "get", "/service-events", "api.list_service_events", "Follow the service events",
+        "Service events", ApiScope.READ,
+        {200: ("One page, first recorded first.", out.ServiceEventPage)},
+        READ_ERRORS, query=ServiceEventQuery,
+        description="Cursor pagination on (created_at, id), as GET /complaints: pass "
+        "next_cursor as cursor until it is null. Each event with its survey invitations; the "
+        "person only for admin keys.",
+    ),
+    Operation(
+        "get", "/service-events/{ref}", "api.get_service_event", "Read a service event",
+        "Service events", ApiScope.READ,
+        {200: ("The service event with its invitations.", out.ServiceEventOut)},
+        (401, 403, 404), path_parameters=(EVENT_REF,),
     ),
     Operation(
         "get", "/responses", "api.list_responses", "Follow the survey responses", "Surveys",

@@ -182,6 +182,13 @@ class ComplaintBatchOut(BaseModel):
     failed: int = Field(description="How many results are 409 or 422.")
 
 
+class ServiceEventPage(BaseModel):
+    service_events: list[ServiceEventOut]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last page."
+    )
+
+
 class ServiceEventBatchOut(BaseModel):
     """One result per service event sent, in the same order."""
 

@@ -46,7 +46,7 @@ from app.schemas.complaints import (
     UnitIn,
     check_code,
 )
-from app.schemas.queries import ComplaintQuery, MetricsQuery, ResponseQuery
+from app.schemas.queries import ComplaintQuery, MetricsQuery, ResponseQuery, ServiceEventQuery
 from app.schemas.rules import DistributionRuleIn
 
 
@@ -56,7 +56,8 @@ def actor() -> str:
 
 
 def may_see_personal_data() -> bool:
-    """Personal data (the complainant, the complaint's free text) only for admin keys."""
+    """Personal data (the complainant or person served, the complaint's free text) only for
+    admin keys."""
     return bool(g.api_key.has_scope(ApiScope.ADMIN))
 
 
@@ -183,6 +184,13 @@ def create_service_events() -> ResponseReturnValue:
     return jsonify(_batch_answer(outcomes))
 
 
+@bp.get("/service-events/<path:ref>")
+@api_key_required(ApiScope.READ)
+def get_service_event(ref: str) -> ResponseReturnValue:
+    event = service_events.find_service_event(ref)
+    return jsonify(service_event_document(event, include_personal=may_see_personal_data()))
+
+
 # ``path``: an external id may hold a "/" (sent as %2F, which arrives decoded).
 @bp.post("/complaints/<path:ref>/events")
 @api_key_required(ApiScope.INTAKE)
@@ -216,6 +224,19 @@ def list_complaints() -> ResponseReturnValue:
         for complaint in page.complaints
     ]
     return jsonify({"complaints": documents, "next_cursor": page.next_cursor})
+
+
+@bp.get("/service-events")
+@api_key_required(ApiScope.READ)
+def list_service_events() -> ResponseReturnValue:
+    page = listing.list_service_events(parse_query(ServiceEventQuery))
+    personal = may_see_personal_data()
+    documents = [
+        service_event_document(event, include_personal=personal,
+                               invitations=page.invitations[event.id])
+        for event in page.service_events
+    ]
+    return jsonify({"service_events": documents, "next_cursor": page.next_cursor})
 
 
 @bp.get("/responses")

@@ -1,10 +1,12 @@
 """Two campaigns of the demo: one finished last quarter, one running now.
 
 Each samples the visitors of the citizen service desk ("Beyaz Masa") in a few units over one
-month. The few service events they need are made here (60 visitors a unit and month) unless
-they are there already; the campaigns are planned and started by the campaign service itself,
-in the past, so the demo shows what the pages show for a real one: the sample by unit, what was
-sent and answered (a recommendation question, 0-10), and for the finished one its close.
+month (and the imar unit's building-permit applicants who left an e-mail for the rule on service
+events, ``service_surveys``: they were served in that month too). The few service events they
+need are made here (60 visitors a unit and month) unless they are there already; the campaigns
+are planned and started by the campaign service itself, in the past, so the demo shows what the
+pages show for a real one: the sample by unit, what was sent and answered (a recommendation
+question, 0-10), and for the finished one its close.
 """
 
 from __future__ import annotations

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
 from app.demo import catalogue as cat
 from app.demo.actions import needs_follow_up, open_follow_ups, store_actions
 from app.demo.answers import answer, mood_of
 from app.demo.campaigns import store_campaigns
 from app.demo.phone import call_people_with_only_a_phone, store_phone_calls
+from app.demo.rows import insert_all, insert_returning_ids
+from app.demo.service_surveys import store_service_surveys
 from app.demo.simulation import (
     TIMEZONE,
     Case,
@@ -139,7 +139,7 @@ def _load(seed: int, clock: Clock, scale: float,
     progress(1, "complainants")
     _store_cases(cases, unit_ids, category_ids)
     progress(1, "complaints")
-    surveys = plan_surveys(rng, clock, cases, _settings(rule))
+    surveys = plan_surveys(rng, clock, cases, RuleSettings.of(rule))
     _store_invitations(surveys, rule, version)
     progress(1, "invitations")
     responses = _store_responses(rng, clock, surveys, version, unit_ids, category_ids)
@@ -147,6 +147,7 @@ def _load(seed: int, clock: Clock, scale: float,
     progress(1, "responses")
     volumes = _store_volumes(rng, clock, unit_ids)
     served = _store_service_events(rng, clock, unit_ids, scale)
+    surveyed = store_service_surveys(random.Random(seed), clock)  # noqa: S311 - made-up
     others = _store_other_kinds(rng, clock, unit_ids, category_ids, len(cases))
     _store_targets(unit_ids)
     actions = store_actions(clock, unit_ids)
@@ -155,9 +156,9 @@ def _load(seed: int, clock: Clock, scale: float,
     db.session.add(AuditLog(actor="cli", action="demo.load", target=f"seed:{seed}"))
     unhappy = [s.id for s in surveys if s.state == "responded" and needs_follow_up(s)]
     summary = _summary(seed, clock, cases, people, surveys, responses, volumes)
-    return (f"{summary}; {served} service events; {others} compliments, suggestions and "
-            f"requests; {actions} improvement actions; {calls} phone calls; "
-            f"{walk_ins} walk-in answers"), unhappy
+    return (f"{summary}; {served} service events ({surveyed} answered a survey); {others} "
+            f"compliments, suggestions and requests; {actions} improvement actions; "
+            f"{calls} phone calls; {walk_ins} walk-in answers"), unhappy
 
 
 def _questionnaire_and_rule() -> tuple[DistributionRule, QuestionnaireVersion]:
@@ -171,20 +172,6 @@ def _questionnaire_and_rule() -> tuple[DistributionRule, QuestionnaireVersion]:
     if version is None:
         raise DemoError(f"questionnaire {rule.questionnaire.key!r} has no published version")
     return rule, version
-
-
-def _settings(rule: DistributionRule) -> RuleSettings:
-    minutes = dt.timedelta(minutes=1)
-    return RuleSettings(
-        delay=rule.delay_minutes * minutes,
-        reminder=rule.reminder_after_minutes * minutes if rule.reminder_after_minutes else None,
-        expiry=rule.expires_after_minutes * minutes,
-        sample_rate=rule.sample_rate,
-        fatigue=dt.timedelta(days=rule.fatigue_days or 0),
-        window=(dt.time.fromisoformat(rule.send_window_start),
-                dt.time.fromisoformat(rule.send_window_end)),
-        timezone=ZoneInfo(rule.timezone),
-    )
 
 
 # --- organisation ------------------------------------------------------------------------------
@@ -218,25 +205,6 @@ def _store_categories() -> dict[str, int]:
 # --- complainants and complaints ---------------------------------------------------------------
 
 
-def _bulk(model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` in few multi-row statements and return their ids, in the same order.
-
-    The table's Core insert, not the ORM's: the ORM splits a batch wherever the set of non-null
-    values changes (an e-mail here, none there), which turns thousands of rows into thousands of
-    statements on PostgreSQL.
-    """
-    if not rows:
-        return []
-    table = model.__table__
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(db.session.scalars(statement, rows))
-
-
-def _insert(model: Any, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        db.session.execute(insert(model.__table__), rows)
-
-
 def _store_people(people: list[Person]) -> None:
     rows = [
         {"name": p.name, "email": p.email, "phone": p.phone, "language": p.language,
@@ -244,7 +212,7 @@ def _store_people(people: list[Person]) -> None:
          "erased_at": None}
         for p in people
     ]
-    for person, new_id in zip(people, _bulk(Complainant, rows), strict=True):
+    for person, new_id in zip(people, insert_returning_ids(Complainant, rows), strict=True):
         person.id = new_id
 
 
@@ -262,7 +230,7 @@ def _store_cases(cases: list[Case], unit_ids: dict[str, int], category_ids: dict
         }
         for c in cases
     ]
-    for case, new_id in zip(cases, _bulk(Complaint, rows), strict=True):
+    for case, new_id in zip(cases, insert_returning_ids(Complaint, rows), strict=True):
         case.id = new_id
     events = [
         {"complaint_id": c.id, "type": EventType(kind), "at": at, "note": None, "actor": ACTOR,
@@ -270,7 +238,7 @@ def _store_cases(cases: list[Case], unit_ids: dict[str, int], category_ids: dict
         for c in cases
         for kind, at in c.events()
     ]
-    _insert(ComplaintEvent, events)
+    insert_all(ComplaintEvent, events)
 
 
 # --- invitations, responses and answers --------------------------------------------------------
@@ -293,7 +261,7 @@ def _store_invitations(
         }
         for s in surveys
     ]
-    for survey, new_id in zip(surveys, _bulk(Invitation, rows), strict=True):
+    for survey, new_id in zip(surveys, insert_returning_ids(Invitation, rows), strict=True):
         survey.id = new_id
     _store_token_hashes([s for s in surveys if s.state != "suppressed"])
 
@@ -328,14 +296,14 @@ def _store_responses(
         }
         for s in answered
     ]
-    response_ids = _bulk(Response, rows)
+    response_ids = insert_returning_ids(Response, rows)
     answer_rows = [
         {**row, "response_id": response_id,
          "search_terms": search_terms(row.get("value_text"), survey.language)}
         for survey, response_id in zip(answered, response_ids, strict=True)
         for row in survey.answers
     ]
-    _insert(Answer, answer_rows)
+    insert_all(Answer, answer_rows)
     return len(response_ids)
 
 
@@ -356,7 +324,7 @@ def _store_volumes(rng: random.Random, clock: Clock, unit_ids: dict[str, int]) -
                 volume *= share * rng.gauss(1, 0.04)
                 rows.append({"unit_id": unit_ids[unit.code], "period_start": month,
                              "transactions": max(int(volume), 1)})
-    _insert(ServiceVolume, rows)
+    insert_all(ServiceVolume, rows)
     return len(rows)
 
 
@@ -372,7 +340,7 @@ def _store_service_events(rng: random.Random, clock: Clock, unit_ids: dict[str, 
     before has none: it would cost ``memnun demo`` a fifth more time, for nothing to show."""
     service_ids: dict[str, int] = {}
     for code, name, parent in cat.SERVICES:
-        service_ids[code] = _bulk(Service, [{"code": code, "name": name,
+        service_ids[code] = insert_returning_ids(Service, [{"code": code, "name": name,
                                              "parent_id": service_ids.get(parent or "")}])[0]
     profiles = {unit.code: unit for unit in cat.UNITS}
     first = clock.year_start.astimezone(TIMEZONE).date()
@@ -393,7 +361,7 @@ def _store_service_events(rng: random.Random, clock: Clock, unit_ids: dict[str, 
     if bulk.on_postgresql():
         bulk.insert_rows(ServiceEvent.__table__, EVENT_COLUMNS, rows)  # COPY
     else:  # executemany: SQLite's C loop beats compiling multi-row statements
-        _insert(ServiceEvent, [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows])
+        insert_all(ServiceEvent, [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows])
     return len(rows)
 
 
@@ -420,7 +388,7 @@ def _store_other_kinds(rng: random.Random, clock: Clock, unit_ids: dict[str, int
             "closed_at": closed if done else None, "reopen_count": 0,
             "created_at": received, "updated_at": closed if done else received,
         })
-    ids = _bulk(Complaint, rows)
+    ids = insert_returning_ids(Complaint, rows)
     for row, complaint_id in zip(rows, ids, strict=True):
         events.append({"complaint_id": complaint_id, "type": EventType.RECEIVED,
                        "at": row["received_at"], "note": None, "actor": ACTOR,
@@ -429,7 +397,7 @@ def _store_other_kinds(rng: random.Random, clock: Clock, unit_ids: dict[str, int
             events.append({"complaint_id": complaint_id, "type": EventType.CLOSED,
                            "at": row["closed_at"], "note": None, "actor": ACTOR,
                            "recorded_at": row["closed_at"]})
-    _insert(ComplaintEvent, events)
+    insert_all(ComplaintEvent, events)
     return len(rows)
 
 
@@ -438,7 +406,7 @@ def _store_targets(unit_ids: dict[str, int]) -> None:
         {"unit_id": unit_ids[code] if code else None, "metric": metric, "value": value}
         for code, metric, value in cat.TARGETS
     ]
-    _insert(Target, rows)
+    insert_all(Target, rows)
 
 
 def _summary(

@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import random
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.demo import catalogue as cat
@@ -360,6 +361,22 @@ class RuleSettings:
     window: tuple[dt.time, dt.time]
     timezone: ZoneInfo
 
+    @classmethod
+    def of(cls, rule: Any) -> RuleSettings:
+        """The settings of a ``DistributionRule`` (read, not queried: no database here)."""
+        minutes = dt.timedelta(minutes=1)
+        return cls(
+            delay=rule.delay_minutes * minutes,
+            reminder=rule.reminder_after_minutes * minutes if rule.reminder_after_minutes
+            else None,
+            expiry=rule.expires_after_minutes * minutes,
+            sample_rate=rule.sample_rate,
+            fatigue=dt.timedelta(days=rule.fatigue_days or 0),
+            window=(dt.time.fromisoformat(rule.send_window_start),
+                    dt.time.fromisoformat(rule.send_window_end)),
+            timezone=ZoneInfo(rule.timezone),
+        )
+
 
 @dataclass(eq=False)
 class Survey:
@@ -395,10 +412,10 @@ def plan_surveys(
         language = case.person.language if case.person else "tr"
         if case.reopened_at is not None:
             first = case.first_resolved_at
-            due = _in_window(first + rule.delay, rule)
+            due = in_window(first + rule.delay, rule)
             planned.append((Survey(case, first, due, language), case.reopened_at))
         if case.resolved_at is not None:
-            due = _in_window(case.resolved_at + rule.delay, rule)
+            due = in_window(case.resolved_at + rule.delay, rule)
             planned.append((Survey(case, case.resolved_at, due, language), None))
     planned.sort(key=lambda pair: pair[0].due_at)
     last_sent: dict[int, dt.datetime] = {}
@@ -419,7 +436,7 @@ def plan_surveys(
     return surveys
 
 
-def _in_window(at: dt.datetime, rule: RuleSettings) -> dt.datetime:
+def in_window(at: dt.datetime, rule: RuleSettings) -> dt.datetime:
     """The first moment at or after ``at`` inside the rule's sending hours."""
     local = at.astimezone(rule.timezone)
     start, end = rule.window

@@ -70,12 +70,8 @@ def _ordinary_days(rng: random.Random, clock: Clock, mean: float, per_day: int) 
             at = dt.datetime.combine(day, dt.time(8, 30), TIMEZONE) + dt.timedelta(
                 minutes=rng.uniform(0, 8.5 * 60))
             language = rng.choices([c for c, _w in LANGUAGES], [w for _c, w in LANGUAGES])[0]
-            overall = min(5, max(1, round(rng.gauss(mean, 1.0))))
-            answers: dict[str, object] = {"overall": overall,
-                                          "done": "yes" if rng.random() < 0.2 * overall else "no"}
-            if rng.random() < 0.1:
-                answers["comment"] = rng.choice(COMMENTS[language])
-            visits.append((at.astimezone(dt.UTC), language, answers, None))
+            visits.append((at.astimezone(dt.UTC), language, draw_answers(rng, mean, language),
+                           None))
     return visits
 
 
@@ -106,20 +102,38 @@ def _store(point: ServicePoint, version_id: int, questionnaire_id: int,
          "source": "service_user", "mode": "walk_in", "held": reason is not None,
          "held_reason": reason, "language": language, "submitted_at": at}
         for at, language, _answers, reason in visits]))
-    rows = []
-    for response_id, (_at, language, answers, _reason) in zip(ids, visits, strict=True):
-        for key, value in answers.items():
-            row = {"response_id": response_id, "question_key": key, "attribute": None,
-                   "value_number": None, "value_choice": None, "value_text": None,
-                   "search_terms": None}
-            if key == "overall":
-                row.update(question_type="rating", attribute="overall", value_number=value)
-            elif key == "done":
-                row.update(question_type="yes_no", attribute="resolution",
-                           value_number=1.0 if value == "yes" else 0.0, value_choice=value)
-            else:
-                row.update(question_type="text", value_text=value,
-                           search_terms=search_terms(str(value), language))
-            rows.append(row)
+    rows = [row for response_id, (_at, language, answers, _reason) in zip(ids, visits, strict=True)
+            for row in answer_rows(response_id, answers, language)]
     db.session.execute(insert(Answer.__table__), rows)
     return len(ids)
+
+
+def draw_answers(rng: random.Random, mean: float, language: str) -> dict[str, object]:
+    """One visitor's answers to the walk-in questionnaire (overall 1-5 around ``mean``, whether
+    they got what they came for, sometimes a comment)."""
+    overall = min(5, max(1, round(rng.gauss(mean, 1.0))))
+    answers: dict[str, object] = {"overall": overall,
+                                  "done": "yes" if rng.random() < 0.2 * overall else "no"}
+    if rng.random() < 0.1:
+        answers["comment"] = rng.choice(COMMENTS[language])
+    return answers
+
+
+def answer_rows(response_id: int, answers: dict[str, object],
+                language: str) -> list[dict[str, object]]:
+    """The answer rows of one response to the walk-in questionnaire."""
+    rows = []
+    for key, value in answers.items():
+        row = {"response_id": response_id, "question_key": key, "attribute": None,
+               "value_number": None, "value_choice": None, "value_text": None,
+               "search_terms": None}
+        if key == "overall":
+            row.update(question_type="rating", attribute="overall", value_number=value)
+        elif key == "done":
+            row.update(question_type="yes_no", attribute="resolution",
+                       value_number=1.0 if value == "yes" else 0.0, value_choice=value)
+        else:
+            row.update(question_type="text", value_text=value,
+                       search_terms=search_terms(str(value), language))
+        rows.append(row)
+    return rows

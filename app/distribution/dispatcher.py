@@ -97,6 +97,7 @@ from app.distribution.windows import in_send_window, into_send_window
 from app.extensions import db
 from app.logsafe import log_exception
 from app.models import (
+    CampaignState,
     Complainant,
     Complaint,
     DistributionRule,
@@ -107,6 +108,7 @@ from app.models import (
     ServiceEvent,
     SuppressionReason,
 )
+from app.models.distribution import DEFAULT_REMINDER_AFTER_MINUTES
 from app.models.types import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -449,6 +451,24 @@ def _link_life(invitation: Invitation, sent_at: dt.datetime) -> dt.timedelta:
     return _expires_after(invitation.rule)
 
 
+def _reminder_after(invitation: Invitation, sent_at: dt.datetime) -> dt.timedelta | None:
+    """How long after sending at ``sent_at`` to remind, or None for no reminder: the rule's
+    delay; for a campaign's invitation (no rule) the rules' default, unless the reminder
+    would come when the campaign has closed and its link no longer works."""
+    if invitation.campaign is not None:
+        after = dt.timedelta(minutes=DEFAULT_REMINDER_AFTER_MINUTES)
+        return after if sent_at + after < invitation.campaign.closes_at else None
+    return _minutes(invitation.rule.reminder_after_minutes) if invitation.rule else None
+
+
+def _campaign_over(invitation: Invitation, now: dt.datetime) -> bool:
+    """Whether the invitation's campaign has closed, or reached its date and waits for the
+    closing job: no reminder goes out for it any more."""
+    campaign = invitation.campaign
+    return campaign is not None and (
+        campaign.state == CampaignState.CLOSED or campaign.closes_at <= now)
+
+
 def _opted_out_contacts(invitations: list[Invitation]) -> set[str]:
     """Of the batch's addresses and phone numbers, those that opted out under any complainant
     row (one query per channel)."""
@@ -526,7 +546,7 @@ def _settle_without_sending(
         p.result.expired += 1
         return True
     if kind == REMINDER:
-        if _has_response(invitation.id):
+        if _has_response(invitation.id) or _campaign_over(invitation, now):
             _update(invitation.id, claimed_until=None, handed_over_at=None, reminder_due_at=None)
             return True
         if not in_send_window(now, rule):
@@ -545,7 +565,6 @@ def _prepare(
     """The job for ``invitation``, or None when it was settled here without sending."""
     if _settle_without_sending(p, kind, invitation, now, opted_out):
         return None
-    rule = invitation.rule
     token = token_for(invitation.id)
     token_hash = hash_token(token)
     if invitation.token_hash != token_hash:
@@ -562,7 +581,7 @@ def _prepare(
         channel=invitation.channel,
         attempts=invitation.attempts or 0,
         message=message,
-        reminder_after=_minutes(rule.reminder_after_minutes) if rule else None,
+        reminder_after=_reminder_after(invitation, now),
         expires_after=_link_life(invitation, now),
         taken_over=invitation.id in p.taken_over,
     )

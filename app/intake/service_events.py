@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from app.distribution.planner import plan_for_service_event, plan_for_service_events
 from app.distribution.rules import active_rules
-from app.errors import Conflict, InvalidFields
+from app.errors import Conflict, InvalidFields, NotFound
 from app.extensions import db
 from app.intake import batch, services
 from app.models import RuleTrigger, Service, ServiceEvent, Unit
@@ -81,6 +81,21 @@ def find_by_external_id(external_id: str) -> ServiceEvent | None:
         .options(joinedload(ServiceEvent.unit), joinedload(ServiceEvent.service),
                  joinedload(ServiceEvent.person))
     )
+
+
+def find_service_event(ref: str) -> ServiceEvent:
+    """The service event named by ``ref``: its id, or ``ext:<external_id>`` (as a complaint is
+    named); ``NotFound`` if none."""
+    condition = services.ref_condition(ServiceEvent, ref)
+    event = None
+    if condition is not None:
+        event = db.session.scalar(
+            select(ServiceEvent).where(condition)
+            .options(joinedload(ServiceEvent.unit), joinedload(ServiceEvent.service),
+                     joinedload(ServiceEvent.person)))
+    if event is None:
+        raise NotFound(_("There is no service event %(ref)s.", ref=ref))
+    return event
 
 
 def same_service_event(stored: ServiceEvent, data: ServiceEventIn, *,

@@ -42,6 +42,7 @@ from app.models import (
     ComplaintStatus,
     EventType,
     Service,
+    ServiceEvent,
     Unit,
 )
 from app.models.bulk import matching
@@ -273,7 +274,7 @@ def find_complaint(ref: str, *, for_update: bool = False) -> Complaint:
     other. A no-op UPDATE does it on both databases: PostgreSQL locks the row, SQLite takes its
     write lock (it ignores ``FOR UPDATE``).
     """
-    condition = _complaint_condition(ref)
+    condition = ref_condition(Complaint, ref)
     complaint = None
     if condition is not None:
         if for_update:
@@ -289,16 +290,18 @@ def find_complaint(ref: str, *, for_update: bool = False) -> Complaint:
     return complaint
 
 
-def _complaint_condition(ref: str) -> ColumnElement[bool] | None:
-    """The WHERE clause for ``ref``, or None when ``ref`` cannot name a complaint (so that the
-    database is never handed what it cannot compare: NUL, numbers beyond its integers)."""
+def ref_condition(model: type[Complaint] | type[ServiceEvent],
+                  ref: str) -> ColumnElement[bool] | None:
+    """The WHERE clause for ``ref`` (an id, or ``ext:<external_id>``) over ``model``'s rows, or
+    None when ``ref`` cannot name one (so that the database is never handed what it cannot
+    compare: NUL, numbers beyond its integers)."""
     if ref.startswith(EXTERNAL_REF_PREFIX):
         external_id = ref[len(EXTERNAL_REF_PREFIX):]
         if not 0 < len(external_id) <= 128 or CONTROL_RE.search(external_id):
             return None
-        return and_(Complaint.source == DEFAULT_SOURCE, Complaint.external_id == external_id)
+        return and_(model.source == DEFAULT_SOURCE, model.external_id == external_id)
     if NUMERIC_ID_RE.fullmatch(ref):
-        return Complaint.id == int(ref)
+        return model.id == int(ref)
     return None
 
 

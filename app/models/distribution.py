@@ -19,6 +19,10 @@ from app.models.types import UTCDateTime, str_enum, utcnow
 if TYPE_CHECKING:
     from app.models.response import Response
 
+# A rule's reminder unless it says otherwise, and the reminder of every campaign invitation
+# (a campaign has no rule to say it).
+DEFAULT_REMINDER_AFTER_MINUTES = 3 * 24 * 60
+
 
 class RuleTrigger(enum.StrEnum):
     """What starts a rule's survey: a complaint resolved, or a service delivered."""
@@ -47,7 +51,7 @@ class DistributionRule(db.Model):
     unit_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     delay_minutes: Mapped[int] = mapped_column(default=24 * 60)
-    reminder_after_minutes: Mapped[int] = mapped_column(default=3 * 24 * 60)
+    reminder_after_minutes: Mapped[int] = mapped_column(default=DEFAULT_REMINDER_AFTER_MINUTES)
     expires_after_minutes: Mapped[int] = mapped_column(default=14 * 24 * 60)
     sample_rate: Mapped[float] = mapped_column(Float, default=1.0)
     fatigue_days: Mapped[int] = mapped_column(default=30)

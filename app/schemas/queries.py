@@ -18,7 +18,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.models import Channel, ComplaintStatus, ResponseMode, ResponseSource
-from app.schemas.fields import ApiModel, AwareDateTime, Code, _aware_time, _utc
+from app.schemas.fields import ApiModel, AwareDateTime, Code, ExternalId, _aware_time, _utc
 
 # --- query strings ----------------------------------------------------------------------------
 # Query parameters are validated by models too, so that the OpenAPI document lists them from
@@ -81,26 +81,50 @@ PageSize = Annotated[
 ]
 
 
-class ComplaintQuery(ApiModel):
+class PageQuery(ApiModel):
+    """What every listing takes: where to continue, and how many items a page holds."""
+
+    cursor: Cursor | None = None
+    limit: PageSize = DEFAULT_PAGE_SIZE
+
+
+class ComplaintQuery(PageQuery):
     """``GET /complaints``: oldest change first, so that a client can follow the changes."""
 
     status: ComplaintStatus | None = Field(default=None, description="Only this status.")
     updated_since: QueryDateTime | None = Field(
         default=None, description="Only complaints changed at or after this time."
     )
-    cursor: Cursor | None = None
-    limit: PageSize = DEFAULT_PAGE_SIZE
 
 
-class ResponseQuery(ApiModel):
+class ServiceEventQuery(PageQuery):
+    """``GET /service-events``: first recorded first, so that a client can follow them."""
+
+    unit: Code | None = Field(
+        default=None, description="Code of a unit; the units below it are included."
+    )
+    service: Code | None = Field(
+        default=None, description="Code of a service; the services below it are included."
+    )
+    external_id: ExternalId | None = Field(
+        default=None, description="Only the event with this id in the sending system."
+    )
+    occurred_since: QueryDateTime | None = Field(
+        default=None, description="Only services delivered at or after this time."
+    )
+    recorded_since: QueryDateTime | None = Field(
+        default=None, description="Only events recorded (received by Memnun) at or after this "
+        "time: what a client that follows the list passes."
+    )
+
+
+class ResponseQuery(PageQuery):
     """``GET /responses``: oldest first."""
 
     since: QueryDateTime | None = Field(
         default=None, description="Only responses submitted at or after this time."
     )
     questionnaire: Code | None = Field(default=None, description="Key of a questionnaire.")
-    cursor: Cursor | None = None
-    limit: PageSize = DEFAULT_PAGE_SIZE
 
 
 class GroupBy(enum.StrEnum):

@@ -11,11 +11,12 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from app.distribution.campaigns import start_campaign
+from app.distribution.campaigns import close_due_campaigns, start_campaign
 from app.distribution.dispatcher import dispatch_due
 from app.distribution.planner import plan_for_service_event
 from app.extensions import db
 from app.models import (
+    Complainant,
     Invitation,
     InvitationState,
     Response,
@@ -25,6 +26,7 @@ from app.models import (
     ServiceEvent,
     SuppressionReason,
 )
+from app.respond.services import opt_out
 from tests.support.campaigns import make_campaign, serve
 from tests.support.distribution import DEFINITION, make_questionnaire, make_rule, smtp_config
 from tests.support.factories import make_service_event
@@ -123,3 +125,78 @@ def test_a_campaign_invitation_answered_and_an_opt_out(app: Flask, smtp_server) 
         person = db.session.scalar(select(ServiceEvent).join(Invitation).where(
             Invitation.state == InvitationState.CANCELLED)).person
         assert person.email == sent_to_opted and person.opted_out_at is not None
+
+
+# --- a campaign's reminder ----------------------------------------------------------------------
+
+SENT_AT = dt.datetime(2024, 5, 20, 9, tzinfo=dt.UTC)  # 12:00 in Istanbul, inside the window
+REMINDER_DUE = SENT_AT + dt.timedelta(days=3)  # the rules' default reminder
+
+
+def _campaign_sent(count: int, closes_at: dt.datetime) -> list[Invitation]:
+    """A running campaign of ``count`` people served in April 2024, everyone drawn, sent at
+    ``SENT_AT``; their invitations, in id order."""
+    campaign = make_campaign(margin_of_error=0.05, expected_response_rate=1.0,
+                             closes_at=closes_at)
+    serve(count, "north")
+    db.session.commit()
+    assert start_campaign(campaign, "admin", SENT_AT) == count
+    assert dispatch_due(now=SENT_AT).sent == count
+    return list(db.session.scalars(select(Invitation).order_by(Invitation.id)))
+
+
+def test_a_campaign_invitation_gets_one_reminder_unless_the_person_opted_out(
+        app: Flask, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    app.config.update(smtp_config(smtp_server))
+    with app.app_context():
+        silent, opted, opted_elsewhere = _campaign_sent(3, dt.datetime(2024, 7, 1, tzinfo=dt.UTC))
+        assert {row.reminder_due_at for row in (silent, opted, opted_elsewhere)} == {
+            REMINDER_DUE}
+        silent_id, silent_to = silent.id, silent.person.email
+        opt_out(opted)  # through the survey's own opt-out
+        # ... and the third opted out later under another record with the same address.
+        db.session.add(Complainant(name="Same person", email=opted_elsewhere.person.email,
+                                   language="tr", survey_consent=True,
+                                   opted_out_at=SENT_AT + dt.timedelta(days=1)))
+        db.session.commit()
+
+        assert dispatch_due(now=REMINDER_DUE - dt.timedelta(minutes=1)).reminded == 0
+        result = dispatch_due(now=REMINDER_DUE + dt.timedelta(minutes=1))
+        assert (result.reminded, result.cancelled) == (1, 1)
+        states = dict(db.session.execute(select(Invitation.id, Invitation.state)).all())
+        assert states[silent_id] == InvitationState.REMINDED
+        assert sorted(states.values()) == sorted(
+            [InvitationState.REMINDED, InvitationState.CANCELLED, InvitationState.CANCELLED])
+        assert dispatch_due(now=REMINDER_DUE + dt.timedelta(days=2)).total == 0  # only one
+    reminders = [m for m in smtp_server.messages if m["X-Memnun-Kind"] == "reminder"]
+    assert [(m["To"], int(m["X-Memnun-Invitation"])) for m in reminders] == [
+        (silent_to, silent_id)]
+    original = next(m for m in smtp_server.messages if m["X-Memnun-Kind"] == "invitation"
+                    and int(m["X-Memnun-Invitation"]) == silent_id)
+    assert reminders[0]["In-Reply-To"] == original["Message-ID"]
+
+
+def test_no_campaign_reminder_planned_past_the_campaign_close(app: Flask, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    app.config.update(smtp_config(smtp_server))
+    with app.app_context():
+        # Closing before the reminder would fall due: none is planned.
+        (early,) = _campaign_sent(1, SENT_AT + dt.timedelta(days=2))
+        assert early.reminder_due_at is None and early.expires_at == SENT_AT + dt.timedelta(
+            days=2)
+
+
+def test_a_due_campaign_reminder_is_dropped_when_its_campaign_has_closed(
+        app: Flask, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    app.config.update(smtp_config(smtp_server))
+    closes_at = REMINDER_DUE + dt.timedelta(minutes=30)
+    with app.app_context():
+        (invitation,) = _campaign_sent(1, closes_at)
+        assert invitation.reminder_due_at == REMINDER_DUE
+        invitation_id = invitation.id
+        # The reminder was held back (outside the window, a stopped scheduler) until the
+        # closing date had passed, before the closing job ran.
+        assert dispatch_due(now=closes_at + dt.timedelta(minutes=1)).reminded == 0
+        assert db.session.get(Invitation, invitation_id).reminder_due_at is None
+        assert close_due_campaigns(closes_at + dt.timedelta(minutes=2)) == 1
+        assert db.session.get(Invitation, invitation_id).state == InvitationState.EXPIRED
+    assert [m["X-Memnun-Kind"] for m in smtp_server.messages] == ["invitation"]

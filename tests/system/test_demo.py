@@ -13,6 +13,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import case, func, select
 
+from app.analytics.filters import Filters
+from app.analytics.sources import service_users_and_complainants
 from app.demo import DemoError, load_demo
 from app.extensions import db
 from app.models import (
@@ -22,6 +24,7 @@ from app.models import (
     Complaint,
     ComplaintEvent,
     ComplaintKind,
+    DistributionRule,
     FollowUp,
     FollowUpState,
     ImprovementAction,
@@ -30,6 +33,8 @@ from app.models import (
     InvitationState,
     Response,
     ResponseMode,
+    ResponseSource,
+    RuleTrigger,
     Service,
     ServiceEvent,
     ServiceVolume,
@@ -99,6 +104,45 @@ def overall_by_lateness() -> dict[bool, float]:
     assert {bool(row[0]) for row in rows} == {True, False}
     assert all(count >= 10 for _, _, count in rows), rows
     return {bool(is_late): float(mean) for is_late, mean, _ in rows}
+
+
+def service_users_asked_by_a_rule() -> None:
+    """The rule on the imar unit's building-permit events left a funnel and answers over the
+    months since it was set up, and they set service users beside complainants per unit."""
+    rule = db.session.scalar(select(DistributionRule).where(
+        DistributionRule.triggered_by == RuleTrigger.SERVICE_EVENT))
+    assert rule is not None and rule.unit_codes == ["imar"] and rule.active
+    states = Counter(db.session.scalars(select(Invitation.state).where(
+        Invitation.rule_id == rule.id)))
+    for state in ("responded", "expired", "suppressed", "reminded"):
+        assert states[InvitationState(state)] > 0, state
+    assert states[InvitationState.PLANNED] == 0  # nothing for the dispatcher
+    reasons = set(db.session.scalars(select(Invitation.suppression_reason).where(
+        Invitation.rule_id == rule.id)))
+    assert {"no_contact", "no_consent", "not_sampled"} <= {str(r) for r in reasons}
+    answered = db.session.execute(
+        select(Response.submitted_at, Response.source, Response.mode, ServiceEvent.complainant_id,
+               Invitation.campaign_id)
+        .join(Invitation, Invitation.id == Response.invitation_id)
+        .join(ServiceEvent, ServiceEvent.id == Response.service_event_id)
+        .where(Invitation.rule_id == rule.id)).all()
+    assert 150 <= len(answered) <= 500
+    assert {(source, mode) for _at, source, mode, _p, _c in answered} == {
+        (ResponseSource.SERVICE_USER, ResponseMode.EMAIL)}
+    assert all(person is not None and campaign is None for _at, _s, _m, person, campaign
+               in answered)
+    months = Counter((at.year, at.month) for at, *_rest in answered)
+    assert len(months) >= 6 and min(months.values()) >= 10, months
+    # The section "Service users and complainants", over weeks before the walk-in codes'
+    # two months: the service users of imar are the rule's.
+    start, end = NOW - dt.timedelta(days=150), NOW - dt.timedelta(days=65)
+    imar = db.session.scalar(select(Unit.id).where(Unit.code == "imar"))
+    rows = {row.unit_id: row for row in service_users_and_complainants(
+        Filters(start, end), 5, start.date(), end.date(), "Europe/Istanbul")}
+    users, complainants = rows[imar].service_users, rows[imar].complainants
+    assert not users.suppressed and users.value is not None and users.n >= 30
+    assert not complainants.suppressed and complainants.value is not None
+    assert rows[imar].difference is not None
 
 
 def test_same_seed_same_data_on_a_fresh_database(app: Flask) -> None:
@@ -192,6 +236,7 @@ def test_a_year_of_a_municipality_that_tells_a_story(app: Flask) -> None:
         assert max(shares) - min(shares) > 0.2  # units differ: the drill-down has something to show
 
         assert db.session.scalar(select(func.count(ServiceVolume.id))) == 10 * 25
+        service_users_asked_by_a_rule()
         org_csat = db.session.scalar(
             select(Target.value).where(Target.unit_id.is_(None), Target.metric == "csat")
         )
