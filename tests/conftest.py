@@ -31,6 +31,7 @@ from tests.support.database import (
 from tests.support.factories import make_user
 from tests.support.server import LiveServer, free_port, serve
 from tests.support.smtp import SmtpSink
+from tests.support.templates import TEMPLATE_CODE
 from tests.support.web import login
 
 
@@ -49,6 +50,7 @@ def make_app(backend: str, tmp_path: Path) -> Iterator[Any]:
     def factory(**overrides: Any) -> Flask:
         url = PG_URL if backend == "postgresql" else f"sqlite:///{tmp_path / 'test.sqlite'}"
         app = create_app({**base_config(url, tmp_path), **overrides})
+        app.jinja_env.bytecode_cache = TEMPLATE_CODE
         if not apps:
             if backend == "postgresql":
                 reset_postgres(app)

@@ -71,8 +71,12 @@ class Settings:
 
     @property
     def mail_from(self) -> str:
-        """The ``From`` header of every e-mail Memnun sends."""
-        return formataddr((self.sender_name, self.sender_address), charset="utf-8")
+        """The ``From`` header of every e-mail Memnun sends; an internationalised domain in its
+        IDNA form, which is what a header can carry without SMTPUTF8."""
+        local, at, domain = self.sender_address.rpartition("@")
+        if at and not domain.isascii():
+            domain = domain.encode("idna").decode("ascii")
+        return formataddr((self.sender_name, f"{local}{at}{domain}"), charset="utf-8")
 
     @property
     def zone(self) -> ZoneInfo:

@@ -20,8 +20,11 @@ class SettingsForm(StaffForm):
     sender_name = StringField(
         _l("Sender name of e-mails"), validators=[DataRequired(), Length(max=200)]
     )
+    # A From address must be writable in a plain header: no SMTPUTF8 local part (an
+    # internationalised domain is written in its IDNA form, ``OrganisationSettings.mail_from``).
     sender_address = EmailField(
-        _l("Sender address of e-mails"), validators=[DataRequired(), Email(), Length(max=320)]
+        _l("Sender address of e-mails"),
+        validators=[DataRequired(), Email(allow_smtputf8=False), Length(max=320)],
     )
     default_language = SelectField(
         _l("Default language"), choices=select_choices(LANGUAGE_NAMES.items())

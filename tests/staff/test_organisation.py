@@ -101,6 +101,25 @@ def test_the_page_saves_and_refuses_bad_values(app: Flask) -> None:
     assert "Örnek Bld." in admin.get("/").get_data(as_text=True)  # the top bar
 
 
+def test_a_sender_address_no_header_can_carry_is_refused(app: Flask) -> None:
+    """A From header without SMTPUTF8 takes no non-ASCII local part (every e-mail, the staff's
+    password links among them, would fail to build); an internationalised domain goes out in
+    its IDNA form."""
+    admin = _admin(app)
+    page = admin.get("/admin/organisation").get_data(as_text=True)
+    bad = admin.post("/admin/organisation", data={
+        **SETTINGS, "sender_address": "İletişim@örnek.example", "csrf_token": csrf_token_from(page)})
+    assert bad.status_code == 400
+    with app.app_context():
+        assert organisation_settings().sender_address != "İletişim@örnek.example"
+    saved = admin.post("/admin/organisation", data={
+        **SETTINGS, "sender_address": "cozum@örnek.example", "csrf_token": csrf_token_from(page)})
+    assert saved.status_code == 302
+    with app.app_context():
+        forget_cached_settings()
+        assert organisation_settings().mail_from.endswith("<cozum@xn--rnek-4qa.example>")
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
