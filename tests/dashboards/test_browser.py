@@ -19,6 +19,7 @@ from app.analytics.filters import Filters
 from app.analytics.overview import overview_of
 from app.analytics.tree import unit_tree
 from tests.support.browser import launch_chromium, log_in
+from tests.support.database import BROWSER_ON_SQLITE
 from tests.support.datasets.generated import END, START
 from tests.support.factories import make_user
 from tests.support.server import serve
@@ -31,7 +32,7 @@ PAGES = {
     "survey": "#survey-summary", "operations": "#ops-funnel",
 }
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_ON_SQLITE]
 
 
 @pytest.fixture(scope="module")

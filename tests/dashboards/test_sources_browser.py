@@ -14,6 +14,7 @@ import pytest
 from app.extensions import db
 from app.models import ServiceVolume
 from tests.support.browser import launch_chromium, log_in
+from tests.support.database import BROWSER_ON_SQLITE
 from tests.support.datasets.sources import build_mixed
 from tests.support.factories import make_user
 from tests.support.server import serve
@@ -22,7 +23,7 @@ PASSWORD = "correct horse battery"
 PERIOD = "from=2025-01-01&to=2025-01-31"
 SHOTS = Path("/tmp/shots-split")
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_ON_SQLITE]
 
 
 @pytest.fixture(scope="module")

@@ -24,10 +24,11 @@ from app.design.services import (
 from app.extensions import db
 from app.models import VersionStatus
 from tests.support.browser import launch_chromium, log_in
+from tests.support.database import BROWSER_ON_SQLITE
 from tests.support.factories import make_user
 from tests.support.server import serve
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_ON_SQLITE]
 
 
 @pytest.fixture(scope="module")

@@ -26,11 +26,12 @@ from tests.support.browser import (
     watched_page,
 )
 from tests.support.campaigns import serve
+from tests.support.database import BROWSER_ON_SQLITE
 from tests.support.distribution import make_questionnaire
 from tests.support.factories import make_user
 from tests.support.server import serve as serve_app
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_ON_SQLITE]
 DESK = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 780}
 LOCALES = {"en": "en-GB", "tr": "tr-TR"}

@@ -108,7 +108,8 @@ def test_a_sender_address_no_header_can_carry_is_refused(app: Flask) -> None:
     admin = _admin(app)
     page = admin.get("/admin/organisation").get_data(as_text=True)
     bad = admin.post("/admin/organisation", data={
-        **SETTINGS, "sender_address": "İletişim@örnek.example", "csrf_token": csrf_token_from(page)})
+        **SETTINGS, "sender_address": "İletişim@örnek.example",
+        "csrf_token": csrf_token_from(page)})
     assert bad.status_code == 400
     with app.app_context():
         assert organisation_settings().sender_address != "İletişim@örnek.example"

@@ -55,6 +55,11 @@ if PG_URL and os.environ.get("PYTEST_XDIST_WORKER"):
     PG_URL = _database_of_this_worker(PG_URL, os.environ["PYTEST_XDIST_WORKER"])
 
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+#: For a module whose tests check what a person sees and does in the browser: its queries run on
+#: both databases in the page and service tests, and a second browser pass over PostgreSQL
+#: costs minutes of CI and finds nothing the first did not.
+BROWSER_ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"])
 _pg_schema_ready = False
 
 
