@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 
+from app.distribution.calling import in_calling_hours, into_calling_hours
 from app.distribution.dispatcher import dispatch_due
 from app.distribution.windows import in_send_window, into_send_window
 from app.errors import Conflict
@@ -35,6 +36,14 @@ class OutsideSendingHours(Conflict):
 
     def __init__(self, next_opening: dt.datetime) -> None:
         super().__init__("outside the rule's sending hours")
+        self.next_opening = next_opening
+
+
+class OutsideCallingHours(OutsideSendingHours):
+    """A call planned outside the rule's calling hours, and the user did not confirm it."""
+
+    def __init__(self, next_opening: dt.datetime) -> None:
+        Conflict.__init__(self, "outside the rule's calling hours")
         self.next_opening = next_opening
 
 
@@ -168,11 +177,17 @@ def replan(
 ) -> None:
     """Plan an invitation not sent yet (planned or failed) for ``when`` (aware, not in the
     past); a failed one starts its attempts again. ``OutsideSendingHours`` when ``when`` is
-    outside the rule's hours, unless ``confirmed``."""
+    outside the rule's hours, unless ``confirmed``. A call keeps the calls made so far (the
+    rule's maximum counts them) and is held to the calling hours (``OutsideCallingHours``)."""
     now = now or utcnow()
     if when < now - dt.timedelta(minutes=1):
         raise Conflict("the new time is in the past")
-    check_sending_hours(when, invitation.rule, confirmed)
+    call = invitation.channel == InvitationChannel.PHONE and invitation.rule is not None
+    if call:
+        if not confirmed and not in_calling_hours(when, invitation.rule):
+            raise OutsideCallingHours(into_calling_hours(when, invitation.rule))
+    else:
+        check_sending_hours(when, invitation.rule, confirmed)
     before = invitation.due_at
     if not _change(
         invitation.id,
@@ -180,8 +195,8 @@ def replan(
         NOT_SENT,
         state=InvitationState.PLANNED,
         due_at=when.astimezone(dt.UTC),
-        attempts=0,
         claimed_until=None,
+        **({} if call else {"attempts": 0}),
     ):
         db.session.rollback()
         raise Conflict("only an invitation not sent yet can be planned again")

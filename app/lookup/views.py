@@ -279,6 +279,15 @@ def replan(invitation_id: int) -> ResponseReturnValue:
         manual.replan(
             invitation, when, f"user:{current_user.id}", confirmed=bool(form.confirm.data)
         )
+    except manual.OutsideCallingHours as refused:
+        form.confirm.errors = [
+            _(
+                "This time is outside the rule's calling hours (they open next at %(when)s). "
+                "Tick the box to plan the call anyway.",
+                when=_when(refused.next_opening),
+            )
+        ]
+        return _complaint_page(complaint_id, 409, replan=form)
     except manual.OutsideSendingHours as refused:
         form.confirm.errors = [
             _(

@@ -187,3 +187,28 @@ def test_an_unanswered_link_gets_a_call_when_the_rule_falls_back(app: Flask) -> 
             Invitation.channel == InvitationChannel.PHONE))
         assert call.complaint_id == mailed.complaint_id and call.state == InvitationState.PLANNED
         assert call.due_at >= now
+
+
+def test_a_call_planned_again_keeps_its_calls_and_the_calling_hours(app: Flask) -> None:
+    """Re-planning a call by hand: the calls made so far still count towards the rule's
+    maximum, and a time outside the calling hours needs the user's confirmation."""
+    from app.distribution import manual
+
+    with app.app_context():
+        phone_rule()
+        user = _user(app)
+        invitation = phone_invitation()
+        first = invitation.due_at  # a Tuesday, 13:00 in Istanbul
+        phone.record_call(invitation, CallOutcome.NO_ANSWER, user, now=first)
+        evening = first + 7 * HOUR  # 20:00 in Istanbul: after the calling hours
+        with pytest.raises(manual.OutsideCallingHours) as refused:
+            manual.replan(invitation, evening, "user:1", now=first)
+        assert refused.value.next_opening == first.replace(hour=7) + dt.timedelta(days=1)
+        db.session.expire_all()
+        assert db.session.get(Invitation, invitation.id).due_at == first + 4 * HOUR
+        morning = first.replace(hour=8) + dt.timedelta(days=1)  # 11:00 on Wednesday
+        manual.replan(db.session.get(Invitation, invitation.id), morning, "user:1", now=first)
+        db.session.expire_all()
+        stored = db.session.get(Invitation, invitation.id)
+        assert (stored.due_at, stored.attempts, stored.state) == (
+            morning, 1, InvitationState.PLANNED)
