@@ -60,6 +60,10 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 #: both databases in the page and service tests, and a second browser pass over PostgreSQL
 #: costs minutes of CI and finds nothing the first did not.
 BROWSER_ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"])
+
+#: For the longest sweeps: on PostgreSQL, the production database and the stricter one (NUL in
+#: text, numeric ranges), when there is one; on SQLite otherwise.
+ON_PRODUCTION_DATABASE = pytest.mark.parametrize("backend", [BACKENDS[-1]])
 _pg_schema_ready = False
 
 
