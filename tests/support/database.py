@@ -19,6 +19,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from app.config import normalise_database_url
 from app.extensions import db
@@ -120,17 +121,39 @@ def base_config(database_url: str, instance: Path) -> dict[str, Any]:
 
 
 def reset_postgres(app: Flask) -> None:
-    """Empty the PostgreSQL database: the schema is made once per process, then truncated."""
+    """Empty the PostgreSQL database: the schema is made once per process, then emptied."""
     global _pg_schema_ready
     with app.app_context():
         if not _pg_schema_ready:
             db.drop_all()
             db.create_all()
             _pg_schema_ready = True
-        else:
+        elif not _delete_everything():
             names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
             db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             db.session.commit()
+
+
+def _delete_everything() -> bool:
+    """DELETE every row, with triggers and foreign-key checks off for the transaction, and
+    start every sequence again: what TRUNCATE ... RESTART IDENTITY does, at a tenth of its cost
+    on tables this small (TRUNCATE makes new files for every table and index, ~0.5 s a test).
+    False where the role may not switch triggers off (not a superuser)."""
+    try:
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))
+    except DBAPIError:
+        db.session.rollback()
+        return False
+    for table in db.metadata.sorted_tables:
+        db.session.execute(text(f'DELETE FROM "{table.name}"'))
+    sequences = db.session.scalars(text(
+        "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) "
+        "FROM pg_sequences")).all()
+    if sequences:
+        db.session.execute(text("SELECT " + ", ".join(
+            f"setval('{name}', 1, false)" for name in sequences)))
+    db.session.commit()
+    return True
 
 
 def count_rows(app: Flask, model: Any) -> int:
