@@ -34,17 +34,17 @@ NOT_SENT = (InvitationState.PLANNED, InvitationState.FAILED)
 class OutsideSendingHours(Conflict):
     """The moment is outside the rule's sending hours and the user did not confirm it."""
 
+    reason = "outside the rule's sending hours"
+
     def __init__(self, next_opening: dt.datetime) -> None:
-        super().__init__("outside the rule's sending hours")
+        super().__init__(self.reason)
         self.next_opening = next_opening
 
 
 class OutsideCallingHours(OutsideSendingHours):
     """A call planned outside the rule's calling hours, and the user did not confirm it."""
 
-    def __init__(self, next_opening: dt.datetime) -> None:
-        Conflict.__init__(self, "outside the rule's calling hours")
-        self.next_opening = next_opening
+    reason = "outside the rule's calling hours"
 
 
 class MadeByPhone(Conflict):

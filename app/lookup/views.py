@@ -279,22 +279,14 @@ def replan(invitation_id: int) -> ResponseReturnValue:
         manual.replan(
             invitation, when, f"user:{current_user.id}", confirmed=bool(form.confirm.data)
         )
-    except manual.OutsideCallingHours as refused:
-        form.confirm.errors = [
-            _(
-                "This time is outside the rule's calling hours (they open next at %(when)s). "
-                "Tick the box to plan the call anyway.",
-                when=_when(refused.next_opening),
-            )
-        ]
-        return _complaint_page(complaint_id, 409, replan=form)
     except manual.OutsideSendingHours as refused:
+        when = _when(refused.next_opening)
         form.confirm.errors = [
-            _(
-                "This time is outside the rule's sending hours (they open next at %(when)s). "
-                "Tick the box to plan it anyway.",
-                when=_when(refused.next_opening),
-            )
+            _("This time is outside the rule's calling hours (they open next at %(when)s). "
+              "Tick the box to plan the call anyway.", when=when)
+            if isinstance(refused, manual.OutsideCallingHours) else
+            _("This time is outside the rule's sending hours (they open next at %(when)s). "
+              "Tick the box to plan it anyway.", when=when)
         ]
         return _complaint_page(complaint_id, 409, replan=form)
     except Conflict as refused:
